@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Quick start:
+#   ./daalu.sh up     install what is missing and run the whole hub (embedded PostgreSQL
+#                     and a child nats-server unless DATABASE_URL / NATS_URL are set)
+#   ./daalu.sh test   install what is missing and run every test
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ensure_node() {
+  if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    echo "daalu: Node.js >= 20 is required" >&2
+    exit 1
+  fi
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund
+  fi
+}
+
+case "${1:-}" in
+  up)
+    shift
+    ensure_node
+    command -v nats-server >/dev/null || [ -n "${NATS_URL:-}" ] || {
+      echo "daalu: installing nats-server (Debian package)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nats-server >/dev/null
+    }
+    exec npx tsx packages/devhub/src/main.ts "$@"
+    ;;
+  test)
+    shift
+    ensure_node
+    exec bash scripts/test.sh "$@"
+    ;;
+  *)
+    echo "usage: ./daalu.sh up | test" >&2
+    exit 2
+    ;;
+esac

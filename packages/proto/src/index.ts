@@ -1,0 +1,7 @@
+/**
+ * @daalu/proto — the generated contracts (written by `buf generate`, never edited).
+ * Every message that crosses a process boundary comes from here.
+ */
+export * from "./gen/daalu/common/v1/common_pb.js";
+export * as invitev1 from "./gen/daalu/invite/v1/invite_pb.js";
+export * as peeringv1 from "./gen/daalu/peering/v1/peering_pb.js";

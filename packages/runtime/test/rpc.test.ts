@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { CallerKind, invitev1 } from "@daalu/proto";
+import { setup } from "@daalu/testing";
+import {
+  Code,
+  DaaluError,
+  bindGrpc,
+  createLogger,
+  grpc,
+  grpcClient,
+  initTracing,
+  natsClient,
+  serveGrpc,
+  serveNats,
+  withSpan,
+  type ServiceImpl,
+  type MethodsOf,
+} from "@daalu/runtime";
+
+const exporter = new InMemorySpanExporter();
+initTracing({ serviceName: "runtime-test", testExporter: exporter });
+const logger = createLogger("runtime-test", "silent");
+
+type InviteMethods = MethodsOf<typeof invitev1.InviteService>;
+
+// A toy implementation: it echoes context back so the test can see what travelled.
+function impl(): ServiceImpl<InviteMethods> {
+  const unimplemented = async () => {
+    throw new DaaluError(Code.Unimplemented, "not here");
+  };
+  return {
+    createInvite: unimplemented,
+    listInvites: unimplemented,
+    revokeInvite: unimplemented,
+    regenerateInvite: unimplemented,
+    getRedemption: unimplemented,
+    async redeemInvite(req, ctx) {
+      if (req.token === "expired") throw new DaaluError(Code.FailedPrecondition, "token expired", { reason: "TOKEN_EXPIRED", httpStatus: 410 });
+      if (req.token === "boom") throw new Error("secret internals");
+      return { tenantId: ctx.tenantId, clusterName: `${ctx.caller.kind}:${ctx.caller.id}`, tunnelIp: req.publicKey };
+    },
+  };
+}
+
+test("NATS RPC carries tenant, caller, errors and one trace across hops", async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const server = serveNats(env.nc, invitev1.InviteService, impl(), { prefix: env.prefix, queue: "invite", logger });
+  t.after(() => server.drain());
+  const client = natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix });
+
+  const res = await withSpan("root", {}, () =>
+    client.redeemInvite({ token: "ok", publicKey: "k" }, { tenantId: "acme", caller: { kind: CallerKind.USER, id: "alice" } }),
+  );
+  assert.equal(res.tenantId, "acme");
+  assert.equal(res.clusterName, `${CallerKind.USER}:alice`);
+  assert.equal(res.tunnelIp, "k");
+
+  await assert.rejects(client.redeemInvite({ token: "expired" }), (e: DaaluError) => e.code === Code.FailedPrecondition && e.reason === "TOKEN_EXPIRED" && e.httpStatus === 410 && e.message === "token expired");
+  await assert.rejects(client.redeemInvite({ token: "boom" }), (e: DaaluError) => e.code === Code.Internal && !e.message.includes("secret"));
+
+  const spans = exporter.getFinishedSpans();
+  const root = spans.find((s) => s.name === "root")!;
+  const serverSpan = spans.find((s) => s.name === "daalu.invite.v1.InviteService/RedeemInvite" && s.kind === 1 /* SERVER */)!;
+  assert.ok(serverSpan, "server span recorded");
+  assert.equal(serverSpan.spanContext().traceId, root.spanContext().traceId);
+});
+
+test("NATS RPC to a service nobody serves is Unavailable", async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const client = natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix });
+  await assert.rejects(client.redeemInvite({ token: "x" }), (e: DaaluError) => e.code === Code.Unavailable);
+});
+
+test("gRPC adapter maps the same errors and context", async (t) => {
+  const server = new grpc.Server();
+  serveGrpc(server, invitev1.InviteService, impl(), logger);
+  const port = await bindGrpc(server, "127.0.0.1:0");
+  t.after(() => server.forceShutdown());
+  const client = grpcClient(`127.0.0.1:${port}`, invitev1.InviteService);
+  t.after(() => client.close());
+  const res = await client.redeemInvite({ token: "ok", publicKey: "p" }, { tenantId: "acme", caller: { kind: CallerKind.AGENT, id: "bot" } });
+  assert.equal(res.tenantId, "acme");
+  assert.equal(res.clusterName, `${CallerKind.AGENT}:bot`);
+  await assert.rejects(client.redeemInvite({ token: "expired" }), (e: DaaluError) => e.reason === "TOKEN_EXPIRED" && e.httpStatus === 410);
+  await assert.rejects(client.listInvites({}), (e: DaaluError) => e.code === Code.Unimplemented);
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what is missing, starts the test
+# servers where absent, then lint -> typecheck -> unit -> integration -> e2e.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-services.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+echo "== buf lint + generate (generated code must match the contracts)"
+npx buf lint
+npx buf generate
+if [ -d .git ] && ! git diff --quiet -- packages/proto/src/gen; then
+  echo "generated code is stale: run 'npm run generate' and commit" >&2
+  git --no-pager diff --stat -- packages/proto/src/gen >&2
+  exit 1
+fi
+
+echo "== typecheck"
+npx tsc -p tsconfig.json
+
+echo "== unit + integration + e2e"
+# One node:test run so the closing summary counts every test.
+shopt -s nullglob globstar
+files=(packages/*/src/**/*.test.ts services/*/src/**/*.test.ts edge/src/**/*.test.ts
+       packages/*/test/**/*.test.ts services/*/test/**/*.test.ts edge/test/**/*.test.ts e2e/**/*.test.ts)
+node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=300000 "${files[@]}"
