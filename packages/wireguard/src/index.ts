@@ -1,0 +1,2 @@
+/** @daalu/wireguard — real WireGuard (kernel or wireguard-go) via wg / UAPI, and key handling. */
+export * from "./keys.js";

@@ -1,0 +1,32 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { generateKeyPair, isValidKey, keyFromHex, keyToHex, publicKeyOf } from "./keys.js";
+
+test("generated keys are valid and the public key derives from the private one", () => {
+  const kp = generateKeyPair();
+  assert.ok(isValidKey(kp.privateKey));
+  assert.ok(isValidKey(kp.publicKey));
+  assert.equal(publicKeyOf(kp.privateKey), kp.publicKey);
+  assert.equal(keyFromHex(keyToHex(kp.publicKey)), kp.publicKey);
+});
+
+test("derivation matches `wg pubkey` where wg is installed", (t) => {
+  let wg = true;
+  try {
+    execFileSync("wg", ["--version"]);
+  } catch {
+    wg = false;
+  }
+  if (!wg) return t.skip("wg (wireguard-tools) not installed");
+  const priv = execFileSync("wg", ["genkey"]).toString().trim();
+  const pub = execFileSync("wg", ["pubkey"], { input: priv }).toString().trim();
+  assert.equal(publicKeyOf(priv), pub);
+});
+
+test("malformed keys are refused", () => {
+  for (const bad of ["", "abc", "A".repeat(44), Buffer.alloc(31).toString("base64"), Buffer.alloc(33).toString("base64"), `${Buffer.alloc(32).toString("base64")} `, "!!!!" + Buffer.alloc(32).toString("base64").slice(4)]) {
+    assert.equal(isValidKey(bad), false, JSON.stringify(bad));
+  }
+  assert.equal(isValidKey(Buffer.alloc(32, 7).toString("base64")), true);
+});
