@@ -1,0 +1,3 @@
+/** The daalu.peering.v1 package: one namespace for all of its generated files. */
+export * from "./gen/daalu/peering/v1/peering_pb.js";
+export * from "./gen/daalu/peering/v1/events_pb.js";
