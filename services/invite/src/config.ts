@@ -1,0 +1,54 @@
+import { EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { DEFAULT_DATABASE_URL } from "@daalu/runtime";
+import { isShellSafe } from "./domain/helm-command.js";
+
+export const SERVICE_NAME = "invite";
+export const DEFAULT_INVITE_GRPC_ADDR = "0.0.0.0:7101";
+export const DEFAULT_INVITE_DB_POOL = 10;
+export const DEFAULT_INVITE_TTL_MS = 3_600_000;
+export const DEFAULT_INVITE_HUB_URL = "http://127.0.0.1:8080";
+export const DEFAULT_INVITE_CHART_REF = "daalu/daalu-edge";
+export const DEFAULT_INVITE_PEERING_TIMEOUT_MS = 5_000;
+
+export interface InviteConfig extends CommonConfig {
+  databaseUrl: string;
+  dbPoolSize: number;
+  /** gRPC listen address, or undefined when disabled ("off"). */
+  grpcAddr: string | undefined;
+  /** How long a new invite stays redeemable. */
+  ttlMs: number;
+  /** hub.url in the helm command: where the edge's bootstrap Job reaches the gateway. */
+  hubUrl: string;
+  /** The chart reference in the helm command. */
+  chartRef: string;
+  /** Timeout of each call to the peering service. */
+  peeringTimeoutMs: number;
+}
+
+/** The only reader of the environment. Reports every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): InviteConfig {
+  const r = new EnvReader(env);
+  const common = readCommon(r, env, SERVICE_NAME);
+  const grpc = r.str("INVITE_GRPC_ADDR", DEFAULT_INVITE_GRPC_ADDR);
+  r.check(grpc === "off" || /^[^\s:]*:\d{1,5}$/.test(grpc) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(grpc), `INVITE_GRPC_ADDR must be host:port or "off", got "${grpc}"`);
+  const ttlMs = r.duration("INVITE_TTL", DEFAULT_INVITE_TTL_MS);
+  r.check(ttlMs > 0, "INVITE_TTL must be positive");
+  const peeringTimeoutMs = r.duration("INVITE_PEERING_TIMEOUT", DEFAULT_INVITE_PEERING_TIMEOUT_MS);
+  r.check(peeringTimeoutMs > 0, "INVITE_PEERING_TIMEOUT must be positive");
+  const hubUrl = r.url("INVITE_HUB_URL", DEFAULT_INVITE_HUB_URL);
+  r.check(isShellSafe(hubUrl), `INVITE_HUB_URL must not contain spaces, quotes, commas or shell metacharacters, got "${hubUrl}"`);
+  const chartRef = r.str("INVITE_CHART_REF", DEFAULT_INVITE_CHART_REF);
+  r.check(isShellSafe(chartRef), `INVITE_CHART_REF must not contain spaces, quotes, commas or shell metacharacters, got "${chartRef}"`);
+  const cfg: InviteConfig = {
+    ...common,
+    databaseUrl: r.str("DATABASE_URL", DEFAULT_DATABASE_URL),
+    dbPoolSize: r.int("INVITE_DB_POOL", DEFAULT_INVITE_DB_POOL, 1, 1000),
+    grpcAddr: grpc === "off" ? undefined : grpc,
+    ttlMs,
+    hubUrl,
+    chartRef,
+    peeringTimeoutMs,
+  };
+  r.done();
+  return cfg;
+}
