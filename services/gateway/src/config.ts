@@ -1,0 +1,61 @@
+import { EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { DEFAULT_DATABASE_URL } from "@daalu/runtime";
+
+export const DEFAULT_GATEWAY_LISTEN = "0.0.0.0:8080";
+export const DEFAULT_GATEWAY_DB_POOL = 10;
+/** Requests per second per source IP on the public bootstrap route; 0 disables the limiter. */
+export const DEFAULT_GATEWAY_BOOTSTRAP_RATE = 50;
+export const DEFAULT_GATEWAY_BOOTSTRAP_BURST = 100;
+/** Body limit of the operator API (bytes); bootstrap has its own, tighter one. */
+export const DEFAULT_GATEWAY_BODY_LIMIT = 64 * 1024;
+export const BOOTSTRAP_BODY_LIMIT = 4 * 1024;
+/** How long a verified API token stays cached in memory. */
+export const DEFAULT_GATEWAY_AUTH_CACHE_MS = 5_000;
+
+export interface GatewayConfig extends CommonConfig {
+  databaseUrl: string;
+  host: string;
+  port: number;
+  /** The URL operators and edges reach the gateway at (helm commands, UI links). */
+  publicUrl: string;
+  dbPool: number;
+  bootstrapRate: number;
+  bootstrapBurst: number;
+  bodyLimit: number;
+  authCacheMs: number;
+}
+
+/** host:port; port 0 asks the OS for a free one (tests). */
+export function parseListen(v: string): { host: string; port: number } | undefined {
+  const i = v.lastIndexOf(":");
+  if (i <= 0) return undefined;
+  const host = v.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(v.slice(i + 1));
+  if (!/^\d+$/.test(v.slice(i + 1)) || port > 65535) return undefined;
+  return { host, port };
+}
+
+/** The only reader of the environment; reports every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const r = new EnvReader(env);
+  const common = readCommon(r, env, "gateway");
+  const listenRaw = r.str("GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN);
+  const listen = parseListen(listenRaw);
+  r.check(listen !== undefined, `GATEWAY_LISTEN must be host:port, got "${listenRaw}"`);
+  const port = listen?.port ?? 8080;
+  const publicUrl = r.url("GATEWAY_PUBLIC_URL", `http://127.0.0.1:${port}`);
+  const cfg: GatewayConfig = {
+    ...common,
+    databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
+    host: listen?.host ?? "0.0.0.0",
+    port,
+    publicUrl: publicUrl.replace(/\/+$/, ""),
+    dbPool: r.int("GATEWAY_DB_POOL", DEFAULT_GATEWAY_DB_POOL, 1, 1000),
+    bootstrapRate: r.int("GATEWAY_BOOTSTRAP_RATE", DEFAULT_GATEWAY_BOOTSTRAP_RATE, 0, 1_000_000),
+    bootstrapBurst: r.int("GATEWAY_BOOTSTRAP_BURST", DEFAULT_GATEWAY_BOOTSTRAP_BURST, 1, 10_000_000),
+    bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
+    authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
+  };
+  r.done();
+  return cfg;
+}

@@ -1,0 +1,70 @@
+import { Code, DaaluError } from "@daalu/runtime";
+
+/** No or malformed Authorization header, or an unknown/revoked token. */
+export class UnauthenticatedError extends DaaluError {
+  override name = "UnauthenticatedError";
+  constructor(message = "a valid API token is required (Authorization: Bearer dak1_...)") {
+    super(Code.Unauthenticated, message, { reason: "UNAUTHENTICATED" });
+  }
+}
+
+/** A viewer token tried an admin action. */
+export class AdminRequiredError extends DaaluError {
+  override name = "AdminRequiredError";
+  constructor() {
+    super(Code.PermissionDenied, "this action needs an admin token", { reason: "ADMIN_REQUIRED" });
+  }
+}
+
+/** The HTTP request is malformed (schema, JSON, content type). */
+export class BadRequestError extends DaaluError {
+  override name = "BadRequestError";
+  constructor(message: string, reason = "INVALID_REQUEST", httpStatus = 400) {
+    super(Code.InvalidArgument, message, { reason, httpStatus });
+  }
+}
+
+/** The public bootstrap route's per-IP limiter refused the request. */
+export class RateLimitedError extends DaaluError {
+  override name = "RateLimitedError";
+  constructor() {
+    super(Code.ResourceExhausted, "too many bootstrap requests from this address; retry shortly", { reason: "RATE_LIMITED", httpStatus: 429 });
+  }
+}
+
+/** No such route. */
+export class RouteNotFoundError extends DaaluError {
+  override name = "RouteNotFoundError";
+  constructor(method: string, url: string) {
+    super(Code.NotFound, `no route ${method} ${url.split("?")[0]}`, { reason: "ROUTE_NOT_FOUND" });
+  }
+}
+
+/** Admin CLI / programmatic admin input problems. */
+export class InvalidTenantError extends DaaluError {
+  override name = "InvalidTenantError";
+  constructor(message: string) {
+    super(Code.InvalidArgument, message, { reason: "INVALID_TENANT" });
+  }
+}
+
+export class TenantExistsError extends DaaluError {
+  override name = "TenantExistsError";
+  constructor(id: string) {
+    super(Code.AlreadyExists, `tenant ${id} already exists`, { reason: "TENANT_EXISTS" });
+  }
+}
+
+export class TenantNotFoundError extends DaaluError {
+  override name = "TenantNotFoundError";
+  constructor(id: string) {
+    super(Code.NotFound, `tenant ${id} does not exist`, { reason: "TENANT_NOT_FOUND" });
+  }
+}
+
+export class TokenNotFoundError extends DaaluError {
+  override name = "TokenNotFoundError";
+  constructor(id: string) {
+    super(Code.NotFound, `API token ${id} does not exist`, { reason: "TOKEN_NOT_FOUND" });
+  }
+}

@@ -1,0 +1,276 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from "fastify";
+import { invitev1, peeringv1 } from "@daalu/proto";
+import {
+  context,
+  DaaluError,
+  extractTrace,
+  SpanKind,
+  SpanStatusCode,
+  toProblem,
+  trace,
+  tracer,
+  type Context,
+  type Logger,
+  type ServiceClient,
+  type MethodsOf,
+  type Span,
+} from "@daalu/runtime";
+import { requireAdmin, type Authenticator, type Principal } from "../auth.js";
+import { TokenBuckets } from "../domain/rate-limit.js";
+import { BadRequestError, RateLimitedError, RouteNotFoundError } from "../errors.js";
+import { openapi } from "../openapi.js";
+import { UI_HTML } from "../ui.js";
+import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
+import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./schemas.js";
+import { BOOTSTRAP_BODY_LIMIT } from "../config.js";
+
+export type InviteClient = ServiceClient<MethodsOf<typeof invitev1.InviteService>>;
+export type PeeringClient = ServiceClient<MethodsOf<typeof peeringv1.PeeringService>>;
+
+export interface AppDeps {
+  invite: InviteClient;
+  peering: PeeringClient;
+  auth: Authenticator;
+  logger: Logger;
+  /** Readiness: throws when NATS or the database is not usable. */
+  ready(): Promise<void>;
+  bodyLimit: number;
+  bootstrapRate: number;
+  bootstrapBurst: number;
+}
+
+/** Every registered route, "METHOD /path" with OpenAPI-style `{param}`s (for the OpenAPI test). */
+export type RouteList = string[];
+
+declare module "fastify" {
+  interface FastifyRequest {
+    span?: Span;
+    traceCtx?: Context;
+    principal?: Principal;
+  }
+}
+
+/** Fastify's own 4xx errors, mapped to our reasons. */
+const FASTIFY_ERRORS: Record<string, { reason: string; status: number; message?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { reason: "BODY_TOO_LARGE", status: 413, message: "request body is too large" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { reason: "UNSUPPORTED_MEDIA_TYPE", status: 415, message: "request bodies must be application/json" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { reason: "INVALID_CONTENT_LENGTH", status: 400 },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { reason: "EMPTY_BODY", status: 400 },
+  FST_ERR_CTP_INVALID_JSON_BODY: { reason: "INVALID_JSON", status: 400, message: "request body is not valid JSON" },
+  FST_ERR_CTP_INVALID_TYPE: { reason: "UNSUPPORTED_MEDIA_TYPE", status: 415 },
+};
+
+function toDaalu(err: unknown): DaaluError {
+  if (err instanceof DaaluError) return err;
+  const fe = err as FastifyError;
+  if (fe && fe.validation) {
+    return new BadRequestError(`invalid request: ${fe.message}`, "INVALID_REQUEST");
+  }
+  if (fe && typeof fe.code === "string") {
+    const m = FASTIFY_ERRORS[fe.code];
+    if (m) return new BadRequestError(m.message ?? fe.message, m.reason, m.status);
+    // JSON syntax errors surface as SyntaxError with statusCode 400.
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new BadRequestError(fe.message, "INVALID_REQUEST", fe.statusCode);
+  }
+  if (err instanceof SyntaxError) return new BadRequestError("request body is not valid JSON", "INVALID_JSON");
+  return DaaluError.from(err);
+}
+
+function sendProblem(req: FastifyRequest, reply: FastifyReply, err: DaaluError): FastifyReply {
+  const traceId = req.span?.spanContext().traceId;
+  const p = toProblem(err, req.url.split("?")[0], traceId);
+  return reply.code(err.httpStatus).type("application/problem+json").send(JSON.stringify(p));
+}
+
+/**
+ * Builds the gateway's HTTP app: authentication, tenant resolution, HTTP shape
+ * validation, forwarding over NATS and error mapping — no business rules.
+ */
+export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteList } {
+  const log = deps.logger.child({ component: "http" });
+  const app = Fastify({
+    // Our own request log below never includes bodies or headers (tokens).
+    logger: false,
+    bodyLimit: deps.bodyLimit,
+    trustProxy: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
+  });
+  const routes: RouteList = [];
+  app.addHook("onRoute", (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) {
+      if (m === "HEAD") continue;
+      routes.push(`${m} ${r.url.replace(/:([A-Za-z]+)/g, "{$1}")}`);
+    }
+  });
+
+  // Only JSON bodies; an empty JSON body counts as no body (POST .../revoke from fetch()).
+  const defaultJson = app.getDefaultJsonParser("error", "error");
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    if (body === "" || (typeof body === "string" && body.trim() === "")) return done(null, undefined);
+    defaultJson(req, body as string, done);
+  });
+
+  // One SERVER span per request, continuing an incoming traceparent.
+  app.addHook("onRequest", async (req, reply) => {
+    const parent = extractTrace({
+      get: (k) => {
+        const v = req.headers[k.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+      set: () => undefined,
+      keys: () => Object.keys(req.headers),
+    }, context.active());
+    const span = tracer().startSpan(`HTTP ${req.method}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method, "url.path": req.url.split("?")[0]! } }, parent);
+    req.span = span;
+    req.traceCtx = trace.setSpan(parent, span);
+    reply.header("x-trace-id", span.spanContext().traceId);
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    const span = req.span;
+    if (span) {
+      const route = req.routeOptions.url;
+      if (route) span.updateName(`${req.method} ${route}`);
+      span.setAttribute("http.response.status_code", reply.statusCode);
+      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    log.debug({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const de = toDaalu(err);
+    if (de.httpStatus >= 500) log.error({ err: de.cause ?? err, method: req.method, route: req.routeOptions.url }, "request failed");
+    req.span?.setAttribute("daalu.error.reason", de.reason);
+    return sendProblem(req, reply, de);
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(req, reply, new RouteNotFoundError(req.method, req.url)));
+
+  /** Runs a handler inside the request's span so NATS calls carry its trace. */
+  const inSpan = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => context.with(req.traceCtx ?? context.active(), fn);
+
+  const authed = async (req: FastifyRequest, admin: boolean): Promise<Principal> => {
+    const p = await deps.auth.authenticate(req.headers.authorization);
+    if (admin) requireAdmin(p);
+    req.principal = p;
+    req.span?.setAttribute("daalu.tenant", p.tenantId);
+    return p;
+  };
+  const call = (p: Principal) => ({ tenantId: p.tenantId, caller: p.caller });
+  type Id = { Params: { id: string } };
+  // Action routes take no body; an empty one or `{}` is fine, anything else is refused.
+  const noBody = async (req: FastifyRequest) => {
+    const b = req.body as unknown;
+    if (b === undefined || b === null) return;
+    if (typeof b !== "object" || Array.isArray(b) || Object.keys(b).length > 0) throw new BadRequestError("this action takes no request body");
+  };
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (req, reply) => {
+    await deps.ready();
+    return reply.send({ status: "ready" });
+  });
+  app.get("/openapi.json", async () => openapi);
+  app.get("/", async (_req, reply) =>
+    reply
+      .type("text/html; charset=utf-8")
+      .header("cache-control", "no-store")
+      .header("content-security-policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+      .header("x-content-type-options", "nosniff")
+      .send(UI_HTML),
+  );
+
+  app.post<{ Body: { name: string; subnet?: string } }>("/v1/clusters", { schema: { body: createClusterBody } }, async (req, reply) =>
+    inSpan(req, async () => {
+      const p = await authed(req, true);
+      const res = await deps.invite.createInvite({ clusterName: req.body.name, subnet: req.body.subnet ?? "" }, call(p));
+      const got = await deps.peering.getCluster({ clusterId: res.invite?.clusterId ?? "" }, call(p));
+      return reply.code(201).send({ cluster: clusterJson(got.cluster), invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
+    }),
+  );
+  app.get("/v1/clusters", async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, false);
+      const res = await deps.peering.listClusters({}, call(p));
+      return { clusters: res.clusters.map(clusterJson) };
+    }),
+  );
+  app.get<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, false);
+      const res = await deps.peering.getCluster({ clusterId: req.params.id }, call(p));
+      return { cluster: clusterJson(res.cluster) };
+    }),
+  );
+  app.delete<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, true);
+      const res = await deps.peering.deleteCluster({ clusterId: req.params.id }, call(p));
+      return { cluster: clusterJson(res.cluster) };
+    }),
+  );
+  app.post<Id>("/v1/clusters/:id/invites", { schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
+    inSpan(req, async () => {
+      const p = await authed(req, true);
+      const res = await deps.invite.createInvite({ clusterId: req.params.id }, call(p));
+      return reply.code(201).send({ invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
+    }),
+  );
+  app.get<{ Querystring: { clusterId?: string } }>("/v1/invites", { schema: { querystring: listInvitesQuery } }, async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, false);
+      const res = await deps.invite.listInvites({ clusterId: req.query.clusterId ?? "" }, call(p));
+      return { invites: res.invites.map(inviteJson) };
+    }),
+  );
+  app.post<Id>("/v1/invites/:id/revoke", { schema: { params: idParam }, preValidation: noBody }, async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, true);
+      const res = await deps.invite.revokeInvite({ inviteId: req.params.id }, call(p));
+      return { invite: inviteJson(res.invite) };
+    }),
+  );
+  app.post<Id>("/v1/invites/:id/regenerate", { schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
+    inSpan(req, async () => {
+      const p = await authed(req, true);
+      const res = await deps.invite.regenerateInvite({ inviteId: req.params.id }, call(p));
+      return reply.code(201).send({ invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
+    }),
+  );
+  app.get("/v1/subnet", async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, false);
+      const res = await deps.peering.getTenantSubnet({}, call(p));
+      return { subnet: subnetJson(res.subnet) };
+    }),
+  );
+  app.put<{ Body: { cidr: string } }>("/v1/subnet", { schema: { body: setSubnetBody } }, async (req) =>
+    inSpan(req, async () => {
+      const p = await authed(req, true);
+      const res = await deps.peering.setTenantSubnet({ cidr: req.body.cidr }, call(p));
+      return { subnet: subnetJson(res.subnet) };
+    }),
+  );
+
+  // Public: the edge's bootstrap Job. Tight limit, closed schema, per-IP token bucket
+  // checked before the body is even read.
+  const buckets = deps.bootstrapRate > 0 ? new TokenBuckets(deps.bootstrapRate, deps.bootstrapBurst) : undefined;
+  app.post<{ Body: { token: string; publicKey: string } }>(
+    "/v1/bootstrap",
+    {
+      bodyLimit: BOOTSTRAP_BODY_LIMIT,
+      schema: { body: bootstrapBody },
+      onRequest: async (req) => {
+        if (buckets && !buckets.take(req.ip, Date.now())) throw new RateLimitedError();
+      },
+    },
+    async (req) =>
+      inSpan(req, async () => {
+        const res = await deps.invite.redeemInvite({ token: req.body.token, publicKey: req.body.publicKey });
+        return bootstrapJson(res);
+      }),
+  );
+
+  return { app, routes };
+}

@@ -1,0 +1,160 @@
+import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./http/schemas.js";
+
+/**
+ * The hand-written OpenAPI 3.1 document of every route. A test
+ * (test/http.test.ts "OpenAPI lists every registered route") fails when a
+ * route is added without being described here.
+ */
+
+const ts = { type: ["string", "null"], format: "date-time" } as const;
+
+const problem = {
+  description: "error (RFC 9457 problem details)",
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+} as const;
+
+const errors = { "400": problem, "401": problem, "403": problem, "404": problem, "409": problem, "413": problem, "415": problem, "500": problem, "503": problem };
+const publicErrors = { "400": problem, "404": problem, "409": problem, "410": problem, "413": problem, "415": problem, "429": problem, "500": problem, "503": problem };
+
+function json(schema: object, description = "OK") {
+  return { description, content: { "application/json": { schema } } };
+}
+function body(schema: object) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
+const idParams = [{ name: "id", in: "path", required: true, schema: idParam.properties.id }];
+const secured = [{ bearer: [] }];
+
+export const openapi = {
+  openapi: "3.1.0",
+  info: {
+    title: "Daalu Federation gateway",
+    version: "1.0.0",
+    description: "Operator REST API (Bearer API tokens, tenant-scoped) and the public bootstrap endpoint used by the edge's bootstrap Job.",
+  },
+  components: {
+    securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API token dak1_<selector>_<verifier>" } },
+    schemas: {
+      Problem: {
+        type: "object",
+        required: ["type", "title", "status", "detail", "code", "reason"],
+        properties: {
+          type: { type: "string" },
+          title: { type: "string" },
+          status: { type: "integer" },
+          detail: { type: "string" },
+          code: { type: "string", description: "gRPC code name" },
+          reason: { type: "string", description: "stable domain reason, e.g. TOKEN_EXPIRED" },
+          instance: { type: "string" },
+          traceId: { type: "string" },
+        },
+      },
+      Cluster: {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          name: { type: "string" },
+          tunnelIp: { type: ["string", "null"] },
+          status: { type: "string", enum: ["pending_enrollment", "awaiting_handshake", "connected", "disconnected", "error", "unspecified"] },
+          lastHandshake: ts,
+          edgeVersion: { type: ["string", "null"] },
+          apiReachable: { type: "boolean" },
+          diagnostic: { type: ["string", "null"] },
+          createdAt: ts,
+          enrolledAt: ts,
+          statusSince: ts,
+        },
+      },
+      Invite: {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          clusterId: { type: "string" },
+          clusterName: { type: "string" },
+          state: { type: "string", enum: ["pending", "redeemed", "expired", "revoked", "unspecified"] },
+          createdAt: ts,
+          expiresAt: ts,
+          redeemedAt: ts,
+          revokedAt: ts,
+          createdBy: { type: "string" },
+        },
+      },
+      IssuedInvite: {
+        type: "object",
+        description: "The token appears here exactly once; no later response shows it.",
+        properties: { invite: ref("Invite"), token: { type: "string" }, helmCommand: { type: "string" } },
+      },
+      Subnet: {
+        type: "object",
+        properties: { cidr: { type: "string" }, hubIp: { type: "string" }, capacity: { type: "integer" }, allocated: { type: "integer" } },
+      },
+      Bootstrap: {
+        type: "object",
+        properties: {
+          tenantId: { type: "string" },
+          clusterId: { type: "string" },
+          clusterName: { type: "string" },
+          tunnelIp: { type: "string" },
+          subnet: { type: "string" },
+          hubTunnelIp: { type: "string" },
+          hubPublicKey: { type: "string" },
+          hubEndpoint: { type: "string" },
+          keepaliveSeconds: { type: "integer" },
+        },
+      },
+    },
+  },
+  paths: {
+    "/v1/clusters": {
+      get: { summary: "List the tenant's clusters", security: secured, responses: { "200": json({ type: "object", properties: { clusters: { type: "array", items: ref("Cluster") } } }), ...errors } },
+      post: {
+        summary: "Add a cluster (admin): returns the invite token once and the helm command",
+        security: secured,
+        requestBody: body(createClusterBody),
+        responses: {
+          "201": json({ type: "object", properties: { cluster: ref("Cluster"), invite: ref("Invite"), token: { type: "string" }, helmCommand: { type: "string" } } }, "created"),
+          ...errors,
+        },
+      },
+    },
+    "/v1/clusters/{id}": {
+      get: { summary: "Get a cluster", security: secured, parameters: idParams, responses: { "200": json({ type: "object", properties: { cluster: ref("Cluster") } }), ...errors } },
+      delete: { summary: "Delete a cluster (admin): peer removed, address returned", security: secured, parameters: idParams, responses: { "200": json({ type: "object", properties: { cluster: ref("Cluster") } }), ...errors } },
+    },
+    "/v1/clusters/{id}/invites": {
+      post: { summary: "Re-enroll a cluster (admin): a new invite for it", security: secured, parameters: idParams, responses: { "201": json(ref("IssuedInvite"), "created"), ...errors } },
+    },
+    "/v1/invites": {
+      get: {
+        summary: "List invites (tokens never shown)",
+        security: secured,
+        parameters: [{ name: "clusterId", in: "query", required: false, schema: listInvitesQuery.properties.clusterId }],
+        responses: { "200": json({ type: "object", properties: { invites: { type: "array", items: ref("Invite") } } }), ...errors },
+      },
+    },
+    "/v1/invites/{id}/revoke": {
+      post: { summary: "Revoke a pending invite (admin)", security: secured, parameters: idParams, responses: { "200": json({ type: "object", properties: { invite: ref("Invite") } }), ...errors } },
+    },
+    "/v1/invites/{id}/regenerate": {
+      post: { summary: "Issue a fresh invite for an expired or revoked one (admin)", security: secured, parameters: idParams, responses: { "201": json(ref("IssuedInvite"), "created"), ...errors } },
+    },
+    "/v1/subnet": {
+      get: { summary: "The tenant's tunnel subnet", security: secured, responses: { "200": json({ type: "object", properties: { subnet: ref("Subnet") } }), ...errors } },
+      put: { summary: "Create or widen the tenant's subnet (admin)", security: secured, requestBody: body(setSubnetBody), responses: { "200": json({ type: "object", properties: { subnet: ref("Subnet") } }), ...errors } },
+    },
+    "/v1/bootstrap": {
+      post: {
+        summary: "Public: redeem an invite token with the edge's public key; returns the tunnel configuration",
+        description: "No authentication; body at most 4 KiB; rate limited per source address (429).",
+        security: [],
+        requestBody: body(bootstrapBody),
+        responses: { "200": json(ref("Bootstrap")), ...publicErrors },
+      },
+    },
+    "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },
+    "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
+    "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },
+    "/": { get: { summary: "Web UI (HTML)", security: [], responses: { "200": { description: "HTML page", content: { "text/html": {} } } } } },
+  },
+} as const;

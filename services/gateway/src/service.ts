@@ -1,0 +1,83 @@
+import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { connectNats, createDb, migrateToLatest, natsClient, type Logger, type NatsConnection } from "@daalu/runtime";
+import type { FastifyInstance } from "fastify";
+import type { Kysely } from "kysely";
+import { migrations } from "./adapters/pg/migrations.js";
+import { GatewayStore, SCHEMA, type GatewayDb } from "./adapters/pg/store.js";
+import { Authenticator } from "./auth.js";
+import type { GatewayConfig } from "./config.js";
+import { buildApp, type RouteList } from "./http/app.js";
+import { Code, DaaluError } from "@daalu/runtime";
+
+export interface RunningGateway {
+  /** http://host:port actually bound (port 0 resolved). */
+  url: string;
+  app: FastifyInstance;
+  routes: RouteList;
+  store: GatewayStore;
+  nc: NatsConnection;
+  /** Stops taking requests, lets in-flight ones finish, then drains NATS and closes the pool. */
+  close(): Promise<void>;
+}
+
+const GATEWAY_CALLER = { kind: CallerKind.SERVICE, id: "gateway" };
+
+/** Starts the gateway in this process (main.ts and in-process tests). */
+export async function start(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const db: Kysely<GatewayDb> = createDb<GatewayDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPool, logger });
+  let nc: NatsConnection | undefined;
+  try {
+    await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger);
+    nc = await connectNats(config.natsUrl, "gateway", logger);
+    const conn = nc;
+    const store = new GatewayStore(db);
+    const prefix = config.natsPrefix;
+    const { app, routes } = buildApp({
+      invite: natsClient(conn, invitev1.InviteService, { prefix, defaults: { caller: GATEWAY_CALLER } }),
+      peering: natsClient(conn, peeringv1.PeeringService, { prefix, defaults: { caller: GATEWAY_CALLER } }),
+      auth: new Authenticator(store, config.authCacheMs, logger.child({ component: "auth" })),
+      logger,
+      bodyLimit: config.bodyLimit,
+      bootstrapRate: config.bootstrapRate,
+      bootstrapBurst: config.bootstrapBurst,
+      async ready() {
+        if (conn.isClosed()) throw new DaaluError(Code.Unavailable, "NATS connection closed", { reason: "NATS_UNAVAILABLE" });
+        try {
+          await withTimeout(conn.flush(), 2_000);
+        } catch (err) {
+          throw new DaaluError(Code.Unavailable, "NATS not reachable", { reason: "NATS_UNAVAILABLE", cause: err });
+        }
+        try {
+          await withTimeout(store.ping(), 2_000);
+        } catch (err) {
+          throw new DaaluError(Code.Unavailable, "database not reachable", { reason: "DATABASE_UNAVAILABLE", cause: err });
+        }
+      },
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const addr = app.server.address();
+    const port = typeof addr === "object" && addr ? addr.port : config.port;
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    return {
+      url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      app,
+      routes,
+      store,
+      nc: conn,
+      async close() {
+        await app.close();
+        await conn.drain().catch(() => undefined);
+        await db.destroy();
+      },
+    };
+  } catch (err) {
+    await nc?.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+    throw err;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+}
