@@ -1,0 +1,41 @@
+/** Store records -> generated protobuf shapes. */
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { peeringv1 } from "@daalu/proto";
+import type { ClusterStatusName } from "../../domain/cluster.js";
+import type { ClusterRecord, SubnetRecord } from "../pg/store.js";
+
+const STATUS: Record<ClusterStatusName, peeringv1.ClusterStatus> = {
+  pending_enrollment: peeringv1.ClusterStatus.PENDING_ENROLLMENT,
+  awaiting_handshake: peeringv1.ClusterStatus.AWAITING_HANDSHAKE,
+  connected: peeringv1.ClusterStatus.CONNECTED,
+  disconnected: peeringv1.ClusterStatus.DISCONNECTED,
+  error: peeringv1.ClusterStatus.ERROR,
+};
+
+export function statusToProto(s: ClusterStatusName): peeringv1.ClusterStatus {
+  return STATUS[s];
+}
+
+/** The wire form of a cluster. The address shows once a key is enrolled (a pending first enrollment has none yet). */
+export function clusterToProto(c: ClusterRecord): MessageInitShape<typeof peeringv1.ClusterSchema> {
+  return {
+    id: c.id,
+    tenantId: c.tenantId,
+    name: c.name,
+    tunnelIp: c.publicKey !== null && c.tunnelIp !== null ? c.tunnelIp : "",
+    status: statusToProto(c.status),
+    ...(c.lastHandshake ? { lastHandshake: timestampFromDate(c.lastHandshake) } : {}),
+    edgeVersion: c.edgeVersion,
+    apiReachable: c.apiReachable,
+    diagnostic: c.diagnostic,
+    publicKey: c.publicKey ?? "",
+    createdAt: timestampFromDate(c.createdAt),
+    ...(c.enrolledAt ? { enrolledAt: timestampFromDate(c.enrolledAt) } : {}),
+    statusSince: timestampFromDate(c.statusSince),
+  };
+}
+
+export function subnetToProto(s: SubnetRecord): MessageInitShape<typeof peeringv1.TenantSubnetSchema> {
+  return { cidr: s.cidr, hubIp: s.hubIp, capacity: s.capacity, allocated: s.allocated };
+}

@@ -1,0 +1,129 @@
+/**
+ * PeeringService implementation shared by the NATS and gRPC adapters: decode
+ * -> store -> encode. Tenant-scoped calls take the tenant from the call context
+ * only; enrollment calls are internal (the invite service) and locate the
+ * cluster by id.
+ */
+import { CallerKind, peeringv1 } from "@daalu/proto";
+import { Code, DaaluError, TENANT_ID_PATTERN, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
+import { isValidKey } from "@daalu/wireguard";
+import { clusterNameProblem } from "../../domain/cluster.js";
+import { InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
+import type { PeeringStore, Reservation } from "../pg/store.js";
+import { clusterToProto, subnetToProto } from "./convert.js";
+import type { ClusterEvents } from "./events.js";
+
+export type PeeringMethods = MethodsOf<typeof peeringv1.PeeringService>;
+
+/** What the edge needs to reach the hub. */
+export interface HubInfo {
+  publicKey: string;
+  endpoint: string;
+  keepaliveSeconds: number;
+}
+
+export interface HandlerDeps {
+  store: PeeringStore;
+  events: ClusterEvents;
+  hub: HubInfo;
+}
+
+function tenantOf(ctx: CallContext): string {
+  const t = requireTenant(ctx);
+  if (!TENANT_ID_PATTERN.test(t)) throw new InvalidArgumentError(`tenant id "${t.slice(0, 70)}" is not valid`);
+  return t;
+}
+
+/** Enrollment calls come from the invite service, never from an operator. */
+function internalScope(ctx: CallContext): string | undefined {
+  if (ctx.caller.kind !== CallerKind.SERVICE) {
+    throw new DaaluError(Code.PermissionDenied, "enrollment calls are internal to the hub", { reason: "INTERNAL_CALL_ONLY" });
+  }
+  return ctx.tenantId ? tenantOf(ctx) : undefined;
+}
+
+function enrollmentIdOf(id: string): string {
+  if (id.length === 0 || id.length > 200) throw new InvalidArgumentError("enrollment_id is required (at most 200 characters)");
+  return id;
+}
+
+export function tunnelConfig(r: Reservation, hub: HubInfo) {
+  return {
+    tunnelIp: r.cluster.tunnelIp ?? "",
+    subnet: r.subnet.cidr,
+    hubTunnelIp: r.subnet.hubIp,
+    hubPublicKey: hub.publicKey,
+    hubEndpoint: hub.endpoint,
+    keepaliveSeconds: hub.keepaliveSeconds,
+    clusterName: r.cluster.name,
+  };
+}
+
+export function peeringImpl({ store, events, hub }: HandlerDeps): ServiceImpl<PeeringMethods> {
+  return {
+    async createCluster(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const problem = clusterNameProblem(req.name);
+      if (problem) throw new InvalidClusterNameError(problem);
+      await store.ensureSubnet(tenantId, req.subnet || undefined);
+      const cluster = await store.createCluster(tenantId, req.name);
+      ctx.logger.info({ tenantId, clusterId: cluster.id, name: cluster.name }, "cluster created");
+      return { cluster: clusterToProto(cluster) };
+    },
+
+    async getCluster(req, ctx) {
+      return { cluster: clusterToProto(await store.getCluster(req.clusterId, tenantOf(ctx))) };
+    },
+
+    async listClusters(_req, ctx) {
+      return { clusters: (await store.listClusters(tenantOf(ctx))).map(clusterToProto) };
+    },
+
+    async deleteCluster(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const { cluster, subnet } = await store.deleteCluster(req.clusterId, tenantId);
+      events.publish({ kind: peeringv1.ClusterEventKind.DELETED, cluster, subnet, previousPublicKey: cluster.publicKey });
+      ctx.logger.info({ tenantId, clusterId: cluster.id, tunnelIp: cluster.tunnelIp }, "cluster deleted");
+      return { cluster: clusterToProto(cluster) };
+    },
+
+    async getTenantSubnet(_req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const s = await store.getSubnet(tenantId);
+      if (!s) throw new DaaluError(Code.NotFound, "this tenant has no subnet yet (it is assigned with the first cluster)", { reason: "SUBNET_NOT_FOUND" });
+      return { subnet: subnetToProto(s) };
+    },
+
+    async setTenantSubnet(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const s = await store.setSubnet(tenantId, req.cidr);
+      ctx.logger.info({ tenantId, cidr: s.cidr }, "tenant subnet set");
+      return { subnet: subnetToProto(s) };
+    },
+
+    async reserveEnrollment(req, ctx) {
+      const scope = internalScope(ctx);
+      if (!isValidKey(req.publicKey)) throw new InvalidPublicKeyError();
+      const r = await store.reserve(req.clusterId, req.publicKey, enrollmentIdOf(req.enrollmentId), scope);
+      return tunnelConfig(r, hub);
+    },
+
+    async commitEnrollment(req, ctx) {
+      const scope = internalScope(ctx);
+      const r = await store.commit(req.clusterId, enrollmentIdOf(req.enrollmentId), scope === undefined ? {} : { tenantId: scope });
+      if (!r.replayed) {
+        const kind = r.previousPublicKey === null ? peeringv1.ClusterEventKind.ENROLLED : peeringv1.ClusterEventKind.KEY_REPLACED;
+        events.publish({ kind, cluster: r.cluster, subnet: r.subnet, previousPublicKey: r.previousPublicKey });
+        ctx.logger.info({ tenantId: r.cluster.tenantId, clusterId: r.cluster.id, tunnelIp: r.cluster.tunnelIp, kind: peeringv1.ClusterEventKind[kind] }, "enrollment committed");
+      }
+      return { cluster: clusterToProto(r.cluster) };
+    },
+
+    async releaseEnrollment(req, ctx) {
+      const scope = internalScope(ctx);
+      const released = await store.release(req.clusterId, enrollmentIdOf(req.enrollmentId), scope === undefined ? {} : { tenantId: scope });
+      if (released) ctx.logger.info({ clusterId: req.clusterId }, "enrollment released");
+      return {};
+    },
+  };
+}

@@ -1,0 +1,597 @@
+/**
+ * The peering store: every query of the `peering` schema, with pg errors
+ * translated to domain errors here (headscale's db/ layer).
+ */
+import { PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger } from "@daalu/runtime";
+import { generateKeyPair, publicKeyOf } from "@daalu/wireguard";
+import type { Kysely, Transaction } from "kysely";
+import { decideCommit, decideReserve, isUuid, type ClusterStatusName } from "../../domain/cluster.js";
+import {
+  blockSize,
+  classifySubnetChange,
+  clusterCapacity,
+  defaultHubIp,
+  formatCidr,
+  formatIpv4,
+  growthPrefix,
+  hostRange,
+  parseCidr,
+  parseIpv4,
+  parseTenantSubnet,
+  CidrParseError,
+  type Ipv4Cidr,
+} from "../../domain/ipv4.js";
+import {
+  ClusterNameTakenError,
+  ClusterNotFoundError,
+  EnrollmentInProgressError,
+  EnrollmentKeyMismatchError,
+  EnrollmentNotPendingError,
+  InvalidSubnetError,
+  PublicKeyInUseError,
+  SubnetAlreadySetError,
+  SubnetExhaustedError,
+  SubnetNotSupernetError,
+  SubnetOverlapError,
+  SubnetPoolExhaustedError,
+} from "../../errors.js";
+import type { ClustersTable, PeeringDb } from "./schema.js";
+
+/** A cluster row with its address (null until an address is held). */
+export interface ClusterRecord {
+  id: string;
+  tenantId: string;
+  name: string;
+  publicKey: string | null;
+  tunnelIp: string | null;
+  status: ClusterStatusName;
+  statusSince: Date;
+  lastHandshake: Date | null;
+  edgeVersion: string;
+  apiReachable: boolean;
+  diagnostic: string;
+  createdAt: Date;
+  enrolledAt: Date | null;
+  lastEnrollmentId: string | null;
+  pendingEnrollmentId: string | null;
+  pendingPublicKey: string | null;
+  pendingNewAddress: boolean;
+  pendingSince: Date | null;
+}
+
+/** A tenant's subnet with its use. */
+export interface SubnetRecord {
+  tenantId: string;
+  cidr: string;
+  hubIp: string;
+  capacity: number;
+  allocated: number;
+}
+
+/** One WireGuard peer of the hub: an enrolled cluster. */
+export interface PeerRecord {
+  clusterId: string;
+  tenantId: string;
+  publicKey: string;
+  tunnelIp: string;
+  subnet: string;
+  hubIp: string;
+}
+
+/** Health fields the hub's WireGuard node writes. */
+export interface HealthPatch {
+  status?: ClusterStatusName;
+  statusSince?: Date;
+  lastHandshake?: Date | null;
+  edgeVersion?: string;
+  apiReachable?: boolean;
+  diagnostic?: string;
+}
+
+/** Result of a reservation: the row (address held) and its tenant's subnet. */
+export interface Reservation {
+  cluster: ClusterRecord;
+  subnet: SubnetRecord;
+}
+
+/** Result of a commit; `previousPublicKey` is null for a first enrollment, `replayed` for a repeated call. */
+export interface CommitResult {
+  cluster: ClusterRecord;
+  subnet: SubnetRecord;
+  previousPublicKey: string | null;
+  replayed: boolean;
+}
+
+/** A stale pending enrollment picked by the recovery sweep. */
+export interface StalePending {
+  clusterId: string;
+  tenantId: string;
+  enrollmentId: string;
+  publicKey: string;
+  pendingSince: Date;
+}
+
+export interface StoreOptions {
+  /** Pool new tenants' subnets are carved from. */
+  pool: string;
+  defaultPrefix: number;
+  /** Prefer blocks whose `growthBits`-wider enclosing block is free of other tenants. */
+  growthBits: number;
+  /** A hub private key from a file; when set, the database key is not used. */
+  hubPrivateKey?: string;
+  logger?: Logger;
+}
+
+type Db = Kysely<PeeringDb> | Transaction<PeeringDb>;
+
+type ClusterRow = ClustersTable & { tunnel_ip: string | null };
+
+const CLUSTER_COLUMNS = sql`c.id, c.tenant_id, c.name, c.public_key, c.status, c.status_since, c.last_handshake, c.edge_version,
+  c.api_reachable, c.diagnostic, c.created_at, c.enrolled_at, c.last_enrollment_id, c.pending_enrollment_id,
+  c.pending_public_key, c.pending_new_address, c.pending_since, c.recovery_claimed_at, host(a.ip) as tunnel_ip`;
+
+function toCluster(r: ClusterRow): ClusterRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    publicKey: r.public_key,
+    tunnelIp: r.tunnel_ip,
+    status: r.status,
+    statusSince: r.status_since,
+    lastHandshake: r.last_handshake,
+    edgeVersion: r.edge_version,
+    apiReachable: r.api_reachable,
+    diagnostic: r.diagnostic,
+    createdAt: r.created_at,
+    enrolledAt: r.enrolled_at,
+    lastEnrollmentId: r.last_enrollment_id,
+    pendingEnrollmentId: r.pending_enrollment_id,
+    pendingPublicKey: r.pending_public_key,
+    pendingNewAddress: r.pending_new_address,
+    pendingSince: r.pending_since,
+  };
+}
+
+interface SubnetRow {
+  tenant_id: string;
+  cidr: string;
+  hub_ip: string;
+  allocated?: number;
+}
+
+function toSubnet(r: SubnetRow, allocated: number): SubnetRecord {
+  const c = parseCidr(r.cidr);
+  return { tenantId: r.tenant_id, cidr: formatCidr(c), hubIp: r.hub_ip, capacity: clusterCapacity(c, parseIpv4(r.hub_ip)!), allocated };
+}
+
+/** Retries of first-subnet assignment when another tenant takes the same block concurrently. */
+const SUBNET_ASSIGN_ATTEMPTS = 8;
+
+export class PeeringStore {
+  private readonly pool: Ipv4Cidr;
+
+  constructor(
+    readonly db: Kysely<PeeringDb>,
+    private readonly opts: StoreOptions,
+  ) {
+    this.pool = parseCidr(opts.pool);
+  }
+
+  // ---- subnets -------------------------------------------------------------
+
+  private async subnetRow(db: Db, tenantId: string, lock = false): Promise<SubnetRow | undefined> {
+    const q = lock
+      ? sql<SubnetRow>`select tenant_id, cidr::text as cidr, host(hub_ip) as hub_ip from tenant_subnets where tenant_id = ${tenantId} for update`
+      : sql<SubnetRow>`select tenant_id, cidr::text as cidr, host(hub_ip) as hub_ip from tenant_subnets where tenant_id = ${tenantId}`;
+    return (await q.execute(db)).rows[0];
+  }
+
+  private async allocatedCount(db: Db, tenantId: string): Promise<number> {
+    const r = await sql<{ n: number }>`select count(*)::int as n from addresses where tenant_id = ${tenantId}`.execute(db);
+    return r.rows[0]?.n ?? 0;
+  }
+
+  /** The tenant's subnet with capacity and use, or undefined when it has none yet. */
+  async getSubnet(tenantId: string): Promise<SubnetRecord | undefined> {
+    try {
+      const row = await this.subnetRow(this.db, tenantId);
+      return row ? toSubnet(row, await this.allocatedCount(this.db, tenantId)) : undefined;
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * The tenant's subnet, created if missing: from `requested` when given, else
+   * the first free aligned block of the pool (preferring one with room to
+   * widen). A requested subnet different from an existing one is refused.
+   */
+  async ensureSubnet(tenantId: string, requested?: string): Promise<SubnetRecord> {
+    const want = requested ? parseSubnetArg(requested) : undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const existing = await this.getSubnet(tenantId);
+        if (existing) {
+          if (want && formatCidr(want) !== existing.cidr) throw new SubnetAlreadySetError(existing.cidr, formatCidr(want));
+          return existing;
+        }
+        const block = want ?? (await this.freePoolBlock());
+        try {
+          await this.insertSubnet(tenantId, block);
+        } catch (err) {
+          if (pgCode(err) === PG_EXCLUSION_VIOLATION) {
+            if (want) throw new SubnetOverlapError(formatCidr(want), err);
+            // Another tenant took this block at the same time: pick again.
+            if (attempt < SUBNET_ASSIGN_ATTEMPTS) continue;
+          }
+          // The same tenant created its subnet concurrently: use that one.
+          if (isUniqueViolation(err, "tenant_subnets_pkey") && attempt < SUBNET_ASSIGN_ATTEMPTS) continue;
+          throw err;
+        }
+      }
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  private async insertSubnet(tenantId: string, c: Ipv4Cidr): Promise<void> {
+    const hub = formatIpv4(defaultHubIp(c));
+    await sql`insert into tenant_subnets (tenant_id, cidr, hub_ip) values (${tenantId}, ${formatCidr(c)}::cidr, ${hub}::inet)`.execute(this.db);
+  }
+
+  /** First free aligned /defaultPrefix in the pool; blocks whose growth block is free of other tenants come first. */
+  private async freePoolBlock(): Promise<Ipv4Cidr> {
+    const prefix = this.opts.defaultPrefix;
+    const size = blockSize(prefix);
+    const count = blockSize(this.pool.prefix) / size;
+    const grow = growthPrefix(prefix, this.opts.growthBits, this.pool.prefix);
+    const base = formatIpv4(this.pool.network);
+    const r = await sql<{ g: number }>`
+      select g from generate_series(0, ${count - 1}::int) g
+      where not exists (select 1 from tenant_subnets t where t.cidr && network(set_masklen(${base}::inet + g::bigint * ${size}::bigint, ${prefix}::int)))
+      order by exists (select 1 from tenant_subnets t where t.cidr && network(set_masklen(${base}::inet + g::bigint * ${size}::bigint, ${grow}::int))), g
+      limit 1`.execute(this.db);
+    const g = r.rows[0]?.g;
+    if (g === undefined) throw new SubnetPoolExhaustedError(formatCidr(this.pool), prefix);
+    return { network: this.pool.network + g * size, prefix };
+  }
+
+  /**
+   * Creates the tenant's subnet, or widens it to a block containing it. The
+   * hub address and every cluster address stay as they are.
+   */
+  async setSubnet(tenantId: string, cidr: string): Promise<SubnetRecord> {
+    const want = parseSubnetArg(cidr);
+    try {
+      const done = await this.db.transaction().execute(async (trx) => {
+        const cur = await this.subnetRow(trx, tenantId, true);
+        if (!cur) return false;
+        const current = parseCidr(cur.cidr);
+        const change = classifySubnetChange(current, want);
+        if (change === "not-supernet") throw new SubnetNotSupernetError(formatCidr(current), formatCidr(want));
+        if (change === "widen") {
+          await sql`update tenant_subnets set cidr = ${formatCidr(want)}::cidr, updated_at = now() where tenant_id = ${tenantId}`.execute(trx);
+        }
+        return true;
+      });
+      if (!done) return await this.ensureSubnet(tenantId, cidr);
+      return (await this.getSubnet(tenantId))!;
+    } catch (err) {
+      if (pgCode(err) === PG_EXCLUSION_VIOLATION) throw new SubnetOverlapError(formatCidr(want), err);
+      throw storeError(err);
+    }
+  }
+
+  /** Every tenant subnet (for the hub's WireGuard node: interface addresses and routes). */
+  async listSubnets(): Promise<Array<{ tenantId: string; cidr: string; hubIp: string }>> {
+    try {
+      const r = await sql<SubnetRow>`select tenant_id, cidr::text as cidr, host(hub_ip) as hub_ip from tenant_subnets order by cidr`.execute(this.db);
+      return r.rows.map((x) => ({ tenantId: x.tenant_id, cidr: x.cidr, hubIp: x.hub_ip }));
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  // ---- clusters -------------------------------------------------------------
+
+  /** Registers a cluster (no address yet). The tenant must have a subnet (ensureSubnet first). */
+  async createCluster(tenantId: string, name: string): Promise<ClusterRecord> {
+    try {
+      const r = await sql<{ id: string }>`insert into clusters (tenant_id, name) values (${tenantId}, ${name}) returning id`.execute(this.db);
+      return (await this.findCluster(this.db, r.rows[0]!.id, tenantId))!;
+    } catch (err) {
+      if (isUniqueViolation(err, "clusters_tenant_name")) throw new ClusterNameTakenError(name, err);
+      throw storeError(err);
+    }
+  }
+
+  private async findCluster(db: Db, id: string, tenantId?: string, lock = false): Promise<ClusterRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
+    const lockClause = lock ? sql`for update of c` : sql``;
+    const r = await sql<ClusterRow>`
+      select ${CLUSTER_COLUMNS} from clusters c left join addresses a on a.cluster_id = c.id
+      where c.id = ${id}::uuid ${tenantFilter} ${lockClause}`.execute(db);
+    return r.rows[0] ? toCluster(r.rows[0]) : undefined;
+  }
+
+  /** A cluster of `tenantId`, or of any tenant when `tenantId` is undefined (internal callers). */
+  async getCluster(id: string, tenantId?: string): Promise<ClusterRecord> {
+    let c: ClusterRecord | undefined;
+    try {
+      c = await this.findCluster(this.db, id, tenantId);
+    } catch (err) {
+      throw storeError(err);
+    }
+    if (!c) throw new ClusterNotFoundError(id);
+    return c;
+  }
+
+  async listClusters(tenantId: string): Promise<ClusterRecord[]> {
+    try {
+      const r = await sql<ClusterRow>`
+        select ${CLUSTER_COLUMNS} from clusters c left join addresses a on a.cluster_id = c.id
+        where c.tenant_id = ${tenantId} order by c.name`.execute(this.db);
+      return r.rows.map(toCluster);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** Deletes the row; its address goes back to the pool (cascade). Returns the row as it was. */
+  async deleteCluster(id: string, tenantId: string): Promise<{ cluster: ClusterRecord; subnet: SubnetRecord | undefined }> {
+    try {
+      const cluster = await this.db.transaction().execute(async (trx) => {
+        const c = await this.findCluster(trx, id, tenantId, true);
+        if (!c) throw new ClusterNotFoundError(id);
+        await sql`delete from clusters where id = ${id}::uuid`.execute(trx);
+        return c;
+      });
+      return { cluster, subnet: await this.getSubnet(tenantId) };
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  // ---- enrollment -------------------------------------------------------------
+
+  /**
+   * Enrollment phase 1, one transaction: lock the tenant's subnet row (per-
+   * tenant serialization), keep the cluster's address or take the lowest free
+   * one, record the pending key under `enrollmentId`. Replays return the same
+   * reservation without allocating.
+   */
+  async reserve(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const peek = await this.findCluster(trx, clusterId, tenantId);
+        if (!peek) throw new ClusterNotFoundError(clusterId);
+        const subnetRow = await this.subnetRow(trx, peek.tenantId, true);
+        const c = await this.findCluster(trx, clusterId, tenantId, true);
+        if (!c || !subnetRow) throw new ClusterNotFoundError(clusterId);
+        const decision = decideReserve(c, enrollmentId, publicKey);
+        if (decision === "key-mismatch") throw new EnrollmentKeyMismatchError();
+        if (decision === "busy") throw new EnrollmentInProgressError();
+        if (decision !== "reserve") return { cluster: c, subnet: toSubnet(subnetRow, await this.allocatedCount(trx, c.tenantId)) };
+
+        const old = await sql`select 1 from enrollments where enrollment_id = ${enrollmentId}`.execute(trx);
+        if (old.rows.length > 0) throw new EnrollmentNotPendingError(enrollmentId);
+        const clash = await sql`
+          select 1 from clusters where id <> ${clusterId}::uuid and (public_key = ${publicKey} or pending_public_key = ${publicKey}) limit 1`.execute(trx);
+        if (clash.rows.length > 0) throw new PublicKeyInUseError();
+
+        const newAddress = c.tunnelIp === null;
+        if (newAddress) {
+          const subnet = parseCidr(subnetRow.cidr);
+          const ip = await this.lowestFree(trx, subnet, parseIpv4(subnetRow.hub_ip)!);
+          if (ip === undefined) throw new SubnetExhaustedError(formatCidr(subnet), clusterCapacity(subnet, parseIpv4(subnetRow.hub_ip)!));
+          await sql`insert into addresses (ip, tenant_id, cluster_id) values (${ip}::inet, ${c.tenantId}, ${clusterId}::uuid)`.execute(trx);
+        }
+        await sql`
+          update clusters set pending_enrollment_id = ${enrollmentId}, pending_public_key = ${publicKey},
+            pending_new_address = ${newAddress}, pending_since = now(), recovery_claimed_at = null
+          where id = ${clusterId}::uuid`.execute(trx);
+        const after = (await this.findCluster(trx, clusterId))!;
+        return { cluster: after, subnet: toSubnet(subnetRow, await this.allocatedCount(trx, c.tenantId)) };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, "clusters_pending_public_key") || isUniqueViolation(err, "clusters_public_key")) throw new PublicKeyInUseError(err);
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * Lowest free host address of `subnet` (not network, broadcast or hub), as
+   * text, found by a gap search over the primary-key index: one ordered scan,
+   * no per-address probes, nothing loaded into JS.
+   */
+  private async lowestFree(db: Db, subnet: Ipv4Cidr, hubIp: number): Promise<string | undefined> {
+    const range = hostRange(subnet);
+    if (!range) return undefined;
+    const first = formatIpv4(range.first);
+    const last = formatIpv4(range.last);
+    const hub = formatIpv4(hubIp);
+    const r = await sql<{ ip: string }>`
+      with occupied as materialized (
+        select ip from addresses where ip >= ${first}::inet and ip <= ${last}::inet
+        union all
+        select ${hub}::inet where ${hub}::inet between ${first}::inet and ${last}::inet
+      )
+      select host(c) as ip from (
+        select ${first}::inet as c where not exists (select 1 from occupied where ip = ${first}::inet)
+        union all
+        select ip + 1 from (select ip, lead(ip) over (order by ip) as next_ip from occupied) g
+        where ip < ${last}::inet and (next_ip is null or next_ip <> ip + 1)
+      ) candidates
+      order by c limit 1`.execute(db);
+    return r.rows[0]?.ip;
+  }
+
+  /**
+   * Enrollment phase 2: the pending key becomes the cluster's key (replacing
+   * any previous one), status awaiting_handshake. A repeated commit of the same
+   * enrollment returns the row unchanged. With `expectedPendingSince` it is a
+   * compare-and-set (recovery): it applies only to that exact reservation.
+   */
+  async commit(clusterId: string, enrollmentId: string, opts: { tenantId?: string; expectedPendingSince?: Date } = {}): Promise<CommitResult> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const c = await this.findCluster(trx, clusterId, opts.tenantId, true);
+        if (!c) throw new ClusterNotFoundError(clusterId);
+        const subnetRow = (await this.subnetRow(trx, c.tenantId))!;
+        const subnet = toSubnet(subnetRow, await this.allocatedCount(trx, c.tenantId));
+        const decision = decideCommit(c, enrollmentId);
+        if (decision === "replay") return { cluster: c, subnet, previousPublicKey: null, replayed: true };
+        if (decision === "not-pending") throw new EnrollmentNotPendingError(enrollmentId);
+        if (opts.expectedPendingSince && c.pendingSince?.getTime() !== opts.expectedPendingSince.getTime()) throw new EnrollmentNotPendingError(enrollmentId);
+        const key = c.pendingPublicKey!;
+        await sql`
+          update clusters set public_key = ${key}, status = 'awaiting_handshake', status_since = now(), last_handshake = null,
+            api_reachable = false, diagnostic = '', enrolled_at = now(), last_enrollment_id = ${enrollmentId},
+            pending_enrollment_id = null, pending_public_key = null, pending_new_address = false, pending_since = null,
+            recovery_claimed_at = null
+          where id = ${clusterId}::uuid`.execute(trx);
+        await sql`insert into enrollments (enrollment_id, cluster_id, public_key) values (${enrollmentId}, ${clusterId}::uuid, ${key})`.execute(trx);
+        const after = (await this.findCluster(trx, clusterId))!;
+        return { cluster: after, subnet, previousPublicKey: c.publicKey, replayed: false };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, "clusters_public_key")) throw new PublicKeyInUseError(err);
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * Enrollment abort: drops the reservation if it is still pending under
+   * `enrollmentId` (and, for recovery, still the same reservation); a newly
+   * allocated address returns to the pool. Returns whether anything changed.
+   */
+  async release(clusterId: string, enrollmentId: string, opts: { tenantId?: string; expectedPendingSince?: Date } = {}): Promise<boolean> {
+    if (!isUuid(clusterId)) return false;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const c = await this.findCluster(trx, clusterId, opts.tenantId, true);
+        if (!c || c.pendingEnrollmentId !== enrollmentId) return false;
+        if (opts.expectedPendingSince && c.pendingSince?.getTime() !== opts.expectedPendingSince.getTime()) return false;
+        if (c.pendingNewAddress) await sql`delete from addresses where cluster_id = ${clusterId}::uuid`.execute(trx);
+        await sql`
+          update clusters set pending_enrollment_id = null, pending_public_key = null, pending_new_address = false,
+            pending_since = null, recovery_claimed_at = null
+          where id = ${clusterId}::uuid`.execute(trx);
+        return true;
+      });
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * Claims up to `limit` reservations pending for longer than `olderThanMs`.
+   * SKIP LOCKED plus a claim lease of `leaseMs` keeps replicas off each other's
+   * rows; no lock is held afterwards, so asking the invite service (which may
+   * itself be waiting to commit this very row) cannot deadlock.
+   */
+  async claimStalePending(olderThanMs: number, leaseMs: number, limit = 50): Promise<StalePending[]> {
+    try {
+      const r = await sql<{ id: string; tenant_id: string; pending_enrollment_id: string; pending_public_key: string; pending_since: Date }>`
+        update clusters set recovery_claimed_at = now()
+        where id in (
+          select id from clusters
+          where pending_enrollment_id is not null
+            and pending_since < now() - make_interval(secs => ${olderThanMs / 1000})
+            and (recovery_claimed_at is null or recovery_claimed_at < now() - make_interval(secs => ${leaseMs / 1000}))
+          order by pending_since
+          limit ${limit}
+          for update skip locked)
+        returning id, tenant_id, pending_enrollment_id, pending_public_key, pending_since`.execute(this.db);
+      return r.rows.map((x) => ({ clusterId: x.id, tenantId: x.tenant_id, enrollmentId: x.pending_enrollment_id, publicKey: x.pending_public_key, pendingSince: x.pending_since }));
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  // ---- for the hub's WireGuard node -----------------------------------------------
+
+  /** Enrolled clusters: the hub's WireGuard peers. */
+  async listPeers(): Promise<PeerRecord[]> {
+    try {
+      const r = await sql<{ id: string; tenant_id: string; public_key: string; tunnel_ip: string; cidr: string; hub_ip: string }>`
+        select c.id, c.tenant_id, c.public_key, host(a.ip) as tunnel_ip, s.cidr::text as cidr, host(s.hub_ip) as hub_ip
+        from clusters c join addresses a on a.cluster_id = c.id join tenant_subnets s on s.tenant_id = c.tenant_id
+        where c.public_key is not null order by a.ip`.execute(this.db);
+      return r.rows.map((x) => ({ clusterId: x.id, tenantId: x.tenant_id, publicKey: x.public_key, tunnelIp: x.tunnel_ip, subnet: x.cidr, hubIp: x.hub_ip }));
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * Writes health fields. Returns the row after the update and its status
+   * before it, or undefined when the cluster no longer exists.
+   */
+  async updateHealth(clusterId: string, patch: HealthPatch): Promise<{ cluster: ClusterRecord; previousStatus: ClusterStatusName } | undefined> {
+    if (!isUuid(clusterId)) return undefined;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const before = await this.findCluster(trx, clusterId, undefined, true);
+        if (!before) return undefined;
+        const statusChanged = patch.status !== undefined && patch.status !== before.status;
+        await trx
+          .updateTable("clusters")
+          .set({
+            ...(patch.status !== undefined ? { status: patch.status } : {}),
+            ...(patch.statusSince !== undefined ? { status_since: patch.statusSince } : statusChanged ? { status_since: new Date() } : {}),
+            ...(patch.lastHandshake !== undefined ? { last_handshake: patch.lastHandshake } : {}),
+            ...(patch.edgeVersion !== undefined ? { edge_version: patch.edgeVersion } : {}),
+            ...(patch.apiReachable !== undefined ? { api_reachable: patch.apiReachable } : {}),
+            ...(patch.diagnostic !== undefined ? { diagnostic: patch.diagnostic } : {}),
+          })
+          .where("id", "=", clusterId)
+          .execute();
+        return { cluster: (await this.findCluster(trx, clusterId))!, previousStatus: before.status };
+      });
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * The hub's WireGuard key pair: from the configured file, else the one in
+   * the database, created on first use. `on conflict do nothing` makes
+   * replicas starting together agree on a single pair.
+   */
+  async hubIdentity(): Promise<{ privateKey: string; publicKey: string }> {
+    if (this.opts.hubPrivateKey) return { privateKey: this.opts.hubPrivateKey, publicKey: publicKeyOf(this.opts.hubPrivateKey) };
+    try {
+      const kp = generateKeyPair();
+      await sql`insert into hub_identity (id, private_key, public_key) values (1, ${kp.privateKey}, ${kp.publicKey}) on conflict (id) do nothing`.execute(this.db);
+      const r = await sql<{ private_key: string; public_key: string }>`select private_key, public_key from hub_identity where id = 1`.execute(this.db);
+      return { privateKey: r.rows[0]!.private_key, publicKey: r.rows[0]!.public_key };
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** The hub's private key (for the WireGuard node). Never log it. */
+  async hubPrivateKey(): Promise<string> {
+    if (this.opts.hubPrivateKey) return this.opts.hubPrivateKey;
+    try {
+      const r = await sql<{ private_key: string }>`select private_key from hub_identity where id = 1`.execute(this.db);
+      const k = r.rows[0]?.private_key;
+      if (!k) throw new Error("hub identity not initialised (the peering service creates it at start)");
+      return k;
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+}
+
+function parseSubnetArg(text: string): Ipv4Cidr {
+  try {
+    return parseTenantSubnet(text);
+  } catch (err) {
+    if (err instanceof CidrParseError) throw new InvalidSubnetError(err.message, err);
+    throw err;
+  }
+}

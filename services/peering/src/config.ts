@@ -1,0 +1,71 @@
+/** The only reader of process.env for the peering service. */
+import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { CidrParseError, formatCidr, parseCidr } from "./domain/ipv4.js";
+
+export const SERVICE_NAME = "peering";
+export const DEFAULT_GRPC_ADDR = "0.0.0.0:7102";
+export const DEFAULT_SUBNET_POOL = "10.100.0.0/14";
+export const DEFAULT_PREFIX = 24;
+export const DEFAULT_HUB_ENDPOINT = "127.0.0.1:51820";
+export const DEFAULT_KEEPALIVE_MS = 25_000;
+export const DEFAULT_RECOVERY_INTERVAL_MS = 5_000;
+export const DEFAULT_PENDING_TIMEOUT_MS = 15_000;
+export const DEFAULT_DB_POOL = 10;
+/** New tenants are placed so that a block this many bits wider is free too (room to widen /24 -> /22). */
+export const DEFAULT_GROWTH_BITS = 2;
+
+export interface PeeringConfig extends CommonConfig {
+  databaseUrl: string;
+  /** "off" disables the gRPC server. */
+  grpcAddr: string;
+  /** Pool that new tenants' subnets are carved from, e.g. "10.100.0.0/14". */
+  subnetPool: string;
+  defaultPrefix: number;
+  growthBits: number;
+  hubEndpoint: string;
+  keepaliveMs: number;
+  hubPrivateKeyFile: string | undefined;
+  recoveryIntervalMs: number;
+  pendingTimeoutMs: number;
+  dbPoolSize: number;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): PeeringConfig {
+  const r = new EnvReader(env);
+  const common = readCommon(r, env, SERVICE_NAME);
+  const subnetPool = r.str("PEERING_SUBNET_POOL", DEFAULT_SUBNET_POOL);
+  const defaultPrefix = r.int("PEERING_DEFAULT_PREFIX", DEFAULT_PREFIX, 16, 29);
+  let pool = "";
+  try {
+    const p = parseCidr(subnetPool);
+    pool = formatCidr(p);
+    r.check(p.prefix <= defaultPrefix, `PEERING_SUBNET_POOL ${pool} is smaller than one /${defaultPrefix} (PEERING_DEFAULT_PREFIX)`);
+  } catch (err) {
+    if (!(err instanceof CidrParseError)) throw err;
+    r.check(false, `PEERING_SUBNET_POOL: ${err.message}`);
+  }
+  const hubEndpoint = r.str("PEERING_HUB_ENDPOINT", DEFAULT_HUB_ENDPOINT);
+  const m = /^(.+):(\d{1,5})$/.exec(hubEndpoint);
+  r.check(m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536, `PEERING_HUB_ENDPOINT must be host:port, got "${hubEndpoint}"`);
+  const keepaliveMs = r.duration("PEERING_KEEPALIVE", DEFAULT_KEEPALIVE_MS);
+  r.check(keepaliveMs >= 1000 && keepaliveMs <= 65_535_000 && keepaliveMs % 1000 === 0, `PEERING_KEEPALIVE must be whole seconds between 1s and 65535s`);
+  const grpcAddr = r.str("PEERING_GRPC_ADDR", DEFAULT_GRPC_ADDR);
+  r.check(grpcAddr === "off" || /^.+:\d{1,5}$/.test(grpcAddr), `PEERING_GRPC_ADDR must be host:port or "off", got "${grpcAddr}"`);
+  const cfg: PeeringConfig = {
+    ...common,
+    databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
+    grpcAddr,
+    subnetPool: pool || subnetPool,
+    defaultPrefix,
+    growthBits: r.int("PEERING_SUBNET_GROWTH_BITS", DEFAULT_GROWTH_BITS, 0, 8),
+    hubEndpoint,
+    keepaliveMs,
+    hubPrivateKeyFile: r.optional("PEERING_HUB_PRIVATE_KEY_FILE"),
+    recoveryIntervalMs: r.duration("PEERING_RECOVERY_INTERVAL", DEFAULT_RECOVERY_INTERVAL_MS),
+    pendingTimeoutMs: r.duration("PEERING_PENDING_TIMEOUT", DEFAULT_PENDING_TIMEOUT_MS),
+    dbPoolSize: r.int("PEERING_DB_POOL", DEFAULT_DB_POOL, 1, 1000),
+  };
+  r.check(cfg.recoveryIntervalMs > 0, "PEERING_RECOVERY_INTERVAL must be positive");
+  r.done();
+  return cfg;
+}

@@ -1,0 +1,35 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { clusterNameProblem, decideCommit, decideReserve, isUuid, type EnrollmentState } from "./cluster.js";
+
+test("cluster names are RFC 1123 DNS labels", () => {
+  for (const ok of ["a", "prod", "eu-west-1", "0x", "a".repeat(63)]) assert.equal(clusterNameProblem(ok), undefined, ok);
+  for (const bad of ["", "-a", "a-", "Prod", "a_b", "a.b", "a".repeat(64), "é", "a b"]) assert.ok(clusterNameProblem(bad), bad);
+});
+
+test("uuid check", () => {
+  assert.ok(isUuid("0b7f4a2e-9a53-4c1e-8c77-3f1b2f0a9d11"));
+  assert.ok(!isUuid("x") && !isUuid("") && !isUuid("0b7f4a2e9a534c1e8c773f1b2f0a9d11"));
+});
+
+const fresh: EnrollmentState = { publicKey: null, lastEnrollmentId: null, pendingEnrollmentId: null, pendingPublicKey: null };
+
+test("reserve decisions: fresh, replays, mismatch, busy", () => {
+  assert.equal(decideReserve(fresh, "e1", "K"), "reserve");
+  const pending = { ...fresh, pendingEnrollmentId: "e1", pendingPublicKey: "K" };
+  assert.equal(decideReserve(pending, "e1", "K"), "pending-replay");
+  assert.equal(decideReserve(pending, "e1", "K2"), "key-mismatch");
+  assert.equal(decideReserve(pending, "e2", "K2"), "busy");
+  const committed = { ...fresh, publicKey: "K", lastEnrollmentId: "e1" };
+  assert.equal(decideReserve(committed, "e1", "K"), "committed-replay");
+  assert.equal(decideReserve(committed, "e1", "K2"), "key-mismatch");
+  // A re-enrollment with a new invite on an enrolled cluster is a fresh reservation.
+  assert.equal(decideReserve(committed, "e2", "K2"), "reserve");
+});
+
+test("commit decisions", () => {
+  assert.equal(decideCommit({ ...fresh, pendingEnrollmentId: "e1", pendingPublicKey: "K" }, "e1"), "commit");
+  assert.equal(decideCommit({ ...fresh, publicKey: "K", lastEnrollmentId: "e1" }, "e1"), "replay");
+  assert.equal(decideCommit(fresh, "e1"), "not-pending");
+  assert.equal(decideCommit({ ...fresh, pendingEnrollmentId: "e2", pendingPublicKey: "K" }, "e1"), "not-pending");
+});

@@ -1,0 +1,59 @@
+/**
+ * Cluster rules: names, statuses, and what a repeated enrollment call means.
+ */
+
+/** RFC 1123 DNS label: 1-63 chars of [a-z0-9-], starting and ending alphanumeric. */
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Returns a caller-safe explanation when `name` is not a DNS label, else undefined. */
+export function clusterNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "cluster name is required";
+  if (name.length > 63) return `cluster name "${name.slice(0, 20)}…" is ${name.length} characters; at most 63 are allowed`;
+  if (!DNS_LABEL.test(name)) {
+    return `cluster name "${name}" is not a DNS label: use lower-case letters, digits and '-', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Stored status values: the ClusterStatus enum names in lower snake case. */
+export const CLUSTER_STATUSES = ["pending_enrollment", "awaiting_handshake", "connected", "disconnected", "error"] as const;
+export type ClusterStatusName = (typeof CLUSTER_STATUSES)[number];
+
+/** UUIDs are cluster ids; anything else cannot name a cluster. */
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+/** The enrollment columns of a cluster row that decide what a Reserve call does. */
+export interface EnrollmentState {
+  publicKey: string | null;
+  lastEnrollmentId: string | null;
+  pendingEnrollmentId: string | null;
+  pendingPublicKey: string | null;
+}
+
+/**
+ * What a ReserveEnrollment call means given the row:
+ *  - "pending-replay": the same enrollment is already reserved with the same key;
+ *  - "committed-replay": the same enrollment was already committed with the same key;
+ *  - "key-mismatch": the same enrollment id with another key (a confused caller);
+ *  - "busy": another enrollment is in flight for this cluster;
+ *  - "reserve": a fresh reservation.
+ */
+export type ReserveDecision = "pending-replay" | "committed-replay" | "key-mismatch" | "busy" | "reserve";
+
+export function decideReserve(s: EnrollmentState, enrollmentId: string, publicKey: string): ReserveDecision {
+  if (s.pendingEnrollmentId === enrollmentId) return s.pendingPublicKey === publicKey ? "pending-replay" : "key-mismatch";
+  if (s.lastEnrollmentId === enrollmentId && s.pendingEnrollmentId === null) return s.publicKey === publicKey ? "committed-replay" : "key-mismatch";
+  if (s.pendingEnrollmentId !== null) return "busy";
+  return "reserve";
+}
+
+/** What a CommitEnrollment call means: apply the pending key, replay a done commit, or refuse. */
+export type CommitDecision = "commit" | "replay" | "not-pending";
+
+export function decideCommit(s: EnrollmentState, enrollmentId: string): CommitDecision {
+  if (s.pendingEnrollmentId === enrollmentId) return "commit";
+  if (s.lastEnrollmentId === enrollmentId) return "replay";
+  return "not-pending";
+}

@@ -1,0 +1,89 @@
+/**
+ * Recovery sweep for enrollments left pending (the invite service crashed
+ * between ReserveEnrollment and CommitEnrollment, or its commit call was lost).
+ * The invite service's answer to GetRedemption is final (it waits on the
+ * invite's row lock), so: redeemed with this key -> commit; anything else ->
+ * release. Both are compare-and-set on the exact reservation.
+ */
+import { invitev1, peeringv1 } from "@daalu/proto";
+import { Code, DaaluError, type Logger, type ServiceClient, type MethodsOf } from "@daalu/runtime";
+import type { PeeringStore, StalePending } from "./adapters/pg/store.js";
+import type { ClusterEvents } from "./adapters/nats/events.js";
+
+export type InviteClient = Pick<ServiceClient<MethodsOf<typeof invitev1.InviteService>>, "getRedemption">;
+
+export interface RecoveryDeps {
+  store: PeeringStore;
+  invite: InviteClient;
+  events: ClusterEvents;
+  logger: Logger;
+  pendingTimeoutMs: number;
+  intervalMs: number;
+}
+
+export type RecoveryOutcome = "committed" | "released" | "skipped" | "deferred";
+
+/** One sweep; returns what happened to each claimed reservation. */
+export async function sweepOnce(d: RecoveryDeps): Promise<Array<{ pending: StalePending; outcome: RecoveryOutcome }>> {
+  // The lease outlives one RPC round so that a slow answer is not worked twice.
+  const stale = await d.store.claimStalePending(d.pendingTimeoutMs, Math.max(d.intervalMs * 2, 10_000));
+  const results: Array<{ pending: StalePending; outcome: RecoveryOutcome }> = [];
+  for (const p of stale) results.push({ pending: p, outcome: await recoverOne(d, p) });
+  return results;
+}
+
+async function recoverOne(d: RecoveryDeps, p: StalePending): Promise<RecoveryOutcome> {
+  const log = d.logger.child({ clusterId: p.clusterId, enrollmentId: p.enrollmentId });
+  let state: invitev1.InviteState;
+  let key = "";
+  try {
+    const r = await d.invite.getRedemption({ inviteId: p.enrollmentId }, { tenantId: p.tenantId, timeoutMs: 30_000 });
+    state = r.state;
+    key = r.publicKey;
+  } catch (err) {
+    const de = DaaluError.from(err);
+    if (de.code !== Code.NotFound) {
+      // Unavailable or slow: the answer is unknown, so nothing may change. Next sweep retries.
+      log.warn({ code: Code[de.code], reason: de.reason }, "invite service did not answer; pending enrollment kept");
+      return "deferred";
+    }
+    state = invitev1.InviteState.UNSPECIFIED;
+  }
+  try {
+    if (state === invitev1.InviteState.REDEEMED && key === p.publicKey) {
+      const r = await d.store.commit(p.clusterId, p.enrollmentId, { expectedPendingSince: p.pendingSince });
+      if (!r.replayed) {
+        const kind = r.previousPublicKey === null ? peeringv1.ClusterEventKind.ENROLLED : peeringv1.ClusterEventKind.KEY_REPLACED;
+        d.events.publish({ kind, cluster: r.cluster, subnet: r.subnet, previousPublicKey: r.previousPublicKey });
+      }
+      log.info("recovery committed a redeemed enrollment");
+      return "committed";
+    }
+    const released = await d.store.release(p.clusterId, p.enrollmentId, { expectedPendingSince: p.pendingSince });
+    log.info({ inviteState: invitev1.InviteState[state], released }, "recovery released an unredeemed enrollment");
+    return released ? "released" : "skipped";
+  } catch (err) {
+    const de = DaaluError.from(err);
+    if (de.reason === "ENROLLMENT_NOT_PENDING" || de.reason === "CLUSTER_NOT_FOUND") return "skipped";
+    log.warn({ err }, "recovery of a pending enrollment failed; retried next sweep");
+    return "deferred";
+  }
+}
+
+/** Runs `sweepOnce` every `intervalMs` until stopped; overlapping sweeps are skipped. */
+export function startRecovery(d: RecoveryDeps): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = sweepOnce(d)
+      .catch((err) => d.logger.warn({ err }, "recovery sweep failed"))
+      .finally(() => (running = undefined));
+  }, d.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
