@@ -1,0 +1,391 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { createInterface } from "node:readline";
+import { rm } from "node:fs/promises";
+import { Code, DaaluError, type Logger } from "@daalu/runtime";
+import { isValidKey, keyToHex } from "./keys.js";
+import type { PeerConfig, PeerStatus } from "./types.js";
+import { parseGet, peerSetLines, setRequest, uapiRequest, uapiSocketPath, UAPI_SOCKET_DIR } from "./uapi.js";
+
+export type { PeerConfig, PeerStatus } from "./types.js";
+
+/**
+ * A WireGuard interface in the network namespace of the calling process.
+ * Calls are serialized per device, so concurrent callers never interleave
+ * half-written configuration.
+ */
+export interface WgDevice {
+  readonly name: string;
+  readonly backend: "kernel" | "wireguard-go";
+  /** Sets the private key, listen port and peers; `replacePeers` drops every peer not listed. */
+  configure(opts: { privateKey: string; listenPort?: number; peers?: PeerConfig[]; replacePeers?: boolean }): Promise<void>;
+  /** Adds or updates a peer; its allowed IPs are replaced by `p.allowedIps`. */
+  setPeer(p: PeerConfig): Promise<void>;
+  /** Removes a peer; a no-op when it is not configured. */
+  removePeer(publicKey: string): Promise<void>;
+  peers(): Promise<PeerStatus[]>;
+  /** `ip addr replace` (an address with the same IP but another prefix is removed first); brings the link up. */
+  addAddress(cidr: string): Promise<void>;
+  /** Removes an address; a no-op when absent. */
+  removeAddress(cidr: string): Promise<void>;
+  /** Deletes the interface (which also stops wireguard-go). */
+  close(): Promise<void>;
+}
+
+export interface OpenDeviceOptions {
+  /** `auto` (default): kernel module when available, else wireguard-go. */
+  backend?: "auto" | "kernel" | "wireguard-go";
+  logger?: Logger;
+  /** wireguard-go binary (default: `wireguard-go` on PATH). */
+  wireguardGo?: string;
+  /** UAPI socket directory (default /var/run/wireguard, where wireguard-go puts it). */
+  socketDir?: string;
+  /** How long to wait for wireguard-go's socket (default 5 s). */
+  startTimeoutMs?: number;
+}
+
+/** Linux IFNAMSIZ - 1, and the characters `ip` and wireguard-go both accept. */
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function badArg(message: string, reason: string): DaaluError {
+  return new DaaluError(Code.InvalidArgument, message, { reason });
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+async function must(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await run(cmd, args, input);
+  if (r.code !== 0) {
+    throw new DaaluError(Code.Internal, `${cmd} ${args.slice(0, 4).join(" ")} failed: ${r.stderr.trim() || `exit ${r.code}`}`, { reason: "WG_COMMAND_FAILED" });
+  }
+  return r.stdout;
+}
+
+async function linkKind(name: string): Promise<string | undefined> {
+  const r = await run("ip", ["-j", "-d", "link", "show", "dev", name]);
+  if (r.code !== 0) return undefined;
+  const links = JSON.parse(r.stdout) as Array<{ linkinfo?: { info_kind?: string } }>;
+  return links[0]?.linkinfo?.info_kind ?? "unknown";
+}
+
+async function uapiAlive(socketPath: string): Promise<boolean> {
+  try {
+    await uapiRequest(socketPath, "get=1\n\n", 2000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `host:port` → numeric `ip:port` (UAPI takes no host names). */
+export async function resolveEndpoint(endpoint: string): Promise<string> {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(endpoint) ?? /^([^:]+):(\d{1,5})$/.exec(endpoint);
+  if (!m || Number(m[2]) > 65535) throw badArg(`endpoint ${JSON.stringify(endpoint)} is not host:port`, "WG_BAD_ENDPOINT");
+  const host = m[1]!;
+  const port = m[2]!;
+  let ip = host;
+  if (!isIP(host)) {
+    try {
+      ip = (await lookup(host)).address;
+    } catch (err) {
+      throw new DaaluError(Code.Unavailable, `cannot resolve endpoint host ${host}`, { reason: "WG_ENDPOINT_UNRESOLVED", cause: err });
+    }
+  }
+  return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function checkCidr(cidr: string): { ip: string; prefix: number } {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
+  const fam = m ? isIP(m[1]!) : 0;
+  if (!m || !fam || Number(m[2]) > (fam === 4 ? 32 : 128)) throw badArg(`${JSON.stringify(cidr)} is not an address/prefix`, "WG_BAD_CIDR");
+  return { ip: m[1]!, prefix: Number(m[2]) };
+}
+
+async function normalizePeer(p: PeerConfig): Promise<PeerConfig> {
+  if (!isValidKey(p.publicKey)) throw badArg("peer public key is not a WireGuard key", "WG_BAD_KEY");
+  for (const c of p.allowedIps) checkCidr(c);
+  const ka = p.persistentKeepaliveSeconds ?? 0;
+  if (!Number.isInteger(ka) || ka < 0 || ka > 65535) throw badArg("persistent keepalive must be 0..65535 seconds", "WG_BAD_KEEPALIVE");
+  const out: PeerConfig = { publicKey: p.publicKey, allowedIps: [...p.allowedIps], persistentKeepaliveSeconds: ka };
+  if (p.endpoint) out.endpoint = await resolveEndpoint(p.endpoint);
+  return out;
+}
+
+/** Per-backend primitives; the device wraps them with validation and serialization. */
+interface Backend {
+  configure(privateKey: string, listenPort: number | undefined, peers: PeerConfig[], replacePeers: boolean): Promise<void>;
+  setPeer(p: PeerConfig): Promise<void>;
+  removePeer(publicKey: string): Promise<void>;
+  peers(): Promise<PeerStatus[]>;
+}
+
+class UapiBackend implements Backend {
+  constructor(private readonly socket: string) {}
+  async configure(privateKey: string, listenPort: number | undefined, peers: PeerConfig[], replacePeers: boolean) {
+    const lines = [`private_key=${keyToHex(privateKey)}`];
+    if (listenPort !== undefined) lines.push(`listen_port=${listenPort}`);
+    if (replacePeers) lines.push("replace_peers=true");
+    for (const p of peers) lines.push(...peerSetLines(p));
+    await uapiRequest(this.socket, setRequest(lines), 60_000);
+  }
+  async setPeer(p: PeerConfig) {
+    await uapiRequest(this.socket, setRequest(peerSetLines(p)));
+  }
+  async removePeer(publicKey: string) {
+    // update_only would reject unknown peers; remove on an unknown key creates
+    // and drops it in one go, which is the no-op we want.
+    await uapiRequest(this.socket, setRequest([`public_key=${keyToHex(publicKey)}`, "remove=true"]));
+  }
+  async peers() {
+    return parseGet(await uapiRequest(this.socket, "get=1\n\n", 30_000)).peers;
+  }
+}
+
+/** The kernel module has no UAPI socket; `wg` talks netlink for us. */
+class WgToolBackend implements Backend {
+  constructor(private readonly name: string) {}
+  private peerArgs(p: PeerConfig): string[] {
+    const a = ["peer", p.publicKey, "allowed-ips", p.allowedIps.join(","), "persistent-keepalive", String(p.persistentKeepaliveSeconds || "off")];
+    if (p.endpoint) a.push("endpoint", p.endpoint);
+    return a;
+  }
+  async configure(privateKey: string, listenPort: number | undefined, peers: PeerConfig[], replacePeers: boolean) {
+    const args = ["set", this.name, "private-key", "/dev/stdin"];
+    if (listenPort !== undefined) args.push("listen-port", String(listenPort));
+    if (replacePeers) {
+      const keep = new Set(peers.map((p) => p.publicKey));
+      for (const cur of await this.peers()) if (!keep.has(cur.publicKey)) args.push("peer", cur.publicKey, "remove");
+    }
+    for (const p of peers) args.push(...this.peerArgs(p));
+    // The private key goes through stdin, never argv.
+    await must("wg", args, `${privateKey}\n`);
+  }
+  async setPeer(p: PeerConfig) {
+    await must("wg", ["set", this.name, ...this.peerArgs(p)]);
+  }
+  async removePeer(publicKey: string) {
+    await must("wg", ["set", this.name, "peer", publicKey, "remove"]);
+  }
+  async peers() {
+    const out = await must("wg", ["show", this.name, "dump"]);
+    const rows = out.trim().split("\n").slice(1);
+    return rows
+      .filter((r) => r.length > 0)
+      .map((r) => {
+        const [publicKey, , endpoint, allowed, hs, rx, tx, ka] = r.split("\t");
+        const s: PeerStatus = {
+          publicKey: publicKey!,
+          allowedIps: !allowed || allowed === "(none)" ? [] : allowed.split(","),
+          lastHandshakeMs: Number(hs ?? 0) * 1000,
+          rxBytes: Number(rx ?? 0),
+          txBytes: Number(tx ?? 0),
+          persistentKeepaliveSeconds: ka === "off" || !ka ? 0 : Number(ka),
+        };
+        if (endpoint && endpoint !== "(none)") s.endpoint = endpoint;
+        return s;
+      });
+  }
+}
+
+class Device implements WgDevice {
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly backend: "kernel" | "wireguard-go",
+    private readonly impl: Backend,
+    private readonly child: ChildProcess | undefined,
+    private readonly logger: Logger | undefined,
+    private readonly socket?: string,
+  ) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(() => {
+      if (this.closed) throw new DaaluError(Code.FailedPrecondition, `WireGuard device ${this.name} is closed`, { reason: "WG_DEVICE_CLOSED" });
+      return fn();
+    });
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  async configure(opts: { privateKey: string; listenPort?: number; peers?: PeerConfig[]; replacePeers?: boolean }): Promise<void> {
+    if (!isValidKey(opts.privateKey)) throw badArg("private key is not a WireGuard key", "WG_BAD_KEY");
+    if (opts.listenPort !== undefined && (!Number.isInteger(opts.listenPort) || opts.listenPort < 0 || opts.listenPort > 65535)) {
+      throw badArg("listen port must be 0..65535", "WG_BAD_PORT");
+    }
+    const peers = await Promise.all((opts.peers ?? []).map(normalizePeer));
+    await this.serial(() => this.impl.configure(opts.privateKey, opts.listenPort, peers, opts.replacePeers ?? false));
+  }
+
+  async setPeer(p: PeerConfig): Promise<void> {
+    const peer = await normalizePeer(p);
+    await this.serial(() => this.impl.setPeer(peer));
+  }
+
+  async removePeer(publicKey: string): Promise<void> {
+    if (!isValidKey(publicKey)) throw badArg("peer public key is not a WireGuard key", "WG_BAD_KEY");
+    await this.serial(() => this.impl.removePeer(publicKey));
+  }
+
+  peers(): Promise<PeerStatus[]> {
+    return this.serial(() => this.impl.peers());
+  }
+
+  async addAddress(cidr: string): Promise<void> {
+    const want = checkCidr(cidr);
+    await this.serial(async () => {
+      const shown = JSON.parse(await must("ip", ["-j", "addr", "show", "dev", this.name])) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
+      for (const a of shown[0]?.addr_info ?? []) {
+        // A widened subnet keeps the hub IP but changes the prefix: drop the old one
+        // so the interface does not carry two routes for the same address.
+        if (a.local === want.ip && a.prefixlen !== want.prefix) await must("ip", ["addr", "del", `${a.local}/${a.prefixlen}`, "dev", this.name]);
+      }
+      await must("ip", ["addr", "replace", cidr, "dev", this.name]);
+      await must("ip", ["link", "set", "dev", this.name, "up"]);
+    });
+  }
+
+  async removeAddress(cidr: string): Promise<void> {
+    checkCidr(cidr);
+    await this.serial(async () => {
+      const r = await run("ip", ["addr", "del", cidr, "dev", this.name]);
+      if (r.code !== 0 && !/Cannot assign requested address|not found/i.test(r.stderr)) {
+        throw new DaaluError(Code.Internal, `ip addr del ${cidr} failed: ${r.stderr.trim()}`, { reason: "WG_COMMAND_FAILED" });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.serial(async () => {
+      this.closed = true;
+      const r = await run("ip", ["link", "del", "dev", this.name]);
+      if (r.code !== 0 && !/Cannot find device/i.test(r.stderr)) this.logger?.warn({ iface: this.name, stderr: r.stderr.trim() }, "ip link del failed");
+      if (this.child) await stopChild(this.child, 3000);
+      if (this.socket) await removeDeadSocket(this.socket);
+    }).catch((err) => {
+      if (err instanceof DaaluError && err.reason === "WG_DEVICE_CLOSED") return;
+      throw err;
+    });
+  }
+}
+
+/**
+ * wireguard-go removes its socket on a clean exit, but a daemon taken over from
+ * a crashed parent can die of SIGPIPE on its way out and leave the file behind.
+ */
+async function removeDeadSocket(socket: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while ((await uapiAlive(socket)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await rm(socket, { force: true });
+}
+
+function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t1 = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+    const t2 = setTimeout(() => child.kill("SIGKILL"), timeoutMs * 2);
+    child.once("exit", () => {
+      clearTimeout(t1);
+      clearTimeout(t2);
+      resolve();
+    });
+  });
+}
+
+async function spawnWireguardGo(name: string, socket: string, o: OpenDeviceOptions): Promise<ChildProcess> {
+  const log = o.logger?.child({ component: "wireguard-go", iface: name });
+  const child = spawn(o.wireguardGo ?? "wireguard-go", ["-f", name], {
+    env: { ...process.env, WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      if (output.length < 20) output.push(line);
+      log?.warn({ line }, "wireguard-go");
+    });
+  }
+  let exited: string | undefined;
+  let spawnError: Error | undefined;
+  child.on("error", (err) => (spawnError = err));
+  child.on("exit", (code, signal) => {
+    exited = signal ?? String(code);
+    log?.info({ code, signal }, "wireguard-go exited");
+  });
+  const deadline = Date.now() + (o.startTimeoutMs ?? 5000);
+  for (;;) {
+    if (spawnError) throw new DaaluError(Code.Unavailable, `cannot start wireguard-go: ${spawnError.message}`, { reason: "WG_START_FAILED", cause: spawnError });
+    if (exited !== undefined) {
+      throw new DaaluError(Code.Unavailable, `wireguard-go exited (${exited}) before its socket came up: ${output.join(" | ")}`, { reason: "WG_START_FAILED" });
+    }
+    if (await uapiAlive(socket)) return child;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new DaaluError(Code.Unavailable, `wireguard-go socket ${socket} did not come up`, { reason: "WG_START_FAILED" });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Opens (creating if needed) the WireGuard interface `name` in the caller's
+ * network namespace.
+ *
+ * A device left behind by a crashed process is taken over when its daemon still
+ * answers, and deleted and recreated otherwise, so a restarted hub comes up
+ * cleanly. The UAPI socket directory is shared by every namespace, so names must
+ * be unique on the machine: a live socket whose interface is not in this
+ * namespace is refused rather than stolen.
+ */
+export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Promise<WgDevice> {
+  if (!IFNAME_RE.test(name)) throw badArg(`interface name ${JSON.stringify(name)} must be 1-15 of [A-Za-z0-9_.-]`, "WG_BAD_INTERFACE_NAME");
+  const want = opts.backend ?? "auto";
+  const log = opts.logger?.child({ component: "wireguard", iface: name });
+  const socket = uapiSocketPath(name, opts.socketDir ?? UAPI_SOCKET_DIR);
+
+  const kind = await linkKind(name);
+  if (kind === "wireguard" && want !== "wireguard-go") {
+    log?.info("taking over existing kernel WireGuard interface");
+    return new Device(name, "kernel", new WgToolBackend(name), undefined, opts.logger);
+  }
+  if (kind !== undefined) {
+    if (kind === "tun" && want !== "kernel" && (await uapiAlive(socket))) {
+      log?.info("taking over running wireguard-go interface");
+      return new Device(name, "wireguard-go", new UapiBackend(socket), undefined, opts.logger, socket);
+    }
+    log?.warn({ kind }, "deleting stale interface");
+    await must("ip", ["link", "del", "dev", name]);
+  } else if (await uapiAlive(socket)) {
+    throw new DaaluError(Code.AlreadyExists, `WireGuard interface ${name} is in use in another network namespace`, { reason: "WG_NAME_IN_USE" });
+  }
+
+  if (want !== "wireguard-go") {
+    const r = await run("ip", ["link", "add", "dev", name, "type", "wireguard"]);
+    if (r.code === 0) return new Device(name, "kernel", new WgToolBackend(name), undefined, opts.logger);
+    if (want === "kernel") {
+      throw new DaaluError(Code.FailedPrecondition, `kernel WireGuard unavailable: ${r.stderr.trim()}`, { reason: "WG_KERNEL_UNAVAILABLE" });
+    }
+    log?.debug({ stderr: r.stderr.trim() }, "kernel WireGuard unavailable; using wireguard-go");
+  }
+  const child = await spawnWireguardGo(name, socket, opts);
+  return new Device(name, "wireguard-go", new UapiBackend(socket), child, opts.logger, socket);
+}

@@ -1,0 +1,126 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { eventually } from "@daalu/testing";
+import { generateKeyPair, uapiSocketPath } from "../src/index.js";
+import { createNsPair, inNs, skipReason, startAgent, type NsAgent, type NsPair } from "./netns.js";
+
+const skip = skipReason();
+
+describe("WgDevice across two network namespaces", { skip }, () => {
+  let pair: NsPair;
+  let hub: NsAgent;
+  let edge: NsAgent;
+  const hubKeys = generateKeyPair();
+  const edgeKeys = generateKeyPair();
+  let hubIf: string;
+  let edgeIf: string;
+
+  before(async () => {
+    pair = createNsPair();
+    hubIf = `dlt${pair.id}h`;
+    edgeIf = `dlt${pair.id}e`;
+    [hub, edge] = await Promise.all([startAgent(pair.a), startAgent(pair.b)]);
+  });
+
+  after(async () => {
+    await Promise.allSettled([hub?.kill(), edge?.kill()]);
+    pair?.cleanup();
+  });
+
+  it("opens a device (wireguard-go here, no kernel module)", async () => {
+    const h = await hub.open(hubIf);
+    const e = await edge.open(edgeIf);
+    assert.equal(h.name, hubIf);
+    assert.ok(["kernel", "wireguard-go"].includes(h.backend));
+    assert.equal(e.backend, h.backend);
+    assert.equal(inNs(pair.a, ["ip", "link", "show", "dev", hubIf], true).code, 0, "interface lives in the caller's namespace");
+    assert.notEqual(inNs(pair.b, ["ip", "link", "show", "dev", hubIf], true).code, 0, "and not in the other one");
+  });
+
+  it("refuses a name already used in another namespace", async () => {
+    await assert.rejects(edge.call("open", { name: hubIf }), (err: Error & { reason?: string }) => err.reason === "WG_NAME_IN_USE");
+  });
+
+  it("handshakes with keepalive and carries TCP across the tunnel", async () => {
+    await hub.configure({ privateKey: hubKeys.privateKey, listenPort: 51820, peers: [{ publicKey: edgeKeys.publicKey, allowedIps: ["10.99.0.2/32"] }], replacePeers: true });
+    await hub.addAddress("10.99.0.1/24");
+    await edge.configure({
+      privateKey: edgeKeys.privateKey,
+      peers: [{ publicKey: hubKeys.publicKey, allowedIps: ["10.99.0.1/32"], endpoint: `${pair.aAddr}:51820`, persistentKeepaliveSeconds: 1 }],
+    });
+    await edge.addAddress("10.99.0.2/24");
+    const before = Date.now();
+    const [hp] = await eventually(
+      async () => {
+        const ps = await hub.peers();
+        assert.equal(ps.length, 1);
+        assert.ok(ps[0]!.lastHandshakeMs > 0, "hub saw a handshake");
+        return ps;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    assert.equal(hp!.publicKey, edgeKeys.publicKey);
+    assert.deepEqual(hp!.allowedIps, ["10.99.0.2/32"]);
+    assert.equal(hp!.endpoint, `${pair.bAddr}:${hp!.endpoint!.split(":")[1]}`, "the hub learned the edge's endpoint from its packets");
+    assert.ok(hp!.lastHandshakeMs >= before - 5000 && hp!.lastHandshakeMs <= Date.now() + 1000, "handshake time is epoch ms");
+    const [ep] = await edge.peers();
+    assert.equal(ep!.persistentKeepaliveSeconds, 1);
+
+    await hub.listen("10.99.0.1", 7000);
+    assert.equal(await edge.tcp("10.99.0.1", 7000, "hello through the tunnel"), "hello through the tunnel");
+    const [after1] = await hub.peers();
+    assert.ok(after1!.rxBytes > 0 && after1!.txBytes > 0, "counters move");
+  });
+
+  it("updates a peer in place and replaces its allowed IPs", async () => {
+    await hub.setPeer({ publicKey: edgeKeys.publicKey, allowedIps: ["10.99.0.2/32", "10.98.0.0/24"] });
+    let [p] = await hub.peers();
+    assert.deepEqual([...p!.allowedIps].sort(), ["10.98.0.0/24", "10.99.0.2/32"]);
+    await hub.setPeer({ publicKey: edgeKeys.publicKey, allowedIps: ["10.99.0.2/32"] });
+    [p] = await hub.peers();
+    assert.deepEqual(p!.allowedIps, ["10.99.0.2/32"]);
+    assert.ok(p!.lastHandshakeMs > 0, "an update keeps the session");
+  });
+
+  it("rejects bad input without touching the device", async () => {
+    await assert.rejects(hub.setPeer({ publicKey: "not-a-key", allowedIps: [] }), (e: Error & { reason?: string }) => e.reason === "WG_BAD_KEY");
+    await assert.rejects(hub.setPeer({ publicKey: edgeKeys.publicKey, allowedIps: ["10.0.0.0/99"] }), (e: Error & { reason?: string }) => e.reason === "WG_BAD_CIDR");
+    assert.equal((await hub.peers()).length, 1);
+  });
+
+  it("takes over its device after a crash of the owning process", async () => {
+    await hub.kill();
+    assert.equal(inNs(pair.a, ["ip", "link", "show", "dev", hubIf], true).code, 0, "wireguard-go outlives its parent");
+    hub = await startAgent(pair.a);
+    await hub.open(hubIf);
+    const ps = await hub.peers();
+    assert.equal(ps.length, 1, "the running configuration was taken over, not wiped");
+    await hub.listen("10.99.0.1", 7000);
+    assert.equal(await edge.tcp("10.99.0.1", 7000, "again"), "again");
+  });
+
+  it("removePeer stops traffic", async () => {
+    await hub.removePeer(edgeKeys.publicKey);
+    assert.equal((await hub.peers()).length, 0);
+    await hub.removePeer(edgeKeys.publicKey); // absent: a no-op
+    await assert.rejects(edge.tcp("10.99.0.1", 7000, "x", 1500));
+  });
+
+  it("close removes the interface and stops wireguard-go", async () => {
+    await hub.close();
+    await edge.close();
+    await eventually(() => {
+      assert.notEqual(inNs(pair.a, ["ip", "link", "show", "dev", hubIf], true).code, 0);
+      assert.equal(existsSync(uapiSocketPath(hubIf)), false);
+      assert.equal(existsSync(uapiSocketPath(edgeIf)), false);
+    });
+  });
+});
+
+describe("WgDevice", () => {
+  it("skips the namespace suite only for a stated reason", () => {
+    if (skip) console.log(`# skipped namespace tests: ${skip}`);
+    assert.ok(skip === undefined || skip.length > 0);
+  });
+});

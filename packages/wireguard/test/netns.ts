@@ -1,0 +1,158 @@
+/**
+ * Network-namespace fixtures for WireGuard tests: two namespaces joined by a
+ * veth pair, and an agent process per namespace that owns a device there.
+ * Everything created here is removed by `cleanup()`, also after a failure.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import type { PeerConfig, PeerStatus } from "../src/index.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const AGENT = path.join(path.dirname(fileURLToPath(import.meta.url)), "ns-agent.ts");
+
+/** Why namespace tests cannot run here, or undefined when they can. */
+export function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root (network namespaces + TUN devices)";
+  if (spawnSync("wireguard-go", ["--version"]).error) return "wireguard-go is not installed";
+  if (spawnSync("ip", ["netns", "list"]).status !== 0) return "`ip netns` is unavailable";
+  return undefined;
+}
+
+export function sh(args: string[], allowFail = false): { code: number; out: string } {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
+  const code = r.status ?? -1;
+  if (code !== 0 && !allowFail) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+  return { code, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Runs a command inside namespace `ns`. */
+export function inNs(ns: string, args: string[], allowFail = false): { code: number; out: string } {
+  return sh(["ip", "netns", "exec", ns, ...args], allowFail);
+}
+
+export interface NsPair {
+  id: string;
+  a: string;
+  b: string;
+  /** Underlay addresses of the veth ends. */
+  aAddr: string;
+  bAddr: string;
+  /** Takes the underlay link down/up (simulates a network outage). */
+  setLink(up: boolean): void;
+  cleanup(): void;
+}
+
+/** Two namespaces joined by veth `<id>a`/`<id>b` on 10.250.<n>.0/30. */
+export function createNsPair(): NsPair {
+  const id = randomBytes(3).toString("hex");
+  const a = `dlt-${id}-a`;
+  const b = `dlt-${id}-b`;
+  const n = parseInt(id.slice(0, 2), 16);
+  const aAddr = `10.250.${n}.1`;
+  const bAddr = `10.250.${n}.2`;
+  const pair: NsPair = {
+    id,
+    a,
+    b,
+    aAddr,
+    bAddr,
+    setLink(up) {
+      inNs(b, ["ip", "link", "set", "dev", `v${id}b`, up ? "up" : "down"]);
+    },
+    cleanup() {
+      for (const ns of [a, b]) {
+        // Processes we started inside (agents, wireguard-go) keep a namespace
+        // alive after `ip netns del`; stop them first.
+        const pids = sh(["ip", "netns", "pids", ns], true).out.split(/\s+/).filter((p) => /^\d+$/.test(p));
+        for (const pid of pids) spawnSync("kill", ["-KILL", pid]);
+        sh(["ip", "netns", "del", ns], true);
+      }
+    },
+  };
+  try {
+    sh(["ip", "netns", "add", a]);
+    sh(["ip", "netns", "add", b]);
+    sh(["ip", "link", "add", `v${id}a`, "netns", a, "type", "veth", "peer", "name", `v${id}b`, "netns", b]);
+    inNs(a, ["ip", "addr", "add", `${aAddr}/30`, "dev", `v${id}a`]);
+    inNs(b, ["ip", "addr", "add", `${bAddr}/30`, "dev", `v${id}b`]);
+    for (const [ns, dev] of [[a, `v${id}a`], [b, `v${id}b`]] as const) {
+      inNs(ns, ["ip", "link", "set", "dev", dev, "up"]);
+      inNs(ns, ["ip", "link", "set", "dev", "lo", "up"]);
+    }
+  } catch (err) {
+    pair.cleanup();
+    throw err;
+  }
+  return pair;
+}
+
+/** A process inside a namespace that owns one WireGuard device. */
+export interface NsAgent {
+  child: ChildProcess;
+  call<T = unknown>(op: string, args?: unknown): Promise<T>;
+  open(name: string): Promise<{ name: string; backend: string }>;
+  configure(opts: { privateKey: string; listenPort?: number; peers?: PeerConfig[]; replacePeers?: boolean }): Promise<void>;
+  setPeer(p: PeerConfig): Promise<void>;
+  removePeer(publicKey: string): Promise<void>;
+  peers(): Promise<PeerStatus[]>;
+  addAddress(cidr: string): Promise<void>;
+  close(): Promise<void>;
+  listen(host: string, port: number): Promise<void>;
+  tcp(host: string, port: number, message: string, timeoutMs?: number): Promise<string>;
+  /** SIGKILL, like a crash (the device and wireguard-go stay behind). */
+  kill(): Promise<void>;
+}
+
+export async function startAgent(ns: string): Promise<NsAgent> {
+  const child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", AGENT], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const msg = JSON.parse(line) as { ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: string; reason?: string };
+      if (msg.ready) return resolve();
+      const p = pending.get(msg.id!);
+      if (!p) return;
+      pending.delete(msg.id!);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(Object.assign(new Error(msg.error), { reason: msg.reason }));
+    });
+    child.once("exit", (code) => {
+      const err = new Error(`agent in ${ns} exited (${code}): ${stderr.slice(-2000)}`);
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    });
+  });
+  await ready;
+  const call = <T>(op: string, args?: unknown) =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.stdin!.write(`${JSON.stringify({ id, op, args })}\n`);
+    });
+  return {
+    child,
+    call,
+    open: (name) => call("open", { name }),
+    configure: (o) => call("configure", o),
+    setPeer: (p) => call("setPeer", p),
+    removePeer: (publicKey) => call("removePeer", { publicKey }),
+    peers: () => call("peers"),
+    addAddress: (cidr) => call("addAddress", { cidr }),
+    close: () => call("close"),
+    listen: (host, port) => call("listen", { host, port }),
+    tcp: (host, port, message, timeoutMs) => call("tcp", { host, port, message, timeoutMs }),
+    async kill() {
+      // `ip netns exec` execs node, so this pid is the agent itself.
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Test helper process: runs inside a network namespace (`ip netns exec`) and
+ * drives one WireGuard device on behalf of a test in the root namespace, via
+ * JSON lines on stdin/stdout. Also offers a TCP echo server/client so tests can
+ * prove traffic crosses the tunnel. Not a production entrypoint.
+ */
+import { createServer, connect, type Server } from "node:net";
+import { createInterface } from "node:readline";
+import { openDevice, type WgDevice } from "../src/index.js";
+
+let dev: WgDevice | undefined;
+const servers: Server[] = [];
+
+function device(): WgDevice {
+  if (!dev) throw new Error("no device open");
+  return dev;
+}
+
+function tcpEcho(host: string, port: number, message: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port, timeout: timeoutMs });
+    let got = "";
+    s.on("connect", () => s.end(message));
+    s.on("data", (d) => (got += d.toString()));
+    s.on("end", () => resolve(got));
+    s.on("timeout", () => {
+      s.destroy();
+      reject(new Error("tcp timeout"));
+    });
+    s.on("error", reject);
+  });
+}
+
+const ops: Record<string, (a: any) => Promise<unknown>> = {
+  async open(a: { name: string }) {
+    dev = await openDevice(a.name);
+    return { name: dev.name, backend: dev.backend };
+  },
+  configure: (a) => device().configure(a),
+  setPeer: (a) => device().setPeer(a),
+  removePeer: (a: { publicKey: string }) => device().removePeer(a.publicKey),
+  peers: () => device().peers(),
+  addAddress: (a: { cidr: string }) => device().addAddress(a.cidr),
+  async close() {
+    await device().close();
+    dev = undefined;
+  },
+  async listen(a: { host: string; port: number }) {
+    const srv = createServer((c) => c.pipe(c));
+    servers.push(srv);
+    await new Promise<void>((res, rej) => srv.listen(a.port, a.host, () => res()).once("error", rej));
+  },
+  tcp: (a: { host: string; port: number; message: string; timeoutMs?: number }) => tcpEcho(a.host, a.port, a.message, a.timeoutMs ?? 2000),
+};
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const req = JSON.parse(line) as { id: number; op: string; args?: unknown };
+  const fn = ops[req.op];
+  void (fn ? fn(req.args ?? {}) : Promise.reject(new Error(`unknown op ${req.op}`))).then(
+    (result) => process.stdout.write(`${JSON.stringify({ id: req.id, ok: true, result })}\n`),
+    (err: Error & { reason?: string }) => process.stdout.write(`${JSON.stringify({ id: req.id, ok: false, error: err.message, reason: err.reason })}\n`),
+  );
+});
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
