@@ -1,0 +1,137 @@
+/**
+ * Cluster health: a pure state machine over what the hub can observe of a
+ * tunnel (the WireGuard handshake time of the cluster's peer and the last
+ * status probe of its edge) plus the one critical alert per outage.
+ *
+ *   pending_enrollment ──enrolled──▶ awaiting_handshake ──handshake + probe──▶ connected ⇄ error
+ *                                          │                                        │
+ *                                          └──── no handshake > disconnectAfter ──▶ disconnected
+ *
+ * WireGuard re-handshakes every 2 minutes while packets (or the edge's
+ * keepalive) flow, so "recent" means within `disconnectAfterMs`. Pinned by
+ * health.test.ts.
+ */
+import type { ClusterStatusName } from "./cluster.js";
+
+export type HealthState = ClusterStatusName;
+
+/** Defaults: red after 5 minutes without a handshake, one critical alert after 15. */
+export const DEFAULT_DISCONNECT_AFTER_MS = 5 * 60_000;
+export const DEFAULT_ALERT_AFTER_MS = 15 * 60_000;
+
+export interface HealthThresholds {
+  /** No handshake for longer than this: disconnected. */
+  disconnectAfterMs: number;
+  /** No handshake for longer than this: raise the critical alert (once per outage). */
+  alertAfterMs: number;
+}
+
+/** The outcome of one EdgeService.GetStatus call through the tunnel. */
+export interface ProbeResult {
+  /** True when the edge answered and reported its API server reachable. */
+  ok: boolean;
+  /** The edge's API error, or why the status call itself failed. */
+  error?: string;
+  /** Epoch ms of the probe. */
+  at: number;
+}
+
+export interface HealthInput {
+  now: number;
+  /** Epoch ms; undefined while the cluster has no enrolled edge. */
+  enrolledAt: number | undefined;
+  /** Epoch ms of the peer's last handshake; 0 = never (for the current key). */
+  lastHandshakeMs: number;
+  probe: ProbeResult | undefined;
+  previous: { state: HealthState; since: number };
+  /** The open critical alert, if any. */
+  alert: { raisedAt: number } | undefined;
+}
+
+export type AlertAction =
+  | { action: "raise"; raisedAt: number; summary: string; downSinceMs: number }
+  | { action: "resolve"; raisedAt: number; resolvedAt: number; summary: string };
+
+export interface HealthOutput {
+  state: HealthState;
+  /** When `state` began (unchanged unless there is a transition). */
+  since: number;
+  /** Human-readable explanation of the state; empty when connected. */
+  diagnostic: string;
+  transition: { from: HealthState; to: HealthState; at: number } | undefined;
+  alert: AlertAction | undefined;
+}
+
+/** "4m 30s", "2h 5m", "800ms". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Evaluates one cluster. Pure: same input, same output. */
+export function evaluateHealth(input: HealthInput, t: HealthThresholds): HealthOutput {
+  const { now, enrolledAt, lastHandshakeMs, probe, previous } = input;
+  let state: HealthState;
+  let diagnostic: string;
+  let alert: AlertAction | undefined;
+
+  if (enrolledAt === undefined) {
+    state = "pending_enrollment";
+    diagnostic = "waiting for an edge to enroll";
+    if (input.alert) alert = { action: "resolve", raisedAt: input.alert.raisedAt, resolvedAt: now, summary: "cluster has no enrolled edge any more" };
+  } else {
+    // Down time counts from the last handshake, or from enrollment if there never was one.
+    const reference = lastHandshakeMs > 0 ? lastHandshakeMs : enrolledAt;
+    const downFor = now - reference;
+    const recent = lastHandshakeMs > 0 && now - lastHandshakeMs <= t.disconnectAfterMs;
+    if (recent) {
+      // A probe taken before the tunnel (re)appeared says nothing about it now.
+      const waiting = previous.state === "pending_enrollment" || previous.state === "awaiting_handshake" || previous.state === "disconnected";
+      const fresh = probe !== undefined && !(waiting && probe.at < previous.since);
+      if (!fresh) {
+        // Without a probe (e.g. right after a hub restart) a connected cluster stays connected.
+        state = waiting ? "awaiting_handshake" : previous.state;
+        diagnostic = state === "connected" ? "" : `handshake at ${iso(lastHandshakeMs)}; waiting for the edge's status report`;
+      } else if (probe.ok) {
+        state = "connected";
+        diagnostic = "";
+      } else {
+        state = "error";
+        diagnostic = `tunnel up (handshake at ${iso(lastHandshakeMs)}) but the Kubernetes API is unreachable from the edge: ${probe.error || "no detail reported"}`;
+      }
+      if (input.alert) {
+        alert = { action: "resolve", raisedAt: input.alert.raisedAt, resolvedAt: now, summary: `WireGuard handshake restored after ${formatDuration(now - input.alert.raisedAt)} of alert` };
+      }
+    } else {
+      if (downFor > t.disconnectAfterMs) {
+        state = "disconnected";
+        diagnostic =
+          lastHandshakeMs > 0
+            ? `no WireGuard handshake for ${formatDuration(downFor)} (last at ${iso(lastHandshakeMs)}); the edge cannot reach the hub or is not running`
+            : `no WireGuard handshake since enrollment at ${iso(enrolledAt)} (${formatDuration(downFor)}); check that the edge pod runs and can send UDP to the hub endpoint`;
+      } else {
+        state = "awaiting_handshake";
+        diagnostic = `peer installed at ${iso(enrolledAt)}; no handshake yet`;
+      }
+      if (!input.alert && downFor > t.alertAfterMs) {
+        alert = { action: "raise", raisedAt: now, downSinceMs: reference, summary: `no WireGuard handshake for ${formatDuration(downFor)}` };
+      }
+    }
+  }
+
+  const changed = state !== previous.state;
+  return {
+    state,
+    since: changed ? now : previous.since,
+    diagnostic,
+    transition: changed ? { from: previous.state, to: state, at: now } : undefined,
+    alert,
+  };
+}
