@@ -1,0 +1,2 @@
+/** @daalu/devhub — the whole hub on one machine (quick start, benchmarks). */
+export { startHub, type Hub, type HubOptions } from "./hub.js";
