@@ -1,3 +1,5 @@
 /** The daalu.peering.v1 package: one namespace for all of its generated files. */
 export * from "./gen/daalu/peering/v1/peering_pb.js";
 export * from "./gen/daalu/peering/v1/events_pb.js";
+export * from "./gen/daalu/peering/v1/alerts_pb.js";
+export * from "./gen/daalu/peering/v1/hub_pb.js";
