@@ -1,0 +1,162 @@
+import { sql, storeError } from "@daalu/runtime";
+import type { Kysely } from "kysely";
+import type { CallRow } from "../../domain/record.js";
+import { usageDeltas, type CallFilter, type UsageQuery } from "../../domain/query.js";
+import type { AuditDb, CallsTable } from "./schema.js";
+
+/** One usage bucket as read from the database. */
+export interface UsageRow {
+  start: Date;
+  clusterId: string;
+  calls: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+function toDb(r: CallRow): Omit<CallsTable, "received_at"> {
+  return {
+    id: r.id,
+    tenant_id: r.tenantId,
+    cluster_id: r.clusterId,
+    caller_kind: r.callerKind,
+    caller_id: r.callerId,
+    verb: r.verb,
+    resource: r.resource,
+    namespace: r.namespace,
+    name: r.name,
+    path: r.path,
+    subresource: r.subresource,
+    api_group: r.apiGroup,
+    status_code: r.statusCode,
+    ok: r.ok,
+    error: r.error,
+    latency_ms: r.latencyMs,
+    bytes_in: r.bytesIn,
+    bytes_out: r.bytesOut,
+    trace_id: r.traceId,
+    time: r.time,
+  };
+}
+
+function fromDb(r: Omit<CallsTable, "received_at">): CallRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    clusterId: r.cluster_id,
+    callerKind: r.caller_kind,
+    callerId: r.caller_id,
+    verb: r.verb,
+    resource: r.resource,
+    namespace: r.namespace,
+    name: r.name,
+    path: r.path,
+    subresource: r.subresource,
+    apiGroup: r.api_group,
+    statusCode: r.status_code,
+    ok: r.ok,
+    error: r.error,
+    latencyMs: r.latency_ms,
+    bytesIn: r.bytes_in,
+    bytesOut: r.bytes_out,
+    traceId: r.trace_id,
+    time: r.time,
+  };
+}
+
+/** The audit schema's queries. Raw pg errors stay inside the writer's retry logic; queries translate them. */
+export class AuditStore {
+  constructor(private readonly db: Kysely<AuditDb>) {}
+
+  /**
+   * Inserts a batch in one statement and adds the rows it actually inserted to
+   * the hourly usage, in one transaction: a redelivered record inserts
+   * nothing, so it is never counted twice. Returns the ids inserted. Throws
+   * the raw pg error (the writer tells transient from poison by its SQLSTATE).
+   */
+  async insertBatch(rows: readonly CallRow[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set();
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto("calls")
+        .values(rows.map(toDb))
+        .onConflict((oc) => oc.column("id").doNothing())
+        .returning(["id", "tenant_id", "cluster_id", "time", "ok", "bytes_in", "bytes_out"])
+        .execute();
+      const deltas = usageDeltas(
+        inserted.map((r) => ({ tenantId: r.tenant_id, clusterId: r.cluster_id, time: r.time, ok: r.ok, bytesIn: r.bytes_in, bytesOut: r.bytes_out })),
+      );
+      if (deltas.length > 0) {
+        await trx
+          .insertInto("usage_hourly")
+          .values(deltas.map((d) => ({ tenant_id: d.tenantId, cluster_id: d.clusterId, hour: d.hour, calls: d.calls, errors: d.errors, bytes_in: d.bytesIn, bytes_out: d.bytesOut })))
+          .onConflict((oc) =>
+            oc.columns(["tenant_id", "cluster_id", "hour"]).doUpdateSet({
+              calls: sql`usage_hourly.calls + excluded.calls`,
+              errors: sql`usage_hourly.errors + excluded.errors`,
+              bytes_in: sql`usage_hourly.bytes_in + excluded.bytes_in`,
+              bytes_out: sql`usage_hourly.bytes_out + excluded.bytes_out`,
+            }),
+          )
+          .execute();
+      }
+      return new Set(inserted.map((r) => r.id));
+    });
+  }
+
+  /** One page (limit + 1 rows, to know whether another page follows), newest first. */
+  async queryCalls(f: CallFilter): Promise<CallRow[]> {
+    try {
+      let q = this.db
+        .selectFrom("calls")
+        .select(["id", "tenant_id", "cluster_id", "caller_kind", "caller_id", "verb", "resource", "namespace", "name", "path", "subresource", "api_group", "status_code", "ok", "error", "latency_ms", "bytes_in", "bytes_out", "trace_id", "time"])
+        .where("tenant_id", "=", f.tenantId);
+      if (f.clusterId !== undefined) q = q.where("cluster_id", "=", f.clusterId);
+      if (f.callerKind !== undefined) q = q.where("caller_kind", "=", f.callerKind);
+      if (f.callerId !== undefined) q = q.where("caller_id", "=", f.callerId);
+      if (f.verb !== undefined) q = q.where("verb", "=", f.verb);
+      if (f.ok !== undefined) q = q.where("ok", "=", f.ok);
+      if (f.statusCode !== undefined) q = q.where("status_code", "=", f.statusCode);
+      if (f.since !== undefined) q = q.where("time", ">=", f.since);
+      if (f.until !== undefined) q = q.where("time", "<", f.until);
+      if (f.after !== undefined) q = q.where(sql<boolean>`(time, id) < (${f.after.time}, ${f.after.id}::uuid)`);
+      const rows = await q.orderBy("time", "desc").orderBy("id", "desc").limit(f.limit + 1).execute();
+      return rows.map(fromDb);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** Usage buckets (hours or UTC days summed from hourly rows), oldest first. */
+  async usage(u: UsageQuery): Promise<UsageRow[]> {
+    try {
+      const start = sql<Date>`date_trunc(${u.period}, hour, 'UTC')`;
+      let q = this.db
+        .selectFrom("usage_hourly")
+        .select([
+          start.as("start"),
+          sql<number>`sum(calls)::bigint`.as("calls"),
+          sql<number>`sum(errors)::bigint`.as("errors"),
+          sql<number>`sum(bytes_in)::bigint`.as("bytes_in"),
+          sql<number>`sum(bytes_out)::bigint`.as("bytes_out"),
+        ])
+        .where("tenant_id", "=", u.tenantId)
+        .where("hour", ">=", u.fromHour)
+        .where("hour", "<", u.toHour);
+      if (u.clusterId !== undefined) q = q.where("cluster_id", "=", u.clusterId);
+      const rows = u.byCluster
+        ? await q.select("cluster_id").groupBy([sql`1`, "cluster_id"]).orderBy(sql`1`).orderBy("cluster_id").execute()
+        : await q.groupBy(sql`1`).orderBy(sql`1`).execute();
+      return rows.map((r) => ({
+        start: r.start,
+        clusterId: "cluster_id" in r ? String(r.cluster_id) : "",
+        calls: r.calls,
+        errors: r.errors,
+        bytesIn: r.bytes_in,
+        bytesOut: r.bytes_out,
+      }));
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+}

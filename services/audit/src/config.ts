@@ -1,0 +1,51 @@
+import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+
+export const SERVICE_NAME = "audit";
+export const DEFAULT_AUDIT_GRPC_ADDR = "0.0.0.0:7104";
+/** Rows per INSERT: big enough to amortise a round trip, small enough for one short transaction. */
+export const DEFAULT_AUDIT_BATCH_SIZE = 500;
+/** How long a partial batch waits for more records before it is written. */
+export const DEFAULT_AUDIT_BATCH_WAIT_MS = 50;
+export const DEFAULT_AUDIT_DB_POOL = 5;
+/** Longest pause between retries while PostgreSQL is unreachable. */
+export const DEFAULT_AUDIT_RETRY_MAX_MS = 5_000;
+/** After a replica dies, its unacked records go to another replica after this long. */
+export const DEFAULT_AUDIT_ACK_WAIT_MS = 30_000;
+
+export interface AuditConfig extends CommonConfig {
+  databaseUrl: string;
+  dbPoolSize: number;
+  /** gRPC listen address, or undefined when disabled ("off"). */
+  grpcAddr: string | undefined;
+  batchSize: number;
+  batchWaitMs: number;
+  retryMaxMs: number;
+  ackWaitMs: number;
+}
+
+/** The only reader of the environment. Reports every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): AuditConfig {
+  const r = new EnvReader(env);
+  const common = readCommon(r, env, SERVICE_NAME);
+  const grpc = r.str("AUDIT_GRPC_ADDR", DEFAULT_AUDIT_GRPC_ADDR);
+  r.check(grpc === "off" || /^[^\s:]*:\d{1,5}$/.test(grpc) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(grpc), `AUDIT_GRPC_ADDR must be host:port or "off", got "${grpc}"`);
+  const batchWaitMs = r.duration("AUDIT_BATCH_WAIT", DEFAULT_AUDIT_BATCH_WAIT_MS);
+  r.check(batchWaitMs >= 1 && batchWaitMs <= 10_000, `AUDIT_BATCH_WAIT must be between 1ms and 10s, got ${batchWaitMs}ms`);
+  const retryMaxMs = r.duration("AUDIT_RETRY_MAX", DEFAULT_AUDIT_RETRY_MAX_MS);
+  r.check(retryMaxMs >= 10, `AUDIT_RETRY_MAX must be at least 10ms, got ${retryMaxMs}ms`);
+  const ackWaitMs = r.duration("AUDIT_ACK_WAIT", DEFAULT_AUDIT_ACK_WAIT_MS);
+  r.check(ackWaitMs >= 1_000, `AUDIT_ACK_WAIT must be at least 1s, got ${ackWaitMs}ms`);
+  const cfg: AuditConfig = {
+    ...common,
+    databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
+    dbPoolSize: r.int("AUDIT_DB_POOL", DEFAULT_AUDIT_DB_POOL, 1, 1000),
+    grpcAddr: grpc === "off" ? undefined : grpc,
+    // PostgreSQL allows 65535 bind parameters; 22 columns per row caps a batch near 2900.
+    batchSize: r.int("AUDIT_BATCH_SIZE", DEFAULT_AUDIT_BATCH_SIZE, 1, 2_000),
+    batchWaitMs,
+    retryMaxMs,
+    ackWaitMs,
+  };
+  r.done();
+  return cfg;
+}

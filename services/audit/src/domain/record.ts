@@ -1,0 +1,153 @@
+/**
+ * Call records as stored: validation and normalisation of what the publisher
+ * sent. Pure: no I/O. A record that fails here is malformed for good (retrying
+ * cannot fix it), so the writer terminates its message instead of blocking the
+ * stream behind it.
+ */
+
+/** A call record as one row of `audit.calls`. */
+export interface CallRow {
+  id: string;
+  tenantId: string;
+  clusterId: string;
+  /** daalu.common.v1.CallerKind number. */
+  callerKind: number;
+  callerId: string;
+  verb: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  path: string;
+  subresource: string;
+  apiGroup: string;
+  statusCode: number;
+  ok: boolean;
+  error: string;
+  latencyMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  traceId: string;
+  /** Millisecond precision: the query cursor round-trips it exactly through a JS Date. */
+  time: Date;
+}
+
+/** The fields of a decoded CallRecord this module reads (structurally the generated type). */
+export interface RecordInput {
+  id: string;
+  tenantId: string;
+  clusterId: string;
+  caller?: { kind: number; id: string } | undefined;
+  operation?: { verb: string; resource: string; namespace: string; name: string; path: string; subresource: string; apiGroup: string } | undefined;
+  outcome?: { statusCode: number; error: string; ok: boolean } | undefined;
+  latencyMs: number;
+  bytesIn: bigint;
+  bytesOut: bigint;
+  traceId: string;
+  /** The record's time, already converted (undefined when missing). */
+  time: Date | undefined;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Tenant and cluster ids are single NATS subject tokens. */
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+export const MAX_SHORT_FIELD = 512;
+export const MAX_LONG_FIELD = 4_096;
+/** Earliest and latest accepted call times: anything outside is a clock or encoding bug. */
+const MIN_TIME = Date.UTC(2000, 0, 1);
+const MAX_TIME = Date.UTC(9999, 11, 31);
+
+/** PostgreSQL text cannot hold NUL; over-long fields are cut (the row matters more than the tail). */
+export function cleanText(s: string, max: number): string {
+  const t = s.includes("\u0000") ? s.replaceAll("\u0000", "") : s;
+  return t.length > max ? t.slice(0, max) : t;
+}
+
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
+export function isSubjectToken(s: string): boolean {
+  return SUBJECT_TOKEN.test(s);
+}
+
+function safeCount(v: bigint, field: string): Checked<number> {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, problem: `${field} out of range (${v})` };
+  return { ok: true, value: Number(v) };
+}
+
+/**
+ * Validates and normalises a decoded record. `subject` (tenant, cluster of the
+ * JetStream subject it arrived on), when given, must agree with the record.
+ */
+export function toCallRow(r: RecordInput, subject?: { tenantId: string; clusterId: string }): Checked<CallRow> {
+  if (!isUuid(r.id)) return { ok: false, problem: `id must be a UUID, got "${cleanText(r.id, 64)}"` };
+  if (!isSubjectToken(r.tenantId)) return { ok: false, problem: "tenant_id must be a non-empty subject token" };
+  if (!isSubjectToken(r.clusterId)) return { ok: false, problem: "cluster_id must be a non-empty subject token" };
+  if (subject && (subject.tenantId !== r.tenantId || subject.clusterId !== r.clusterId)) {
+    return { ok: false, problem: "tenant_id/cluster_id do not match the subject the record was published on" };
+  }
+  if (r.time === undefined) return { ok: false, problem: "time is required" };
+  const ms = r.time.getTime();
+  if (!Number.isFinite(ms) || ms < MIN_TIME || ms > MAX_TIME) return { ok: false, problem: "time is out of range" };
+  const status = r.outcome?.statusCode ?? 0;
+  if (status > 999) return { ok: false, problem: `status_code must be an HTTP status, got ${status}` };
+  const bytesIn = safeCount(r.bytesIn, "bytes_in");
+  if (!bytesIn.ok) return bytesIn;
+  const bytesOut = safeCount(r.bytesOut, "bytes_out");
+  if (!bytesOut.ok) return bytesOut;
+  const op = r.operation;
+  return {
+    ok: true,
+    value: {
+      id: r.id.toLowerCase(),
+      tenantId: r.tenantId,
+      clusterId: r.clusterId,
+      callerKind: r.caller?.kind ?? 0,
+      callerId: cleanText(r.caller?.id ?? "", MAX_SHORT_FIELD),
+      verb: cleanText(op?.verb ?? "", 64),
+      resource: cleanText(op?.resource ?? "", MAX_SHORT_FIELD),
+      namespace: cleanText(op?.namespace ?? "", MAX_SHORT_FIELD),
+      name: cleanText(op?.name ?? "", MAX_SHORT_FIELD),
+      path: cleanText(op?.path ?? "", MAX_LONG_FIELD),
+      subresource: cleanText(op?.subresource ?? "", MAX_SHORT_FIELD),
+      apiGroup: cleanText(op?.apiGroup ?? "", MAX_SHORT_FIELD),
+      statusCode: status,
+      ok: r.outcome?.ok ?? false,
+      error: cleanText(r.outcome?.error ?? "", MAX_LONG_FIELD),
+      latencyMs: r.latencyMs,
+      bytesIn: bytesIn.value,
+      bytesOut: bytesOut.value,
+      traceId: cleanText(r.traceId, 64),
+      time: new Date(ms),
+    },
+  };
+}
+
+/** Tenant and cluster from `[prefix.]daalu.audit.<tenant>.<cluster>`, or undefined. */
+export function parseAuditSubject(subject: string): { tenantId: string; clusterId: string } | undefined {
+  const parts = subject.split(".");
+  const n = parts.length;
+  if (n < 4 || parts[n - 4] !== "daalu" || parts[n - 3] !== "audit") return undefined;
+  return { tenantId: parts[n - 2]!, clusterId: parts[n - 1]! };
+}
+
+/**
+ * Keeps the first row of each id. JetStream may hand the writer two deliveries
+ * of one message in a batch (redelivery after ack_wait); one statement must not
+ * insert an id twice.
+ */
+export function uniqueById<T extends { row: CallRow }>(items: readonly T[]): { unique: T[]; duplicates: T[] } {
+  const seen = new Set<string>();
+  const unique: T[] = [];
+  const duplicates: T[] = [];
+  for (const it of items) {
+    if (seen.has(it.row.id)) duplicates.push(it);
+    else {
+      seen.add(it.row.id);
+      unique.push(it);
+    }
+  }
+  return { unique, duplicates };
+}
