@@ -1,0 +1,78 @@
+/**
+ * Bearer-token authentication and an RBAC-shaped authorizer: each user has
+ * rules like a (Cluster)Role's, optionally limited to namespaces the way a
+ * RoleBinding limits them.
+ */
+export interface KubeUser {
+  name: string;
+  groups?: string[];
+}
+
+export interface PolicyRule {
+  verbs: string[];
+  /** API groups ("" = core). Omitted: any group. */
+  apiGroups?: string[];
+  /** Plural resources, `pods/log` for a subresource, `*` for all. */
+  resources: string[];
+  resourceNames?: string[];
+  /** Namespaces the rule applies in (a RoleBinding). Omitted: everywhere, cluster scope included (a ClusterRoleBinding). */
+  namespaces?: string[];
+}
+
+/** user name → rules. */
+export type RbacPolicy = Record<string, PolicyRule[]>;
+
+export interface RequestAttributes {
+  user: KubeUser;
+  verb: string;
+  group: string;
+  plural: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+export const EDGE_NAMESPACE = "daalu-edge";
+/** The edge Deployment's service account. */
+export const EDGE_USER = `system:serviceaccount:${EDGE_NAMESPACE}:daalu-edge`;
+/** The bootstrap Job's service account. */
+export const BOOTSTRAP_USER = `system:serviceaccount:${EDGE_NAMESPACE}:daalu-edge-bootstrap`;
+/** A cluster admin (group system:masters bypasses RBAC, as on a real server). */
+export const ADMIN_USER = "kubernetes-admin";
+
+/** Default bearer tokens → users. Test-only values, not secrets. */
+export const DEFAULT_TOKENS: Readonly<Record<string, KubeUser>> = {
+  "edge-token": { name: EDGE_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${EDGE_NAMESPACE}`, "system:authenticated"] },
+  "bootstrap-token": { name: BOOTSTRAP_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${EDGE_NAMESPACE}`, "system:authenticated"] },
+  "admin-token": { name: ADMIN_USER, groups: ["system:masters", "system:authenticated"] },
+};
+
+/** The edge's read-only ClusterRole, and the bootstrap Job's Role on secrets in daalu-edge. */
+export function defaultPolicy(): RbacPolicy {
+  return {
+    [EDGE_USER]: [
+      { apiGroups: [""], resources: ["pods", "services", "events", "nodes", "namespaces"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+    ],
+    [BOOTSTRAP_USER]: [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "update"], namespaces: [EDGE_NAMESPACE] }],
+  };
+}
+
+const has = (list: string[] | undefined, v: string) => list === undefined || list.includes("*") || list.includes(v);
+
+export function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
+  if (!has(rule.verbs, a.verb)) return false;
+  if (!has(rule.apiGroups, a.group)) return false;
+  const resource = a.subresource ? `${a.plural}/${a.subresource}` : a.plural;
+  const resOk = rule.resources.includes("*") || rule.resources.includes(resource) || (a.subresource !== undefined && rule.resources.includes(`${a.plural}/*`));
+  if (!resOk) return false;
+  if (rule.resourceNames && rule.resourceNames.length > 0 && (!a.name || !rule.resourceNames.includes(a.name))) return false;
+  if (rule.namespaces && (!a.namespace || !rule.namespaces.includes(a.namespace))) return false;
+  return true;
+}
+
+export function authorize(policy: RbacPolicy, a: RequestAttributes): boolean {
+  if (a.user.groups?.includes("system:masters")) return true;
+  return (policy[a.user.name] ?? []).some((r) => ruleAllows(r, a));
+}

@@ -1,0 +1,70 @@
+/** Runs the real kubectl against a KubeDouble (no shell), with its own kubeconfig and discovery cache. */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { KubeDouble } from "../src/index.js";
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Kubectl {
+  run(args: string[], token?: string): Promise<KubectlResult>;
+  /** Start a long-running kubectl (logs -f, get -w, rollout status); read `out()`, then `stop()`. */
+  start(args: string[], token?: string): { child: ChildProcess; out(): string; err(): string; exited: Promise<number> ; stop(): Promise<number> };
+  cleanup(): void;
+}
+
+export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Kubectl {
+  const dir = mkdtempSync(join(tmpdir(), "kube-double-kubectl-"));
+  const configs = new Map<string, string>();
+  const configFor = (token: string) => {
+    let p = configs.get(token);
+    if (!p) {
+      p = join(dir, `kubeconfig-${configs.size}`);
+      writeFileSync(p, double.kubeconfig({ token }), { mode: 0o600 });
+      configs.set(token, p);
+    }
+    return p;
+  };
+  const argv = (args: string[], token: string) => ["--kubeconfig", configFor(token), "--cache-dir", join(dir, "cache"), ...args];
+  return {
+    run(args, token = defaultToken) {
+      return new Promise((resolve) => {
+        execFile("kubectl", argv(args, token), { timeout: 30_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+          resolve({ code, stdout, stderr });
+        });
+      });
+    },
+    start(args, token = defaultToken) {
+      const child = spawn("kubectl", argv(args, token), { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number>((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+      return {
+        child,
+        out: () => out,
+        err: () => err,
+        exited,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          return exited;
+        },
+      };
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Split kubectl's table output into rows of cells (columns are separated by 2+ spaces). */
+export function rows(stdout: string): string[][] {
+  return stdout.trimEnd().split("\n").map((l) => l.trim().split(/\s{2,}/));
+}
