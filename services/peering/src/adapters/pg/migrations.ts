@@ -3,6 +3,7 @@
  * entry; add a new one.
  */
 import { sql, type Migration } from "@daalu/runtime";
+import { clusterAlertsMigration } from "./health-store.js";
 
 export const migrations: Record<string, Migration> = {
   "202611212350_subnets_clusters_addresses": {
@@ -83,4 +84,6 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  // The hub WireGuard node's critical alerts (health-store.ts).
+  "202611220000_cluster_alerts": clusterAlertsMigration,
 };

@@ -1,0 +1,185 @@
+/**
+ * What the hub's WireGuard node reads and writes besides the health columns of
+ * `clusters` (those go through PeeringStore.updateHealth): the enrolled
+ * clusters with their health, and the critical alerts, which must survive a
+ * hub restart so an outage is alerted once, not once per restart.
+ */
+import { sql, storeError, type Migration } from "@daalu/runtime";
+import type { Kysely } from "kysely";
+import type { ClusterStatusName } from "../../domain/cluster.js";
+import type { PeeringDb } from "./schema.js";
+
+/** Migration `202611220000_cluster_alerts` (listed in migrations.ts). */
+export const clusterAlertsMigration: Migration = {
+  async up(db) {
+    // No foreign key to clusters: an alert outlives its cluster as history; the
+    // hub node resolves it when the cluster goes away.
+    await sql`
+      create table cluster_alerts (
+        id uuid primary key default gen_random_uuid(),
+        tenant_id text not null,
+        cluster_id uuid not null,
+        severity text not null check (severity in ('critical')),
+        summary text not null,
+        diagnostic text not null default '',
+        raised_at timestamptz not null,
+        resolved_at timestamptz,
+        resolution text not null default ''
+      )`.execute(db);
+    // At most one open alert per cluster, however many sweeps or nodes race.
+    await sql`create unique index cluster_alerts_one_open on cluster_alerts (cluster_id) where resolved_at is null`.execute(db);
+    await sql`create index cluster_alerts_tenant on cluster_alerts (tenant_id, raised_at desc)`.execute(db);
+  },
+};
+
+/** An enrolled cluster as the hub node tracks it. */
+export interface TrackedClusterRow {
+  clusterId: string;
+  tenantId: string;
+  name: string;
+  publicKey: string;
+  tunnelIp: string;
+  subnet: string;
+  hubIp: string;
+  status: ClusterStatusName;
+  statusSince: Date;
+  lastHandshake: Date | null;
+  enrolledAt: Date;
+  diagnostic: string;
+  apiReachable: boolean;
+  edgeVersion: string;
+}
+
+export interface AlertRecord {
+  id: string;
+  tenantId: string;
+  clusterId: string;
+  severity: "critical";
+  summary: string;
+  diagnostic: string;
+  raisedAt: Date;
+  resolvedAt: Date | null;
+}
+
+interface AlertRow {
+  id: string;
+  tenant_id: string;
+  cluster_id: string;
+  severity: "critical";
+  summary: string;
+  diagnostic: string;
+  raised_at: Date;
+  resolved_at: Date | null;
+}
+
+function toAlert(r: AlertRow): AlertRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    clusterId: r.cluster_id,
+    severity: r.severity,
+    summary: r.summary,
+    diagnostic: r.diagnostic,
+    raisedAt: r.raised_at,
+    resolvedAt: r.resolved_at,
+  };
+}
+
+export class HealthStore {
+  constructor(private readonly db: Kysely<PeeringDb>) {}
+
+  /** Every enrolled cluster with its address, subnet and stored health, in one query. */
+  async listTracked(): Promise<TrackedClusterRow[]> {
+    try {
+      const r = await sql<{
+        id: string;
+        tenant_id: string;
+        name: string;
+        public_key: string;
+        tunnel_ip: string;
+        cidr: string;
+        hub_ip: string;
+        status: ClusterStatusName;
+        status_since: Date;
+        last_handshake: Date | null;
+        enrolled_at: Date | null;
+        created_at: Date;
+        diagnostic: string;
+        api_reachable: boolean;
+        edge_version: string;
+      }>`
+        select c.id, c.tenant_id, c.name, c.public_key, host(a.ip) as tunnel_ip, s.cidr::text as cidr, host(s.hub_ip) as hub_ip,
+          c.status, c.status_since, c.last_handshake, c.enrolled_at, c.created_at, c.diagnostic, c.api_reachable, c.edge_version
+        from clusters c join addresses a on a.cluster_id = c.id join tenant_subnets s on s.tenant_id = c.tenant_id
+        where c.public_key is not null order by a.ip`.execute(this.db);
+      return r.rows.map((x) => ({
+        clusterId: x.id,
+        tenantId: x.tenant_id,
+        name: x.name,
+        publicKey: x.public_key,
+        tunnelIp: x.tunnel_ip,
+        subnet: x.cidr,
+        hubIp: x.hub_ip,
+        status: x.status,
+        statusSince: x.status_since,
+        lastHandshake: x.last_handshake,
+        enrolledAt: x.enrolled_at ?? x.created_at,
+        diagnostic: x.diagnostic,
+        apiReachable: x.api_reachable,
+        edgeVersion: x.edge_version,
+      }));
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** Open alerts, by cluster. */
+  async openAlerts(): Promise<Map<string, AlertRecord>> {
+    try {
+      const r = await sql<AlertRow>`select * from cluster_alerts where resolved_at is null`.execute(this.db);
+      return new Map(r.rows.map((x) => [x.cluster_id, toAlert(x)]));
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * Opens a critical alert; returns it, or undefined when the cluster already
+   * has an open one (the partial unique index decides, so a race raises once).
+   */
+  async raiseAlert(a: { tenantId: string; clusterId: string; summary: string; diagnostic: string; raisedAt: Date }): Promise<AlertRecord | undefined> {
+    try {
+      const r = await sql<AlertRow>`
+        insert into cluster_alerts (tenant_id, cluster_id, severity, summary, diagnostic, raised_at)
+        values (${a.tenantId}, ${a.clusterId}::uuid, 'critical', ${a.summary}, ${a.diagnostic}, ${a.raisedAt})
+        on conflict (cluster_id) where resolved_at is null do nothing
+        returning *`.execute(this.db);
+      return r.rows[0] ? toAlert(r.rows[0]) : undefined;
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** Resolves the cluster's open alert; returns it, or undefined when none was open. */
+  async resolveAlert(clusterId: string, resolvedAt: Date, resolution: string): Promise<AlertRecord | undefined> {
+    try {
+      const r = await sql<AlertRow>`
+        update cluster_alerts set resolved_at = ${resolvedAt}, resolution = ${resolution}
+        where cluster_id = ${clusterId}::uuid and resolved_at is null
+        returning *`.execute(this.db);
+      return r.rows[0] ? toAlert(r.rows[0]) : undefined;
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** A cluster's alerts, newest first. */
+  async alertsOf(clusterId: string, limit = 20): Promise<AlertRecord[]> {
+    try {
+      const r = await sql<AlertRow>`select * from cluster_alerts where cluster_id = ${clusterId}::uuid order by raised_at desc limit ${limit}`.execute(this.db);
+      return r.rows.map(toAlert);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+}
