@@ -51,3 +51,27 @@ export async function http(base: string, method: string, path: string, opts: { t
   const type = res.headers.get("content-type") ?? "";
   return { status: res.status, type, headers: res.headers, body: type.includes("json") && text ? JSON.parse(text) : text };
 }
+
+/**
+ * The real invite and peering services, started in this process through their
+ * own start functions (as their main.ts does), plus the gateway. In-process so
+ * that one InMemorySpanExporter sees every service's spans.
+ */
+export async function startStack(env: TestEnv, opts: { invite?: Record<string, string>; gateway?: Record<string, string> } = {}): Promise<{ gw: RunningGateway; stop(): Promise<void> }> {
+  const peeringMod = await import("../../peering/src/service.js");
+  const peeringCfg = await import("../../peering/src/config.js");
+  const inviteMod = await import("../../invite/src/service.js");
+  const inviteCfg = await import("../../invite/src/config.js");
+  const quiet = { ...env.env, LOG_LEVEL: "silent" };
+  const peering = await peeringMod.start(peeringCfg.loadConfig({ ...quiet, PEERING_GRPC_ADDR: "127.0.0.1:0" }), createLogger("peering", "silent"));
+  const invite = await inviteMod.start(inviteCfg.loadConfig({ ...quiet, INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_PEERING_TIMEOUT: "20s", ...opts.invite }), createLogger("invite", "silent"));
+  const gw = await startGateway(env, opts.gateway);
+  return {
+    gw,
+    async stop() {
+      await gw.close();
+      await invite.stop();
+      await peering.stop();
+    },
+  };
+}
