@@ -1,0 +1,193 @@
+import { readFile } from "node:fs/promises";
+import { ApiException, CoreV1Api, KubeConfig, VersionApi, type V1Node, type V1Secret } from "@kubernetes/client-node";
+import type { KubeConfigRef } from "../config.js";
+import { decodeTunnelSecret, encodeTunnelSecret, InvalidTunnelConfig, type TunnelSecret } from "../domain/tunnel-config.js";
+import { BadTunnelSecretError, KubeUnavailableError, SecretForbiddenError } from "../errors.js";
+
+/** Where the pod's namespace is mounted with the ServiceAccount token. */
+export const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/** Label that marks the bootstrap state, so `kubectl get secret -L daalu.dev/bootstrap` shows it. */
+export const STATE_LABEL = "daalu.dev/bootstrap";
+
+/** The API server's error as an operator reads it: status code plus the server's own message, verbatim. */
+export function describeKubeError(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = err.body as unknown;
+    let msg: string | undefined;
+    if (typeof body === "string") {
+      try {
+        msg = (JSON.parse(body) as { message?: string }).message ?? body;
+      } catch {
+        msg = body;
+      }
+    } else if (body && typeof body === "object") msg = (body as { message?: string }).message;
+    return `HTTP ${err.code}: ${(msg ?? "").trim() || "no message"}`;
+  }
+  if (err instanceof Error) {
+    const cause = err.cause as { code?: string; message?: string } | undefined;
+    return cause?.message && !err.message.includes(cause.message) ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what}: no answer from the Kubernetes API within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}
+
+/** Facts GetStatus reports about the cluster. */
+export interface ClusterFacts {
+  kubernetesVersion: string;
+  nodeCount: number;
+  nodesReady: number;
+}
+
+/**
+ * The edge's only door to the Kubernetes API: the tunnel Secret (bootstrap and
+ * run) and a cheap health probe (run). In-cluster ServiceAccount config by
+ * default, a kubeconfig file for tests (EDGE_KUBECONFIG).
+ */
+export class KubeAccess {
+  private constructor(
+    private readonly core: CoreV1Api,
+    private readonly version: VersionApi,
+    readonly namespace: string,
+    readonly secretName: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async open(ref: KubeConfigRef): Promise<KubeAccess> {
+    const kc = new KubeConfig();
+    if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
+    else kc.loadFromCluster();
+    let namespace = ref.namespace;
+    if (!namespace) {
+      try {
+        namespace = (await readFile(SA_NAMESPACE_FILE, "utf8")).trim();
+      } catch {
+        namespace = kc.getContextObject(kc.getCurrentContext())?.namespace ?? "";
+      }
+    }
+    if (!namespace) throw new KubeUnavailableError(`cannot tell the pod's namespace: set EDGE_NAMESPACE (the chart sets it from metadata.namespace)`);
+    return new KubeAccess(kc.makeApiClient(CoreV1Api), kc.makeApiClient(VersionApi), namespace, ref.secretName, ref.timeoutMs);
+  }
+
+  private where(): string {
+    return `secret ${this.namespace}/${this.secretName}`;
+  }
+
+  private forbidden(verb: string, err: unknown): SecretForbiddenError {
+    return new SecretForbiddenError(
+      `the ServiceAccount may not ${verb} ${this.where()} (${describeKubeError(err)}). ` +
+        `It needs a Role in namespace ${this.namespace} with verbs [create, get, update] on resource "secrets" (the chart's bootstrap Role), bound to the pod's ServiceAccount`,
+      err,
+    );
+  }
+
+  private translate(verb: string, err: unknown): Error {
+    if (statusOf(err) === 403 || statusOf(err) === 401) return this.forbidden(verb, err);
+    return new KubeUnavailableError(`cannot ${verb} ${this.where()}: ${describeKubeError(err)}`, err);
+  }
+
+  /** The raw Secret, undefined when absent. */
+  private async readRaw(): Promise<V1Secret | undefined> {
+    try {
+      return await withTimeout(this.core.readNamespacedSecret({ name: this.secretName, namespace: this.namespace }), this.timeoutMs, `get ${this.where()}`);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw this.translate("get", err);
+    }
+  }
+
+  /** The tunnel Secret, decoded; undefined when it does not exist. */
+  async readTunnelSecret(): Promise<TunnelSecret | undefined> {
+    const s = await this.readRaw();
+    if (!s) return undefined;
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.data ?? {})) data[k] = Buffer.from(v, "base64").toString("utf8");
+    for (const [k, v] of Object.entries(s.stringData ?? {})) data[k] = v;
+    try {
+      return decodeTunnelSecret(data);
+    } catch (err) {
+      const detail = err instanceof InvalidTunnelConfig ? err.message : String(err);
+      throw new BadTunnelSecretError(`${this.where()} is unusable (${detail}); delete it and reinstall with a new token`);
+    }
+  }
+
+  private body(s: TunnelSecret, resourceVersion?: string, owner?: { name: string; uid: string }): V1Secret {
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(encodeTunnelSecret(s))) data[k] = Buffer.from(v, "utf8").toString("base64");
+    return {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: {
+        name: this.secretName,
+        namespace: this.namespace,
+        labels: { "app.kubernetes.io/name": "daalu-edge", "app.kubernetes.io/component": "tunnel", [STATE_LABEL]: s.state },
+        ...(resourceVersion ? { resourceVersion } : {}),
+        ...(owner ? { ownerReferences: [{ apiVersion: "v1", kind: "ServiceAccount", name: owner.name, uid: owner.uid }] } : {}),
+      },
+      data,
+    };
+  }
+
+  /** Creates the Secret; false when it already exists (someone else won the race). */
+  async createTunnelSecret(s: TunnelSecret, owner?: { name: string; uid: string }): Promise<boolean> {
+    try {
+      await withTimeout(this.core.createNamespacedSecret({ namespace: this.namespace, body: this.body(s, undefined, owner) }), this.timeoutMs, `create ${this.where()}`);
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 409) return false;
+      throw this.translate("create", err);
+    }
+  }
+
+  /** Replaces the Secret's data, keeping its metadata (owner, labels); optimistic on resourceVersion. */
+  async updateTunnelSecret(s: TunnelSecret): Promise<void> {
+    for (let i = 0; ; i++) {
+      const cur = await this.readRaw();
+      if (!cur) throw new KubeUnavailableError(`${this.where()} disappeared while bootstrapping`);
+      const next = this.body(s, cur.metadata?.resourceVersion);
+      next.metadata = { ...cur.metadata, labels: { ...cur.metadata?.labels, ...next.metadata!.labels } };
+      try {
+        await withTimeout(this.core.replaceNamespacedSecret({ name: this.secretName, namespace: this.namespace, body: next }), this.timeoutMs, `update ${this.where()}`);
+        return;
+      } catch (err) {
+        if (statusOf(err) === 409 && i < 5) continue;
+        throw this.translate("update", err);
+      }
+    }
+  }
+
+  /** The ServiceAccount's uid (to own the Secret), undefined when it cannot be read. */
+  async serviceAccountUid(name: string): Promise<string | undefined> {
+    try {
+      const sa = await withTimeout(this.core.readNamespacedServiceAccount({ name, namespace: this.namespace }), this.timeoutMs, `get serviceaccount ${name}`);
+      return sa.metadata?.uid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The cheap API call behind GetStatus: /version and a node list, with the ServiceAccount's own rights. */
+  async clusterFacts(): Promise<ClusterFacts> {
+    const v = await withTimeout(this.version.getCode(), this.timeoutMs, "GET /version");
+    const nodes = await withTimeout(this.core.listNode(), this.timeoutMs, "list nodes");
+    return { kubernetesVersion: v.gitVersion, nodeCount: nodes.items.length, nodesReady: nodes.items.filter(isReady).length };
+  }
+}
+
+function isReady(n: V1Node): boolean {
+  return (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}

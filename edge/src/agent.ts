@@ -1,0 +1,245 @@
+import { EDGE_VERSION } from "./version.js";
+import type { Logger } from "@daalu/runtime";
+import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type PeerConfig, type WgDevice } from "@daalu/wireguard";
+import { isIP } from "node:net";
+import type { RunConfig } from "./config.js";
+import { backoffDelay } from "./domain/backoff.js";
+import { readiness, type Readiness } from "./domain/readiness.js";
+import { hubAllowedIps, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
+import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
+import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
+
+/** What `run` needs from Kubernetes (KubeAccess implements it). */
+export interface AgentKube {
+  readonly namespace: string;
+  readonly secretName: string;
+  readTunnelSecret(): Promise<TunnelSecret | undefined>;
+  clusterFacts(): Promise<ClusterFacts>;
+}
+
+export interface AgentDeps {
+  kube: AgentKube;
+  openDevice?: (name: string, opts: OpenDeviceOptions) => Promise<WgDevice>;
+  now?: () => number;
+}
+
+/** Re-resolve a host-name endpoint this often while the hub is silent (its address may have moved). */
+const RERESOLVE_AFTER_MS = 60_000;
+
+class Stopped extends Error {}
+
+/**
+ * The `run` mode: keeps the tunnel up and serves EdgeService on it.
+ *
+ * A supervisor loop reads the Secret, opens the device (taking over or
+ * recreating an interface left by a previous container), configures the hub as
+ * the only peer, then watches the hub's handshakes. Any failure — Secret not
+ * written yet, wireguard-go gone, interface deleted — tears the device view
+ * down and starts over after a capped, jittered backoff, forever.
+ */
+export class EdgeAgent {
+  private readonly startedAtMs: number;
+  private readonly now: () => number;
+  private readonly openDevice: NonNullable<AgentDeps["openDevice"]>;
+  private device: WgDevice | undefined;
+  private config: TunnelConfig | undefined;
+  private deviceUpSinceMs: number | undefined;
+  private lastHandshakeMs = 0;
+  private grpc: StatusServer | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private firstUp: { promise: Promise<void>; resolve: () => void };
+
+  constructor(
+    private readonly cfg: RunConfig,
+    private readonly logger: Logger,
+    private readonly deps: AgentDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.startedAtMs = this.now();
+    this.openDevice = deps.openDevice ?? openWgDevice;
+    let resolve!: () => void;
+    this.firstUp = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+  }
+
+  /** Starts the supervisor; resolves immediately. */
+  start(): void {
+    this.loop ??= this.supervise();
+  }
+
+  /** Resolves once the tunnel is configured and EdgeService is serving. */
+  whenUp(): Promise<void> {
+    return this.firstUp.promise;
+  }
+
+  readiness(): Readiness {
+    return readiness({
+      nowMs: this.now(),
+      deviceUpSinceMs: this.deviceUpSinceMs,
+      lastHandshakeMs: this.lastHandshakeMs,
+      maxAgeMs: this.cfg.readyMaxHandshakeAgeMs,
+      graceMs: this.cfg.readyGraceMs,
+    });
+  }
+
+  /** The gRPC port EdgeService listens on (useful when EDGE_GRPC_PORT is 0 in tests). */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
+  }
+
+  /** GetStatus: a fresh, cheap API server probe plus the tunnel's own view. */
+  async status() {
+    await this.refreshHandshake().catch(() => undefined);
+    let facts: ClusterFacts | undefined;
+    let apiError = "";
+    try {
+      facts = await this.deps.kube.clusterFacts();
+    } catch (err) {
+      apiError = describeKubeError(err);
+    }
+    const ageMs = this.lastHandshakeMs > 0 ? Math.max(0, this.now() - this.lastHandshakeMs) : 0;
+    return {
+      edgeVersion: EDGE_VERSION,
+      apiReachable: facts !== undefined,
+      apiError,
+      kubernetesVersion: facts?.kubernetesVersion ?? "",
+      nodeCount: facts?.nodeCount ?? 0,
+      nodesReady: facts?.nodesReady ?? 0,
+      startedAt: { seconds: BigInt(Math.floor(this.startedAtMs / 1000)), nanos: (this.startedAtMs % 1000) * 1_000_000 },
+      handshakeAgeSeconds: Math.floor(ageMs / 1000),
+    };
+  }
+
+  /** SIGTERM: stop serving, delete the interface (the tunnel dies with the pod). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop?.catch(() => undefined);
+    await this.grpc?.close(this.cfg.drainTimeoutMs);
+    this.grpc = undefined;
+    await this.closeDevice();
+  }
+
+  private async closeDevice(): Promise<void> {
+    const d = this.device;
+    this.device = undefined;
+    this.deviceUpSinceMs = undefined;
+    if (d) await d.close().catch((err) => this.logger.warn({ err }, "closing the WireGuard device failed"));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.reject(new Stopped());
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        reject(new Stopped());
+      };
+    });
+  }
+
+  private async supervise(): Promise<void> {
+    let failures = 0;
+    let lastProblem = "";
+    while (!this.stopping) {
+      try {
+        await this.bringUp();
+        failures = 0;
+        lastProblem = "";
+        await this.watch();
+      } catch (err) {
+        if (err instanceof Stopped || this.stopping) return;
+        const problem = err instanceof Error ? err.message : String(err);
+        const delay = backoffDelay(failures++, { baseMs: this.cfg.retryBaseMs, maxMs: this.cfg.retryMaxMs });
+        // The same problem repeating (Secret not written yet) is logged at debug after the first time.
+        const level = problem === lastProblem ? "debug" : "warn";
+        this.logger[level]({ problem, retryInMs: delay, failures }, "tunnel not up; retrying");
+        lastProblem = problem;
+        this.deviceUpSinceMs = undefined;
+        // Drop our handle but leave the interface: the next attempt takes it over (or recreates it).
+        this.device = undefined;
+        try {
+          await this.sleep(delay);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  private hubPeer(c: TunnelConfig): PeerConfig {
+    return {
+      publicKey: c.hubPublicKey,
+      endpoint: c.hubEndpoint,
+      allowedIps: hubAllowedIps(c),
+      persistentKeepaliveSeconds: this.cfg.keepaliveSeconds ?? c.keepaliveSeconds,
+    };
+  }
+
+  private async bringUp(): Promise<void> {
+    const secret = await this.deps.kube.readTunnelSecret();
+    if (!secret) throw new Error(`secret ${this.deps.kube.namespace}/${this.deps.kube.secretName} does not exist yet (the bootstrap Job writes it)`);
+    if (secret.state !== "complete") throw new Error(`secret ${this.deps.kube.namespace}/${this.deps.kube.secretName} is still pending (the bootstrap Job has not finished)`);
+    const c = secret.config;
+    const device = await this.openDevice(this.cfg.wgInterface, { backend: this.cfg.wgBackend, logger: this.logger });
+    this.device = device;
+    // replacePeers: a taken-over interface may carry a stale hub peer (old key or endpoint).
+    await device.configure({ privateKey: secret.privateKey, peers: [this.hubPeer(c)], replacePeers: true });
+    await device.addAddress(interfaceAddress(c));
+    this.config = c;
+    this.deviceUpSinceMs = this.now();
+    await this.refreshHandshake();
+    this.logger.info(
+      { iface: device.name, backend: device.backend, address: interfaceAddress(c), hubEndpoint: c.hubEndpoint, hub: fingerprint(c.hubPublicKey), key: fingerprint(secret.publicKey) },
+      "tunnel configured",
+    );
+    if (!this.grpc) {
+      this.grpc = await startStatusServer({
+        host: c.tunnelIp,
+        port: this.cfg.grpcPort,
+        hubTunnelIp: c.hubTunnelIp,
+        impl: { getStatus: () => this.status() },
+        logger: this.logger.child({ component: "grpc" }),
+      });
+      this.logger.info({ address: `${c.tunnelIp}:${this.grpc.port}`, allowedPeer: c.hubTunnelIp }, "EdgeService serving on the tunnel address");
+      this.firstUp.resolve();
+    }
+  }
+
+  private async refreshHandshake(): Promise<void> {
+    const d = this.device;
+    const c = this.config;
+    if (!d || !c) return;
+    const hub = (await d.peers()).find((p) => p.publicKey === c.hubPublicKey);
+    if (!hub) throw new Error("the hub peer is missing from the interface");
+    this.lastHandshakeMs = hub.lastHandshakeMs;
+  }
+
+  /** Polls the hub's handshake; throws (→ re-open) when the device is gone. */
+  private async watch(): Promise<void> {
+    let lastResolveMs = this.now();
+    let wasFresh = false;
+    while (!this.stopping) {
+      await this.sleep(this.cfg.handshakePollMs);
+      await this.refreshHandshake();
+      const r = this.readiness();
+      if (r.ready !== wasFresh) {
+        this.logger.info({ ready: r.ready, reason: r.reason }, r.ready ? "tunnel handshake with the hub" : "tunnel to the hub is stale");
+        wasFresh = r.ready;
+      }
+      const c = this.config!;
+      const silentMs = this.now() - Math.max(this.lastHandshakeMs, this.deviceUpSinceMs ?? 0);
+      if (!isIP(splitEndpoint(c.hubEndpoint).host) && silentMs > RERESOLVE_AFTER_MS && this.now() - lastResolveMs > RERESOLVE_AFTER_MS) {
+        // The driver resolves host names once; a hub that moved is found again here.
+        lastResolveMs = this.now();
+        await this.device!.setPeer(this.hubPeer(c));
+        this.logger.info({ hubEndpoint: c.hubEndpoint }, "re-resolved the hub endpoint");
+      }
+    }
+  }
+}
