@@ -1,0 +1,62 @@
+/**
+ * Settings of the hub's WireGuard node. Read from the peering service's
+ * EnvReader by config.ts (the only reader of process.env): call
+ * `readHubNodeConfig(r)` there.
+ */
+import type { EnvReader } from "@daalu/runtime";
+import { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS } from "../domain/health.js";
+
+export const DEFAULT_WG_INTERFACE = "dlh0";
+export const DEFAULT_WG_PORT = 51820;
+export const DEFAULT_WG_RESYNC_MS = 30_000;
+export const DEFAULT_HEALTH_INTERVAL_MS = 2_000;
+export const DEFAULT_PROBE_INTERVAL_MS = 10_000;
+export const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
+export const DEFAULT_EDGE_GRPC_PORT = 7443;
+export const DEFAULT_MAX_CONCURRENT_PROBES = 64;
+
+export interface HubNodeConfig {
+  /** Interface name, unique on the machine (≤ 15 chars). */
+  interface: string;
+  listenPort: number;
+  backend: "auto" | "kernel" | "wireguard-go";
+  /** Full reconcile against PostgreSQL, so a missed event heals. */
+  resyncMs: number;
+  /** Status sweep period. */
+  healthIntervalMs: number;
+  /** Per edge, at most one EdgeService.GetStatus this often. */
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  maxConcurrentProbes: number;
+  edgeGrpcPort: number;
+  disconnectAfterMs: number;
+  alertAfterMs: number;
+  /** Name reported in diagnostics (default: the host name). */
+  nodeName: string;
+}
+
+/** The hub node settings, or undefined when PEERING_WG is off (the default). */
+export function readHubNodeConfig(r: EnvReader, hostName: string): HubNodeConfig | undefined {
+  if (!r.bool("PEERING_WG", false)) return undefined;
+  const backend = r.str("PEERING_WG_BACKEND", "auto");
+  r.check(backend === "auto" || backend === "kernel" || backend === "wireguard-go", `PEERING_WG_BACKEND must be auto, kernel or wireguard-go, got "${backend}"`);
+  const iface = r.str("PEERING_WG_INTERFACE", DEFAULT_WG_INTERFACE);
+  r.check(/^[A-Za-z0-9_.-]{1,15}$/.test(iface), `PEERING_WG_INTERFACE must be 1-15 of [A-Za-z0-9_.-], got "${iface}"`);
+  const cfg: HubNodeConfig = {
+    interface: iface,
+    listenPort: r.int("PEERING_WG_PORT", DEFAULT_WG_PORT, 1, 65535),
+    backend: backend as HubNodeConfig["backend"],
+    resyncMs: r.duration("PEERING_WG_RESYNC", DEFAULT_WG_RESYNC_MS),
+    healthIntervalMs: r.duration("PEERING_HEALTH_INTERVAL", DEFAULT_HEALTH_INTERVAL_MS),
+    probeIntervalMs: r.duration("PEERING_PROBE_INTERVAL", DEFAULT_PROBE_INTERVAL_MS),
+    probeTimeoutMs: r.duration("PEERING_PROBE_TIMEOUT", DEFAULT_PROBE_TIMEOUT_MS),
+    maxConcurrentProbes: r.int("PEERING_MAX_CONCURRENT_PROBES", DEFAULT_MAX_CONCURRENT_PROBES, 1, 10_000),
+    edgeGrpcPort: r.int("PEERING_EDGE_GRPC_PORT", DEFAULT_EDGE_GRPC_PORT, 1, 65535),
+    disconnectAfterMs: r.duration("PEERING_DISCONNECT_AFTER", DEFAULT_DISCONNECT_AFTER_MS),
+    alertAfterMs: r.duration("PEERING_ALERT_AFTER", DEFAULT_ALERT_AFTER_MS),
+    nodeName: r.str("PEERING_NODE_NAME", hostName),
+  };
+  r.check(cfg.resyncMs > 0 && cfg.healthIntervalMs > 0 && cfg.probeIntervalMs > 0 && cfg.probeTimeoutMs > 0, "PEERING_WG_RESYNC, PEERING_HEALTH_INTERVAL, PEERING_PROBE_INTERVAL and PEERING_PROBE_TIMEOUT must be positive");
+  r.check(cfg.alertAfterMs >= cfg.disconnectAfterMs, "PEERING_ALERT_AFTER must not be shorter than PEERING_DISCONNECT_AFTER");
+  return cfg;
+}

@@ -1,0 +1,77 @@
+/** EdgeService.GetStatus through the tunnel, one cached gRPC channel per edge. */
+import { CallerKind, edgev1 } from "@daalu/proto";
+import { grpcClient, type MethodsOf, type ServiceClient } from "@daalu/runtime";
+
+export interface ProbeReport {
+  ok: boolean;
+  error: string;
+  at: number;
+  edgeVersion: string;
+  kubernetesVersion: string;
+  nodeCount: number;
+  nodesReady: number;
+  latencyMs: number;
+}
+
+type EdgeClient = ServiceClient<MethodsOf<typeof edgev1.EdgeService>> & { close(): void };
+
+export class EdgeProber {
+  private readonly clients = new Map<string, EdgeClient>();
+
+  constructor(
+    private readonly port: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private client(ip: string): EdgeClient {
+    let c = this.clients.get(ip);
+    if (!c) {
+      c = grpcClient(`${ip}:${this.port}`, edgev1.EdgeService, {
+        defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" }, timeoutMs: this.timeoutMs },
+        // A tunnel that comes back must be probed at once, not after a long reconnect backoff.
+        channelOptions: { "grpc.initial_reconnect_backoff_ms": 250, "grpc.max_reconnect_backoff_ms": 1000 },
+      }) as EdgeClient;
+      this.clients.set(ip, c);
+    }
+    return c;
+  }
+
+  async probe(ip: string): Promise<ProbeReport> {
+    const start = Date.now();
+    try {
+      const r = await this.client(ip).getStatus({});
+      return {
+        ok: r.apiReachable,
+        error: r.apiReachable ? "" : r.apiError || "the edge reports the Kubernetes API unreachable",
+        at: Date.now(),
+        edgeVersion: r.edgeVersion,
+        kubernetesVersion: r.kubernetesVersion,
+        nodeCount: r.nodeCount,
+        nodesReady: r.nodesReady,
+        latencyMs: Date.now() - start,
+      };
+    } catch (err) {
+      // A fresh channel next time: grpc-js may sit in backoff after a failure.
+      this.forget(ip);
+      return {
+        ok: false,
+        error: `edge status call to ${ip}:${this.port} failed: ${(err as Error).message}`,
+        at: Date.now(),
+        edgeVersion: "",
+        kubernetesVersion: "",
+        nodeCount: 0,
+        nodesReady: 0,
+        latencyMs: Date.now() - start,
+      };
+    }
+  }
+
+  forget(ip: string): void {
+    this.clients.get(ip)?.close();
+    this.clients.delete(ip);
+  }
+
+  close(): void {
+    for (const ip of [...this.clients.keys()]) this.forget(ip);
+  }
+}
