@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject, type Logger, type NatsConnection } from "@daalu/runtime";
-import type { ClusterRecord, SubnetRecord } from "../pg/store.js";
+import type { ClusterRecord, SubnetRef } from "../pg/store.js";
 import { clusterToProto } from "./convert.js";
 
 /** "cluster.enrolled", "cluster.key_replaced", ... */
@@ -14,7 +14,7 @@ export function clusterEventKind(kind: peeringv1.ClusterEventKind): string {
 export interface ClusterEventInput {
   kind: peeringv1.ClusterEventKind;
   cluster: ClusterRecord;
-  subnet?: SubnetRecord | undefined;
+  subnet?: SubnetRef | undefined;
   previousPublicKey?: string | null;
 }
 

@@ -35,6 +35,7 @@ import {
   SubnetOverlapError,
   SubnetPoolExhaustedError,
 } from "../../errors.js";
+import { KeyedQueue } from "./keyed-queue.js";
 import type { ClustersTable, PeeringDb } from "./schema.js";
 
 /** A cluster row with its address (null until an address is held). */
@@ -91,13 +92,16 @@ export interface HealthPatch {
 /** Result of a reservation: the row (address held) and its tenant's subnet. */
 export interface Reservation {
   cluster: ClusterRecord;
-  subnet: SubnetRecord;
+  subnet: SubnetRef;
 }
+
+/** A tenant subnet without its use counts (what events and tunnel configs need). */
+export type SubnetRef = Pick<SubnetRecord, "tenantId" | "cidr" | "hubIp">;
 
 /** Result of a commit; `previousPublicKey` is null for a first enrollment, `replayed` for a repeated call. */
 export interface CommitResult {
   cluster: ClusterRecord;
-  subnet: SubnetRecord;
+  subnet: SubnetRef;
   previousPublicKey: string | null;
   replayed: boolean;
 }
@@ -170,6 +174,7 @@ const SUBNET_ASSIGN_ATTEMPTS = 8;
 
 export class PeeringStore {
   private readonly pool: Ipv4Cidr;
+  private readonly tenantQueue = new KeyedQueue();
 
   constructor(
     readonly db: Kysely<PeeringDb>,
@@ -364,49 +369,64 @@ export class PeeringStore {
    */
   async reserve(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        const peek = await this.findCluster(trx, clusterId, tenantId);
-        if (!peek) throw new ClusterNotFoundError(clusterId);
-        const subnetRow = await this.subnetRow(trx, peek.tenantId, true);
-        const c = await this.findCluster(trx, clusterId, tenantId, true);
-        if (!c || !subnetRow) throw new ClusterNotFoundError(clusterId);
-        const decision = decideReserve(c, enrollmentId, publicKey);
-        if (decision === "key-mismatch") throw new EnrollmentKeyMismatchError();
-        if (decision === "busy") throw new EnrollmentInProgressError();
-        if (decision !== "reserve") return { cluster: c, subnet: toSubnet(subnetRow, await this.allocatedCount(trx, c.tenantId)) };
-
-        const old = await sql`select 1 from enrollments where enrollment_id = ${enrollmentId}`.execute(trx);
-        if (old.rows.length > 0) throw new EnrollmentNotPendingError(enrollmentId);
-        const clash = await sql`
-          select 1 from clusters where id <> ${clusterId}::uuid and (public_key = ${publicKey} or pending_public_key = ${publicKey}) limit 1`.execute(trx);
-        if (clash.rows.length > 0) throw new PublicKeyInUseError();
-
-        const newAddress = c.tunnelIp === null;
-        if (newAddress) {
-          const subnet = parseCidr(subnetRow.cidr);
-          const ip = await this.lowestFree(trx, subnet, parseIpv4(subnetRow.hub_ip)!);
-          if (ip === undefined) throw new SubnetExhaustedError(formatCidr(subnet), clusterCapacity(subnet, parseIpv4(subnetRow.hub_ip)!));
-          await sql`insert into addresses (ip, tenant_id, cluster_id) values (${ip}::inet, ${c.tenantId}, ${clusterId}::uuid)`.execute(trx);
-        }
-        await sql`
-          update clusters set pending_enrollment_id = ${enrollmentId}, pending_public_key = ${publicKey},
-            pending_new_address = ${newAddress}, pending_since = now(), recovery_claimed_at = null
-          where id = ${clusterId}::uuid`.execute(trx);
-        const after = (await this.findCluster(trx, clusterId))!;
-        return { cluster: after, subnet: toSubnet(subnetRow, await this.allocatedCount(trx, c.tenantId)) };
-      });
+      const peek = await this.findCluster(this.db, clusterId, tenantId);
+      if (!peek) throw new ClusterNotFoundError(clusterId);
+      return await this.tenantQueue.run(peek.tenantId, () => this.reserveLocked(peek.tenantId, clusterId, publicKey, enrollmentId, tenantId));
     } catch (err) {
       if (isUniqueViolation(err, "clusters_pending_public_key") || isUniqueViolation(err, "clusters_public_key")) throw new PublicKeyInUseError(err);
       throw storeError(err);
     }
   }
 
+  private reserveLocked(owner: string, clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
+    return this.db.transaction().execute(async (trx) => {
+      const subnetRow = await this.subnetRow(trx, owner, true);
+      const c = await this.findCluster(trx, clusterId, tenantId, true);
+      if (!c || !subnetRow) throw new ClusterNotFoundError(clusterId);
+      const subnet = { tenantId: owner, cidr: formatCidr(parseCidr(subnetRow.cidr)), hubIp: subnetRow.hub_ip };
+      const decision = decideReserve(c, enrollmentId, publicKey);
+      if (decision === "key-mismatch") throw new EnrollmentKeyMismatchError();
+      if (decision === "busy") throw new EnrollmentInProgressError();
+      if (decision !== "reserve") return { cluster: c, subnet };
+
+      const check = await sql<{ used_enrollment: boolean; key_clash: boolean }>`
+        select exists (select 1 from enrollments where enrollment_id = ${enrollmentId}) as used_enrollment,
+               exists (select 1 from clusters where id <> ${clusterId}::uuid and (public_key = ${publicKey} or pending_public_key = ${publicKey})) as key_clash`.execute(trx);
+      if (check.rows[0]!.used_enrollment) throw new EnrollmentNotPendingError(enrollmentId);
+      if (check.rows[0]!.key_clash) throw new PublicKeyInUseError();
+
+      let tunnelIp = c.tunnelIp;
+      const newAddress = tunnelIp === null;
+      if (newAddress) {
+        const block = parseCidr(subnetRow.cidr);
+        const hub = parseIpv4(subnetRow.hub_ip)!;
+        const ip = await this.allocateLowestFree(trx, block, hub, owner, clusterId);
+        if (ip === undefined) throw new SubnetExhaustedError(formatCidr(block), clusterCapacity(block, hub));
+        tunnelIp = ip;
+      }
+      const r = await sql<{ pending_since: Date }>`
+        update clusters set pending_enrollment_id = ${enrollmentId}, pending_public_key = ${publicKey},
+          pending_new_address = ${newAddress}, pending_since = now(), recovery_claimed_at = null
+        where id = ${clusterId}::uuid returning pending_since`.execute(trx);
+      const cluster: ClusterRecord = {
+        ...c,
+        tunnelIp,
+        pendingEnrollmentId: enrollmentId,
+        pendingPublicKey: publicKey,
+        pendingNewAddress: newAddress,
+        pendingSince: r.rows[0]!.pending_since,
+      };
+      return { cluster, subnet };
+    });
+  }
+
   /**
-   * Lowest free host address of `subnet` (not network, broadcast or hub), as
-   * text, found by a gap search over the primary-key index: one ordered scan,
-   * no per-address probes, nothing loaded into JS.
+   * Takes the lowest free host address of `subnet` (not network, broadcast or
+   * hub) for the cluster and returns it as text, or undefined when none is
+   * free. A gap search over the primary-key index in the same statement as the
+   * insert: one ordered scan, no per-address probes, nothing loaded into JS.
    */
-  private async lowestFree(db: Db, subnet: Ipv4Cidr, hubIp: number): Promise<string | undefined> {
+  private async allocateLowestFree(db: Db, subnet: Ipv4Cidr, hubIp: number, tenantId: string, clusterId: string): Promise<string | undefined> {
     const range = hostRange(subnet);
     if (!range) return undefined;
     const first = formatIpv4(range.first);
@@ -418,13 +438,15 @@ export class PeeringStore {
         union all
         select ${hub}::inet where ${hub}::inet between ${first}::inet and ${last}::inet
       )
-      select host(c) as ip from (
+      insert into addresses (ip, tenant_id, cluster_id)
+      select c, ${tenantId}, ${clusterId}::uuid from (
         select ${first}::inet as c where not exists (select 1 from occupied where ip = ${first}::inet)
         union all
         select ip + 1 from (select ip, lead(ip) over (order by ip) as next_ip from occupied) g
         where ip < ${last}::inet and (next_ip is null or next_ip <> ip + 1)
       ) candidates
-      order by c limit 1`.execute(db);
+      order by c limit 1
+      returning host(ip) as ip`.execute(db);
     return r.rows[0]?.ip;
   }
 
@@ -440,7 +462,7 @@ export class PeeringStore {
         const c = await this.findCluster(trx, clusterId, opts.tenantId, true);
         if (!c) throw new ClusterNotFoundError(clusterId);
         const subnetRow = (await this.subnetRow(trx, c.tenantId))!;
-        const subnet = toSubnet(subnetRow, await this.allocatedCount(trx, c.tenantId));
+        const subnet = { tenantId: c.tenantId, cidr: formatCidr(parseCidr(subnetRow.cidr)), hubIp: subnetRow.hub_ip };
         const decision = decideCommit(c, enrollmentId);
         if (decision === "replay") return { cluster: c, subnet, previousPublicKey: null, replayed: true };
         if (decision === "not-pending") throw new EnrollmentNotPendingError(enrollmentId);
