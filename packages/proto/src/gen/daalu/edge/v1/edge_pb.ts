@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLnAQoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDTJdCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLnAQoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDSIqCgtQcm94eUhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIosBCgxQcm94eVJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEg4KBm1ldGhvZBgCIAEoCRIMCgRwYXRoGAMgASgJEisKB2hlYWRlcnMYBCADKAsyGi5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZGVyEgwKBGJvZHkYBSABKAwSEgoKdGltZW91dF9tcxgGIAEoDSJICglQcm94eUhlYWQSDgoGc3RhdHVzGAEgASgNEisKB2hlYWRlcnMYAiADKAsyGi5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZGVyIhoKClByb3h5Q2h1bmsSDAoEZGF0YRgBIAEoDCJuCg1Qcm94eVJlc3BvbnNlEigKBGhlYWQYASABKAsyGC5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZEgAEioKBWNodW5rGAIgASgLMhkuZGFhbHUuZWRnZS52MS5Qcm94eUNodW5rSABCBwoFZnJhbWUyowEKC0VkZ2VTZXJ2aWNlEk4KCUdldFN0YXR1cxIfLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVxdWVzdBogLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVzcG9uc2USRAoFUHJveHkSGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdBocLmRhYWx1LmVkZ2UudjEuUHJveHlSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -100,6 +100,164 @@ export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE_
   messageDesc(file_daalu_edge_v1_edge, 1);
 
 /**
+ * ProxyHeader is one HTTP header (names compared case-insensitively).
+ *
+ * @generated from message daalu.edge.v1.ProxyHeader
+ */
+export type ProxyHeader = Message<"daalu.edge.v1.ProxyHeader"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyHeader.
+ * Use `create(ProxyHeaderSchema)` to create a new message.
+ */
+export const ProxyHeaderSchema: GenMessage<ProxyHeader> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 2);
+
+/**
+ * ProxyRequest is one HTTP request to forward.
+ *
+ * @generated from message daalu.edge.v1.ProxyRequest
+ */
+export type ProxyRequest = Message<"daalu.edge.v1.ProxyRequest"> & {
+  /**
+   * "kubernetes" for the API server, or the name of a registered HTTP target.
+   *
+   * @generated from field: string target = 1;
+   */
+  target: string;
+
+  /**
+   * HTTP method, upper case (GET, HEAD, ...).
+   *
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * Absolute path with the query string, e.g. "/api/v1/pods?watch=1".
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * Allowlisted request headers (Accept, Content-Type, User-Agent, ...). Never
+   * Authorization: the edge authenticates with its own ServiceAccount.
+   *
+   * @generated from field: repeated daalu.edge.v1.ProxyHeader headers = 4;
+   */
+  headers: ProxyHeader[];
+
+  /**
+   * Request body (empty for GET).
+   *
+   * @generated from field: bytes body = 5;
+   */
+  body: Uint8Array;
+
+  /**
+   * Upper bound for the whole upstream call in milliseconds; 0 = only the
+   * gRPC deadline (streams run until cancelled).
+   *
+   * @generated from field: uint32 timeout_ms = 6;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyRequest.
+ * Use `create(ProxyRequestSchema)` to create a new message.
+ */
+export const ProxyRequestSchema: GenMessage<ProxyRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 3);
+
+/**
+ * ProxyHead is the upstream response's status line and allowlisted headers.
+ *
+ * @generated from message daalu.edge.v1.ProxyHead
+ */
+export type ProxyHead = Message<"daalu.edge.v1.ProxyHead"> & {
+  /**
+   * HTTP status code as the upstream answered it.
+   *
+   * @generated from field: uint32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: repeated daalu.edge.v1.ProxyHeader headers = 2;
+   */
+  headers: ProxyHeader[];
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyHead.
+ * Use `create(ProxyHeadSchema)` to create a new message.
+ */
+export const ProxyHeadSchema: GenMessage<ProxyHead> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 4);
+
+/**
+ * ProxyChunk is a piece of the upstream response body, in order.
+ *
+ * @generated from message daalu.edge.v1.ProxyChunk
+ */
+export type ProxyChunk = Message<"daalu.edge.v1.ProxyChunk"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyChunk.
+ * Use `create(ProxyChunkSchema)` to create a new message.
+ */
+export const ProxyChunkSchema: GenMessage<ProxyChunk> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 5);
+
+/**
+ * ProxyResponse is one frame of the answer: exactly one head first, then chunks.
+ *
+ * @generated from message daalu.edge.v1.ProxyResponse
+ */
+export type ProxyResponse = Message<"daalu.edge.v1.ProxyResponse"> & {
+  /**
+   * @generated from oneof daalu.edge.v1.ProxyResponse.frame
+   */
+  frame: {
+    /**
+     * @generated from field: daalu.edge.v1.ProxyHead head = 1;
+     */
+    value: ProxyHead;
+    case: "head";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.ProxyChunk chunk = 2;
+     */
+    value: ProxyChunk;
+    case: "chunk";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyResponse.
+ * Use `create(ProxyResponseSchema)` to create a new message.
+ */
+export const ProxyResponseSchema: GenMessage<ProxyResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 6);
+
+/**
  * EdgeService is what the hub asks of an edge.
  *
  * @generated from service daalu.edge.v1.EdgeService
@@ -115,6 +273,22 @@ export const EdgeService: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * Proxy forwards one HTTP request to the cluster's API server (target
+   * "kubernetes") or to a registered in-cluster HTTP target, with the edge's
+   * own credentials (never the caller's), and streams the answer back: one
+   * ProxyResponse.head, then body chunks. Unary calls and streams (watch,
+   * logs -f) use the same RPC; cancelling the call cancels the upstream
+   * request. Paths and methods outside the edge's allowlists are refused
+   * with PERMISSION_DENIED before anything is sent upstream.
+   *
+   * @generated from rpc daalu.edge.v1.EdgeService.Proxy
+   */
+  proxy: {
+    methodKind: "server_streaming";
+    input: typeof ProxyRequestSchema;
+    output: typeof ProxyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_daalu_edge_v1_edge, 0);
