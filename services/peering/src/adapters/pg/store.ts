@@ -2,7 +2,7 @@
  * The peering store: every query of the `peering` schema, with pg errors
  * translated to domain errors here (headscale's db/ layer).
  */
-import { PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger } from "@daalu/runtime";
+import { PG_DEADLOCK, PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger } from "@daalu/runtime";
 import { generateKeyPair, publicKeyOf } from "@daalu/wireguard";
 import type { Kysely, Transaction } from "kysely";
 import { decideCommit, decideReserve, isUuid, type ClusterStatusName } from "../../domain/cluster.js";
@@ -221,12 +221,23 @@ export class PeeringStore {
           if (want && formatCidr(want) !== existing.cidr) throw new SubnetAlreadySetError(existing.cidr, formatCidr(want));
           return existing;
         }
-        const block = want ?? (await this.freePoolBlock());
         try {
-          await this.insertSubnet(tenantId, block);
+          if (want) await this.insertSubnet(this.db, tenantId, want);
+          else {
+            // Pool assignments take turns (tenant creation is rare), so racing
+            // tenants do not all pick the same first free block and retry.
+            await this.db.transaction().execute(async (trx) => {
+              await sql`select pg_advisory_xact_lock(hashtext('daalu-peering-subnet-pool'))`.execute(trx);
+              if (await this.subnetRow(trx, tenantId)) return;
+              await this.insertSubnet(trx, tenantId, await this.freePoolBlock(trx));
+            });
+          }
         } catch (err) {
-          if (pgCode(err) === PG_EXCLUSION_VIOLATION) {
-            if (want) throw new SubnetOverlapError(formatCidr(want), err);
+          // Concurrent inserts that conflict on a GiST exclusion constraint can
+          // also end in a deadlock error (PostgreSQL documents this); both mean
+          // "someone else took an overlapping block".
+          if (pgCode(err) === PG_EXCLUSION_VIOLATION || pgCode(err) === PG_DEADLOCK) {
+            if (want && pgCode(err) === PG_EXCLUSION_VIOLATION) throw new SubnetOverlapError(formatCidr(want), err);
             // Another tenant took this block at the same time: pick again.
             if (attempt < SUBNET_ASSIGN_ATTEMPTS) continue;
           }
@@ -240,13 +251,13 @@ export class PeeringStore {
     }
   }
 
-  private async insertSubnet(tenantId: string, c: Ipv4Cidr): Promise<void> {
+  private async insertSubnet(db: Db, tenantId: string, c: Ipv4Cidr): Promise<void> {
     const hub = formatIpv4(defaultHubIp(c));
-    await sql`insert into tenant_subnets (tenant_id, cidr, hub_ip) values (${tenantId}, ${formatCidr(c)}::cidr, ${hub}::inet)`.execute(this.db);
+    await sql`insert into tenant_subnets (tenant_id, cidr, hub_ip) values (${tenantId}, ${formatCidr(c)}::cidr, ${hub}::inet)`.execute(db);
   }
 
   /** First free aligned /defaultPrefix in the pool; blocks whose growth block is free of other tenants come first. */
-  private async freePoolBlock(): Promise<Ipv4Cidr> {
+  private async freePoolBlock(db: Db): Promise<Ipv4Cidr> {
     const prefix = this.opts.defaultPrefix;
     const size = blockSize(prefix);
     const count = blockSize(this.pool.prefix) / size;
@@ -256,7 +267,7 @@ export class PeeringStore {
       select g from generate_series(0, ${count - 1}::int) g
       where not exists (select 1 from tenant_subnets t where t.cidr && network(set_masklen(${base}::inet + g::bigint * ${size}::bigint, ${prefix}::int)))
       order by exists (select 1 from tenant_subnets t where t.cidr && network(set_masklen(${base}::inet + g::bigint * ${size}::bigint, ${grow}::int))), g
-      limit 1`.execute(this.db);
+      limit 1`.execute(db);
     const g = r.rows[0]?.g;
     if (g === undefined) throw new SubnetPoolExhaustedError(formatCidr(this.pool), prefix);
     return { network: this.pool.network + g * size, prefix };
