@@ -1,0 +1,76 @@
+/**
+ * What the edge lets through its Proxy RPC. Pure: no I/O. The edge is the last
+ * place a hub bug or a compromised hub could widen access, so these checks run
+ * here even though the gateway filters too (pinned by policy.test.ts and
+ * edge/test/proxy.test.ts "refuses ...").
+ */
+
+/** The API server's target name in ProxyRequest.target. */
+export const KUBERNETES_TARGET = "kubernetes";
+
+/** Path prefixes of the Kubernetes API the edge forwards; anything else is refused. */
+export const KUBERNETES_PATH_PREFIXES = ["/api", "/apis", "/version", "/openapi"] as const;
+
+/** Read-only by default: the product reads clusters, it does not change them. */
+export const DEFAULT_ALLOWED_METHODS = ["GET", "HEAD"] as const;
+
+/** Request headers passed upstream. Never Authorization/Cookie/Impersonate-*: the edge speaks as its own ServiceAccount. */
+export const REQUEST_HEADER_ALLOWLIST = new Set(["accept", "accept-encoding", "content-type", "user-agent", "kubectl-command", "kubectl-session", "if-none-match", "if-modified-since"]);
+
+/** Response headers passed back to the caller. */
+export const RESPONSE_HEADER_ALLOWLIST = new Set(["content-type", "content-encoding", "cache-control", "audit-id", "warning", "etag", "last-modified", "x-kubernetes-pf-flowschema-uid", "x-kubernetes-pf-prioritylevel-uid"]);
+
+/** An in-cluster HTTP service the edge may reach (e.g. prometheus), by name. */
+export interface HttpTarget {
+  /** Base URL inside the cluster, e.g. http://prometheus.monitoring.svc:9090 */
+  url: string;
+  /** Path prefixes allowed on this target; default ["/"]. */
+  pathPrefixes?: string[];
+}
+
+export type Decision = { ok: true } | { ok: false; reason: string };
+
+/** Splits "/a/b?x=1" into path and query, rejecting anything that could escape the prefix check. */
+export function splitPath(raw: string): { path: string; query: string } | undefined {
+  if (!raw.startsWith("/") || raw.startsWith("//")) return undefined;
+  const q = raw.indexOf("?");
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const query = q < 0 ? "" : raw.slice(q + 1);
+  // Refuse dot segments, encoded slashes/dots and control characters: the prefix
+  // check must hold for the path the upstream server resolves, not just the string.
+  if (/[\u0000-\u001f\u007f#\\]/.test(raw)) return undefined;
+  if (/%2e|%2f|%5c|%00/i.test(path)) return undefined;
+  if (path.split("/").some((s) => s === "." || s === "..")) return undefined;
+  return { path, query };
+}
+
+function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === "/") return true;
+  return path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
+}
+
+/** Decides whether a request may go upstream. */
+export function allowRequest(req: { target: string; method: string; path: string }, opts: { methods: readonly string[]; targets: Readonly<Record<string, HttpTarget>> }): Decision {
+  const method = req.method.toUpperCase();
+  if (!opts.methods.includes(method)) return { ok: false, reason: `method ${method} is not allowed through the tunnel (allowed: ${opts.methods.join(", ")})` };
+  const sp = splitPath(req.path);
+  if (!sp) return { ok: false, reason: "the path is not a plain absolute path" };
+  if (req.target === KUBERNETES_TARGET) {
+    if (!KUBERNETES_PATH_PREFIXES.some((p) => underPrefix(sp.path, p))) return { ok: false, reason: `path ${sp.path} is not part of the Kubernetes API` };
+    return { ok: true };
+  }
+  const t = Object.hasOwn(opts.targets, req.target) ? opts.targets[req.target] : undefined;
+  if (!t) return { ok: false, reason: `target "${req.target}" is not registered on this edge` };
+  if (!(t.pathPrefixes ?? ["/"]).some((p) => underPrefix(sp.path, p))) return { ok: false, reason: `path ${sp.path} is not allowed on target "${req.target}"` };
+  return { ok: true };
+}
+
+/** Keeps allowlisted headers only (lower-cased names, first value wins). */
+export function filterHeaders(headers: Iterable<{ name: string; value: string }>, allow: ReadonlySet<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of headers) {
+    const n = h.name.toLowerCase();
+    if (allow.has(n) && !(n in out) && !/[\r\n]/.test(h.value)) out[n] = h.value;
+  }
+  return out;
+}

@@ -1,0 +1,194 @@
+/**
+ * The edge side of EdgeService.Proxy: one HTTP request to the API server (or a
+ * registered in-cluster target) per call, with the edge's own ServiceAccount
+ * token, the response streamed back as a head frame and body chunks.
+ *
+ * - Backpressure: a chunk is written only while call.write() returns true;
+ *   otherwise the upstream response is paused until 'drain', so gRPC flow
+ *   control (and, behind it, the hub's credit window) reaches the API server's
+ *   TCP connection. Pinned by edge/test/proxy.test.ts "slow reader".
+ * - Cancellation: the call's 'cancelled' event, its deadline and timeout_ms
+ *   abort the upstream request. Pinned by "cancel reaches the API server".
+ * - Status and body are forwarded verbatim (a Forbidden Status JSON reaches
+ *   kubectl byte for byte).
+ */
+import http from "node:http";
+import https from "node:https";
+import { readFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import { edgev1 } from "@daalu/proto";
+import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
+import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, REQUEST_HEADER_ALLOWLIST, RESPONSE_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
+
+/** How often a token file is re-read (projected ServiceAccount tokens rotate). */
+export const TOKEN_FILE_REFRESH_MS = 60_000;
+/** Max sockets per upstream: bounds the edge's connections to the API server. */
+export const DEFAULT_MAX_SOCKETS = 64;
+
+/** How the edge reaches its API server. The edge's config.ts decides (in-cluster or kubeconfig) and passes this in. */
+export interface ApiServerRef {
+  /** https://host:port (in-cluster: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT). */
+  server: string;
+  /** PEM CA bundle that verifies the API server (in-cluster: the SA ca.crt). */
+  ca?: string | Buffer;
+  /** Bearer token, or a file to read it from (re-read every minute). */
+  token?: string;
+  tokenFile?: string;
+  /** Skip TLS verification (test kubeconfigs only). */
+  insecureSkipTlsVerify?: boolean;
+}
+
+export interface EdgeProxyOptions {
+  apiServer: ApiServerRef;
+  /** Registered in-cluster HTTP targets, by name. */
+  targets?: Record<string, HttpTarget>;
+  /** Allowed methods; default GET and HEAD (read-only product). */
+  methods?: readonly string[];
+  logger: Logger;
+}
+
+type ProxyCall = grpc.ServerWritableStream<edgev1.ProxyRequest, edgev1.ProxyResponse>;
+
+function tokenSource(ref: ApiServerRef): () => string | undefined {
+  if (ref.token !== undefined) return () => ref.token;
+  if (!ref.tokenFile) return () => undefined;
+  const file = ref.tokenFile;
+  let cached = "";
+  let readAt = 0;
+  return () => {
+    const now = Date.now();
+    if (now - readAt > TOKEN_FILE_REFRESH_MS || !cached) {
+      cached = readFileSync(file, "utf8").trim();
+      readAt = now;
+    }
+    return cached;
+  };
+}
+
+function status(code: grpc.status, details: string): Partial<grpc.StatusObject> {
+  return { code, details, metadata: new grpc.Metadata() };
+}
+
+/**
+ * The grpc-js handler of Proxy. Use registerProxy() to add it to the edge's
+ * server; this is exported for servers built differently (tests).
+ */
+export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStreamingCall<edgev1.ProxyRequest, edgev1.ProxyResponse> {
+  const methods = (opts.methods ?? DEFAULT_ALLOWED_METHODS).map((m) => m.toUpperCase());
+  const targets = opts.targets ?? {};
+  const token = tokenSource(opts.apiServer);
+  const kubeUrl = new URL(opts.apiServer.server);
+  const kubeAgent = new https.Agent({ keepAlive: true, maxSockets: DEFAULT_MAX_SOCKETS, ...(opts.apiServer.ca ? { ca: opts.apiServer.ca } : {}), rejectUnauthorized: !opts.apiServer.insecureSkipTlsVerify });
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: DEFAULT_MAX_SOCKETS });
+  const log = opts.logger.child({ component: "proxy" });
+
+  return (call: ProxyCall) => {
+    const req = call.request;
+    const decision = allowRequest({ target: req.target, method: req.method, path: req.path }, { methods, targets });
+    if (!decision.ok) {
+      log.info({ target: req.target, method: req.method, reason: decision.reason }, "refused a proxy call");
+      call.emit("error", status(grpc.status.PERMISSION_DENIED, decision.reason));
+      return;
+    }
+    const isKube = req.target === KUBERNETES_TARGET;
+    const base = isKube ? kubeUrl : new URL(targets[req.target]!.url);
+    const headers: Record<string, string> = filterHeaders(req.headers, REQUEST_HEADER_ALLOWLIST);
+    if (isKube) {
+      let t: string | undefined;
+      try {
+        t = token();
+      } catch (err) {
+        log.error({ err }, "cannot read the ServiceAccount token");
+        call.emit("error", status(grpc.status.UNAVAILABLE, "the edge cannot read its ServiceAccount token"));
+        return;
+      }
+      if (t) headers["authorization"] = `Bearer ${t}`;
+    }
+    if (req.body.length > 0) headers["content-length"] = String(req.body.length);
+
+    const ac = new AbortController();
+    let finished = false;
+    const timers: NodeJS.Timeout[] = [];
+    const abort = (why: string) => {
+      if (finished) return;
+      ac.abort(new Error(why));
+    };
+    call.on("cancelled", () => abort("cancelled by the hub"));
+    const deadline = call.getDeadline();
+    const deadlineMs = deadline instanceof Date ? deadline.getTime() : typeof deadline === "number" ? deadline : Infinity;
+    const budgets = [deadlineMs - Date.now(), req.timeoutMs > 0 ? req.timeoutMs : Infinity].filter(Number.isFinite);
+    if (budgets.length > 0) timers.push(setTimeout(() => abort("deadline exceeded"), Math.max(1, Math.min(...budgets))));
+    const done = () => {
+      finished = true;
+      for (const t of timers) clearTimeout(t);
+    };
+
+    const basePath = base.pathname.replace(/\/+$/, "");
+    const upstream = (base.protocol === "https:" ? https : http).request(
+      {
+        protocol: base.protocol,
+        hostname: base.hostname.replace(/^\[|\]$/g, ""),
+        port: base.port || (base.protocol === "https:" ? 443 : 80),
+        method: req.method.toUpperCase(),
+        path: basePath + req.path,
+        headers,
+        agent: base.protocol === "https:" ? (isKube ? kubeAgent : undefined) : httpAgent,
+        signal: ac.signal,
+      },
+      (res) => {
+        const head = create(edgev1.ProxyResponseSchema, {
+          frame: {
+            case: "head",
+            value: {
+              status: res.statusCode ?? 502,
+              headers: Object.entries(filterHeaders(pairs(res.rawHeaders), RESPONSE_HEADER_ALLOWLIST)).map(([name, value]) => ({ name, value })),
+            },
+          },
+        });
+        call.write(head);
+        res.on("data", (data: Buffer) => {
+          if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
+            res.pause();
+            call.once("drain", () => res.resume());
+          }
+        });
+        res.on("end", () => {
+          done();
+          call.end();
+        });
+        res.on("error", (err) => fail(err));
+      },
+    );
+    const fail = (err: Error) => {
+      if (finished) return;
+      done();
+      if (call.cancelled) return;
+      const msg = ac.signal.aborted ? String((ac.signal.reason as Error)?.message ?? "aborted") : err.message;
+      const code = ac.signal.aborted ? (msg === "deadline exceeded" ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.UNAVAILABLE;
+      if (code === grpc.status.UNAVAILABLE) log.warn({ err: err.message, target: req.target }, "upstream request failed");
+      call.emit("error", status(code, code === grpc.status.UNAVAILABLE ? `the ${isKube ? "API server" : `target ${req.target}`} is unreachable from the edge: ${err.message}` : msg));
+    };
+    upstream.on("error", fail);
+    upstream.end(req.body.length > 0 ? Buffer.from(req.body) : undefined);
+  };
+}
+
+function* pairs(raw: string[]): Iterable<{ name: string; value: string }> {
+  for (let i = 0; i + 1 < raw.length; i += 2) yield { name: raw[i]!, value: raw[i + 1]! };
+}
+
+/** The gRPC path of EdgeService.Proxy. */
+export const PROXY_METHOD_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
+
+/**
+ * Adds Proxy to a grpc-js server that already serves EdgeService. Call it AFTER
+ * serveGrpc(server, edgev1.EdgeService, ...): serveGrpc registers only unary
+ * methods and leaves grpc-js's UNIMPLEMENTED default on Proxy, which this
+ * replaces. Works on a bare server too (tests).
+ */
+export function registerProxy(server: grpc.Server, opts: EdgeProxyOptions): void {
+  const def = grpcDefinition(edgev1.EdgeService)[edgev1.EdgeService.method.proxy.localName]!;
+  server.unregister(PROXY_METHOD_PATH);
+  const ok = server.register(PROXY_METHOD_PATH, edgeProxyHandler(opts) as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "serverStream");
+  if (!ok) throw new Error(`registerProxy: could not register ${PROXY_METHOD_PATH}`);
+}
