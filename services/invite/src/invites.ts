@@ -89,19 +89,19 @@ export class Invites {
    * Add cluster (cluster_name: peering creates the row and ensures the tenant's
    * subnet) or re-enroll one (cluster_id: peering confirms it is the tenant's).
    */
-  async create(tenantId: string, createdBy: string, req: { clusterName: string; clusterId: string; subnet: string }): Promise<IssuedInvite> {
+  async create(tenantId: string, createdBy: string, req: { clusterName: string; clusterId: string; subnet: string }, signal?: AbortSignal): Promise<IssuedInvite> {
     if (req.clusterName && req.clusterId) throw new InvalidCreateRequestError("set either cluster_name (add a cluster) or cluster_id (re-enroll an existing cluster), not both");
     if (!req.clusterName && !req.clusterId) throw new InvalidCreateRequestError("cluster_name is required (or cluster_id to re-enroll an existing cluster)");
     if (req.clusterId) {
       if (req.subnet) throw new InvalidCreateRequestError("subnet applies only when adding a cluster; a re-enrolled cluster keeps its address");
       const { cluster } = await this.peering.getCluster({ clusterId: req.clusterId }, this.peeringCall(tenantId));
       if (!cluster) throw new DaaluError(Code.Internal, "peering returned no cluster");
-      return this.store.transaction((tx) => this.issue(tx, tenantId, cluster.id, cluster.name, createdBy, null));
+      return this.store.transaction((tx) => this.issue(tx, tenantId, cluster.id, cluster.name, createdBy, null), signal);
     }
     const { cluster } = await this.peering.createCluster({ name: req.clusterName, subnet: req.subnet }, this.peeringCall(tenantId));
     if (!cluster) throw new DaaluError(Code.Internal, "peering returned no cluster");
     try {
-      return await this.store.transaction((tx) => this.issue(tx, tenantId, cluster.id, cluster.name, createdBy, null));
+      return await this.store.transaction((tx) => this.issue(tx, tenantId, cluster.id, cluster.name, createdBy, null), signal);
     } catch (err) {
       // Compensation: without its invite the new cluster row would be an orphan nobody can enroll.
       await this.peering.deleteCluster({ clusterId: cluster.id }, this.peeringCall(tenantId)).catch((e: unknown) => {
@@ -132,13 +132,13 @@ export class Invites {
     return { invite: this.view(row), token: t.token, helmCommand: helmCommand({ chartRef: this.opts.chartRef, hubUrl: this.opts.hubUrl, token: t.token }) };
   }
 
-  async list(tenantId: string, clusterId: string): Promise<InviteView[]> {
+  async list(tenantId: string, clusterId: string, signal?: AbortSignal): Promise<InviteView[]> {
     if (clusterId && !UUID_RE.test(clusterId)) return [];
-    const rows = await this.store.list(tenantId, clusterId ? clusterId.toLowerCase() : undefined);
+    const rows = await this.store.list(tenantId, clusterId ? clusterId.toLowerCase() : undefined, signal);
     return rows.map((r) => this.view(r));
   }
 
-  async revoke(tenantId: string, inviteId: string): Promise<InviteView> {
+  async revoke(tenantId: string, inviteId: string, signal?: AbortSignal): Promise<InviteView> {
     const id = requireUuid(inviteId);
     return this.store.transaction(async (tx) => {
       const row = await tx.lockById(id, tenantId);
@@ -148,11 +148,11 @@ export class Invites {
       if (refusal) throw new InviteStateError("INVITE_NOT_REVOCABLE", refusal);
       if (v.status === "revoked") return v;
       return this.view(await tx.markRevoked(id, this.now()));
-    });
+    }, signal);
   }
 
   /** A fresh invite for the cluster of an expired or revoked one. */
-  async regenerate(tenantId: string, createdBy: string, inviteId: string): Promise<IssuedInvite> {
+  async regenerate(tenantId: string, createdBy: string, inviteId: string, signal?: AbortSignal): Promise<IssuedInvite> {
     const id = requireUuid(inviteId);
     return this.store.transaction(async (tx) => {
       const row = await tx.lockById(id, tenantId);
@@ -162,7 +162,7 @@ export class Invites {
       // The cluster may have been deleted since; do not hand out a token that can never work.
       const { cluster } = await this.peering.getCluster({ clusterId: row.cluster_id }, this.peeringCall(tenantId));
       return this.issue(tx, tenantId, row.cluster_id, cluster?.name ?? row.cluster_name, createdBy, row.id);
-    });
+    }, signal);
   }
 
   /**
@@ -178,7 +178,7 @@ export class Invites {
    * The same key presented again after success replays 3 and 5 (both idempotent
    * for one enrollment id), for an edge that lost the first response.
    */
-  async redeem(token: string, publicKey: string): Promise<TunnelConfig> {
+  async redeem(token: string, publicKey: string, signal?: AbortSignal): Promise<TunnelConfig> {
     const parsed = parseToken(token);
     if (!parsed) throw new TokenMalformedError();
     if (!isValidKey(publicKey)) throw new InvalidPublicKeyError();
@@ -201,7 +201,7 @@ export class Invites {
         this.opts.failpoints.hit(FAILPOINT_AFTER_RESERVE);
         await tx.markRedeemed(row.id, publicKey, this.now());
         return { row, reservation };
-      });
+      }, signal);
     } catch (err) {
       if (reserved) await this.releaseQuietly(reserved);
       throw err;
@@ -258,12 +258,12 @@ export class Invites {
    * Peering's recovery sweep asks how an enrollment ended. The row lock makes
    * it wait for an in-flight redemption of the same invite to finish.
    */
-  async redemption(inviteId: string, tenantId: string | undefined): Promise<{ status: InviteStatus; publicKey: string }> {
+  async redemption(inviteId: string, tenantId: string | undefined, signal?: AbortSignal): Promise<{ status: InviteStatus; publicKey: string }> {
     const id = requireUuid(inviteId);
     return this.store.transaction(async (tx) => {
       const row = await tx.lockById(id, tenantId);
       if (!row) throw new InviteNotFoundError(inviteId);
       return { status: this.view(row).status, publicKey: row.redeemed_public_key ?? "" };
-    });
+    }, signal);
   }
 }

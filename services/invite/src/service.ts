@@ -53,7 +53,7 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
     defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
   });
   const invites = new Invites({
-    store: new InviteStore(db),
+    store: InviteStore.gated(db, config.dbPoolSize),
     peering,
     failpoints: new Failpoints(config.failpoints),
     logger: logger.child({ component: "invites" }),

@@ -15,7 +15,7 @@ import { start } from "../src/service.js";
  * Spawned services log "ready" at info, which spawnService() waits for; the
  * harness default LOG_LEVEL (warn) would hide it. Their output is only buffered.
  */
-const SPAWN_LOG_LEVEL = process.env["LOG_LEVEL"] && process.env["LOG_LEVEL"] !== "warn" ? process.env["LOG_LEVEL"] : "info";
+const SPAWN_LOG_LEVEL = ["trace", "debug"].includes(process.env["LOG_LEVEL"] ?? "") ? process.env["LOG_LEVEL"]! : "info";
 
 /** Fast peering recovery so crash tests run in seconds. */
 export const PEERING_TEST_ENV = {

@@ -39,22 +39,22 @@ function issued(i: IssuedInvite) {
 export function inviteHandlers(invites: Invites): ServiceImpl<InviteMethods> {
   return {
     async createInvite(req, ctx) {
-      return issued(await invites.create(requireTenant(ctx), formatCaller(ctx.caller), req));
+      return issued(await invites.create(requireTenant(ctx), formatCaller(ctx.caller), req, ctx.signal));
     },
     async listInvites(req, ctx) {
-      return { invites: (await invites.list(requireTenant(ctx), req.clusterId)).map(toInvite) };
+      return { invites: (await invites.list(requireTenant(ctx), req.clusterId, ctx.signal)).map(toInvite) };
     },
     async revokeInvite(req, ctx) {
-      return { invite: toInvite(await invites.revoke(requireTenant(ctx), req.inviteId)) };
+      return { invite: toInvite(await invites.revoke(requireTenant(ctx), req.inviteId, ctx.signal)) };
     },
     async regenerateInvite(req, ctx) {
-      return issued(await invites.regenerate(requireTenant(ctx), formatCaller(ctx.caller), req.inviteId));
+      return issued(await invites.regenerate(requireTenant(ctx), formatCaller(ctx.caller), req.inviteId, ctx.signal));
     },
-    async redeemInvite(req) {
-      return invites.redeem(req.token, req.publicKey);
+    async redeemInvite(req, ctx) {
+      return invites.redeem(req.token, req.publicKey, ctx.signal);
     },
     async getRedemption(req, ctx) {
-      const r = await invites.redemption(req.inviteId, ctx.tenantId || undefined);
+      const r = await invites.redemption(req.inviteId, ctx.tenantId || undefined, ctx.signal);
       return { state: STATE[r.status], publicKey: r.publicKey };
     },
   };

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import { storeError } from "@daalu/runtime";
+import { Gate } from "./gate.js";
 import type { InviteDb, InviteRow } from "./schema.js";
 
 export type { InviteRow } from "./schema.js";
@@ -26,14 +27,23 @@ export const LIST_LIMIT = 1000;
  * errors are translated here so callers only see DaaluErrors.
  */
 export class InviteStore {
-  constructor(private readonly db: Kysely<InviteDb>) {}
+  /**
+   * `gate` (the pool's size in permits) is set on the top-level store only: a
+   * store bound to a transaction already holds its connection.
+   */
+  constructor(
+    private readonly db: Kysely<InviteDb>,
+    private readonly gate?: Gate,
+  ) {}
 
-  async transaction<T>(fn: (tx: InviteStore) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction().execute((trx) => fn(new InviteStore(trx)));
-    } catch (err) {
-      throw storeError(err);
-    }
+  /** A store whose callers queue for at most `poolSize` connections, up to their deadline. */
+  static gated(db: Kysely<InviteDb>, poolSize: number): InviteStore {
+    return new InviteStore(db, new Gate(poolSize));
+  }
+
+  /** Runs `fn` in one transaction (committed when it returns, rolled back when it throws). */
+  async transaction<T>(fn: (tx: InviteStore) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.run(() => this.db.transaction().execute((trx) => fn(new InviteStore(trx))), signal);
   }
 
   /**
@@ -100,17 +110,17 @@ export class InviteStore {
   }
 
   /** The tenant's invites, newest first. */
-  async list(tenantId: string, clusterId: string | undefined): Promise<InviteRow[]> {
+  async list(tenantId: string, clusterId: string | undefined, signal?: AbortSignal): Promise<InviteRow[]> {
     return this.run(() => {
       let q = this.db.selectFrom("invites").selectAll().where("tenant_id", "=", tenantId);
       if (clusterId !== undefined) q = q.where("cluster_id", "=", clusterId);
       return q.orderBy("created_at", "desc").orderBy("id").limit(LIST_LIMIT).execute();
-    });
+    }, signal);
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
+  private async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
-      return await fn();
+      return await (this.gate ? this.gate.run(fn, signal) : fn());
     } catch (err) {
       throw storeError(err);
     }
