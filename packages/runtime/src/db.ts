@@ -30,6 +30,11 @@ export function createDb<DB>(opts: DbOptions): Kysely<DB> {
     connectionTimeoutMillis: 5_000,
   });
   pool.on("error", (err) => opts.logger?.warn({ err }, "idle database connection failed"));
+  // A checked-out client has no listener of its own: a server-side termination
+  // (restart, pg_terminate_backend) between two statements of a transaction would
+  // otherwise be an uncaught 'error' that kills the process. The statement in
+  // hand still fails, and the pool drops the broken client on release.
+  pool.on("connect", (client) => client.on("error", (err) => opts.logger?.warn({ err }, "database connection failed")));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 
