@@ -7,6 +7,7 @@ import { backoffDelay } from "./domain/backoff.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
 import { hubAllowedIps, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
 import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
+import type { ApiServerRef } from "./proxy/index.js";
 import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
 
 /** What `run` needs from Kubernetes (KubeAccess implements it). */
@@ -15,6 +16,8 @@ export interface AgentKube {
   readonly secretName: string;
   readTunnelSecret(): Promise<TunnelSecret | undefined>;
   clusterFacts(): Promise<ClusterFacts>;
+  /** For the Proxy RPC; omitted → Proxy answers UNIMPLEMENTED. */
+  apiServerRef?(): Promise<ApiServerRef>;
 }
 
 export interface AgentDeps {
@@ -204,6 +207,7 @@ export class EdgeAgent {
         port: this.cfg.grpcPort,
         hubTunnelIp: c.hubTunnelIp,
         impl: { getStatus: () => this.status() },
+        ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), logger: this.logger.child({ component: "proxy" }) } } : {}),
         logger: this.logger.child({ component: "grpc" }),
       });
       this.logger.info({ address: `${c.tunnelIp}:${this.grpc.port}`, allowedPeer: c.hubTunnelIp }, "EdgeService serving on the tunnel address");

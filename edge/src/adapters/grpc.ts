@@ -1,13 +1,11 @@
 import { edgev1 } from "@daalu/proto";
 import { bindGrpc, grpc, serveGrpc, shutdownGrpc, type Logger, type ServiceImpl } from "@daalu/runtime";
 import { isAllowedPeer } from "../domain/peer-address.js";
+import { registerProxy, type EdgeProxyOptions } from "../proxy/index.js";
 
 type EdgeMethods = (typeof edgev1.EdgeService)["method"];
 
-/**
- * The unary methods the edge implements. Streaming methods (Proxy) are not
- * served here yet: grpc-js answers them UNIMPLEMENTED.
- */
+/** The unary methods; the streaming Proxy is added by registerProxy (edge/src/proxy). */
 export type EdgeUnaryImpl = Pick<ServiceImpl<EdgeMethods>, "getStatus">;
 
 /**
@@ -44,10 +42,13 @@ export interface StatusServer {
 }
 
 /** Serves EdgeService on `host:port` (the tunnel address), accepting the hub's tunnel address only. */
-export async function startStatusServer(opts: { host: string; port: number; hubTunnelIp: string; impl: EdgeUnaryImpl; logger: Logger }): Promise<StatusServer> {
+export async function startStatusServer(opts: { host: string; port: number; hubTunnelIp: string; impl: EdgeUnaryImpl; proxy?: EdgeProxyOptions; logger: Logger }): Promise<StatusServer> {
   const server = new grpc.Server({ interceptors: [hubOnlyInterceptor(opts.hubTunnelIp, opts.logger)] });
   // serveGrpc only registers unary methods, so the streaming keys the type demands are never read.
   serveGrpc(server, edgev1.EdgeService, opts.impl as ServiceImpl<EdgeMethods>, opts.logger);
+  // After serveGrpc, which leaves grpc-js's UNIMPLEMENTED default on Proxy. The
+  // interceptor above guards Proxy too: only the hub may use the API server.
+  if (opts.proxy) registerProxy(server, opts.proxy);
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   const port = await bindGrpc(server, `${host}:${opts.port}`);
   return { port, close: (t) => shutdownGrpc(server, t) };

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ApiException, CoreV1Api, KubeConfig, VersionApi, type V1Node, type V1Secret } from "@kubernetes/client-node";
 import type { KubeConfigRef } from "../config.js";
+import type { ApiServerRef } from "../proxy/index.js";
 import { decodeTunnelSecret, encodeTunnelSecret, InvalidTunnelConfig, type TunnelSecret } from "../domain/tunnel-config.js";
 import { BadTunnelSecretError, KubeUnavailableError, SecretForbiddenError } from "../errors.js";
 
@@ -59,6 +60,7 @@ export interface ClusterFacts {
  */
 export class KubeAccess {
   private constructor(
+    private readonly kc: KubeConfig,
     private readonly core: CoreV1Api,
     private readonly version: VersionApi,
     readonly namespace: string,
@@ -79,7 +81,7 @@ export class KubeAccess {
       }
     }
     if (!namespace) throw new KubeUnavailableError(`cannot tell the pod's namespace: set EDGE_NAMESPACE (the chart sets it from metadata.namespace)`);
-    return new KubeAccess(kc.makeApiClient(CoreV1Api), kc.makeApiClient(VersionApi), namespace, ref.secretName, ref.timeoutMs);
+    return new KubeAccess(kc, kc.makeApiClient(CoreV1Api), kc.makeApiClient(VersionApi), namespace, ref.secretName, ref.timeoutMs);
   }
 
   private where(): string {
@@ -178,6 +180,21 @@ export class KubeAccess {
     } catch {
       return undefined;
     }
+  }
+
+  /** How the Proxy RPC reaches the same API server with the same credentials (in-cluster: the SA token file, re-read as it rotates). */
+  async apiServerRef(): Promise<ApiServerRef> {
+    const cluster = this.kc.getCurrentCluster();
+    const user = this.kc.getCurrentUser();
+    if (!cluster) throw new KubeUnavailableError("the kubeconfig has no current cluster");
+    const ref: ApiServerRef = { server: cluster.server };
+    if (cluster.caData) ref.ca = Buffer.from(cluster.caData, "base64");
+    else if (cluster.caFile) ref.ca = await readFile(cluster.caFile);
+    if (cluster.skipTLSVerify) ref.insecureSkipTlsVerify = true;
+    const tokenFile = (user?.authProvider as { config?: { tokenFile?: string } } | undefined)?.config?.tokenFile;
+    if (user?.token) ref.token = user.token;
+    else if (tokenFile) ref.tokenFile = tokenFile;
+    return ref;
   }
 
   /** The cheap API call behind GetStatus: /version and a node list, with the ServiceAccount's own rights. */
