@@ -5,10 +5,11 @@ import { isIP } from "node:net";
 import type { RunConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
-import { hubAllowedIps, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
+import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
 import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
 import type { ApiServerRef } from "./proxy/index.js";
 import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
+import { replaceRoute } from "./adapters/route.js";
 
 /** What `run` needs from Kubernetes (KubeAccess implements it). */
 export interface AgentKube {
@@ -194,6 +195,7 @@ export class EdgeAgent {
     // replacePeers: a taken-over interface may carry a stale hub peer (old key or endpoint).
     await device.configure({ privateKey: secret.privateKey, peers: [this.hubPeer(c)], replacePeers: true });
     await device.addAddress(interfaceAddress(c));
+    await replaceRoute(hubRoute(c), device.name);
     this.config = c;
     this.deviceUpSinceMs = this.now();
     await this.refreshHandshake();

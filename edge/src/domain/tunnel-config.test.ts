@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@daalu/wireguard";
-import { decodeTunnelSecret, encodeTunnelSecret, hubAllowedIps, interfaceAddress, InvalidTunnelConfig, parseTunnelConfig, splitEndpoint, type TunnelConfig } from "./tunnel-config.js";
+import { decodeTunnelSecret, encodeTunnelSecret, hubAllowedIps, hubRoute, interfaceAddress, InvalidTunnelConfig, parseTunnelConfig, splitEndpoint, type TunnelConfig } from "./tunnel-config.js";
 
 const hub = generateKeyPair();
 const sampleConfig: TunnelConfig = {
@@ -16,11 +16,14 @@ const sampleConfig: TunnelConfig = {
   keepaliveSeconds: 25,
 };
 
-test("a valid hub answer parses; the interface gets the subnet prefix and the peer only the hub /32", () => {
+test("a valid hub answer parses; the interface gets our /32, the route and the peer only the hub /32", () => {
   const c = parseTunnelConfig({ ...sampleConfig, extra: "ignored" });
   assert.deepEqual(c, sampleConfig);
-  assert.equal(interfaceAddress(c), "10.77.0.2/24");
+  assert.equal(interfaceAddress(c), "10.77.0.2/32");
+  assert.equal(hubRoute(c), "10.77.0.1/32");
   assert.deepEqual(hubAllowedIps(c), ["10.77.0.1/32"]);
+  // The hub's address from peering's own pool, outside the tenant subnet, is fine.
+  assert.equal(hubRoute(parseTunnelConfig({ ...sampleConfig, hubTunnelIp: "10.99.0.1" })), "10.99.0.1/32");
 });
 
 test("every problem of a bad answer is reported at once", () => {

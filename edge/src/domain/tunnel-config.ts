@@ -12,7 +12,7 @@ export interface TunnelConfig {
   clusterName: string;
   /** This edge's address inside the tenant subnet, e.g. 10.77.0.2. */
   tunnelIp: string;
-  /** The tenant subnet, e.g. 10.77.0.0/24; the hub's tunnel address is inside it. */
+  /** The tenant subnet, e.g. 10.77.0.0/24; tunnelIp is inside it, the hub's address may not be. */
   subnet: string;
   hubTunnelIp: string;
   hubPublicKey: string;
@@ -90,10 +90,10 @@ export function parseTunnelConfig(v: unknown): TunnelConfig {
   const subnet = c.subnet ? parseCidr(c.subnet) : undefined;
   if (c.subnet && !subnet) problems.push(`subnet "${c.subnet}" is not an IPv4 CIDR`);
   for (const k of ["tunnelIp", "hubTunnelIp"] as const) {
-    if (!c[k]) continue;
-    if (!isIPv4(c[k])) problems.push(`${k} "${c[k]}" is not an IPv4 address`);
-    else if (subnet && !inSubnet(c[k], subnet)) problems.push(`${k} ${c[k]} is outside the subnet ${c.subnet}`);
+    if (c[k] && !isIPv4(c[k])) problems.push(`${k} "${c[k]}" is not an IPv4 address`);
   }
+  // The hub's address comes from its own pool (peering's PEERING_HUB_POOL), usually outside the subnet.
+  if (c.tunnelIp && isIPv4(c.tunnelIp) && subnet && !inSubnet(c.tunnelIp, subnet)) problems.push(`tunnelIp ${c.tunnelIp} is outside the subnet ${c.subnet}`);
   if (c.tunnelIp && c.tunnelIp === c.hubTunnelIp) problems.push("tunnelIp equals hubTunnelIp");
   if (c.hubPublicKey && !isValidKey(c.hubPublicKey)) problems.push("hubPublicKey is not a WireGuard key");
   if (c.hubEndpoint) {
@@ -104,15 +104,24 @@ export function parseTunnelConfig(v: unknown): TunnelConfig {
   return c;
 }
 
-/** The address put on the interface: our IP with the subnet's prefix, so the kernel routes the hub's address (inside the subnet) into the tunnel. */
+/**
+ * The address put on the interface: our IP alone (/32). The edge talks to the
+ * hub only, so it needs no route to the rest of the subnet; the hub's /32 is
+ * routed into the tunnel explicitly (hubRoute), wherever the hub's pool is.
+ */
 export function interfaceAddress(c: TunnelConfig): string {
-  return `${c.tunnelIp}/${parseCidr(c.subnet)!.prefix}`;
+  return `${c.tunnelIp}/32`;
+}
+
+/** The one route the edge adds through the tunnel: the hub's address. */
+export function hubRoute(c: TunnelConfig): string {
+  return `${c.hubTunnelIp}/32`;
 }
 
 /**
- * The hub peer's allowed IPs: only the hub's tunnel address. The route covers
- * the subnet, but cryptokey routing accepts packets from (and sends to) the hub
- * alone, so one tenant's edges never reach each other through this interface.
+ * The hub peer's allowed IPs: only the hub's tunnel address. Cryptokey routing
+ * then accepts packets from (and sends to) the hub alone, so one tenant's
+ * edges never reach each other through this interface.
  */
 export function hubAllowedIps(c: TunnelConfig): string[] {
   return [`${c.hubTunnelIp}/32`];
