@@ -1,0 +1,75 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { invitev1 } from "@daalu/proto";
+import type { DaaluError } from "@daalu/runtime";
+import { eventually, type ServiceProcess } from "@daalu/testing";
+import { generateKeyPair } from "@daalu/wireguard";
+import { FAILPOINT_AFTER_BURN, FAILPOINT_AFTER_RESERVE } from "../src/invites.js";
+import { stack, type Stack } from "./harness.js";
+
+/** Redeems against an invite process that dies at a failpoint; returns once it is dead. */
+async function redeemIntoCrash(s: Stack, proc: ServiceProcess, token: string, publicKey: string): Promise<void> {
+  await assert.rejects(s.invites.redeemInvite({ token, publicKey }, { timeoutMs: 3_000 }), (e: DaaluError) => ["DEADLINE_EXCEEDED", "UNAVAILABLE"].includes(e.reason));
+  await eventually(() => assert.equal(proc.child.signalCode, "SIGKILL", "killed by its failpoint"));
+}
+
+async function clusterState(s: Stack, clusterId: string) {
+  const { cluster } = await s.peering.getCluster({ clusterId }, s.as("acme"));
+  const { subnet } = await s.peering.getTenantSubnet({}, s.as("acme"));
+  return { tunnelIp: cluster!.tunnelIp, publicKey: cluster!.publicKey, allocated: subnet!.allocated };
+}
+
+test("killed after reserving, before burning: the token stays unburned, peering releases the address, the token redeems after restart", async (t) => {
+  const s = await stack(t, false);
+  const crashing = await s.spawnInvite({ DAALU_FAILPOINTS: FAILPOINT_AFTER_RESERVE });
+  const created = await s.invites.createInvite({ clusterName: "crash-a" }, s.as("acme"));
+  const clusterId = created.invite!.clusterId;
+  const key = generateKeyPair().publicKey;
+
+  await redeemIntoCrash(s, crashing, created.token, key);
+  // The address is held (reserved, no key installed) while nobody can say how the
+  // redemption ended: with invite down, peering's recovery defers rather than guess.
+  assert.deepEqual(await clusterState(s, clusterId), { tunnelIp: "", publicKey: "", allocated: 1 });
+
+  await s.startInvite();
+  // Peering's recovery asks GetRedemption (pending) and releases: no address held, no key installed.
+  await eventually(async () => assert.deepEqual(await clusterState(s, clusterId), { tunnelIp: "", publicKey: "", allocated: 0 }), { timeoutMs: 30_000, intervalMs: 200 });
+  const { invites } = await s.invites.listInvites({}, s.as("acme"));
+  assert.equal(invites[0]!.state, invitev1.InviteState.PENDING, "token not burned");
+
+  const cfg = await s.invites.redeemInvite({ token: created.token, publicKey: key });
+  assert.equal(cfg.clusterId, clusterId);
+  assert.deepEqual(await clusterState(s, clusterId), { tunnelIp: cfg.tunnelIp, publicKey: key, allocated: 1 });
+});
+
+test("killed after burning, before committing: peering's recovery commits, and the edge's retry gets its config", async (t) => {
+  const s = await stack(t, false);
+  const crashing = await s.spawnInvite({ DAALU_FAILPOINTS: FAILPOINT_AFTER_BURN });
+  const created = await s.invites.createInvite({ clusterName: "crash-b" }, s.as("acme"));
+  const clusterId = created.invite!.clusterId;
+  const key = generateKeyPair().publicKey;
+
+  await redeemIntoCrash(s, crashing, created.token, key);
+  await s.startInvite();
+  const { invites } = await s.invites.listInvites({}, s.as("acme"));
+  assert.equal(invites[0]!.state, invitev1.InviteState.REDEEMED, "token burned");
+
+  // Recovery (GetRedemption -> redeemed with this key) installs the key and keeps the address.
+  const recovered = await eventually(
+    async () => {
+      const st = await clusterState(s, clusterId);
+      assert.equal(st.publicKey, key);
+      assert.notEqual(st.tunnelIp, "");
+      return st;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  assert.equal(recovered.allocated, 1);
+
+  // The edge never saw a response; it retries with the same key and gets the same address.
+  const cfg = await s.invites.redeemInvite({ token: created.token, publicKey: key });
+  assert.equal(cfg.tunnelIp, recovered.tunnelIp);
+  assert.equal(cfg.clusterId, clusterId);
+  await assert.rejects(s.invites.redeemInvite({ token: created.token, publicKey: generateKeyPair().publicKey }), (e: DaaluError) => e.reason === "TOKEN_ALREADY_USED");
+  assert.deepEqual(await clusterState(s, clusterId), recovered);
+});
