@@ -1,10 +1,15 @@
 /** The only reader of process.env for the peering service. */
 import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
-import { CidrParseError, formatCidr, parseCidr } from "./domain/ipv4.js";
+import { CidrParseError, formatCidr, overlaps, parseCidr } from "./domain/ipv4.js";
 
 export const SERVICE_NAME = "peering";
 export const DEFAULT_GRPC_ADDR = "0.0.0.0:7102";
 export const DEFAULT_SUBNET_POOL = "10.100.0.0/14";
+/**
+ * Where tenants' hub addresses come from: outside every tenant subnet, so the
+ * whole subnet (network and broadcast excluded) is for clusters: 254 in a /24.
+ */
+export const DEFAULT_HUB_POOL = "10.99.0.0/16";
 export const DEFAULT_PREFIX = 24;
 export const DEFAULT_HUB_ENDPOINT = "127.0.0.1:51820";
 export const DEFAULT_KEEPALIVE_MS = 25_000;
@@ -20,6 +25,8 @@ export interface PeeringConfig extends CommonConfig {
   grpcAddr: string;
   /** Pool that new tenants' subnets are carved from, e.g. "10.100.0.0/14". */
   subnetPool: string;
+  /** Pool of the tenants' hub addresses (one /32 each), disjoint from every tenant subnet. */
+  hubPool: string;
   defaultPrefix: number;
   growthBits: number;
   hubEndpoint: string;
@@ -44,6 +51,17 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     if (!(err instanceof CidrParseError)) throw err;
     r.check(false, `PEERING_SUBNET_POOL: ${err.message}`);
   }
+  const hubPoolText = r.str("PEERING_HUB_POOL", DEFAULT_HUB_POOL);
+  let hubPool = "";
+  try {
+    const h = parseCidr(hubPoolText);
+    hubPool = formatCidr(h);
+    r.check(h.prefix <= 30, `PEERING_HUB_POOL ${hubPool} must hold at least two addresses (/30 or wider)`);
+    if (pool) r.check(!overlaps(h, parseCidr(pool)), `PEERING_HUB_POOL ${hubPool} overlaps PEERING_SUBNET_POOL ${pool}; hub addresses must lie outside every tenant subnet`);
+  } catch (err) {
+    if (!(err instanceof CidrParseError)) throw err;
+    r.check(false, `PEERING_HUB_POOL: ${err.message}`);
+  }
   const hubEndpoint = r.str("PEERING_HUB_ENDPOINT", DEFAULT_HUB_ENDPOINT);
   const m = /^(.+):(\d{1,5})$/.exec(hubEndpoint);
   r.check(m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536, `PEERING_HUB_ENDPOINT must be host:port, got "${hubEndpoint}"`);
@@ -56,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
     grpcAddr,
     subnetPool: pool || subnetPool,
+    hubPool: hubPool || hubPoolText,
     defaultPrefix,
     growthBits: r.int("PEERING_SUBNET_GROWTH_BITS", DEFAULT_GROWTH_BITS, 0, 8),
     hubEndpoint,

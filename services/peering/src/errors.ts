@@ -51,6 +51,20 @@ export class SubnetOverlapError extends DaaluError {
   }
 }
 
+export class SubnetReservedError extends DaaluError {
+  override name = "SubnetReservedError";
+  constructor(requested: string, hubPool: string) {
+    super(Code.InvalidArgument, `${requested} overlaps the hub address pool ${hubPool}, which is reserved for the hub's own tunnel addresses; choose another block`, { reason: "SUBNET_RESERVED" });
+  }
+}
+
+export class HubPoolExhaustedError extends DaaluError {
+  override name = "HubPoolExhaustedError";
+  constructor(hubPool: string) {
+    super(Code.ResourceExhausted, `the hub address pool ${hubPool} has no free address for a new tenant; widen PEERING_HUB_POOL`, { reason: "HUB_POOL_EXHAUSTED", httpStatus: 503 });
+  }
+}
+
 export class SubnetAlreadySetError extends DaaluError {
   override name = "SubnetAlreadySetError";
   constructor(current: string, requested: string) {

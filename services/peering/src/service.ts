@@ -55,6 +55,7 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
   await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger.child({ component: "migrate" }));
   const store = new PeeringStore(db, {
     pool: config.subnetPool,
+    hubPool: config.hubPool,
     defaultPrefix: config.defaultPrefix,
     growthBits: config.growthBits,
     ...(hubPrivateKey ? { hubPrivateKey } : {}),

@@ -53,28 +53,30 @@ test("400 concurrent enrollments across two instances fill a /24 exactly; wideni
   latencies.sort((x, y) => x - y);
   process.stderr.write(`reserve+commit x400 (2 instances): p50=${percentile(latencies, 50).toFixed(0)}ms p99=${percentile(latencies, 99).toFixed(0)}ms max=${latencies.at(-1)!.toFixed(0)}ms\n`);
 
-  // A /24 has 254 hosts; the hub holds the first, so 253 clusters fit.
-  assert.equal(ok.size, 253);
-  assert.equal(exhausted.length, 147);
-  assert.equal(new Set(ok.values()).size, 253, "addresses are distinct");
+  // A /24 has 254 hosts, all for clusters: the hub's address comes from the hub pool.
+  assert.equal(ok.size, 254);
+  assert.equal(exhausted.length, 146);
+  assert.equal(new Set(ok.values()).size, 254, "addresses are distinct");
   const subnet = parseCidr("10.100.0.0/24");
   for (const ip of ok.values()) {
     const n = parseIpv4(ip)!;
-    assert.ok(containsIp(subnet, n) && ip !== "10.100.0.0" && ip !== "10.100.0.255" && ip !== "10.100.0.1", ip);
+    assert.ok(containsIp(subnet, n) && ip !== "10.100.0.0" && ip !== "10.100.0.255", ip);
   }
   // The database agrees, and the exhausted attempts left nothing behind.
   const inDb = await dbAddresses(a, TENANT);
-  assert.equal(inDb.size, 253);
+  assert.equal(inDb.size, 254);
   for (const [id, ip] of ok) assert.equal(inDb.get(id), ip);
   const pending = await sql<{ n: number }>`select count(*)::int as n from clusters where pending_enrollment_id is not null`.execute(a.db);
   assert.equal(pending.rows[0]!.n, 0);
   const sub = await ops.getTenantSubnet({});
-  assert.deepEqual({ cidr: sub.subnet!.cidr, capacity: sub.subnet!.capacity, allocated: sub.subnet!.allocated }, { cidr: "10.100.0.0/24", capacity: 253, allocated: 253 });
+  assert.deepEqual({ cidr: sub.subnet!.cidr, capacity: sub.subnet!.capacity, allocated: sub.subnet!.allocated }, { cidr: "10.100.0.0/24", capacity: 254, allocated: 254 });
 
   // Widen: the same enrollments now succeed; nobody is renumbered.
+  const wideNet0 = parseCidr("10.100.0.0/22");
   const wide = await ops.setTenantSubnet({ cidr: "10.100.0.0/22" });
-  assert.equal(wide.subnet!.hubIp, "10.100.0.1");
-  assert.equal(wide.subnet!.capacity, 1021);
+  assert.equal(wide.subnet!.hubIp, sub.subnet!.hubIp, "the hub keeps its address");
+  assert.ok(!containsIp(wideNet0, parseIpv4(wide.subnet!.hubIp)!), "the hub address lies outside the subnet");
+  assert.equal(wide.subnet!.capacity, 1022);
   const second = await Promise.all(exhausted.map((id) => enroll(id, `inv-${id}`)));
   const wideNet = parseCidr("10.100.0.0/22");
   const all = new Set([...ok.values(), ...second.map((c) => c.tunnelIp)]);
@@ -105,16 +107,16 @@ test("deleting a cluster returns its address; re-enrolling keeps the address and
     await invite.commitEnrollment({ clusterId: id, enrollmentId: `e-${name}` });
   }
   const two = await ops.getCluster({ clusterId: ids[1]! });
-  assert.equal(two.cluster!.tunnelIp, "10.100.0.3");
+  assert.equal(two.cluster!.tunnelIp, "10.100.0.2");
 
   const deleted = await ops.deleteCluster({ clusterId: ids[1]! });
-  assert.equal(deleted.cluster!.tunnelIp, "10.100.0.3");
+  assert.equal(deleted.cluster!.tunnelIp, "10.100.0.2");
   await assert.rejects(ops.getCluster({ clusterId: ids[1]! }), (e: DaaluError) => e.code === Code.NotFound);
   assert.equal((await ops.getTenantSubnet({})).subnet!.allocated, 2);
 
   const four = (await ops.createCluster({ name: "four" })).cluster!.id;
   const cfg = await invite.reserveEnrollment({ clusterId: four, publicKey: newKey(), enrollmentId: "e-four" });
-  assert.equal(cfg.tunnelIp, "10.100.0.3", "the freed address is reused");
+  assert.equal(cfg.tunnelIp, "10.100.0.2", "the freed address is reused");
   await invite.commitEnrollment({ clusterId: four, enrollmentId: "e-four" });
 
   // Re-enroll "one" with a new invite and key.
@@ -142,7 +144,7 @@ test("deleting a cluster returns its address; re-enrolling keeps the address and
   assert.equal(replaced.previousPublicKey, before.publicKey);
   assert.equal(replaced.cluster!.publicKey, k2);
   assert.equal(replaced.subnet, "10.100.0.0/24");
-  assert.equal(replaced.hubIp, "10.100.0.1");
+  assert.equal(replaced.hubIp, "10.99.0.1");
 });
 
 test("lowest-free search stays fast in a /16 holding 60k addresses", { timeout: 120_000 }, async (t) => {
@@ -153,11 +155,11 @@ test("lowest-free search stays fast in a /16 holding 60k addresses", { timeout: 
   const ops = tenantClient(env, TENANT);
   const invite = serviceClient(env);
   await ops.setTenantSubnet({ cidr: "10.64.0.0/16" });
-  // 60,000 enrolled clusters at 10.64.0.2 upwards, with one hole near the top.
+  // 60,000 enrolled clusters at 10.64.0.1 upwards, with one hole near the top.
   await sql`insert into clusters (id, tenant_id, name, public_key, status)
     select gen_random_uuid(), ${TENANT}, 'bulk-' || g, 'key-' || g, 'connected' from generate_series(1, 60000) g`.execute(svc.db);
   await sql`insert into addresses (ip, tenant_id, cluster_id)
-    select '10.64.0.1'::inet + row_number() over (order by name), tenant_id, id from clusters where tenant_id = ${TENANT}`.execute(svc.db);
+    select '10.64.0.0'::inet + row_number() over (order by name), tenant_id, id from clusters where tenant_id = ${TENANT}`.execute(svc.db);
   await sql`delete from clusters where id = (select cluster_id from addresses where ip = '10.64.234.0')`.execute(svc.db);
   await sql`analyze`.execute(svc.db);
   const id = (await ops.createCluster({ name: "late" })).cluster!.id;
@@ -169,5 +171,5 @@ test("lowest-free search stays fast in a /16 holding 60k addresses", { timeout: 
   assert.ok(ms < 1000, `reserve took ${ms} ms`);
   const id2 = (await ops.createCluster({ name: "later" })).cluster!.id;
   const cfg2 = await invite.reserveEnrollment({ clusterId: id2, publicKey: newKey(), enrollmentId: "e-later" });
-  assert.equal(cfg2.tunnelIp, "10.64.234.98", "after the hole is filled, the next free one follows the last bulk address");
+  assert.equal(cfg2.tunnelIp, "10.64.234.97", "after the hole is filled, the next free one follows the last bulk address");
 });

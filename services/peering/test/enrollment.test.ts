@@ -19,8 +19,9 @@ test("reserve/commit/release: idempotent replays, release frees a new address, b
   await assert.rejects(inv.reserveEnrollment({ clusterId: "00000000-0000-4000-8000-000000000000", publicKey: k, enrollmentId: "e1" }), (e: DaaluError) => e.reason === "CLUSTER_NOT_FOUND");
 
   const r1 = await inv.reserveEnrollment({ clusterId: id, publicKey: k, enrollmentId: "e1" });
-  assert.equal(r1.tunnelIp, "10.100.0.2");
-  assert.equal(r1.hubTunnelIp, "10.100.0.1");
+  // The first cluster gets the subnet's first host; the hub's address comes from the hub pool.
+  assert.equal(r1.tunnelIp, "10.100.0.1");
+  assert.equal(r1.hubTunnelIp, "10.99.0.1");
   assert.equal(r1.subnet, "10.100.0.0/24");
   assert.equal(r1.hubPublicKey, svc.hub.publicKey);
   assert.equal(r1.hubEndpoint, "127.0.0.1:51820");
@@ -30,7 +31,7 @@ test("reserve/commit/release: idempotent replays, release frees a new address, b
   await assert.rejects(inv.reserveEnrollment({ clusterId: id, publicKey: newKey(), enrollmentId: "e2" }), (e: DaaluError) => e.reason === "ENROLLMENT_IN_PROGRESS");
   // Pending: the key is not yet the cluster's, the address is held.
   assert.equal((await ops.getCluster({ clusterId: id })).cluster!.publicKey, "");
-  assert.equal((await dbAddresses(svc, "acme")).get(id), "10.100.0.2");
+  assert.equal((await dbAddresses(svc, "acme")).get(id), "10.100.0.1");
 
   await inv.releaseEnrollment({ clusterId: id, enrollmentId: "e1" });
   await inv.releaseEnrollment({ clusterId: id, enrollmentId: "e1" });
@@ -46,13 +47,13 @@ test("reserve/commit/release: idempotent replays, release frees a new address, b
   assert.deepEqual(await inv.reserveEnrollment({ clusterId: id, publicKey: k, enrollmentId: "e3" }), r1, "replay after commit returns the same config");
   // Release of a committed enrollment changes nothing.
   await inv.releaseEnrollment({ clusterId: id, enrollmentId: "e3" });
-  assert.equal((await ops.getCluster({ clusterId: id })).cluster!.tunnelIp, "10.100.0.2");
+  assert.equal((await ops.getCluster({ clusterId: id })).cluster!.tunnelIp, "10.100.0.1");
 
   // A re-enrollment that is released keeps the address (it was not new).
   await inv.reserveEnrollment({ clusterId: id, publicKey: newKey(), enrollmentId: "e4" });
   await inv.releaseEnrollment({ clusterId: id, enrollmentId: "e4" });
   const after = (await ops.getCluster({ clusterId: id })).cluster!;
-  assert.equal(after.tunnelIp, "10.100.0.2");
+  assert.equal(after.tunnelIp, "10.100.0.1");
   assert.equal(after.publicKey, k);
 
   // A key already used by another cluster is refused.
@@ -62,8 +63,8 @@ test("reserve/commit/release: idempotent replays, release frees a new address, b
 
   // The store surface of the hub's WireGuard node.
   const peers = await svc.store.listPeers();
-  assert.deepEqual(peers, [{ clusterId: id, tenantId: "acme", publicKey: k, tunnelIp: "10.100.0.2", subnet: "10.100.0.0/24", hubIp: "10.100.0.1" }]);
-  assert.deepEqual(await svc.store.listSubnets(), [{ tenantId: "acme", cidr: "10.100.0.0/24", hubIp: "10.100.0.1" }]);
+  assert.deepEqual(peers, [{ clusterId: id, tenantId: "acme", publicKey: k, tunnelIp: "10.100.0.1", subnet: "10.100.0.0/24", hubIp: "10.99.0.1" }]);
+  assert.deepEqual(await svc.store.listSubnets(), [{ tenantId: "acme", cidr: "10.100.0.0/24", hubIp: "10.99.0.1" }]);
   const h = await svc.store.updateHealth(id, { status: "connected", lastHandshake: new Date(), edgeVersion: "0.1.0", apiReachable: true });
   assert.equal(h!.previousStatus, "awaiting_handshake");
   assert.equal((await ops.getCluster({ clusterId: id })).cluster!.status, 3 /* CONNECTED */);
@@ -122,7 +123,7 @@ test("recovery sweep commits redeemed reservations and releases the rest", { tim
   });
   const redeemed = (await ops.getCluster({ clusterId: ids[0]! })).cluster!;
   assert.equal(redeemed.publicKey, keys[0]);
-  assert.equal(redeemed.tunnelIp, "10.100.0.2");
+  assert.equal(redeemed.tunnelIp, "10.100.0.1");
   const addrs = await dbAddresses(svc, "acme");
   assert.deepEqual([...addrs.keys()], [ids[0]], "unredeemed reservations returned their addresses");
   for (const i of [1, 2, 3]) assert.equal((await ops.getCluster({ clusterId: ids[i]! })).cluster!.publicKey, "");

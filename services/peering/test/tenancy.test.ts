@@ -68,14 +68,16 @@ test("subnet rules: explicit, widen only, no overlap, clear errors", { timeout: 
 
   await a.createCluster({ name: "x", subnet: "172.20.8.0/24" });
   const s = (await a.getTenantSubnet({})).subnet!;
-  assert.deepEqual({ cidr: s.cidr, hubIp: s.hubIp, capacity: s.capacity, allocated: s.allocated }, { cidr: "172.20.8.0/24", hubIp: "172.20.8.1", capacity: 253, allocated: 0 });
+  assert.deepEqual({ cidr: s.cidr, hubIp: s.hubIp, capacity: s.capacity, allocated: s.allocated }, { cidr: "172.20.8.0/24", hubIp: "10.99.0.1", capacity: 254, allocated: 0 });
   await assert.rejects(a.createCluster({ name: "y", subnet: "172.21.0.0/24" }), (e: DaaluError) => e.reason === "SUBNET_ALREADY_SET");
   await assert.rejects(a.setTenantSubnet({ cidr: "172.20.8.0/25" }), (e: DaaluError) => e.code === Code.InvalidArgument && e.reason === "SUBNET_NOT_SUPERNET");
   await assert.rejects(a.setTenantSubnet({ cidr: "172.20.12.0/22" }), (e: DaaluError) => e.reason === "SUBNET_NOT_SUPERNET");
+  await assert.rejects(b.setTenantSubnet({ cidr: "10.99.0.0/24" }), (e: DaaluError) => e.code === Code.InvalidArgument && e.reason === "SUBNET_RESERVED" && /hub address pool 10\.99\.0\.0\/16/.test(e.message));
   await b.setTenantSubnet({ cidr: "172.20.10.0/24" });
+  assert.equal((await b.getTenantSubnet({})).subnet!.hubIp, "10.99.0.2", "each tenant has its own hub address");
   await assert.rejects(a.setTenantSubnet({ cidr: "172.20.8.0/22" }), (e: DaaluError) => e.code === Code.AlreadyExists && e.reason === "SUBNET_OVERLAP" && e.httpStatus === 409);
   await assert.rejects(tenantClient(env, "c").setTenantSubnet({ cidr: "172.20.0.0/16" }), (e: DaaluError) => e.reason === "SUBNET_OVERLAP");
   // A widen to a supernet whose network differs keeps the hub address.
   const w = (await a.setTenantSubnet({ cidr: "172.20.8.0/23" })).subnet!;
-  assert.deepEqual({ cidr: w.cidr, hubIp: w.hubIp, capacity: w.capacity }, { cidr: "172.20.8.0/23", hubIp: "172.20.8.1", capacity: 509 });
+  assert.deepEqual({ cidr: w.cidr, hubIp: w.hubIp, capacity: w.capacity }, { cidr: "172.20.8.0/23", hubIp: "10.99.0.1", capacity: 510 });
 });

@@ -6,7 +6,6 @@ import {
   clusterCapacity,
   containsCidr,
   containsIp,
-  defaultHubIp,
   formatCidr,
   formatIpv4,
   growthPrefix,
@@ -24,29 +23,35 @@ test("IPv4 text round-trips and bad text is refused", () => {
   for (const s of ["", "10.0.0", "10.0.0.0.0", "256.0.0.1", "10.0.0.01", "a.b.c.d", "10.0.0.-1", " 10.0.0.1"]) assert.equal(parseIpv4(s), undefined, s);
 });
 
-test("a /24 holds 254 hosts, 253 of them for clusters once the hub takes the first", () => {
+// Hubs take their address from a separate pool (PEERING_HUB_POOL), so the whole
+// subnet minus network and broadcast is for clusters.
+const HUB = ip("10.99.0.1");
+
+test("a /24 holds 254 clusters: network and broadcast excluded, the hub outside", () => {
   const c = parseCidr("10.100.0.0/24");
   const r = hostRange(c)!;
   assert.equal(formatIpv4(r.first), "10.100.0.1");
   assert.equal(formatIpv4(r.last), "10.100.0.254");
   assert.equal(r.last - r.first + 1, 254);
-  const hub = defaultHubIp(c);
-  assert.equal(formatIpv4(hub), "10.100.0.1");
-  assert.equal(clusterCapacity(c, hub), 253);
+  assert.equal(clusterCapacity(c, HUB), 254);
+  // A subnet made before hub pools (hub = first host) keeps 253.
+  assert.equal(clusterCapacity(c, r.first), 253);
 });
 
-test("widening /24 to /22 keeps the hub and grows capacity to 1021", () => {
+test("widening /24 to /22 grows capacity to 1022", () => {
   const old = parseCidr("10.100.0.0/24");
   const wide = parseCidr("10.100.0.0/22");
-  const hub = defaultHubIp(old);
   assert.equal(classifySubnetChange(old, wide), "widen");
-  assert.ok(containsIp(wide, hub));
-  assert.equal(clusterCapacity(wide, hub), 1024 - 3);
+  assert.ok(containsCidr(wide, old));
+  assert.equal(clusterCapacity(wide, HUB), 1024 - 2);
   assert.equal(formatIpv4(hostRange(wide)!.last), "10.100.3.254");
-  // A supernet whose network differs from the old block: the hub is then in the middle.
+  // A supernet whose network differs from the old block.
   const mid = parseCidr("10.100.4.0/24");
   assert.equal(classifySubnetChange(mid, parseCidr("10.100.0.0/21")), "widen");
-  assert.equal(clusterCapacity(parseCidr("10.100.0.0/21"), defaultHubIp(mid)), 2048 - 3);
+  assert.equal(clusterCapacity(parseCidr("10.100.0.0/21"), HUB), 2048 - 2);
+  // An old in-subnet hub still takes one address after widening.
+  assert.ok(containsIp(wide, ip("10.100.0.1")));
+  assert.equal(clusterCapacity(wide, ip("10.100.0.1")), 1024 - 3);
 });
 
 test("shrinking, moving and equal subnets are classified", () => {
@@ -60,9 +65,10 @@ test("shrinking, moving and equal subnets are classified", () => {
 test("/30 and /29 edge cases", () => {
   const c30 = parseCidr("10.0.0.4/30");
   assert.deepEqual(hostRange(c30), { first: ip("10.0.0.5"), last: ip("10.0.0.6") });
-  assert.equal(clusterCapacity(c30, defaultHubIp(c30)), 1);
+  assert.equal(clusterCapacity(c30, HUB), 2);
+  assert.equal(clusterCapacity(c30, ip("10.0.0.5")), 1);
   const c29 = parseCidr("10.0.0.8/29");
-  assert.equal(clusterCapacity(c29, defaultHubIp(c29)), 5);
+  assert.equal(clusterCapacity(c29, ip("10.0.0.9")), 5);
   assert.equal(hostRange(parseCidr("10.0.0.2/31")), undefined);
   assert.equal(clusterCapacity(parseCidr("10.0.0.2/31"), ip("10.0.0.2")), 0);
   // A hub outside the block does not take a cluster's address.

@@ -82,13 +82,6 @@ export function hostRange(c: Ipv4Cidr): { first: number; last: number } | undefi
   return { first: c.network + 1, last: broadcastOf(c) - 1 };
 }
 
-/** The hub's own address in a new tenant subnet: its first host. */
-export function defaultHubIp(c: Ipv4Cidr): number {
-  const r = hostRange(c);
-  if (!r) throw new CidrParseError(`${formatCidr(c)} has no host addresses`);
-  return r.first;
-}
-
 export function containsIp(c: Ipv4Cidr, ip: number): boolean {
   return ip >= c.network && ip <= broadcastOf(c);
 }
@@ -103,8 +96,10 @@ export function overlaps(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
 }
 
 /**
- * Addresses clusters can get: hosts minus the hub's address (when the hub sits
- * inside the block). A /24 with its hub gives 253.
+ * Addresses clusters can get: hosts (network and broadcast excluded) minus the
+ * hub's address when the hub sits inside the block. New tenants get their hub
+ * address from a separate hub pool, so a /24 holds 254 clusters; only subnets
+ * created before that change (hub = first host) hold 253.
  */
 export function clusterCapacity(c: Ipv4Cidr, hubIp: number): number {
   const r = hostRange(c);

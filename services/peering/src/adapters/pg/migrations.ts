@@ -86,4 +86,12 @@ export const migrations: Record<string, Migration> = {
   },
   // The hub WireGuard node's critical alerts (health-store.ts).
   "202611220000_cluster_alerts": clusterAlertsMigration,
+  // Hub addresses move out of tenant subnets into their own pool, so a /24
+  // holds 254 clusters. Existing subnets keep their in-subnet hub address.
+  "202611220030_hub_addresses_outside_subnets": {
+    async up(db) {
+      await sql`alter table tenant_subnets drop constraint tenant_subnets_hub_inside`.execute(db);
+      await sql`alter table tenant_subnets add constraint tenant_subnets_hub_ip unique (hub_ip)`.execute(db);
+    },
+  },
 };

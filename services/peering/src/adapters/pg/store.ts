@@ -10,7 +10,7 @@ import {
   blockSize,
   classifySubnetChange,
   clusterCapacity,
-  defaultHubIp,
+  overlaps,
   formatCidr,
   formatIpv4,
   growthPrefix,
@@ -27,6 +27,7 @@ import {
   EnrollmentInProgressError,
   EnrollmentKeyMismatchError,
   EnrollmentNotPendingError,
+  HubPoolExhaustedError,
   InvalidSubnetError,
   PublicKeyInUseError,
   SubnetAlreadySetError,
@@ -34,6 +35,7 @@ import {
   SubnetNotSupernetError,
   SubnetOverlapError,
   SubnetPoolExhaustedError,
+  SubnetReservedError,
 } from "../../errors.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { ClustersTable, PeeringDb } from "./schema.js";
@@ -118,6 +120,8 @@ export interface StalePending {
 export interface StoreOptions {
   /** Pool new tenants' subnets are carved from. */
   pool: string;
+  /** Pool of hub addresses (one per tenant), disjoint from every tenant subnet. */
+  hubPool: string;
   defaultPrefix: number;
   /** Prefer blocks whose `growthBits`-wider enclosing block is free of other tenants. */
   growthBits: number;
@@ -181,6 +185,14 @@ export class PeeringStore {
     private readonly opts: StoreOptions,
   ) {
     this.pool = parseCidr(opts.pool);
+    this.hubPool = parseCidr(opts.hubPool);
+  }
+
+  private readonly hubPool: Ipv4Cidr;
+
+  /** A tenant subnet must stay clear of the hub address pool, also when widened. */
+  private checkClearOfHubPool(c: Ipv4Cidr): void {
+    if (overlaps(c, this.hubPool)) throw new SubnetReservedError(formatCidr(c), formatCidr(this.hubPool));
   }
 
   // ---- subnets -------------------------------------------------------------
@@ -221,17 +233,16 @@ export class PeeringStore {
           if (want && formatCidr(want) !== existing.cidr) throw new SubnetAlreadySetError(existing.cidr, formatCidr(want));
           return existing;
         }
+        if (want) this.checkClearOfHubPool(want);
         try {
-          if (want) await this.insertSubnet(this.db, tenantId, want);
-          else {
-            // Pool assignments take turns (tenant creation is rare), so racing
-            // tenants do not all pick the same first free block and retry.
-            await this.db.transaction().execute(async (trx) => {
-              await sql`select pg_advisory_xact_lock(hashtext('daalu-peering-subnet-pool'))`.execute(trx);
-              if (await this.subnetRow(trx, tenantId)) return;
-              await this.insertSubnet(trx, tenantId, await this.freePoolBlock(trx));
-            });
-          }
+          // Subnet and hub-address assignments take turns (tenant creation is
+          // rare), so racing tenants do not all pick the same free block or
+          // hub address and retry.
+          await this.db.transaction().execute(async (trx) => {
+            await sql`select pg_advisory_xact_lock(hashtext('daalu-peering-subnet-pool'))`.execute(trx);
+            if (await this.subnetRow(trx, tenantId)) return;
+            await this.insertSubnet(trx, tenantId, want ?? (await this.freePoolBlock(trx)));
+          });
         } catch (err) {
           // Concurrent inserts that conflict on a GiST exclusion constraint can
           // also end in a deadlock error (PostgreSQL documents this); both mean
@@ -252,8 +263,26 @@ export class PeeringStore {
   }
 
   private async insertSubnet(db: Db, tenantId: string, c: Ipv4Cidr): Promise<void> {
-    const hub = formatIpv4(defaultHubIp(c));
+    const hub = await this.freeHubAddress(db);
     await sql`insert into tenant_subnets (tenant_id, cidr, hub_ip) values (${tenantId}, ${formatCidr(c)}::cidr, ${hub}::inet)`.execute(db);
+  }
+
+  /**
+   * The lowest free host address of the hub pool. The hub's address lies
+   * outside the tenant's subnet, so every host address of the subnet is a
+   * cluster's (254 in a /24). Unique per tenant (constraint tenant_subnets_hub_ip).
+   */
+  private async freeHubAddress(db: Db): Promise<string> {
+    const range = hostRange(this.hubPool);
+    if (!range) throw new HubPoolExhaustedError(formatCidr(this.hubPool));
+    const base = formatIpv4(range.first);
+    const r = await sql<{ ip: string }>`
+      select host(${base}::inet + g::bigint) as ip from generate_series(0, ${range.last - range.first}::int) g
+      where not exists (select 1 from tenant_subnets t where t.hub_ip = ${base}::inet + g::bigint)
+      order by g limit 1`.execute(db);
+    const ip = r.rows[0]?.ip;
+    if (ip === undefined) throw new HubPoolExhaustedError(formatCidr(this.hubPool));
+    return ip;
   }
 
   /** First free aligned /defaultPrefix in the pool; blocks whose growth block is free of other tenants come first. */
@@ -287,6 +316,7 @@ export class PeeringStore {
         const change = classifySubnetChange(current, want);
         if (change === "not-supernet") throw new SubnetNotSupernetError(formatCidr(current), formatCidr(want));
         if (change === "widen") {
+          this.checkClearOfHubPool(want);
           await sql`update tenant_subnets set cidr = ${formatCidr(want)}::cidr, updated_at = now() where tenant_id = ${tenantId}`.execute(trx);
         }
         return true;
