@@ -22,9 +22,12 @@ export interface ServiceProcess {
  */
 export function spawnService(entry: string, env: Record<string, string>): ServiceProcess {
   const file = entry.endsWith(".ts") ? path.join(ROOT, entry) : path.join(ROOT, "services", entry, "src/main.ts");
+  // Readiness is an info line, so a child never logs below info; its output is
+  // only buffered (see output()), never printed, so this adds no noise.
+  const level = ["trace", "debug"].includes(env["LOG_LEVEL"] ?? "") ? env["LOG_LEVEL"]! : "info";
   const child = spawn(process.execPath, ["--import", "tsx", file], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, LOG_LEVEL: level },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
