@@ -41,7 +41,7 @@ export interface Stack {
   /** Calls as an operator of `tenant`. */
   as(tenant: string): { tenantId: string; caller: { kind: CallerKind; id: string }; timeoutMs: number };
   /** Starts invite in this process with extra env; stopped when the test ends. */
-  startInvite(extra?: Record<string, string>): Promise<{ stop(): Promise<void> }>;
+  startInvite(extra?: Record<string, string>): Promise<{ grpcPort: number | undefined; stop(): Promise<void> }>;
   /** Spawns invite as a process (failpoints kill it); killed when the test ends. */
   spawnInvite(extra?: Record<string, string>): Promise<ServiceProcess>;
 }
@@ -78,7 +78,7 @@ export async function stack(t: TestContext, inviteEnv: Record<string, string> | 
         await running.stop();
       };
       teardown.push(stop);
-      return { stop };
+      return { grpcPort: running.grpcPort, stop };
     },
     async spawnInvite(extra = {}) {
       const p = spawnService("invite", { ...env.env, ...INVITE_TEST_ENV, LOG_LEVEL: SPAWN_LOG_LEVEL, ...extra });
