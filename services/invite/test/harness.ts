@@ -11,15 +11,8 @@ import { inviteClient, type InviteClient } from "../src/client.js";
 import { loadConfig } from "../src/config.js";
 import { start } from "../src/service.js";
 
-/**
- * Spawned services log "ready" at info, which spawnService() waits for; the
- * harness default LOG_LEVEL (warn) would hide it. Their output is only buffered.
- */
-const SPAWN_LOG_LEVEL = ["trace", "debug"].includes(process.env["LOG_LEVEL"] ?? "") ? process.env["LOG_LEVEL"]! : "info";
-
 /** Fast peering recovery so crash tests run in seconds. */
 export const PEERING_TEST_ENV = {
-  LOG_LEVEL: SPAWN_LOG_LEVEL,
   PEERING_GRPC_ADDR: "127.0.0.1:0",
   PEERING_PENDING_TIMEOUT: "1s",
   PEERING_RECOVERY_INTERVAL: "200ms",
@@ -81,7 +74,7 @@ export async function stack(t: TestContext, inviteEnv: Record<string, string> | 
       return { grpcPort: running.grpcPort, stop };
     },
     async spawnInvite(extra = {}) {
-      const p = spawnService("invite", { ...env.env, ...INVITE_TEST_ENV, LOG_LEVEL: SPAWN_LOG_LEVEL, ...extra });
+      const p = spawnService("invite", { ...env.env, ...INVITE_TEST_ENV, ...extra });
       teardown.push(() => p.kill());
       await withDeadline(p.ready, 30_000, () => `invite did not become ready:\n${p.output().slice(-3000)}`);
       return p;
