@@ -62,7 +62,7 @@ export function e2eSkipReason(): string | undefined {
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)))),
+    execFile(cmd, args, { cwd: ROOT }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)))),
   );
 }
 
@@ -133,6 +133,7 @@ export class Netns {
   private readonly children = new Set<ChildProcess>();
   private readonly servers = new Set<Server>();
   private readonly namespaces: string[] = [];
+  private readonly ifnames = new Set<string>();
   private readonly exitHook = () => this.cleanupSync();
   private cleaned = false;
   hub!: NsHost;
@@ -160,7 +161,9 @@ export class Netns {
 
   /** A unique interface name for this run (≤ 15 chars). */
   ifname(role: string): string {
-    return `${role}${this.id}`.slice(0, 15);
+    const name = `${role}${this.id}`.slice(0, 15);
+    this.ifnames.add(name);
+    return name;
   }
 
   private async addNamespace(suffix: string): Promise<string> {
@@ -219,6 +222,8 @@ export class Netns {
         // already gone
       }
     }
+    // A SIGKILLed wireguard-go leaves its UAPI socket in the shared directory.
+    for (const name of this.ifnames) rmSync(path.join("/var/run/wireguard", `${name}.sock`), { force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
