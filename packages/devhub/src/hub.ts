@@ -139,6 +139,13 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       }
     }
 
+    // The hub knows a service is up from its info-level "ready" line, so quieter levels would hang start-up.
+    const childEnv: Record<string, string | undefined> = { ...baseEnv, ...opts.env };
+    if (["warn", "error", "fatal", "silent"].includes(childEnv["LOG_LEVEL"] ?? "")) {
+      output("devhub", `LOG_LEVEL=${childEnv["LOG_LEVEL"]} would hide the services' ready lines; using info`);
+      childEnv["LOG_LEVEL"] = "info";
+    }
+
     const listen = splitListen(opts.gatewayListen ?? DEFAULT_GATEWAY_LISTEN);
     const firstPort = listen.port === 0 ? 0 : listen.port;
     const publicUrl = opts.publicUrl ?? `http://127.0.0.1:${firstPort === 0 ? await freePort() : firstPort}`;
@@ -147,8 +154,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       const started: Child[] = [];
       for (let i = 0; i < replicas; i++) {
         const env = {
-          ...baseEnv,
-          ...opts.env,
+          ...childEnv,
           DATABASE_URL: databaseUrl,
           NATS_URL: natsUrl,
           DAALU_NATS_PREFIX: prefix,
