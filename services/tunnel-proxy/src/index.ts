@@ -1,5 +1,8 @@
 /**
- * @daalu/tunnel-proxy — public API: the chunked stream protocol (the gateway
- * is its requester) and the proxy call helpers the gateway uses.
+ * @daalu/tunnel-proxy — public API: proxyCall (what the gateway uses to call
+ * through a tunnel), the chunked stream protocol, and the in-process start.
  */
+export { proxyCall, type ProxyAnswer, type ProxyCallOptions } from "./client.js";
 export * from "./stream.js";
+export { start, type RunningTunnelProxy } from "./service.js";
+export { loadConfig, type TunnelProxyConfig } from "./config.js";

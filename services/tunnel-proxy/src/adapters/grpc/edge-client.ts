@@ -1,0 +1,39 @@
+import { create } from "@bufbuild/protobuf";
+import { edgev1 } from "@daalu/proto";
+import { grpc, grpcDefinition } from "@daalu/runtime";
+
+type RawEdgeClient = grpc.Client & {
+  proxy(req: edgev1.ProxyRequest, md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientReadableStream<edgev1.ProxyResponse>;
+};
+
+/**
+ * gRPC channels to edges, one per address (HTTP/2 multiplexes every call to
+ * one edge over one connection). Keepalive pings notice a dead tunnel.
+ */
+export class EdgeClients {
+  private readonly clients = new Map<string, RawEdgeClient>();
+  private readonly Ctor = grpc.makeGenericClientConstructor(grpcDefinition(edgev1.EdgeService), "EdgeService");
+
+  private client(addr: string): RawEdgeClient {
+    let c = this.clients.get(addr);
+    if (!c) {
+      c = new this.Ctor(addr, grpc.credentials.createInsecure(), {
+        "grpc.keepalive_time_ms": 20_000,
+        "grpc.keepalive_timeout_ms": 10_000,
+        "grpc.max_receive_message_length": 16 * 1024 * 1024,
+      }) as unknown as RawEdgeClient;
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  /** Starts EdgeService.Proxy on the edge at `addr`; `deadline` undefined for streams. */
+  proxy(addr: string, req: edgev1.ProxyRequest, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
+    return this.client(addr).proxy(create(edgev1.ProxyRequestSchema, req), md, deadline === undefined ? {} : { deadline });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

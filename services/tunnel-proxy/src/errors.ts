@@ -1,0 +1,35 @@
+import { Code, DaaluError } from "@daalu/runtime";
+
+/** The tunnel-proxy's domain errors. */
+
+/** The cluster exists but has no tunnel yet (not enrolled). */
+export class ClusterNotConnectedError extends DaaluError {
+  override name = "ClusterNotConnectedError";
+  constructor(clusterId: string) {
+    super(Code.Unavailable, `cluster ${clusterId} has no tunnel yet (not enrolled)`, { reason: "CLUSTER_NOT_CONNECTED" });
+  }
+}
+
+/** The edge could not be reached through the tunnel. */
+export class EdgeUnavailableError extends DaaluError {
+  override name = "EdgeUnavailableError";
+  constructor(clusterId: string, detail: string, cause?: unknown) {
+    super(Code.Unavailable, `the edge of cluster ${clusterId} is unreachable: ${detail}`, { reason: "EDGE_UNAVAILABLE", cause });
+  }
+}
+
+/** The request's tenant header contradicts the subject's tenant. */
+export class TenantMismatchError extends DaaluError {
+  override name = "TenantMismatchError";
+  constructor() {
+    super(Code.PermissionDenied, "the call's tenant does not match the tunnel subject", { reason: "TENANT_MISMATCH" });
+  }
+}
+
+/** The request message is not a ProxyRequest. */
+export class InvalidProxyRequestError extends DaaluError {
+  override name = "InvalidProxyRequestError";
+  constructor(problem: string) {
+    super(Code.InvalidArgument, `invalid proxy request: ${problem}`, { reason: "INVALID_PROXY_REQUEST" });
+  }
+}

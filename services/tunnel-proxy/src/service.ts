@@ -1,0 +1,120 @@
+/**
+ * Wiring of the tunnel-proxy, runnable in-process (tests, benchmarks) or from main.ts.
+ */
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { Subscription } from "@nats-io/transport-node";
+import { CallerKind } from "@daalu/proto";
+import { auditStreamName, createAuditPublisher, AuditUnavailableError } from "@daalu/audit";
+import { peeringClient } from "@daalu/peering";
+import { connectNats, tunnelSubject, type Closer, type Logger, type NatsConnection } from "@daalu/runtime";
+import { SERVICE_NAME, type TunnelProxyConfig } from "./config.js";
+import { EdgeClients } from "./adapters/grpc/edge-client.js";
+import { handleProxy } from "./adapters/nats/handler.js";
+import { ClusterNotConnectedError } from "./errors.js";
+
+export interface RunningTunnelProxy {
+  nc: NatsConnection;
+  /** Calls being answered now. */
+  readonly inflight: number;
+  closers: Closer[];
+  stop(): Promise<void>;
+}
+
+const SELF = { kind: CallerKind.SERVICE, id: SERVICE_NAME };
+/** A positive audit-stream check is trusted this long (streams ask before they start). */
+const AUDIT_READY_CACHE_MS = 1_000;
+
+/** Subscribes to every cluster's Proxy subject and answers calls through the tunnel. */
+export async function start(config: TunnelProxyConfig, logger: Logger): Promise<RunningTunnelProxy> {
+  const nc = await connectNats(config.natsUrl, SERVICE_NAME, logger);
+  const prefix = config.natsPrefix;
+  let audit;
+  try {
+    audit = await createAuditPublisher(nc, { prefix });
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
+  const jsm = await jetstreamManager(nc);
+  const peering = peeringClient(nc, { prefix, defaults: { caller: SELF } });
+  const edges = new EdgeClients();
+
+  const cache = new Map<string, { addr: string; until: number }>();
+  const edgeAddress = async (tenantId: string, clusterId: string): Promise<string> => {
+    const key = `${tenantId}/${clusterId}`;
+    const hit = cache.get(key);
+    const now = Date.now();
+    if (hit && hit.until > now) return hit.addr;
+    // Asked every time the cache is cold, override or not: the cluster must exist in this tenant.
+    const got = await peering.getCluster({ clusterId }, { tenantId, caller: SELF, timeoutMs: 5_000 });
+    const override = config.edgeAddrOverride[clusterId];
+    const ip = got.cluster?.tunnelIp ?? "";
+    if (!override && !ip) throw new ClusterNotConnectedError(clusterId);
+    const addr = override ?? `${ip}:${config.edgePort}`;
+    if (cache.size > 10_000) cache.clear();
+    cache.set(key, { addr, until: now + config.clusterCacheMs });
+    return addr;
+  };
+  let auditOkUntil = 0;
+  const auditReady = async () => {
+    if (Date.now() < auditOkUntil) return;
+    try {
+      await jsm.streams.info(auditStreamName(prefix));
+    } catch (err) {
+      throw new AuditUnavailableError(err);
+    }
+    auditOkUntil = Date.now() + AUDIT_READY_CACHE_MS;
+  };
+
+  const deps = {
+    nc,
+    edges,
+    edgeAddress,
+    audit,
+    auditReady,
+    unaryTimeoutMs: config.unaryTimeoutMs,
+    unaryBufferBytes: config.unaryBufferBytes,
+    auditDeadlineMs: config.auditDeadlineMs,
+    logger: logger.child({ component: "proxy" }),
+  };
+  const inflight = new Set<Promise<void>>();
+  // One hub node holds every tunnel today, so one queue group takes all clusters.
+  // With several WireGuard nodes, each node subscribes to the subjects of the
+  // clusters whose peers it holds (tunnelSubject(prefix, tenant, cluster, "Proxy")
+  // per cluster, from peering's node assignment) instead of this wildcard.
+  const sub: Subscription = nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), {
+    queue: SERVICE_NAME,
+    callback: (err, msg) => {
+      if (err) {
+        logger.error({ err }, "subscription error");
+        return;
+      }
+      const p = handleProxy(deps, msg).catch((e) => logger.error({ err: e }, "proxy handler crashed"));
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    },
+  });
+
+  const closers: Closer[] = [
+    {
+      name: "proxy-subscription",
+      close: async () => {
+        await sub.drain().catch(() => undefined);
+        // Open streams end when their callers hang up or the drain timeout passes.
+        await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, config.drainTimeoutMs))]);
+      },
+    },
+    { name: "edges", close: async () => edges.close() },
+    { name: "nats", close: () => nc.drain() },
+  ];
+  return {
+    nc,
+    get inflight() {
+      return inflight.size;
+    },
+    closers,
+    async stop() {
+      for (const c of closers) await c.close().catch((err: unknown) => logger.warn({ err, closer: c.name }, "close failed"));
+    },
+  };
+}

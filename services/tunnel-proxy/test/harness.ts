@@ -1,0 +1,74 @@
+/**
+ * The stack behind a call through the tunnel, without WireGuard: the real
+ * kube-double, the edge's Proxy RPC on a loopback gRPC server (the tunnel's
+ * stand-in), and the real peering, audit and tunnel-proxy services in this
+ * process, pointed at the edge by TUNNEL_PROXY_EDGE_ADDR_OVERRIDE. Shared by
+ * this package's tests, the gateway's k8s tests and bench/proxy.ts.
+ */
+import pg from "pg";
+import { CallerKind, peeringv1 } from "@daalu/proto";
+import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
+import { startKubeDouble, type KubeDouble } from "@daalu/kube-double";
+import type { TestEnv } from "@daalu/testing";
+import { registerProxy } from "../../../edge/src/proxy/index.js";
+import { loadConfig } from "../src/config.js";
+import { start, type RunningTunnelProxy } from "../src/service.js";
+
+export interface TunnelStack {
+  kube: KubeDouble;
+  /** host:port of the edge's gRPC server. */
+  edgeAddr: string;
+  proxy: RunningTunnelProxy;
+  /** Creates a cluster row of `tenant` in peering and points the tunnel-proxy's override at the edge. */
+  clusterIds: string[];
+  /** Audit rows stored for a cluster (optionally only matching `where` SQL on audit.calls). */
+  auditRows(clusterId: string, where?: string): Promise<number>;
+  /** Requests the kube-double is still answering (open streams). */
+  openRequests(): number;
+  stop(): Promise<void>;
+}
+
+/** Creates clusters first (ids are needed for the override), then starts the services. */
+export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}): Promise<TunnelStack> {
+  const quiet = { ...env.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "silent" };
+  const log = (n: string) => createLogger(n, quiet.LOG_LEVEL);
+  const peeringMod = await import("../../peering/src/service.js");
+  const peeringCfg = await import("../../peering/src/config.js");
+  const auditMod = await import("../../audit/src/service.js");
+  const auditCfg = await import("../../audit/src/config.js");
+  const peering = await peeringMod.start(peeringCfg.loadConfig({ ...quiet, PEERING_GRPC_ADDR: "off" }), log("peering"));
+  const audit = await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }), log("audit"));
+  const kube = await startKubeDouble();
+  const server = new grpc.Server();
+  registerProxy(server, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, logger: log("edge") });
+  const edgeAddr = `127.0.0.1:${await bindGrpc(server, "127.0.0.1:0")}`;
+
+  const pc = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "test" } } });
+  const clusterIds: string[] = [];
+  for (const c of clusters) {
+    const r = await pc.createCluster({ name: c.name }, { tenantId: c.tenant });
+    clusterIds.push(r.cluster!.id);
+  }
+  const override = clusterIds.map((id) => `${id}=${edgeAddr}`).join(",");
+  const proxy = await start(loadConfig({ ...quiet, TUNNEL_PROXY_EDGE_ADDR_OVERRIDE: override, ...extra }), log("tunnel-proxy"));
+  const db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+  return {
+    kube,
+    edgeAddr,
+    proxy,
+    clusterIds,
+    async auditRows(clusterId, where) {
+      const r = await db.query(`select count(*)::int as n from audit.calls where cluster_id = $1${where ? ` and (${where})` : ""}`, [clusterId]);
+      return r.rows[0].n as number;
+    },
+    openRequests: () => kube.requestCount((q) => q.status === undefined),
+    async stop() {
+      await proxy.stop();
+      server.forceShutdown();
+      await kube.close();
+      await audit.stop();
+      await peering.stop();
+      await db.end();
+    },
+  };
+}
