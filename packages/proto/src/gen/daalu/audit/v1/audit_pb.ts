@@ -4,7 +4,7 @@
 
 // The audit service owns the log of calls through the tunnel and the metering
 // derived from it. The tunnel-proxy publishes one CallRecord per call to the
-// JetStream stream DAALU_AUDIT (subjects daalu.audit.<tenant>.<cluster>, header
+// JetStream stream DAALU_AUDIT (subjects daalu.audit.calls.<tenant>.<cluster>, header
 // Nats-Msg-Id = CallRecord.id); the audit service writes them to PostgreSQL
 // exactly once per id. Queries: daalu.audit.v1.<Method>, queue group "audit".
 
