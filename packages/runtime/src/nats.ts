@@ -215,9 +215,13 @@ export function eventSubject(prefix: string, tenantId: string, kind: string): st
   return `${prefix ? `${prefix}.` : ""}daalu.events.${tenantId}.${kind}`;
 }
 
-/** Audit subjects (JetStream): `[prefix.]daalu.audit.<tenant>.<cluster>`. */
+/**
+ * Audit subjects (JetStream): `[prefix.]daalu.audit.calls.<tenant>.<cluster>`.
+ * The `calls` token keeps the stream's wildcard off the audit service's own
+ * request subjects (`daalu.audit.v1.<Method>`), which `daalu.audit.*.*` matched.
+ */
 export function auditSubject(prefix: string, tenantId: string, clusterId: string): string {
-  return `${prefix ? `${prefix}.` : ""}daalu.audit.${tenantId}.${clusterId}`;
+  return `${prefix ? `${prefix}.` : ""}daalu.audit.calls.${tenantId}.${clusterId}`;
 }
 
 /** Tunnel subjects: `[prefix.]daalu.tunnel.v1.<tenant>.<cluster>.<Method>`, answered by the hub node holding the tunnel. */

@@ -57,9 +57,10 @@ test("NUL characters are removed and long text is cut", () => {
 });
 
 test("parseAuditSubject reads tenant and cluster with or without a prefix", () => {
-  assert.deepEqual(parseAuditSubject("daalu.audit.acme.c1"), { tenantId: "acme", clusterId: "c1" });
-  assert.deepEqual(parseAuditSubject("tabc.daalu.audit.acme.c1"), { tenantId: "acme", clusterId: "c1" });
+  assert.deepEqual(parseAuditSubject("daalu.audit.calls.acme.c1"), { tenantId: "acme", clusterId: "c1" });
+  assert.deepEqual(parseAuditSubject("tabc.daalu.audit.calls.acme.c1"), { tenantId: "acme", clusterId: "c1" });
   assert.equal(parseAuditSubject("daalu.events.acme.c1"), undefined);
+  assert.equal(parseAuditSubject("daalu.audit.v1.QueryCalls"), undefined);
 });
 
 test("uniqueById keeps the first of each id", () => {

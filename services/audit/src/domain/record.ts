@@ -125,11 +125,11 @@ export function toCallRow(r: RecordInput, subject?: { tenantId: string; clusterI
   };
 }
 
-/** Tenant and cluster from `[prefix.]daalu.audit.<tenant>.<cluster>`, or undefined. */
+/** Tenant and cluster from `[prefix.]daalu.audit.calls.<tenant>.<cluster>`, or undefined. */
 export function parseAuditSubject(subject: string): { tenantId: string; clusterId: string } | undefined {
   const parts = subject.split(".");
   const n = parts.length;
-  if (n < 4 || parts[n - 4] !== "daalu" || parts[n - 3] !== "audit") return undefined;
+  if (n < 5 || parts[n - 5] !== "daalu" || parts[n - 4] !== "audit" || parts[n - 3] !== "calls") return undefined;
   return { tenantId: parts[n - 2]!, clusterId: parts[n - 1]! };
 }
 
