@@ -4,6 +4,7 @@ import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type P
 import { isIP } from "node:net";
 import type { RunConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
+import { shouldResetSession } from "./domain/hub-silence.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
 import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
 import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
@@ -49,6 +50,8 @@ export class EdgeAgent {
   private config: TunnelConfig | undefined;
   private deviceUpSinceMs: number | undefined;
   private lastHandshakeMs = 0;
+  private rxBytes = -1;
+  private lastRxChangeMs = 0;
   private grpc: StatusServer | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -224,11 +227,17 @@ export class EdgeAgent {
     const hub = (await d.peers()).find((p) => p.publicKey === c.hubPublicKey);
     if (!hub) throw new Error("the hub peer is missing from the interface");
     this.lastHandshakeMs = hub.lastHandshakeMs;
+    if (hub.rxBytes !== this.rxBytes) {
+      this.rxBytes = hub.rxBytes;
+      this.lastRxChangeMs = this.now();
+    }
   }
 
   /** Polls the hub's handshake; throws (→ re-open) when the device is gone. */
   private async watch(): Promise<void> {
     let lastResolveMs = this.now();
+    let lastResetMs = this.now();
+    this.lastRxChangeMs = this.now();
     let wasFresh = false;
     while (!this.stopping) {
       await this.sleep(this.cfg.handshakePollMs);
@@ -239,6 +248,13 @@ export class EdgeAgent {
         wasFresh = r.ready;
       }
       const c = this.config!;
+      if (shouldResetSession({ nowMs: this.now(), lastRxChangeMs: this.lastRxChangeMs, lastResetMs, silenceMs: this.cfg.hubSilenceMs })) {
+        // Dropping the peer drops its session; re-adding it makes the next keepalive start a handshake.
+        lastResetMs = this.now();
+        this.logger.warn({ silentForMs: this.now() - this.lastRxChangeMs }, "nothing from the hub; restarting the WireGuard session");
+        await this.device!.removePeer(c.hubPublicKey);
+        await this.device!.setPeer(this.hubPeer(c));
+      }
       const silentMs = this.now() - Math.max(this.lastHandshakeMs, this.deviceUpSinceMs ?? 0);
       if (!isIP(splitEndpoint(c.hubEndpoint).host) && silentMs > RERESOLVE_AFTER_MS && this.now() - lastResolveMs > RERESOLVE_AFTER_MS) {
         // The driver resolves host names once; a hub that moved is found again here.

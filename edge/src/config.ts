@@ -24,6 +24,8 @@ export const DEFAULT_RETRY_MAX_MS = 10_000;
 export const DEFAULT_KUBE_TIMEOUT_MS = 5_000;
 export const DEFAULT_HANDSHAKE_POLL_MS = 1_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+/** The hub probes each edge every ~10 s; three missed probes mean our session is dead on the hub's side. */
+export const DEFAULT_HUB_SILENCE_MS = 35_000;
 
 /** Settings both modes share. */
 export interface KubeConfigRef {
@@ -71,6 +73,8 @@ export interface RunConfig extends CommonEdgeConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   handshakePollMs: number;
+  /** Reset the WireGuard session when nothing arrived from the hub for this long (0 = never). */
+  hubSilenceMs: number;
 }
 
 export type EdgeConfig = BootstrapConfig | RunConfig;
@@ -168,6 +172,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
     retryBaseMs: r.duration("EDGE_RETRY_BACKOFF", DEFAULT_RETRY_BASE_MS),
     retryMaxMs: r.duration("EDGE_RETRY_BACKOFF_MAX", DEFAULT_RETRY_MAX_MS),
     handshakePollMs: r.duration("EDGE_HANDSHAKE_POLL", DEFAULT_HANDSHAKE_POLL_MS),
+    hubSilenceMs: r.duration("EDGE_HUB_SILENCE", DEFAULT_HUB_SILENCE_MS),
   };
   r.check(cfg.retryBaseMs <= cfg.retryMaxMs, "EDGE_RETRY_BACKOFF must not exceed EDGE_RETRY_BACKOFF_MAX");
   r.done();
