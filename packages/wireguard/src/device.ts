@@ -29,6 +29,10 @@ export interface WgDevice {
   addAddress(cidr: string): Promise<void>;
   /** Removes an address; a no-op when absent. */
   removeAddress(cidr: string): Promise<void>;
+  /** `ip route replace <cidr> dev <name> [src <src>]`: traffic for `cidr` goes into the tunnel (from `src`). */
+  addRoute(cidr: string, opts?: { src?: string }): Promise<void>;
+  /** Removes such a route; a no-op when absent. */
+  removeRoute(cidr: string): Promise<void>;
   /** Deletes the interface (which also stops wireguard-go). */
   close(): Promise<void>;
 }
@@ -270,6 +274,24 @@ class Device implements WgDevice {
       const r = await run("ip", ["addr", "del", cidr, "dev", this.name]);
       if (r.code !== 0 && !/Cannot assign requested address|not found/i.test(r.stderr)) {
         throw new DaaluError(Code.Internal, `ip addr del ${cidr} failed: ${r.stderr.trim()}`, { reason: "WG_COMMAND_FAILED" });
+      }
+    });
+  }
+
+  async addRoute(cidr: string, opts: { src?: string } = {}): Promise<void> {
+    checkCidr(cidr);
+    if (opts.src !== undefined && !isIP(opts.src)) throw badArg(`route source ${JSON.stringify(opts.src)} is not an IP address`, "WG_BAD_CIDR");
+    await this.serial(async () => {
+      await must("ip", ["route", "replace", cidr, "dev", this.name, ...(opts.src ? ["src", opts.src] : [])]);
+    });
+  }
+
+  async removeRoute(cidr: string): Promise<void> {
+    checkCidr(cidr);
+    await this.serial(async () => {
+      const r = await run("ip", ["route", "del", cidr, "dev", this.name]);
+      if (r.code !== 0 && !/No such process|not found|Cannot find device/i.test(r.stderr)) {
+        throw new DaaluError(Code.Internal, `ip route del ${cidr} failed: ${r.stderr.trim()}`, { reason: "WG_COMMAND_FAILED" });
       }
     });
   }

@@ -33,6 +33,16 @@ export function inNs(ns: string, args: string[], allowFail = false): { code: num
   return sh(["ip", "netns", "exec", ns, ...args], allowFail);
 }
 
+/**
+ * Deletes a namespace after killing what we started inside it (agents,
+ * wireguard-go): those processes would otherwise keep it alive.
+ */
+export function removeNs(ns: string): void {
+  const pids = sh(["ip", "netns", "pids", ns], true).out.split(/\s+/).filter((p) => /^\d+$/.test(p));
+  for (const pid of pids) spawnSync("kill", ["-KILL", pid]);
+  sh(["ip", "netns", "del", ns], true);
+}
+
 export interface NsPair {
   id: string;
   a: string;
@@ -63,13 +73,8 @@ export function createNsPair(): NsPair {
       inNs(b, ["ip", "link", "set", "dev", `v${id}b`, up ? "up" : "down"]);
     },
     cleanup() {
-      for (const ns of [a, b]) {
-        // Processes we started inside (agents, wireguard-go) keep a namespace
-        // alive after `ip netns del`; stop them first.
-        const pids = sh(["ip", "netns", "pids", ns], true).out.split(/\s+/).filter((p) => /^\d+$/.test(p));
-        for (const pid of pids) spawnSync("kill", ["-KILL", pid]);
-        sh(["ip", "netns", "del", ns], true);
-      }
+      removeNs(a);
+      removeNs(b);
     },
   };
   try {
@@ -89,6 +94,56 @@ export function createNsPair(): NsPair {
   return pair;
 }
 
+export interface RootLinkedNs {
+  ns: string;
+  /** Root-namespace end and namespace end of the veth. */
+  rootAddr: string;
+  nsAddr: string;
+  /** Takes the namespace end down/up (a network outage for whatever lives inside). */
+  setLink(up: boolean): void;
+  cleanup(): void;
+}
+
+/**
+ * One namespace joined to the root namespace by veth on 10.251.<n>.0/30, for a
+ * hub that stays in the root namespace (where PostgreSQL and NATS listen on
+ * loopback) talking to a peer inside the namespace.
+ */
+export function createRootLinkedNs(): RootLinkedNs {
+  const id = randomBytes(3).toString("hex");
+  const ns = `dlt-${id}-n`;
+  const n = parseInt(id.slice(0, 2), 16);
+  const rootAddr = `10.251.${n}.1`;
+  const nsAddr = `10.251.${n}.2`;
+  const rootDev = `v${id}r`;
+  const nsDev = `v${id}n`;
+  const out: RootLinkedNs = {
+    ns,
+    rootAddr,
+    nsAddr,
+    setLink(up) {
+      inNs(ns, ["ip", "link", "set", "dev", nsDev, up ? "up" : "down"]);
+    },
+    cleanup() {
+      sh(["ip", "link", "del", rootDev], true);
+      removeNs(ns);
+    },
+  };
+  try {
+    sh(["ip", "netns", "add", ns]);
+    sh(["ip", "link", "add", rootDev, "type", "veth", "peer", "name", nsDev, "netns", ns]);
+    sh(["ip", "addr", "add", `${rootAddr}/30`, "dev", rootDev]);
+    sh(["ip", "link", "set", "dev", rootDev, "up"]);
+    inNs(ns, ["ip", "addr", "add", `${nsAddr}/30`, "dev", nsDev]);
+    inNs(ns, ["ip", "link", "set", "dev", nsDev, "up"]);
+    inNs(ns, ["ip", "link", "set", "dev", "lo", "up"]);
+  } catch (err) {
+    out.cleanup();
+    throw err;
+  }
+  return out;
+}
+
 /** A process inside a namespace that owns one WireGuard device. */
 export interface NsAgent {
   child: ChildProcess;
@@ -99,9 +154,13 @@ export interface NsAgent {
   removePeer(publicKey: string): Promise<void>;
   peers(): Promise<PeerStatus[]>;
   addAddress(cidr: string): Promise<void>;
+  addRoute(cidr: string, src?: string): Promise<void>;
   close(): Promise<void>;
   listen(host: string, port: number): Promise<void>;
   tcp(host: string, port: number, message: string, timeoutMs?: number): Promise<string>;
+  /** Serves a stand-in EdgeService.GetStatus on host:port. */
+  serveEdge(host: string, port: number): Promise<void>;
+  setEdge(status: { apiReachable?: boolean; apiError?: string; edgeVersion?: string }): Promise<void>;
   /** SIGKILL, like a crash (the device and wireguard-go stay behind). */
   kill(): Promise<void>;
 }
@@ -146,9 +205,12 @@ export async function startAgent(ns: string): Promise<NsAgent> {
     removePeer: (publicKey) => call("removePeer", { publicKey }),
     peers: () => call("peers"),
     addAddress: (cidr) => call("addAddress", { cidr }),
+    addRoute: (cidr, src) => call("addRoute", { cidr, src }),
     close: () => call("close"),
     listen: (host, port) => call("listen", { host, port }),
     tcp: (host, port, message, timeoutMs) => call("tcp", { host, port, message, timeoutMs }),
+    serveEdge: (host, port) => call("serveEdge", { host, port }),
+    setEdge: (status) => call("setEdge", status),
     async kill() {
       // `ip netns exec` execs node, so this pid is the agent itself.
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -6,10 +6,14 @@
  */
 import { createServer, connect, type Server } from "node:net";
 import { createInterface } from "node:readline";
+import { edgev1 } from "@daalu/proto";
+import { bindGrpc, createLogger, grpc, serveGrpc, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { openDevice, type WgDevice } from "../src/index.js";
 
 let dev: WgDevice | undefined;
 const servers: Server[] = [];
+/** What the fake EdgeService answers (see `serveEdge`). */
+let edgeStatus = { edgeVersion: "test-edge", apiReachable: true, apiError: "", kubernetesVersion: "v1.31.0", nodeCount: 1, nodesReady: 1 };
 
 function device(): WgDevice {
   if (!dev) throw new Error("no device open");
@@ -41,6 +45,7 @@ const ops: Record<string, (a: any) => Promise<unknown>> = {
   removePeer: (a: { publicKey: string }) => device().removePeer(a.publicKey),
   peers: () => device().peers(),
   addAddress: (a: { cidr: string }) => device().addAddress(a.cidr),
+  addRoute: (a: { cidr: string; src?: string }) => device().addRoute(a.cidr, a.src ? { src: a.src } : {}),
   async close() {
     await device().close();
     dev = undefined;
@@ -49,6 +54,17 @@ const ops: Record<string, (a: any) => Promise<unknown>> = {
     const srv = createServer((c) => c.pipe(c));
     servers.push(srv);
     await new Promise<void>((res, rej) => srv.listen(a.port, a.host, () => res()).once("error", rej));
+  },
+  /** A stand-in EdgeService (the contract the hub probes) on host:port. */
+  async serveEdge(a: { host: string; port: number }) {
+    const server = new grpc.Server();
+    // Only the unary GetStatus: serveGrpc skips streaming methods such as Proxy.
+    const impl = { getStatus: async () => edgeStatus } as unknown as ServiceImpl<MethodsOf<typeof edgev1.EdgeService>>;
+    serveGrpc(server, edgev1.EdgeService, impl, createLogger("ns-agent", "silent"));
+    await bindGrpc(server, `${a.host}:${a.port}`);
+  },
+  async setEdge(a: Partial<typeof edgeStatus>) {
+    edgeStatus = { ...edgeStatus, ...a };
   },
   tcp: (a: { host: string; port: number; message: string; timeoutMs?: number }) => tcpEcho(a.host, a.port, a.message, a.timeoutMs ?? 2000),
 };
