@@ -58,15 +58,11 @@ interface Tracked {
   peer: PeerStatus | undefined;
 }
 
-function prefixOf(cidr: string): number {
-  return Number(cidr.slice(cidr.indexOf("/") + 1));
-}
-
 export class HubNode {
   private dev: WgDevice | undefined;
   private readonly tracked = new Map<string, Tracked>();
-  /** tenant → `<hubIp>/<prefix>` applied on the interface. */
-  private readonly addresses = new Map<string, string>();
+  /** tenant → hub address and subnet route applied on the interface. */
+  private readonly addresses = new Map<string, { hubIp: string; subnet: string }>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private sub: Subscription | undefined;
@@ -184,11 +180,19 @@ export class HubNode {
     if (t.alert) await this.resolveAlert(t, Date.now(), why);
   }
 
+  /**
+   * The tenant's hub address as a /32 plus a route for its subnet sourced from
+   * it: hub addresses may sit outside the subnet (PEERING_HUB_POOL), and the
+   * edge only accepts packets from the hub's /32. A widened subnet swaps the route.
+   */
   private async ensureAddress(tenantId: string, hubIp: string, subnet: string): Promise<void> {
-    const cidr = `${hubIp}/${prefixOf(subnet)}`;
-    if (this.addresses.get(tenantId) === cidr) return;
-    await this.device.addAddress(cidr);
-    this.addresses.set(tenantId, cidr);
+    const cur = this.addresses.get(tenantId);
+    if (cur && cur.hubIp === hubIp && cur.subnet === subnet) return;
+    if (cur && cur.subnet !== subnet) await this.device.removeRoute(cur.subnet);
+    if (cur && cur.hubIp !== hubIp) await this.device.removeAddress(`${cur.hubIp}/32`);
+    await this.device.addAddress(`${hubIp}/32`);
+    await this.device.addRoute(subnet, { src: hubIp });
+    this.addresses.set(tenantId, { hubIp, subnet });
   }
 
   /** Makes the device and the tracked set equal to PostgreSQL. */
@@ -220,9 +224,10 @@ export class HubNode {
       tenants.add(s.tenantId);
       await this.ensureAddress(s.tenantId, s.hubIp, s.cidr);
     }
-    for (const [tenant, cidr] of [...this.addresses]) {
+    for (const [tenant, a] of [...this.addresses]) {
       if (!tenants.has(tenant)) {
-        await this.device.removeAddress(cidr);
+        await this.device.removeRoute(a.subnet);
+        await this.device.removeAddress(`${a.hubIp}/32`);
         this.addresses.delete(tenant);
       }
     }
