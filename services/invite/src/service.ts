@@ -64,6 +64,9 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
   });
   const impl = inviteHandlers(invites);
   const nats = serveNats(nc, invitev1.InviteService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });
+  // "ready" must mean the server knows our subscriptions; otherwise a first
+  // request from another connection can still find no responders.
+  await nc.flush();
 
   let grpcServer: grpc.Server | undefined;
   let grpcPort: number | undefined;
