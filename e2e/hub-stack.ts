@@ -85,3 +85,32 @@ export async function startHubStack(env: TestEnv, dir: string, opts: { hubEndpoi
     throw err;
   }
 }
+
+/** A service's main.ts run as a process inside a namespace (same contract as spawnService: resolves on the "ready" log line). */
+export function spawnServiceIn(host: { spawn(cmd: string, args: string[], env: Record<string, string>): import("node:child_process").ChildProcess }, name: string, env: Record<string, string>): ServiceProcess {
+  const child = host.spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "services", name, "src/main.ts")], env);
+  let out = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"msg":"ready"')) resolve();
+    });
+    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before ready:\n${out.slice(-4000)}`)));
+  });
+  ready.catch(() => undefined);
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return {
+    child,
+    ready,
+    output: () => out,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}

@@ -195,10 +195,14 @@ export class EdgeAgent {
     const c = secret.config;
     const device = await this.openDevice(this.cfg.wgInterface, { backend: this.cfg.wgBackend, logger: this.logger });
     this.device = device;
-    // replacePeers: a taken-over interface may carry a stale hub peer (old key or endpoint).
-    await device.configure({ privateKey: secret.privateKey, peers: [this.hubPeer(c)], replacePeers: true });
+    // Link up first: WireGuard sends the first keepalive (and so starts the
+    // handshake) the moment a peer with persistent keepalive is added to an UP
+    // interface; configured on a down link it would wait a whole interval.
     await device.addAddress(interfaceAddress(c));
     await replaceRoute(hubRoute(c), device.name);
+    // replacePeers: a taken-over interface may carry a stale hub peer (old key
+    // or endpoint); re-creating the peer also restarts its session at once.
+    await device.configure({ privateKey: secret.privateKey, peers: [this.hubPeer(c)], replacePeers: true });
     this.config = c;
     this.deviceUpSinceMs = this.now();
     await this.refreshHandshake();
