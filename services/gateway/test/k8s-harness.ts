@@ -1,0 +1,75 @@
+/**
+ * The gateway's HTTP app (buildApp, as service.ts builds it) with the k8s
+ * proxy plugin registered, behind a TLS terminator: kubectl sends bearer
+ * tokens only over https, and the gateway itself serves plain http (TLS ends
+ * at the ingress in production), so the terminator plays the ingress.
+ */
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { createLogger, natsClient } from "@daalu/runtime";
+import { selfSignedTls } from "@daalu/kube-double";
+import type { TestEnv } from "@daalu/testing";
+import { openGatewayStore } from "../src/admin.js";
+import { Authenticator } from "../src/auth.js";
+import { buildApp } from "../src/http/app.js";
+import { k8sProxyPlugin } from "../src/http/k8s-proxy.js";
+
+export interface K8sGateway {
+  /** https://127.0.0.1:PORT (the terminator). */
+  url: string;
+  /** The gateway's own http URL. */
+  httpUrl: string;
+  ca: string;
+  close(): Promise<void>;
+}
+
+export async function startK8sGateway(env: TestEnv): Promise<K8sGateway> {
+  const store = await openGatewayStore(env.databaseUrl, { poolSize: 4 });
+  const logger = createLogger("gateway", process.env["LOG_LEVEL"] ?? "silent");
+  const caller = { kind: CallerKind.SERVICE, id: "gateway" };
+  const peering = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller } });
+  const auth = new Authenticator(store, 5_000, logger);
+  const { app } = buildApp({
+    invite: natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix, defaults: { caller } }),
+    peering,
+    auth,
+    logger,
+    ready: async () => undefined,
+    bodyLimit: 64 * 1024,
+    bootstrapRate: 0,
+    bootstrapBurst: 1,
+  });
+  const tls = selfSignedTls();
+  // publicUrl is the terminator's, known only after it binds: bind it first.
+  const front = https.createServer({ key: tls.key, cert: tls.cert });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  await app.register(k8sProxyPlugin, { auth, peering, nc: env.nc, natsPrefix: env.prefix, publicUrl: url, caPem: tls.ca, logger });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const httpPort = (app.server.address() as AddressInfo).port;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  front.on("request", (req, res) => {
+    const up = http.request({ host: "127.0.0.1", port: httpPort, method: req.method, path: req.url, headers: req.headers, agent }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      res.flushHeaders(); // as an ingress does: watch clients wait for the head
+      ur.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    res.on("close", () => up.destroy());
+    req.pipe(up);
+  });
+  return {
+    url,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    ca: tls.ca,
+    async close() {
+      front.closeAllConnections();
+      await new Promise((r) => front.close(r));
+      agent.destroy();
+      await app.close();
+      await store.close();
+    },
+  };
+}
