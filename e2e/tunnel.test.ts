@@ -3,10 +3,9 @@
  * PEERING_WG=true) running in the hub namespace, PostgreSQL and NATS reached
  * through relays, edges in their own namespaces.
  *
- * Only the first case runs today, and only when peering's main starts the hub
- * node: until then (services/peering/src/wg-node exists but PEERING_WG is not
- * read by peering's config) it is reported as todo with that reason. The
- * remaining cases are todo with their reasons.
+ * The first case walks one cluster through enrollment, connection, an edge
+ * crash and restart, and deletion; it reports todo if peering does not start
+ * the hub node. The remaining cases are todo with their reasons.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,15 +14,15 @@ import path from "node:path";
 import { EDGE_USER, defaultPolicy } from "@daalu/kube-double";
 import { eventually, setup } from "@daalu/testing";
 import { ExitCode } from "../edge/src/index.js";
-import { runEdge, startKube } from "../edge/test/helpers.js";
-import { startEdgeRun, WG_PORT } from "./edge-host.js";
+import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
+import { getStatusFrom, readyz, startEdgeRun, WG_PORT } from "./edge-host.js";
 import { spawnServiceIn, startHubStack } from "./hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns } from "./netns.js";
 
 const skip = e2eSkipReason();
 const HUB_NODE_STARTED = "hub WireGuard node started";
 
-test("tunnel: enrolled cluster goes awaiting_handshake → connected once the edge runs", { skip, timeout: 180_000 }, async (t) => {
+test("tunnel: awaiting_handshake → connected; edge killed and restarted → back within seconds; cluster deleted → tunnel dead, address free", { skip, timeout: 240_000 }, async (t) => {
   const env = await setup();
   t.after(() => env.cleanup());
   const net = await Netns.create(1);
@@ -65,17 +64,49 @@ test("tunnel: enrolled cluster goes awaiting_handshake → connected once the ed
   await edgeHost!.forward(k.kube.port, { host: "127.0.0.1", port: k.kube.port });
   const kubeconfig = path.join(net.dir, "edge-kubeconfig.yaml");
   writeFileSync(kubeconfig, k.kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
+  const edgeEnv = { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_WG_INTERFACE: net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081" };
   const started = Date.now();
-  const agent = startEdgeRun(edgeHost!, { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_WG_INTERFACE: net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081" });
+  const agent = startEdgeRun(edgeHost!, edgeEnv);
   t.after(() => agent.stop("SIGKILL"));
   await eventually(async () => assert.equal(await status(), "CONNECTED"), { timeoutMs: 15_000, intervalMs: 200 });
   t.diagnostic(`edge start → CONNECTED in ${Date.now() - started} ms`);
+  const config = JSON.parse(secretDataOf(k)["tunnel.json"]!) as { tunnelIp: string; hubTunnelIp: string };
+
+  // Crash: SIGKILL leaves the interface (and wireguard-go) behind; the new process takes it over.
+  await agent.stop("SIGKILL");
+  const restarted = Date.now();
+  const again = startEdgeRun(edgeHost!, edgeEnv);
+  t.after(() => again.stop("SIGKILL"));
+  await again.ready;
+  await eventually(async () => assert.equal((await readyz(edgeHost!)).status, 200), { timeoutMs: 10_000, intervalMs: 200 });
+  // A probe that hit the restart window shows ERROR (the edge did not answer); the next one clears it.
+  await eventually(async () => assert.equal(await status(), "CONNECTED"), { timeoutMs: 10_000, intervalMs: 200 });
+  assert.equal((await getStatusFrom(net.hub, config)).ok, true, "the hub reaches the restarted edge");
+  const backMs = Date.now() - restarted;
+  t.diagnostic(`edge restart → handshaken and serving in ${backMs} ms`);
+  assert.ok(backMs < 10_000, `back within seconds (${backMs} ms)`);
+
+  // Deletion: the hub drops the peer, the tunnel is dead, the address returns to the pool.
+  const del = await hub.api("DELETE", `/v1/clusters/${clusterId}`);
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+  await eventually(async () => assert.equal((await getStatusFrom(net.hub, config)).ok, false), { timeoutMs: 10_000, intervalMs: 300 });
+  const next = await hub.api("POST", "/v1/clusters", { name: "prod-eu-2" });
+  assert.equal(next.status, 201, JSON.stringify(next.body));
+  const boot2 = await runEdge("bootstrap", { EDGE_KUBECONFIG: k.bootstrapKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: "second-tunnel", EDGE_HUB_URL: hub.gatewayUrl, EDGE_BOOTSTRAP_TOKEN: next.body.token });
+  assert.equal(boot2.code, ExitCode.Ok, boot2.output);
+  const reused = JSON.parse(secretDataOf(k, "second-tunnel")["tunnel.json"]!) as { tunnelIp: string };
+  assert.equal(reused.tunnelIp, config.tunnelIp, "the deleted cluster's address was free again");
 });
 
-const NO_HUB_NODE = "needs the hub WireGuard node running inside peering (PEERING_WG), not wired yet";
-test("tunnel: edge killed and restarted → connected again within seconds", { todo: NO_HUB_NODE });
+function secretDataOf(k: Awaited<ReturnType<typeof startKube>>, name?: string): Record<string, string> {
+  const d = secretData(k.kube, name);
+  assert.ok(d, "tunnel Secret exists");
+  return d;
+}
+
 test("tunnel: egress cut → disconnected, one critical alert after the shortened threshold, then recovery", {
-  todo: `${NO_HUB_NODE}; also, health is handshake-age only and WireGuard re-handshakes every ~2 min, so a PEERING_DISCONNECT_AFTER of seconds would flap a healthy tunnel: the threshold (or a rx-bytes liveness signal) must be settled with peering`,
+  todo: "not written yet: peering health is handshake-age only and WireGuard re-handshakes every ~2 min, so a PEERING_DISCONNECT_AFTER of seconds flaps a healthy tunnel; the test needs that settled with peering (thresholds above the rekey interval, or an rx-bytes liveness signal)",
 });
-test("tunnel: hub node restarted → every edge connected again within 10 s (edge resets its session after EDGE_HUB_SILENCE)", { todo: NO_HUB_NODE });
-test("tunnel: cluster deleted → tunnel dead and the address back in the pool", { todo: NO_HUB_NODE });
+test("tunnel: hub node restarted → every edge connected again within 10 s", {
+  todo: "not written yet (time): the edge side exists (EDGE_HUB_SILENCE resets the session when the hub goes quiet; set it to ~3 s with PEERING_PROBE_INTERVAL=1s for the 10 s bound)",
+});
