@@ -411,3 +411,20 @@ export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Pr
   const child = await spawnWireguardGo(name, socket, opts);
   return new Device(name, "wireguard-go", new UapiBackend(socket), child, opts.logger, socket);
 }
+
+/**
+ * Makes `cidr` unreachable in this network namespace unless a more specific
+ * route (a tunnel interface's) covers the address. Tunnel addresses then never
+ * leak to the underlay's default route when a peer route is missing: the
+ * packet fails with EHOSTUNREACH instead of leaving through eth0.
+ */
+export async function guardRoute(cidr: string): Promise<void> {
+  checkCidr(cidr);
+  await must("ip", ["route", "replace", "unreachable", cidr]);
+}
+
+/** Removes a guard route; a no-op when absent. */
+export async function unguardRoute(cidr: string): Promise<void> {
+  checkCidr(cidr);
+  await run("ip", ["route", "del", "unreachable", cidr]);
+}

@@ -1,6 +1,8 @@
 /** The only reader of process.env for the peering service. */
 import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { hostname } from "node:os";
 import { CidrParseError, formatCidr, overlaps, parseCidr } from "./domain/ipv4.js";
+import { readHubNodeConfig, type HubNodeConfig } from "./wg-node/config.js";
 
 export const SERVICE_NAME = "peering";
 export const DEFAULT_GRPC_ADDR = "0.0.0.0:7102";
@@ -35,6 +37,8 @@ export interface PeeringConfig extends CommonConfig {
   recoveryIntervalMs: number;
   pendingTimeoutMs: number;
   dbPoolSize: number;
+  /** The hub's WireGuard node (PEERING_WG=on), or undefined: this replica then only serves the API. */
+  hubNode: HubNodeConfig | undefined;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): PeeringConfig {
@@ -83,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     recoveryIntervalMs: r.duration("PEERING_RECOVERY_INTERVAL", DEFAULT_RECOVERY_INTERVAL_MS),
     pendingTimeoutMs: r.duration("PEERING_PENDING_TIMEOUT", DEFAULT_PENDING_TIMEOUT_MS),
     dbPoolSize: r.int("PEERING_DB_POOL", DEFAULT_DB_POOL, 1, 1000),
+    hubNode: readHubNodeConfig(r, hostname()),
   };
   r.check(cfg.recoveryIntervalMs > 0, "PEERING_RECOVERY_INTERVAL must be positive");
   r.done();

@@ -25,7 +25,9 @@ import { peeringImpl, type HubInfo } from "./adapters/nats/handlers.js";
 import { migrations } from "./adapters/pg/migrations.js";
 import type { PeeringDb } from "./adapters/pg/schema.js";
 import { PeeringStore } from "./adapters/pg/store.js";
+import { HealthStore } from "./adapters/pg/health-store.js";
 import { startRecovery } from "./recovery.js";
+import { HubNode } from "./wg-node/hub-node.js";
 
 export const SCHEMA = "peering";
 
@@ -36,6 +38,8 @@ export interface PeeringService {
   hub: HubInfo;
   /** Bound gRPC port, or undefined when gRPC is off. */
   grpcPort: number | undefined;
+  /** The hub's WireGuard node when PEERING_WG=on. */
+  hubNode: HubNode | undefined;
   /** Closers in drain order: adapters, sweep, then connections. */
   closers(): Closer[];
   stop(): Promise<void>;
@@ -87,8 +91,24 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
     intervalMs: config.recoveryIntervalMs,
   });
 
+  // The hub's WireGuard node: one per hub host (PEERING_WG=on); other replicas only serve the API.
+  let hubNode: HubNode | undefined;
+  if (config.hubNode) {
+    hubNode = new HubNode({
+      store,
+      health: new HealthStore(db),
+      nc,
+      prefix: config.natsPrefix,
+      logger,
+      config: config.hubNode,
+      guardCidrs: [config.subnetPool, config.hubPool],
+    });
+    await hubNode.start();
+  }
+
   const closers = (): Closer[] => [
     { name: "nats-server", close: () => natsServer.drain() },
+    ...(hubNode ? [{ name: "wg-node", close: () => hubNode!.stop() }] : []),
     ...(grpcServer ? [{ name: "grpc", close: () => shutdownGrpc(grpcServer!, config.drainTimeoutMs) }] : []),
     { name: "recovery", close: () => recovery.stop() },
     { name: "nats", close: () => nc.drain() },
@@ -100,6 +120,7 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
     db,
     hub,
     grpcPort,
+    hubNode,
     closers,
     async stop() {
       for (const c of closers()) await c.close().catch((err) => logger.warn({ err, closer: c.name }, "close failed"));

@@ -8,7 +8,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject, requireTenant, serveNats, type Logger, type NatsConnection, type NatsServer } from "@daalu/runtime";
-import { openDevice, type PeerStatus, type WgDevice } from "@daalu/wireguard";
+import { guardRoute, openDevice, unguardRoute, type PeerStatus, type WgDevice } from "@daalu/wireguard";
 import type { Subscription } from "@nats-io/transport-node";
 import { ClusterEvents } from "../adapters/nats/events.js";
 import type { AlertRecord, HealthStore } from "../adapters/pg/health-store.js";
@@ -30,6 +30,12 @@ export interface HubNodeDeps {
   prefix: string;
   logger: Logger;
   config: HubNodeConfig;
+  /**
+   * Address blocks that only ever live in the tunnel (the subnet pool, the hub
+   * pool): routed `unreachable` while the node runs, so a missing peer route
+   * never sends tunnel traffic out through the default route.
+   */
+  guardCidrs?: string[];
 }
 
 /** Errors kept per cluster for the diagnostic blob. */
@@ -93,6 +99,7 @@ export class HubNode {
   async start(): Promise<void> {
     const { config } = this.deps;
     this.dev = await openDevice(config.interface, { backend: config.backend, logger: this.log });
+    for (const cidr of this.deps.guardCidrs ?? []) await guardRoute(cidr);
     // Subscribe before the rebuild so no event between the two is lost.
     this.sub = this.deps.nc.subscribe(eventSubject(this.deps.prefix, "*", "cluster.>"), {
       callback: (err, msg) => {
@@ -139,6 +146,7 @@ export class HubNode {
     await Promise.allSettled([...this.probes]);
     this.prober.close();
     await this.dev?.close();
+    for (const cidr of this.deps.guardCidrs ?? []) await unguardRoute(cidr).catch(() => undefined);
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
