@@ -23,6 +23,12 @@ export interface GatewayConfig extends CommonConfig {
   bootstrapBurst: number;
   bodyLimit: number;
   authCacheMs: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM files). kubectl sends bearer
+   * tokens only over TLS, so the Kubernetes endpoint needs it unless a
+   * TLS-terminating ingress sits in front.
+   */
+  tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
 }
 
 /** host:port; port 0 asks the OS for a free one (tests). */
@@ -43,7 +49,11 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   const listen = parseListen(listenRaw);
   r.check(listen !== undefined, `GATEWAY_LISTEN must be host:port, got "${listenRaw}"`);
   const port = listen?.port ?? 8080;
-  const publicUrl = r.url("GATEWAY_PUBLIC_URL", `http://127.0.0.1:${port}`);
+  const certFile = r.optional("GATEWAY_TLS_CERT_FILE");
+  const keyFile = r.optional("GATEWAY_TLS_KEY_FILE");
+  r.check((certFile === undefined) === (keyFile === undefined), "GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE go together: set both or neither");
+  const tls = certFile && keyFile ? { certFile, keyFile, caFile: r.optional("GATEWAY_TLS_CA_FILE") } : undefined;
+  const publicUrl = r.url("GATEWAY_PUBLIC_URL", `${tls ? "https" : "http"}://127.0.0.1:${port}`);
   const cfg: GatewayConfig = {
     ...common,
     databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -55,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     bootstrapBurst: r.int("GATEWAY_BOOTSTRAP_BURST", DEFAULT_GATEWAY_BOOTSTRAP_BURST, 1, 10_000_000),
     bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
+    tls,
   };
   r.done();
   return cfg;

@@ -152,6 +152,26 @@ export const openapi = {
         responses: { "200": json(ref("Bootstrap")), ...publicErrors },
       },
     },
+    "/v1/clusters/{id}/kubeconfig": {
+      get: {
+        summary: "A kubeconfig for this cluster's Kubernetes endpoint on the hub",
+        description: "server = <public url>/k8s/clusters/{id}; the token is a placeholder unless ?token=include (then the caller's own token; Cache-Control: no-store).",
+        security: secured,
+        parameters: [{ name: "token", in: "query", required: false, schema: { type: "string", enum: ["include", "placeholder"] } }],
+        responses: { "200": { description: "kubeconfig (YAML)", content: { "application/yaml": {} } }, ...errors },
+      },
+    },
+    "/k8s/clusters/{id}/*": Object.fromEntries(
+      ["get", "post", "put", "patch", "delete", "options"].map((m) => [
+        m,
+        {
+          summary: "Kubernetes API of the cluster, through its tunnel (kubectl-compatible; read-only by the edge's RBAC)",
+          description: "Errors are Kubernetes Status objects (what kubectl prints), with the Daalu reason in the daalu-error-reason header. Every call is one audit row.",
+          security: secured,
+          responses: { "200": { description: "the API server's answer, streamed (watch, logs -f)" }, "403": { description: "Status from the API server (RBAC)" }, "404": { description: "Status: no such cluster in this tenant" } },
+        },
+      ]),
+    ),
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },

@@ -6,7 +6,9 @@ import { migrations } from "./adapters/pg/migrations.js";
 import { GatewayStore, SCHEMA, type GatewayDb } from "./adapters/pg/store.js";
 import { Authenticator } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
+import { readFile } from "node:fs/promises";
 import { buildApp, type RouteList } from "./http/app.js";
+import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { Code, DaaluError } from "@daalu/runtime";
 
 export interface RunningGateway {
@@ -32,10 +34,16 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     const conn = nc;
     const store = new GatewayStore(db);
     const prefix = config.natsPrefix;
+    const peering = natsClient(conn, peeringv1.PeeringService, { prefix, defaults: { caller: GATEWAY_CALLER } });
+    const auth = new Authenticator(store, config.authCacheMs, logger.child({ component: "auth" }));
+    const tls = config.tls
+      ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile), ca: config.tls.caFile ? await readFile(config.tls.caFile, "utf8") : undefined }
+      : undefined;
     const { app, routes } = buildApp({
+      ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
       invite: natsClient(conn, invitev1.InviteService, { prefix, defaults: { caller: GATEWAY_CALLER } }),
-      peering: natsClient(conn, peeringv1.PeeringService, { prefix, defaults: { caller: GATEWAY_CALLER } }),
-      auth: new Authenticator(store, config.authCacheMs, logger.child({ component: "auth" })),
+      peering,
+      auth,
       logger,
       bodyLimit: config.bodyLimit,
       bootstrapRate: config.bootstrapRate,
@@ -54,12 +62,22 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
         }
       },
     });
+    // The Kubernetes-API-compatible endpoint per cluster and kubeconfig download.
+    await app.register(k8sProxyPlugin, {
+      auth,
+      peering,
+      nc: conn,
+      natsPrefix: prefix,
+      publicUrl: config.publicUrl,
+      ...(tls ? { caPem: tls.ca ?? tls.cert.toString("utf8") } : {}),
+      logger,
+    });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
     return {
-      url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
       app,
       routes,
       store,

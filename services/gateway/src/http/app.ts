@@ -28,6 +28,8 @@ export type InviteClient = ServiceClient<MethodsOf<typeof invitev1.InviteService
 export type PeeringClient = ServiceClient<MethodsOf<typeof peeringv1.PeeringService>>;
 
 export interface AppDeps {
+  /** Serve HTTPS with this key and certificate (PEM). */
+  https?: { key: Buffer; cert: Buffer };
   invite: InviteClient;
   peering: PeeringClient;
   auth: Authenticator;
@@ -89,6 +91,7 @@ function sendProblem(req: FastifyRequest, reply: FastifyReply, err: DaaluError):
 export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteList } {
   const log = deps.logger.child({ component: "http" });
   const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     // Our own request log below never includes bodies or headers (tokens).
     logger: false,
     bodyLimit: deps.bodyLimit,
