@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,22 +14,31 @@ export const DEFAULT_TENANT = "default";
 
 /**
  * The services the hub runs, in start order (a service's dependencies first).
- * `env(replica)` gives the per-replica settings; add tunnel-proxy and audit here
- * once they exist.
+ * `env(replica)` gives the per-replica settings.
  */
 interface ServiceSpec {
   name: string;
-  env(replica: number, ctx: { gatewayHost: string; gatewayPort: number; publicUrl: string }): Promise<Record<string, string>> | Record<string, string>;
+  env(replica: number, ctx: { gatewayHost: string; gatewayPort: number; publicUrl: string; wireguard: boolean }): Promise<Record<string, string>> | Record<string, string>;
 }
 
 const SERVICES: ServiceSpec[] = [
-  { name: "peering", env: () => ({ PEERING_GRPC_ADDR: "127.0.0.1:0" }) },
+  // Replica 1 of peering is this host's WireGuard hub node (when WireGuard can run here).
+  { name: "peering", env: (i, c) => ({ PEERING_GRPC_ADDR: "127.0.0.1:0", ...(c.wireguard && i === 0 ? { PEERING_WG: "on" } : {}) }) },
   { name: "invite", env: (_i, c) => ({ INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_HUB_URL: c.publicUrl }) },
+  { name: "audit", env: () => ({ AUDIT_GRPC_ADDR: "127.0.0.1:0" }) },
+  { name: "tunnel-proxy", env: () => ({}) },
   {
     name: "gateway",
     env: (i, c) => ({ GATEWAY_LISTEN: `${c.gatewayHost.includes(":") ? `[${c.gatewayHost}]` : c.gatewayHost}:${c.gatewayPort === 0 ? 0 : c.gatewayPort + i}`, GATEWAY_PUBLIC_URL: c.publicUrl }),
   },
 ];
+
+/** WireGuard can run here: root, and the kernel module or wireguard-go. */
+export function wireguardAvailable(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  if (existsSync("/sys/module/wireguard")) return true;
+  return (process.env["PATH"] ?? "").split(":").some((d) => d && existsSync(path.join(d, "wireguard-go")));
+}
 
 export interface HubOptions {
   /** Replicas of every service (default 1). */
@@ -53,6 +63,8 @@ export interface HubOptions {
   output?: LineSink;
   /** Create tenant `default` and an admin token when the tenant does not exist yet. */
   bootstrapAdmin?: boolean;
+  /** Run the hub WireGuard node (default: when wireguardAvailable()). */
+  wireguard?: boolean;
 }
 
 export interface Hub {
@@ -146,6 +158,8 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       childEnv["LOG_LEVEL"] = "info";
     }
 
+    const wireguard = opts.wireguard ?? wireguardAvailable();
+    if (!wireguard) output("devhub", "WireGuard not available here (needs root and wireguard-go or the kernel module): the hub runs without its tunnel node");
     const listen = splitListen(opts.gatewayListen ?? DEFAULT_GATEWAY_LISTEN);
     const firstPort = listen.port === 0 ? 0 : listen.port;
     const publicUrl = opts.publicUrl ?? `http://127.0.0.1:${firstPort === 0 ? await freePort() : firstPort}`;
@@ -158,7 +172,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
           DATABASE_URL: databaseUrl,
           NATS_URL: natsUrl,
           DAALU_NATS_PREFIX: prefix,
-          ...(await svc.env(i, { gatewayHost: listen.host, gatewayPort: firstPort, publicUrl })),
+          ...(await svc.env(i, { gatewayHost: listen.host, gatewayPort: firstPort, publicUrl, wireguard })),
         };
         const c = spawnChild({
           name: `${svc.name}-${i + 1}`,
