@@ -36,6 +36,8 @@ describe("hub WireGuard node", { skip }, () => {
   let hubIp = "";
   let hubPublicKey = "";
   let config: HubNodeConfig;
+  /** The test's subnet and hub pool, routed unreachable while a node runs: nothing aimed at them ever leaves through eth0. */
+  let guardCidrs: string[] = [];
   const statusEvents: peeringv1.ClusterEvent[] = [];
   const alerts: Array<{ kind: string; alert: peeringv1.Alert }> = [];
 
@@ -52,6 +54,7 @@ describe("hub WireGuard node", { skip }, () => {
     link = createRootLinkedNs();
     const n = parseInt(link.ns.slice(4, 6), 16);
     // Hub addresses and the subnet of their own, so nothing in the root namespace meets anyone else's.
+    guardCidrs = [`10.252.${n}.0/24`, `10.253.${n}.0/24`];
     svc = await startPeering(env, { PEERING_HUB_POOL: `10.253.${n}.0/24` });
     health = new HealthStore(svc.db);
     const client = serviceClient(env);
@@ -100,7 +103,7 @@ describe("hub WireGuard node", { skip }, () => {
     await env?.cleanup();
   });
 
-  const nodeDeps = () => ({ store: svc.store, health, nc: svc.nc, prefix: env.prefix, logger, config });
+  const nodeDeps = () => ({ store: svc.store, health, nc: svc.nc, prefix: env.prefix, logger, config, guardCidrs });
 
   it("rebuilds the enrolled peer from PostgreSQL on start (awaiting_handshake)", async () => {
     node = new HubNode(nodeDeps());
@@ -178,13 +181,13 @@ describe("hub WireGuard node", { skip }, () => {
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
-    assert.match(d.diagnostic, /no WireGuard handshake for/);
+    assert.match(d.diagnostic, /no WireGuard handshake or traffic for/);
     assert.ok(Date.now() - downAt < config.disconnectAfterMs + 3_000);
     await eventually(() => assert.equal(alerts.filter((a) => a.kind === "alert.critical").length, 1), { timeoutMs: 20_000, intervalMs: 200 });
     const raised = alerts.find((a) => a.kind === "alert.critical")!.alert;
     assert.equal(raised.clusterId, clusterId);
     assert.equal(raised.severity, peeringv1.AlertSeverity.CRITICAL);
-    assert.match(raised.summary, /no WireGuard handshake for/);
+    assert.match(raised.summary, /no WireGuard handshake or traffic for/);
     // Still down for several more sweeps: no second alert.
     await new Promise((r) => setTimeout(r, 2_000));
     assert.equal(alerts.filter((a) => a.kind === "alert.critical").length, 1);

@@ -102,7 +102,7 @@ describe("health state machine: transitions", () => {
     assert.equal(ev({ state: "connected", now: hs + 5_000, lastHandshakeMs: hs, probe }).state, "connected");
     const o = ev({ state: "connected", now: hs + 5_001, lastHandshakeMs: hs, probe });
     assert.deepEqual(o.transition, { from: "connected", to: "disconnected", at: hs + 5_001 });
-    assert.match(o.diagnostic, /no WireGuard handshake for 5s \(last at /);
+    assert.match(o.diagnostic, /no WireGuard handshake or traffic for 5s \(last handshake at /);
   });
 
   it("error → disconnected when the tunnel drops too", () => {
@@ -155,6 +155,51 @@ describe("health state machine: transitions", () => {
   });
 });
 
+describe("health state machine: received traffic is a sign of life", () => {
+  // WireGuard re-handshakes only every ~2 minutes; keepalives move rx all the time.
+  const hs = ENROLLED + 100;
+  const probe = { ok: true, at: ENROLLED + 200 };
+
+  it("handshake older than the threshold but rx moving → stays connected", () => {
+    const o = ev({ state: "connected", now: hs + 120_000, lastHandshakeMs: hs, lastRxMs: hs + 119_000, probe });
+    assert.equal(o.state, "connected");
+    assert.equal(o.transition, undefined);
+    assert.equal(o.alert, undefined);
+  });
+
+  it("rx stalled beyond the threshold → disconnected, counted from the last traffic", () => {
+    const lastRx = hs + 60_000;
+    assert.equal(ev({ state: "connected", now: lastRx + 5_000, lastHandshakeMs: hs, lastRxMs: lastRx, probe }).state, "connected");
+    const o = ev({ state: "connected", now: lastRx + 5_001, lastHandshakeMs: hs, lastRxMs: lastRx, probe });
+    assert.deepEqual(o.transition, { from: "connected", to: "disconnected", at: lastRx + 5_001 });
+    assert.match(o.diagnostic, /no WireGuard handshake or traffic for 5s \(last handshake at .*, last sign of life at /);
+  });
+
+  it("the alert counts from the last traffic too, and moving rx resolves it", () => {
+    const lastRx = hs + 60_000;
+    const outs = timeline([
+      { now: lastRx, lastHandshakeMs: hs, lastRxMs: lastRx, probe }, // connected
+      { now: lastRx + 15_000, lastHandshakeMs: hs, lastRxMs: lastRx, probe }, // disconnected, no alert yet
+      { now: lastRx + 15_001, lastHandshakeMs: hs, lastRxMs: lastRx, probe }, // raise
+      { now: lastRx + 20_000, lastHandshakeMs: hs, lastRxMs: lastRx + 19_500, probe: { ok: true, at: lastRx + 19_800 } }, // traffic again: resolve
+    ]);
+    assert.deepEqual(
+      outs.map((o) => [o.state, o.alert?.action]),
+      [
+        ["connected", undefined],
+        ["disconnected", undefined],
+        ["disconnected", "raise"],
+        ["connected", "resolve"],
+      ],
+    );
+  });
+
+  it("traffic without any handshake for the current key proves nothing", () => {
+    const o = ev({ now: ENROLLED + 5_001, lastHandshakeMs: 0, lastRxMs: ENROLLED + 5_000, probe });
+    assert.equal(o.state, "disconnected");
+  });
+});
+
 describe("health state machine: the critical alert", () => {
   const hs = ENROLLED + 100;
   const probe = { ok: true, at: ENROLLED + 200 };
@@ -183,7 +228,7 @@ describe("health state machine: the critical alert", () => {
     assert.equal(raise.action, "raise");
     if (raise.action === "raise") {
       assert.equal(raise.downSinceMs, hs);
-      assert.match(raise.summary, /no WireGuard handshake for 15s/);
+      assert.match(raise.summary, /no WireGuard handshake or traffic for 15s/);
     }
     const resolve = outs[6]!.alert!;
     assert.equal(resolve.action === "resolve" && resolve.raisedAt, hs + 15_001);

@@ -7,9 +7,12 @@
  *                                          │                                        │
  *                                          └──── no handshake > disconnectAfter ──▶ disconnected
  *
- * WireGuard re-handshakes every 2 minutes while packets (or the edge's
- * keepalive) flow, so "recent" means within `disconnectAfterMs`. Pinned by
- * health.test.ts.
+ * Sign of life is the newest of the peer's last handshake and the last time
+ * its received-bytes counter grew (`lastRxMs`): WireGuard re-handshakes only
+ * about every 2 minutes, while the edge's persistent keepalive (25 s by
+ * default) arrives all the time. Handshake age alone would mark a healthy
+ * tunnel disconnected under any threshold shorter than the rekey interval.
+ * "Recent" means within `disconnectAfterMs`. Pinned by health.test.ts.
  */
 import type { ClusterStatusName } from "./cluster.js";
 
@@ -20,9 +23,9 @@ export const DEFAULT_DISCONNECT_AFTER_MS = 5 * 60_000;
 export const DEFAULT_ALERT_AFTER_MS = 15 * 60_000;
 
 export interface HealthThresholds {
-  /** No handshake for longer than this: disconnected. */
+  /** No sign of life (handshake or received traffic) for longer than this: disconnected. */
   disconnectAfterMs: number;
-  /** No handshake for longer than this: raise the critical alert (once per outage). */
+  /** No sign of life for longer than this: raise the critical alert (once per outage). */
   alertAfterMs: number;
 }
 
@@ -42,6 +45,11 @@ export interface HealthInput {
   enrolledAt: number | undefined;
   /** Epoch ms of the peer's last handshake; 0 = never (for the current key). */
   lastHandshakeMs: number;
+  /**
+   * Epoch ms when the hub last saw the peer's received-bytes counter grow
+   * (keepalives, data); 0 or absent = not observed. Only counts after a handshake.
+   */
+  lastRxMs?: number;
   probe: ProbeResult | undefined;
   previous: { state: HealthState; since: number };
   /** The open critical alert, if any. */
@@ -87,10 +95,12 @@ export function evaluateHealth(input: HealthInput, t: HealthThresholds): HealthO
     diagnostic = "waiting for an edge to enroll";
     if (input.alert) alert = { action: "resolve", raisedAt: input.alert.raisedAt, resolvedAt: now, summary: "cluster has no enrolled edge any more" };
   } else {
-    // Down time counts from the last handshake, or from enrollment if there never was one.
-    const reference = lastHandshakeMs > 0 ? lastHandshakeMs : enrolledAt;
+    // Traffic only proves life for a key that has handshaken (it needs a session).
+    const lastSeen = lastHandshakeMs > 0 ? Math.max(lastHandshakeMs, input.lastRxMs ?? 0) : 0;
+    // Down time counts from the last sign of life, or from enrollment if there never was one.
+    const reference = lastSeen > 0 ? lastSeen : enrolledAt;
     const downFor = now - reference;
-    const recent = lastHandshakeMs > 0 && now - lastHandshakeMs <= t.disconnectAfterMs;
+    const recent = lastSeen > 0 && now - lastSeen <= t.disconnectAfterMs;
     if (recent) {
       // A probe taken before the tunnel (re)appeared says nothing about it now.
       const waiting = previous.state === "pending_enrollment" || previous.state === "awaiting_handshake" || previous.state === "disconnected";
@@ -107,21 +117,21 @@ export function evaluateHealth(input: HealthInput, t: HealthThresholds): HealthO
         diagnostic = `tunnel up (handshake at ${iso(lastHandshakeMs)}) but the Kubernetes API is unreachable from the edge: ${probe.error || "no detail reported"}`;
       }
       if (input.alert) {
-        alert = { action: "resolve", raisedAt: input.alert.raisedAt, resolvedAt: now, summary: `WireGuard handshake restored after ${formatDuration(now - input.alert.raisedAt)} of alert` };
+        alert = { action: "resolve", raisedAt: input.alert.raisedAt, resolvedAt: now, summary: `WireGuard tunnel alive again after ${formatDuration(now - input.alert.raisedAt)} of alert` };
       }
     } else {
       if (downFor > t.disconnectAfterMs) {
         state = "disconnected";
         diagnostic =
           lastHandshakeMs > 0
-            ? `no WireGuard handshake for ${formatDuration(downFor)} (last at ${iso(lastHandshakeMs)}); the edge cannot reach the hub or is not running`
+            ? `no WireGuard handshake or traffic for ${formatDuration(downFor)} (last handshake at ${iso(lastHandshakeMs)}, last sign of life at ${iso(lastSeen)}); the edge cannot reach the hub or is not running`
             : `no WireGuard handshake since enrollment at ${iso(enrolledAt)} (${formatDuration(downFor)}); check that the edge pod runs and can send UDP to the hub endpoint`;
       } else {
         state = "awaiting_handshake";
         diagnostic = `peer installed at ${iso(enrolledAt)}; no handshake yet`;
       }
       if (!input.alert && downFor > t.alertAfterMs) {
-        alert = { action: "raise", raisedAt: now, downSinceMs: reference, summary: `no WireGuard handshake for ${formatDuration(downFor)}` };
+        alert = { action: "raise", raisedAt: now, downSinceMs: reference, summary: `no WireGuard handshake or traffic for ${formatDuration(downFor)}` };
       }
     }
   }

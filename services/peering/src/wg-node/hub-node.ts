@@ -54,6 +54,10 @@ interface Tracked {
   /** Newest handshake seen: max(device, stored), so a fresh device after a restart does not look like an outage. */
   lastHandshakeMs: number;
   storedHandshakeMs: number;
+  /** The peer's rx counter at the previous sweep (-1: no sample on this device yet). */
+  rxBytes: number;
+  /** When the rx counter last grew (keepalives, data): the sign of life between the ~2-minute rekeys. */
+  lastRxMs: number;
   apiReachable: boolean;
   edgeVersion: string;
   probe: ProbeReport | undefined;
@@ -114,12 +118,17 @@ export class HubNode {
       },
     });
     await this.locked(async () => {
-      const rows = await this.deps.health.listTracked();
+      const [rows, present] = await Promise.all([this.deps.health.listTracked(), this.device.peers()]);
+      // A device taken over from a crashed node (its wireguard-go survived, or a
+      // kernel interface) keeps its peers and their sessions: only what is
+      // missing is added here and reconcile() drops the rest, so the edges
+      // never notice the restart. Re-setting the same private key and port
+      // keeps sessions too. A fresh device gets every peer in one request.
+      const have = new Set(present.map((p) => p.publicKey));
       await this.device.configure({
         privateKey: await this.deps.store.hubPrivateKey(),
         listenPort: config.listenPort,
-        peers: rows.map((r) => ({ publicKey: r.publicKey, allowedIps: [`${r.tunnelIp}/32`] })),
-        replacePeers: true,
+        peers: rows.filter((r) => !have.has(r.publicKey)).map((r) => ({ publicKey: r.publicKey, allowedIps: [`${r.tunnelIp}/32`] })),
       });
       await this.reconcile();
     });
@@ -168,9 +177,11 @@ export class HubNode {
     return p;
   }
 
-  private track(t: Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer">): Tracked {
+  private track(t: Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer" | "rxBytes" | "lastRxMs">): Tracked {
     const full: Tracked = {
       ...t,
+      rxBytes: -1,
+      lastRxMs: 0,
       probe: undefined,
       probing: false,
       // Spread the first probes over one interval instead of probing every edge at once.
@@ -331,6 +342,10 @@ export class HubNode {
         }
         t.peer = p;
         t.lastHandshakeMs = Math.max(t.lastHandshakeMs, p.lastHandshakeMs);
+        // Growth since the previous sample is traffic from the edge; a smaller
+        // counter (peer re-created, device restarted) only sets a new baseline.
+        if (t.rxBytes >= 0 && p.rxBytes > t.rxBytes) t.lastRxMs = now;
+        t.rxBytes = p.rxBytes;
         await this.evaluate(t, now);
         this.maybeProbe(t, now);
       }
@@ -345,7 +360,7 @@ export class HubNode {
   private maybeProbe(t: Tracked, now: number): void {
     const { config } = this.deps;
     if (t.probing || this.probes.size >= config.maxConcurrentProbes || this.stopping) return;
-    const recent = t.lastHandshakeMs > 0 && now - t.lastHandshakeMs <= config.disconnectAfterMs;
+    const recent = t.lastHandshakeMs > 0 && now - Math.max(t.lastHandshakeMs, t.lastRxMs) <= config.disconnectAfterMs;
     if (!recent) return;
     // Right after a (re)appearing handshake, probe at once instead of waiting for the slot.
     const waiting = (t.state === "awaiting_handshake" || t.state === "disconnected") && (!t.probe || t.probe.at < t.since);
@@ -374,6 +389,7 @@ export class HubNode {
         now,
         enrolledAt: t.enrolledAt,
         lastHandshakeMs: t.lastHandshakeMs,
+        lastRxMs: t.lastRxMs,
         probe: t.probe ? { ok: t.probe.ok, error: t.probe.error, at: t.probe.at } : undefined,
         previous: { state: t.state, since: t.since },
         alert: t.alert ? { raisedAt: t.alert.raisedAt.getTime() } : undefined,
