@@ -4,12 +4,13 @@ import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type P
 import { isIP } from "node:net";
 import type { RunConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
-import { shouldResetSession } from "./domain/hub-silence.js";
+import { shouldNudge, shouldResetSession } from "./domain/hub-silence.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
 import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
 import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
 import type { ApiServerRef } from "./proxy/index.js";
 import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
+import { nudgeHub } from "./adapters/nudge.js";
 import { replaceRoute } from "./adapters/route.js";
 
 /** What `run` needs from Kubernetes (KubeAccess implements it). */
@@ -26,6 +27,8 @@ export interface AgentDeps {
   kube: AgentKube;
   openDevice?: (name: string, opts: OpenDeviceOptions) => Promise<WgDevice>;
   now?: () => number;
+  /** Knocks on the hub's tunnel address (default: a TCP SYN, adapters/nudge.ts). */
+  nudge?: (hubTunnelIp: string, tunnelIp: string, timeoutMs: number) => Promise<void>;
 }
 
 /** Re-resolve a host-name endpoint this often while the hub is silent (its address may have moved). */
@@ -241,6 +244,9 @@ export class EdgeAgent {
   private async watch(): Promise<void> {
     let lastResolveMs = this.now();
     let lastResetMs = this.now();
+    let lastNudgeMs = 0;
+    let nudging: Promise<void> | undefined;
+    const nudge = this.deps.nudge ?? nudgeHub;
     this.lastRxChangeMs = this.now();
     let wasFresh = false;
     while (!this.stopping) {
@@ -258,6 +264,11 @@ export class EdgeAgent {
         this.logger.warn({ silentForMs: this.now() - this.lastRxChangeMs }, "nothing from the hub; restarting the WireGuard session");
         await this.device!.removePeer(c.hubPublicKey);
         await this.device!.setPeer(this.hubPeer(c));
+      }
+      if (!nudging && shouldNudge({ nowMs: this.now(), lastRxChangeMs: this.lastRxChangeMs, lastNudgeMs, nudgeMs: this.cfg.hubNudgeMs })) {
+        // Quiet hub: knock, so a live one answers now and a restarted one is found out (hub-silence.ts).
+        lastNudgeMs = this.now();
+        nudging = nudge(c.hubTunnelIp, c.tunnelIp, Math.min(this.cfg.hubNudgeMs, 1_000)).finally(() => (nudging = undefined));
       }
       const silentMs = this.now() - Math.max(this.lastHandshakeMs, this.deviceUpSinceMs ?? 0);
       if (!isIP(splitEndpoint(c.hubEndpoint).host) && silentMs > RERESOLVE_AFTER_MS && this.now() - lastResolveMs > RERESOLVE_AFTER_MS) {

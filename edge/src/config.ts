@@ -24,8 +24,14 @@ export const DEFAULT_RETRY_MAX_MS = 10_000;
 export const DEFAULT_KUBE_TIMEOUT_MS = 5_000;
 export const DEFAULT_HANDSHAKE_POLL_MS = 1_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
-/** The hub probes each edge every ~10 s; three missed probes mean our session is dead on the hub's side. */
-export const DEFAULT_HUB_SILENCE_MS = 35_000;
+/**
+ * A quiet hub is nudged every 2 s (a TCP SYN through the tunnel, answered at
+ * once by a live hub); 6 s without a single byte back (three nudges) means the
+ * hub lost our session (restarted): reset it. Recovery after a hub restart is
+ * then ≤ ~7 s with these defaults (domain/hub-silence.ts).
+ */
+export const DEFAULT_HUB_NUDGE_MS = 2_000;
+export const DEFAULT_HUB_SILENCE_MS = 6_000;
 
 /** Settings both modes share. */
 export interface KubeConfigRef {
@@ -75,6 +81,8 @@ export interface RunConfig extends CommonEdgeConfig {
   handshakePollMs: number;
   /** Reset the WireGuard session when nothing arrived from the hub for this long (0 = never). */
   hubSilenceMs: number;
+  /** Knock on the hub's tunnel address when it has been quiet this long (0 = never). */
+  hubNudgeMs: number;
 }
 
 export type EdgeConfig = BootstrapConfig | RunConfig;
@@ -173,7 +181,12 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
     retryMaxMs: r.duration("EDGE_RETRY_BACKOFF_MAX", DEFAULT_RETRY_MAX_MS),
     handshakePollMs: r.duration("EDGE_HANDSHAKE_POLL", DEFAULT_HANDSHAKE_POLL_MS),
     hubSilenceMs: r.duration("EDGE_HUB_SILENCE", DEFAULT_HUB_SILENCE_MS),
+    hubNudgeMs: r.duration("EDGE_HUB_NUDGE", DEFAULT_HUB_NUDGE_MS),
   };
+  r.check(
+    cfg.hubSilenceMs === 0 || cfg.hubNudgeMs === 0 || cfg.hubSilenceMs >= 2 * cfg.hubNudgeMs,
+    "EDGE_HUB_SILENCE must be at least twice EDGE_HUB_NUDGE (or either 0): a healthy hub answers each nudge, and one lost answer must not reset the session",
+  );
   r.check(cfg.retryBaseMs <= cfg.retryMaxMs, "EDGE_RETRY_BACKOFF must not exceed EDGE_RETRY_BACKOFF_MAX");
   r.done();
   return cfg;
