@@ -3,6 +3,7 @@
  * through a tunnel), the chunked stream protocol, and the in-process start.
  */
 export { proxyCall, type ProxyAnswer, type ProxyCallOptions } from "./client.js";
+export { queryClient, serveQueries, type QueryClient } from "./queries.js";
 export * from "./stream.js";
 export { start, type RunningTunnelProxy } from "./service.js";
 export { loadConfig, type TunnelProxyConfig } from "./config.js";

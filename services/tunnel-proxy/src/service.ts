@@ -10,6 +10,7 @@ import { connectNats, tunnelSubject, type Closer, type Logger, type NatsConnecti
 import { SERVICE_NAME, type TunnelProxyConfig } from "./config.js";
 import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
+import { serveQueries } from "./queries.js";
 import { ClusterNotConnectedError } from "./errors.js";
 
 export interface RunningTunnelProxy {
@@ -95,7 +96,11 @@ export async function start(config: TunnelProxyConfig, logger: Logger): Promise<
     },
   });
 
+  // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
+  const queries = serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }) });
+
   const closers: Closer[] = [
+    { name: "queries", close: () => queries.drain() },
     {
       name: "proxy-subscription",
       close: async () => {
