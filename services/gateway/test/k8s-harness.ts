@@ -8,7 +8,8 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
-import { createLogger, natsClient } from "@daalu/runtime";
+import type { FastifyInstance } from "fastify";
+import { createLogger, natsClient, type Logger } from "@daalu/runtime";
 import { selfSignedTls } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
 import { openGatewayStore } from "../src/admin.js";
@@ -25,7 +26,14 @@ export interface K8sGateway {
   close(): Promise<void>;
 }
 
-export async function startK8sGateway(env: TestEnv): Promise<K8sGateway> {
+/** What extra route plugins get to register themselves with (see startK8sGateway's `register`). */
+export interface K8sGatewayParts {
+  app: FastifyInstance;
+  auth: Authenticator;
+  logger: Logger;
+}
+
+export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewayParts) => Promise<void>): Promise<K8sGateway> {
   const store = await openGatewayStore(env.databaseUrl, { poolSize: 4 });
   const logger = createLogger("gateway", process.env["LOG_LEVEL"] ?? "silent");
   const caller = { kind: CallerKind.SERVICE, id: "gateway" };
@@ -47,6 +55,7 @@ export async function startK8sGateway(env: TestEnv): Promise<K8sGateway> {
   await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
   const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
   await app.register(k8sProxyPlugin, { auth, peering, nc: env.nc, natsPrefix: env.prefix, publicUrl: url, caPem: tls.ca, logger });
+  await register?.({ app, auth, logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const httpPort = (app.server.address() as AddressInfo).port;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
