@@ -1,5 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 
+/** Children still running; killed if the devhub itself exits without stopping them. */
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) {
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** A child process of the hub whose output lines are prefixed with its name. */
 export interface Child {
   name: string;
@@ -28,7 +40,12 @@ export interface SpawnOptions {
 const TAIL_LINES = 60;
 
 export function spawnChild(o: SpawnOptions): Child {
-  const child = spawn(o.command, o.args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+  // Each child in its own process group: Ctrl-C in the terminal reaches only the
+  // devhub, which then stops the services in order before NATS and PostgreSQL
+  // (a service whose database vanished mid-drain could hang and be orphaned).
+  const child = spawn(o.command, o.args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   const tail: string[] = [];
   let readyResolve!: (v: Record<string, unknown>) => void;
   let readyReject!: (e: Error) => void;

