@@ -10,7 +10,7 @@ import { CallerKind, peeringv1 } from "@daalu/proto";
 import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
 import { startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
-import { registerProxy } from "../../../edge/src/proxy/index.js";
+import { registerProxy, type HttpTarget } from "../../../edge/src/proxy/index.js";
 import { loadConfig } from "../src/config.js";
 import { start, type RunningTunnelProxy } from "../src/service.js";
 
@@ -29,7 +29,8 @@ export interface TunnelStack {
 }
 
 /** Creates clusters first (ids are needed for the override), then starts the services. */
-export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}): Promise<TunnelStack> {
+/** `edgeTargets`: in-cluster HTTP targets the edge registers (as EDGE_HTTP_TARGETS would). */
+export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget> } = {}): Promise<TunnelStack> {
   const quiet = { ...env.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "silent" };
   const log = (n: string) => createLogger(n, quiet.LOG_LEVEL);
   const peeringMod = await import("../../peering/src/service.js");
@@ -40,7 +41,7 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
   const audit = await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }), log("audit"));
   const kube = await startKubeDouble();
   const server = new grpc.Server();
-  registerProxy(server, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, logger: log("edge") });
+  registerProxy(server, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: log("edge") });
   const edgeAddr = `127.0.0.1:${await bindGrpc(server, "127.0.0.1:0")}`;
 
   const pc = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "test" } } });
