@@ -12,7 +12,9 @@ ensure_node() {
     exit 1
   fi
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund
+    # npm install, not npm ci: npm 11 omits other platforms' optional binaries (buf-darwin-*, …)
+    # from the lock file and npm ci then refuses it; install still honours the locked versions.
+    npm install --no-audit --no-fund
   fi
 }
 

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-services.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: npm 11 omits other platforms' optional binaries (buf-darwin-*, …)
+  # from the lock file and npm ci then refuses it; install still honours the locked versions.
+  npm install --no-audit --no-fund
 fi
 
 echo "== buf lint + generate (generated code must match the contracts)"
