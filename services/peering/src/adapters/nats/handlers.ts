@@ -114,7 +114,7 @@ export function peeringImpl({ store, events, hub }: HandlerDeps): ServiceImpl<Pe
       if (!r.replayed) {
         const kind = r.previousPublicKey === null ? peeringv1.ClusterEventKind.ENROLLED : peeringv1.ClusterEventKind.KEY_REPLACED;
         events.publish({ kind, cluster: r.cluster, subnet: r.subnet, previousPublicKey: r.previousPublicKey });
-        ctx.logger.info({ tenantId: r.cluster.tenantId, clusterId: r.cluster.id, tunnelIp: r.cluster.tunnelIp, kind: peeringv1.ClusterEventKind[kind] }, "enrollment committed");
+        ctx.logger.debug({ tenantId: r.cluster.tenantId, clusterId: r.cluster.id, tunnelIp: r.cluster.tunnelIp, kind: peeringv1.ClusterEventKind[kind] }, "enrollment committed");
       }
       return { cluster: clusterToProto(r.cluster) };
     },

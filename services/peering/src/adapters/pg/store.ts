@@ -4,7 +4,7 @@
  */
 import { PG_DEADLOCK, PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger } from "@daalu/runtime";
 import { generateKeyPair, publicKeyOf } from "@daalu/wireguard";
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely, RawBuilder, Transaction } from "kysely";
 import { decideCommit, decideReserve, isUuid, type ClusterStatusName } from "../../domain/cluster.js";
 import {
   blockSize,
@@ -172,6 +172,31 @@ function toSubnet(r: SubnetRow, allocated: number): SubnetRecord {
   const c = parseCidr(r.cidr);
   return { tenantId: r.tenant_id, cidr: formatCidr(c), hubIp: r.hub_ip, capacity: clusterCapacity(c, parseIpv4(r.hub_ip)!), allocated };
 }
+
+/**
+ * CTEs `occupied` and `cand`: the lowest free host address from `first` to
+ * `last` (inet /32 expressions), the hub's address excluded, as one gap search
+ * over the addresses primary key. `when` false: no candidate at all.
+ */
+function lowestFreeCtes(first: RawBuilder<unknown>, last: RawBuilder<unknown>, hub: RawBuilder<unknown>, when: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+  return sql`occupied as materialized (
+        select a.ip from addresses a where ${when} and a.ip >= ${first} and a.ip <= ${last}
+        union all
+        select ${hub} where ${hub} between ${first} and ${last}
+      ),
+      cand as (
+        select x.ip from (
+          select ${first} as ip where ${when} and not exists (select 1 from occupied o where o.ip = ${first})
+          union all
+          select g.ip + 1 from (select ip, lead(ip) over (order by ip) as next_ip from occupied) g
+          where g.ip < ${last} and (g.next_ip is null or g.next_ip <> g.ip + 1)
+        ) x
+        order by x.ip limit 1
+      )`;
+}
+
+/** Fast-path reservations that lose their candidate address to a concurrent one before the locked path takes over. */
+const FAST_RESERVE_ATTEMPTS = 8;
 
 /** Retries of first-subnet assignment when another tenant takes the same block concurrently. */
 const SUBNET_ASSIGN_ATTEMPTS = 8;
@@ -403,13 +428,31 @@ export class PeeringStore {
   // ---- enrollment -------------------------------------------------------------
 
   /**
-   * Enrollment phase 1, one transaction: lock the tenant's subnet row (per-
-   * tenant serialization), keep the cluster's address or take the lowest free
-   * one, record the pending key under `enrollmentId`. Replays return the same
-   * reservation without allocating.
+   * Enrollment phase 1: keep the cluster's address or take the lowest free
+   * one, and record the pending key under `enrollmentId`. Replays return the
+   * same reservation without allocating.
+   *
+   * The common case (no enrollment in flight, new enrollment id, unused key) is
+   * one autocommitted statement ({@link reserveFast}); anything else, and an
+   * address race lost too often, takes the locked transaction
+   * ({@link reserveLocked}), which gives the precise error or replay.
    */
   async reserve(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
     try {
+      if (isUuid(clusterId)) {
+        const fast = async () => {
+          for (let attempt = 0; attempt < FAST_RESERVE_ATTEMPTS; attempt++) {
+            const r = await this.reserveFast(clusterId, publicKey, enrollmentId, tenantId);
+            if (r !== "lost-race") return r;
+          }
+          return "slow" as const;
+        };
+        // One at a time per tenant in this process: a burst of one tenant would
+        // otherwise all pick the same lowest free address and retry in a herd.
+        // Replicas still race each other, and the addresses primary key settles it.
+        const r = tenantId === undefined ? await fast() : await this.tenantQueue.run(tenantId, fast);
+        if (r !== "slow") return r;
+      }
       const peek = await this.findCluster(this.db, clusterId, tenantId);
       if (!peek) throw new ClusterNotFoundError(clusterId);
       return await this.tenantQueue.run(peek.tenantId, () => this.reserveLocked(peek.tenantId, clusterId, publicKey, enrollmentId, tenantId));
@@ -419,6 +462,62 @@ export class PeeringStore {
     }
   }
 
+  /**
+   * The reservation as a single statement: lock the cluster row only if it is
+   * free to reserve (the same preconditions as decideReserve's "reserve"), keep
+   * its address or insert the lowest free one (`on conflict do nothing`: the
+   * addresses primary key arbitrates between concurrent reservations of one
+   * tenant, so they need no tenant-wide lock), and mark it pending only when
+   * it has an address. Nothing changes unless everything does.
+   *
+   * "slow": a precondition failed or nothing is free (the locked path decides
+   * what that means); "lost-race": another reservation took the candidate
+   * address first (a new statement sees it and picks the next one).
+   */
+  private async reserveFast(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation | "slow" | "lost-race"> {
+    const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
+    const r = await sql<ClusterRow & { found: boolean; candidate: boolean; cidr: string | null; hub_ip: string | null }>`
+      with c as (
+        select c.id, c.tenant_id from clusters c
+        where c.id = ${clusterId}::uuid ${tenantFilter}
+          and c.pending_enrollment_id is null
+          and c.last_enrollment_id is distinct from ${enrollmentId}
+          and not exists (select 1 from enrollments e where e.enrollment_id = ${enrollmentId})
+          and not exists (select 1 from clusters o where o.id <> ${clusterId}::uuid and (o.public_key = ${publicKey} or o.pending_public_key = ${publicKey}))
+        for no key update of c
+      ),
+      s as (
+        select t.tenant_id, t.cidr, t.hub_ip, host(t.cidr)::inet + 1 as first, host(broadcast(t.cidr))::inet - 1 as last
+        from tenant_subnets t where t.tenant_id = (select tenant_id from c)
+      ),
+      cur as (select a.ip from addresses a where a.cluster_id = (select id from c)),
+      ${lowestFreeCtes(sql`(select first from s)`, sql`(select last from s)`, sql`(select host(hub_ip)::inet from s)`, sql`not exists (select 1 from cur)`)},
+      ins as (
+        insert into addresses (ip, tenant_id, cluster_id)
+        select cand.ip, c.tenant_id, c.id from cand, c
+        on conflict do nothing
+        returning ip
+      ),
+      upd as (
+        update clusters set pending_enrollment_id = ${enrollmentId}, pending_public_key = ${publicKey},
+          pending_new_address = not exists (select 1 from cur), pending_since = now(), recovery_claimed_at = null
+        where id = (select id from c) and (exists (select 1 from cur) or exists (select 1 from ins))
+        returning *
+      )
+      select exists (select 1 from c) as found, exists (select 1 from cand) as candidate,
+        (select s.cidr::text from s) as cidr, (select host(s.hub_ip) from s) as hub_ip,
+        u.*, host(coalesce((select ip from cur), (select ip from ins))) as tunnel_ip
+      from (select 1) one left join upd u on true`.execute(this.db);
+    const row = r.rows[0]!;
+    if (row.id) return { cluster: toCluster(row), subnet: { tenantId: row.tenant_id, cidr: formatCidr(parseCidr(row.cidr!)), hubIp: row.hub_ip! } };
+    return row.found && row.candidate ? "lost-race" : "slow";
+  }
+
+  /**
+   * The locked reservation: the tenant's subnet row is locked (the in-process
+   * queue keeps a burst of one tenant from holding every pooled connection
+   * while it waits), the decision is the domain's.
+   */
   private reserveLocked(owner: string, clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
     return this.db.transaction().execute(async (trx) => {
       const subnetRow = await this.subnetRow(trx, owner, true);
@@ -466,6 +565,9 @@ export class PeeringStore {
    * hub) for the cluster and returns it as text, or undefined when none is
    * free. A gap search over the primary-key index in the same statement as the
    * insert: one ordered scan, no per-address probes, nothing loaded into JS.
+   * A fast-path reservation may take the same address concurrently: the insert
+   * then does nothing and the search runs again (each statement sees what
+   * committed before it).
    */
   private async allocateLowestFree(db: Db, subnet: Ipv4Cidr, hubIp: number, tenantId: string, clusterId: string): Promise<string | undefined> {
     const range = hostRange(subnet);
@@ -473,22 +575,20 @@ export class PeeringStore {
     const first = formatIpv4(range.first);
     const last = formatIpv4(range.last);
     const hub = formatIpv4(hubIp);
-    const r = await sql<{ ip: string }>`
-      with occupied as materialized (
-        select ip from addresses where ip >= ${first}::inet and ip <= ${last}::inet
-        union all
-        select ${hub}::inet where ${hub}::inet between ${first}::inet and ${last}::inet
-      )
-      insert into addresses (ip, tenant_id, cluster_id)
-      select c, ${tenantId}, ${clusterId}::uuid from (
-        select ${first}::inet as c where not exists (select 1 from occupied where ip = ${first}::inet)
-        union all
-        select ip + 1 from (select ip, lead(ip) over (order by ip) as next_ip from occupied) g
-        where ip < ${last}::inet and (next_ip is null or next_ip <> ip + 1)
-      ) candidates
-      order by c limit 1
-      returning host(ip) as ip`.execute(db);
-    return r.rows[0]?.ip;
+    for (;;) {
+      const r = await sql<{ candidate: boolean; ip: string | null }>`
+        with ${lowestFreeCtes(sql`${first}::inet`, sql`${last}::inet`, sql`${hub}::inet`)},
+        ins as (
+          insert into addresses (ip, tenant_id, cluster_id)
+          select ip, ${tenantId}, ${clusterId}::uuid from cand
+          on conflict (ip) do nothing
+          returning ip
+        )
+        select exists (select 1 from cand) as candidate, (select host(ip) from ins) as ip`.execute(db);
+      const row = r.rows[0]!;
+      if (row.ip !== null) return row.ip;
+      if (!row.candidate) return undefined;
+    }
   }
 
   /**
@@ -499,6 +599,10 @@ export class PeeringStore {
    */
   async commit(clusterId: string, enrollmentId: string, opts: { tenantId?: string; expectedPendingSince?: Date } = {}): Promise<CommitResult> {
     try {
+      if (!opts.expectedPendingSince && isUuid(clusterId)) {
+        const fast = await this.commitFast(clusterId, enrollmentId, opts.tenantId);
+        if (fast) return fast;
+      }
       return await this.db.transaction().execute(async (trx) => {
         const c = await this.findCluster(trx, clusterId, opts.tenantId, true);
         if (!c) throw new ClusterNotFoundError(clusterId);
@@ -523,6 +627,44 @@ export class PeeringStore {
       if (isUniqueViolation(err, "clusters_public_key")) throw new PublicKeyInUseError(err);
       throw storeError(err);
     }
+  }
+
+  /**
+   * The commit of a reservation pending under `enrollmentId` as one
+   * autocommitted statement (the row lock makes it exclusive, the enrollments
+   * insert and the update stand or fall together). Undefined when the row is
+   * not pending under that id: the transaction in `commit` then decides
+   * between replay and refusal.
+   */
+  private async commitFast(clusterId: string, enrollmentId: string, tenantId?: string): Promise<CommitResult | undefined> {
+    const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
+    const r = await sql<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>`
+      with c as (
+        select c.id, c.public_key as previous_public_key from clusters c
+        where c.id = ${clusterId}::uuid ${tenantFilter} and c.pending_enrollment_id = ${enrollmentId}
+        for no key update of c
+      ),
+      upd as (
+        update clusters set public_key = pending_public_key, status = 'awaiting_handshake', status_since = now(), last_handshake = null,
+          api_reachable = false, diagnostic = '', enrolled_at = now(), last_enrollment_id = ${enrollmentId},
+          pending_enrollment_id = null, pending_public_key = null, pending_new_address = false, pending_since = null,
+          recovery_claimed_at = null
+        where id = (select id from c)
+        returning *
+      ),
+      ins as (
+        insert into enrollments (enrollment_id, cluster_id, public_key) select ${enrollmentId}, id, public_key from upd returning cluster_id
+      )
+      select u.*, (select previous_public_key from c) as previous_public_key, host(a.ip) as tunnel_ip, t.cidr::text as cidr, host(t.hub_ip) as hub_ip
+      from upd u join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`.execute(this.db);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return {
+      cluster: toCluster(row),
+      subnet: { tenantId: row.tenant_id, cidr: formatCidr(parseCidr(row.cidr)), hubIp: row.hub_ip },
+      previousPublicKey: row.previous_public_key,
+      replayed: false,
+    };
   }
 
   /**
