@@ -28,6 +28,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -110,6 +111,7 @@ class Bridge {
   private starting: Promise<number> | undefined;
   private readonly runs = new Map<string, Run>();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
 
   constructor(
     private readonly target: () => URL,
@@ -145,12 +147,16 @@ class Bridge {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (k !== "host" && k !== "authorization" && k !== "connection" && v !== undefined) headers[k] = v;
     headers["authorization"] = run.authorization;
-    const up = http.request({ host: to.hostname.replace(/^\[|\]$/g, ""), port: to.port, method: req.method, path: `/k8s/clusters/${run.clusterId}${m[2] ?? "/"}`, headers, agent: this.agent }, (ur) => {
+    const target = { host: to.hostname.replace(/^\[|\]$/g, ""), port: to.port, method: req.method, path: `/k8s/clusters/${run.clusterId}${m[2] ?? "/"}`, headers };
+    const onAnswer = (ur: http.IncomingMessage) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       // Watch clients wait for the head before anything else (rollout status, informers).
       res.flushHeaders();
       ur.pipe(res);
-    });
+    };
+    // Our own listening socket: when the gateway serves TLS itself, its certificate
+    // names the public host, not the loopback address, so it is not verified here.
+    const up = to.protocol === "https:" ? https.request({ ...target, agent: this.tlsAgent }, onAnswer) : http.request({ ...target, agent: this.agent }, onAnswer);
     up.on("error", (err) => {
       this.log.warn({ err: err.message }, "kubectl bridge could not reach the gateway");
       res.destroy();
@@ -162,6 +168,7 @@ class Bridge {
   async close(): Promise<void> {
     this.runs.clear();
     this.agent.destroy();
+    this.tlsAgent.destroy();
     const s = this.server;
     if (!s) return;
     s.closeAllConnections();
@@ -200,7 +207,7 @@ export async function kubectlRunPlugin(app: FastifyInstance, opts: KubectlRunOpt
     if (opts.gatewayUrl) return new URL(opts.gatewayUrl);
     const a = app.server.address() as AddressInfo;
     const host = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
-    return new URL(`http://${host.includes(":") ? `[${host}]` : host}:${a.port}`);
+    return new URL(`${app.initialConfig.https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${a.port}`);
   };
   const bridge = new Bridge(self, log);
   app.addHook("onClose", async () => bridge.close());
