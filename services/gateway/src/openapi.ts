@@ -1,4 +1,8 @@
 import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./http/schemas.js";
+import { auditCallsQuery, usageQuery } from "./http/audit-routes.js";
+import { kubectlBody } from "./http/kubectl-run.js";
+import { deploymentLogsQuery, rolloutStatusQuery, unhealthyPodsQuery } from "./http/queries.js";
+import { targetParams } from "./http/targets.js";
 
 /**
  * The hand-written OpenAPI 3.1 document of every route. A test
@@ -25,6 +29,16 @@ function body(schema: object) {
 const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
 const idParams = [{ name: "id", in: "path", required: true, schema: idParam.properties.id }];
 const secured = [{ bearer: [] }];
+/** Query parameters from a route's querystring schema. */
+function queryParams(schema: { properties: object; required?: readonly string[] }) {
+  return Object.entries(schema.properties).map(([name, sch]) => ({ name, in: "query", required: (schema.required ?? []).includes(name), schema: sch }));
+}
+const query = (summary: string, qs: { properties: object; required?: readonly string[] } | undefined, result: object) => ({
+  get: { summary, security: secured, parameters: [...idParams, ...(qs ? queryParams(qs) : [])], responses: { "200": json(result), ...errors, "504": problem } },
+});
+const obj = (properties: object) => ({ type: "object", properties });
+const str = { type: "string" } as const;
+const int = { type: "integer" } as const;
 
 export const openapi = {
   openapi: "3.1.0",
@@ -88,6 +102,10 @@ export const openapi = {
       Subnet: {
         type: "object",
         properties: { cidr: { type: "string" }, hubIp: { type: "string" }, capacity: { type: "integer" }, allocated: { type: "integer" } },
+      },
+      UsageBucket: {
+        type: "object",
+        properties: { start: ts, clusterId: { type: ["string", "null"] }, calls: { type: "integer" }, errors: { type: "integer" }, bytesIn: { type: "integer" }, bytesOut: { type: "integer" } },
       },
       Bootstrap: {
         type: "object",
@@ -172,6 +190,51 @@ export const openapi = {
         },
       ]),
     ),
+    "/v1/audit/calls": {
+      get: {
+        summary: "Calls through the tunnel, one row per call, newest first (cursor pages; any role)",
+        security: secured,
+        parameters: queryParams(auditCallsQuery),
+        responses: {
+          "200": json(obj({
+            calls: { type: "array", items: obj({ id: str, time: ts, clusterId: str, caller: obj({ kind: str, id: str }), operation: obj({ verb: str, resource: str, namespace: str, name: str, subresource: str, apiGroup: str, path: str }), outcome: obj({ statusCode: int, ok: { type: "boolean" }, error: { type: ["string", "null"] } }), latencyMs: int, bytesIn: int, bytesOut: int, traceId: { type: ["string", "null"] } }) },
+            nextPageToken: { type: ["string", "null"], description: "pass as pageToken, with the same filters, for the next page; null on the last" },
+          })),
+          ...errors,
+        },
+      },
+    },
+    "/v1/usage": {
+      get: {
+        summary: "Metering: calls, errors and bytes per hour or day (UTC buckets), optionally per cluster",
+        security: secured,
+        parameters: queryParams(usageQuery),
+        responses: { "200": json(obj({ granularity: str, from: ts, to: ts, buckets: { type: "array", items: ref("UsageBucket") }, total: ref("UsageBucket") })), ...errors },
+      },
+    },
+    "/v1/clusters/{id}/kubectl": {
+      post: {
+        summary: "Run one read-only kubectl command against the cluster, through its tunnel",
+        description: "The real kubectl runs (never a shell); each of its requests is audited with the caller. argv[0] is the verb; only read-only verbs and harmless flags are allowed (403 KUBECTL_VERB_NOT_ALLOWED / KUBECTL_FLAG_NOT_ALLOWED, 400 INVALID_KUBECTL_ARGV, nothing runs). exitCode is null when the time limit or the output cap stopped kubectl.",
+        security: secured,
+        parameters: idParams,
+        requestBody: body(kubectlBody),
+        responses: { "200": json(obj({ exitCode: { type: ["integer", "null"] }, stdout: str, stderr: str, truncated: { type: "boolean" }, timedOut: { type: "boolean" }, durationMs: int })), ...errors, "429": problem },
+      },
+    },
+    "/v1/clusters/{id}/queries/unhealthy-pods": query("Pods whose kubectl STATUS is not Running (Completed only with includeCompleted=true)", unhealthyPodsQuery, obj({ pods: { type: "array", items: obj({ namespace: str, name: str, phase: str, status: str, ready: str, restarts: int, message: { type: ["string", "null"] }, nodeName: { type: ["string", "null"] }, createdAt: ts }) }, podsTotal: int })),
+    "/v1/clusters/{id}/queries/deployment-logs": query("The last tailLines log lines of each pod of a Deployment (at most 20 pods)", deploymentLogsQuery, obj({ selector: str, truncated: { type: "boolean" }, pods: { type: "array", items: obj({ pod: str, container: str, lines: { type: "array", items: str }, error: { type: ["string", "null"] } }) } })),
+    "/v1/clusters/{id}/queries/rollout-status": query("A Deployment's rollout status, as kubectl rollout status computes it", rolloutStatusQuery, obj({ desired: int, updated: int, ready: int, available: int, current: int, state: { type: "string", enum: ["done", "progressing", "failed"] }, done: { type: "boolean" }, message: str, generation: int, observedGeneration: int })),
+    "/v1/clusters/{id}/queries/nodes": query("The cluster's nodes: name, readiness, roles, kubelet version", undefined, obj({ nodes: { type: "array", items: obj({ name: str, ready: { type: "boolean" }, status: str, roles: { type: "array", items: str }, version: str, internalIp: { type: ["string", "null"] }, createdAt: ts }) } })),
+    "/v1/clusters/{id}/targets/{name}/*": {
+      get: {
+        summary: "An in-cluster HTTP target registered on the edge (prometheus, loki, grafana, ...), through the tunnel",
+        description: "e.g. /v1/clusters/{id}/targets/prometheus/api/v1/query?query=up. The target's answer comes back unchanged; targets and path prefixes are the edge's allowlist (EDGE_HTTP_TARGETS), anything else is 403. Every call is one audit row.",
+        security: secured,
+        parameters: [...idParams, { name: "name", in: "path", required: true, schema: targetParams.properties.name }],
+        responses: { "200": { description: "the target's answer, as it sent it" }, ...errors },
+      },
+    },
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },
