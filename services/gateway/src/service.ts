@@ -8,7 +8,13 @@ import { Authenticator } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { readFile } from "node:fs/promises";
 import { buildApp, type RouteList } from "./http/app.js";
+import { createAuditClient } from "@daalu/audit";
+import { queryClient } from "@daalu/tunnel-proxy";
+import { auditRoutesPlugin } from "./http/audit-routes.js";
 import { k8sProxyPlugin } from "./http/k8s-proxy.js";
+import { kubectlRunPlugin } from "./http/kubectl-run.js";
+import { queryRoutesPlugin } from "./http/queries.js";
+import { targetsPlugin } from "./http/targets.js";
 import { Code, DaaluError } from "@daalu/runtime";
 
 export interface RunningGateway {
@@ -72,6 +78,12 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
       ...(tls ? { caPem: tls.ca ?? tls.cert.toString("utf8") } : {}),
       logger,
     });
+    // Audit log and metering, typed cluster queries (Assistant/agents), in-cluster
+    // HTTP targets (Prometheus, Loki, Grafana) and one-shot kubectl: all through the tunnel.
+    await app.register(auditRoutesPlugin, { auth, audit: createAuditClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
+    await app.register(queryRoutesPlugin, { auth, queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
+    await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
+    await app.register(kubectlRunPlugin, { auth, peering, logger });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
