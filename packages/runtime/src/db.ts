@@ -19,8 +19,10 @@ export interface DbOptions {
   logger?: Logger;
 }
 
-/** A Kysely instance on a pool whose sessions see only `schema` (plus public). */
-export function createDb<DB>(opts: DbOptions): Kysely<DB> {
+export type PgPool = pg.Pool;
+
+/** A pg pool whose sessions see only `schema` (plus public). */
+export function createPool(opts: DbOptions): pg.Pool {
   if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid schema name ${opts.schema}`);
   const pool = new pg.Pool({
     connectionString: opts.url,
@@ -35,6 +37,15 @@ export function createDb<DB>(opts: DbOptions): Kysely<DB> {
   // otherwise be an uncaught 'error' that kills the process. The statement in
   // hand still fails, and the pool drops the broken client on release.
   pool.on("connect", (client) => client.on("error", (err) => opts.logger?.warn({ err }, "database connection failed")));
+  return pool;
+}
+
+/**
+ * A Kysely instance on a pool whose sessions see only `schema` (plus public).
+ * Pass `pool` (from createPool) to share it with code that needs the pg client
+ * itself, e.g. for a multi-statement simple query.
+ */
+export function createDb<DB>(opts: DbOptions, pool: pg.Pool = createPool(opts)): Kysely<DB> {
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -186,8 +186,7 @@ export class Invites {
     let reserved: InviteRow | undefined;
     let outcome: { row: InviteRow; reservation: peeringv1.ReserveEnrollmentResponse | undefined };
     try {
-      outcome = await this.store.transaction(async (tx) => {
-        const row = await tx.lockBySelector(parsed.selector);
+      outcome = await this.store.redeemTransaction(parsed.selector, async (row, burn) => {
         if (!verifyToken(parsed.verifier, row?.verifier_hash) || !row) throw new TokenUnknownError();
         const status = this.view(row).status;
         if (status === "redeemed") {
@@ -199,7 +198,7 @@ export class Invites {
         const reservation = await this.reserve(row, publicKey, true);
         reserved = row;
         this.opts.failpoints.hit(FAILPOINT_AFTER_RESERVE);
-        await tx.markRedeemed(row.id, publicKey, this.now());
+        await burn(row.id, publicKey, this.now());
         return { row, reservation };
       }, signal);
     } catch (err) {

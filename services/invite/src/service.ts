@@ -4,6 +4,7 @@ import {
   bindGrpc,
   connectNats,
   createDb,
+  createPool,
   grpc,
   migrateToLatest,
   natsClient,
@@ -40,7 +41,8 @@ export interface RunningInvite {
  */
 export async function start(config: InviteConfig, logger: Logger): Promise<RunningInvite> {
   const nc: NatsConnection = await connectNats(config.natsUrl, SERVICE_NAME, logger);
-  const db: Kysely<InviteDb> = createDb<InviteDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
+  const pool = createPool({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
+  const db: Kysely<InviteDb> = createDb<InviteDb>({ url: config.databaseUrl, schema: SCHEMA }, pool);
   try {
     await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger);
   } catch (err) {
@@ -53,7 +55,7 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
     defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
   });
   const invites = new Invites({
-    store: InviteStore.gated(db, config.dbPoolSize),
+    store: InviteStore.gated(db, config.dbPoolSize, pool),
     peering,
     failpoints: new Failpoints(config.failpoints),
     logger: logger.child({ component: "invites" }),
