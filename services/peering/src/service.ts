@@ -7,6 +7,7 @@ import {
   bindGrpc,
   connectNats,
   createDb,
+  createPool,
   grpc,
   migrateToLatest,
   natsClient,
@@ -55,7 +56,8 @@ async function readHubKey(file: string | undefined): Promise<string | undefined>
 /** Connects, migrates, and serves PeeringService on NATS (queue group "peering") and gRPC. */
 export async function start(config: PeeringConfig, logger: Logger): Promise<PeeringService> {
   const hubPrivateKey = await readHubKey(config.hubPrivateKeyFile);
-  const db = createDb<PeeringDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
+  const pgPool = createPool({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
+  const db = createDb<PeeringDb>({ url: config.databaseUrl, schema: SCHEMA }, pgPool);
   await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger.child({ component: "migrate" }));
   const store = new PeeringStore(db, {
     pool: config.subnetPool,
@@ -64,6 +66,7 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
     growthBits: config.growthBits,
     ...(hubPrivateKey ? { hubPrivateKey } : {}),
     logger: logger.child({ component: "store" }),
+    pgPool,
   });
   const identity = await store.hubIdentity();
   const hub: HubInfo = { publicKey: identity.publicKey, endpoint: config.hubEndpoint, keepaliveSeconds: Math.round(config.keepaliveMs / 1000) };

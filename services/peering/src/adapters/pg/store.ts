@@ -2,7 +2,7 @@
  * The peering store: every query of the `peering` schema, with pg errors
  * translated to domain errors here (headscale's db/ layer).
  */
-import { PG_DEADLOCK, PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger } from "@daalu/runtime";
+import { PG_DEADLOCK, PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger, type PgPool } from "@daalu/runtime";
 import { generateKeyPair, publicKeyOf } from "@daalu/wireguard";
 import type { Kysely, RawBuilder, Transaction } from "kysely";
 import { decideCommit, decideReserve, isUuid, type ClusterStatusName } from "../../domain/cluster.js";
@@ -128,6 +128,12 @@ export interface StoreOptions {
   /** A hub private key from a file; when set, the database key is not used. */
   hubPrivateKey?: string;
   logger?: Logger;
+  /**
+   * The pool under `db`. With it the hot enrollment statements run as named
+   * prepared statements: each connection parses and plans them once (planning
+   * the reservation's CTE cost more than running it).
+   */
+  pgPool?: PgPool;
 }
 
 type Db = Kysely<PeeringDb> | Transaction<PeeringDb>;
@@ -218,6 +224,13 @@ export class PeeringStore {
   /** A tenant subnet must stay clear of the hub address pool, also when widened. */
   private checkClearOfHubPool(c: Ipv4Cidr): void {
     if (overlaps(c, this.hubPool)) throw new SubnetReservedError(formatCidr(c), formatCidr(this.hubPool));
+  }
+
+  /** Runs `q` as the prepared statement `name` when the pool is at hand (one text per name). */
+  private async prepared<R>(name: string, q: RawBuilder<R>): Promise<R[]> {
+    if (!this.opts.pgPool) return (await q.execute(this.db)).rows;
+    const c = q.compile(this.db);
+    return (await this.opts.pgPool.query({ name, text: c.sql, values: c.parameters as unknown[] })).rows as R[];
   }
 
   // ---- subnets -------------------------------------------------------------
@@ -476,7 +489,7 @@ export class PeeringStore {
    */
   private async reserveFast(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation | "slow" | "lost-race"> {
     const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
-    const r = await sql<ClusterRow & { found: boolean; candidate: boolean; cidr: string | null; hub_ip: string | null }>`
+    const rows = await this.prepared(tenantId === undefined ? "peering_reserve" : "peering_reserve_tenant", sql<ClusterRow & { found: boolean; candidate: boolean; cidr: string | null; hub_ip: string | null }>`
       with c as (
         select c.id, c.tenant_id from clusters c
         where c.id = ${clusterId}::uuid ${tenantFilter}
@@ -507,8 +520,8 @@ export class PeeringStore {
       select exists (select 1 from c) as found, exists (select 1 from cand) as candidate,
         (select s.cidr::text from s) as cidr, (select host(s.hub_ip) from s) as hub_ip,
         u.*, host(coalesce((select ip from cur), (select ip from ins))) as tunnel_ip
-      from (select 1) one left join upd u on true`.execute(this.db);
-    const row = r.rows[0]!;
+      from (select 1) one left join upd u on true`);
+    const row = rows[0]!;
     if (row.id) return { cluster: toCluster(row), subnet: { tenantId: row.tenant_id, cidr: formatCidr(parseCidr(row.cidr!)), hubIp: row.hub_ip! } };
     return row.found && row.candidate ? "lost-race" : "slow";
   }
@@ -638,7 +651,7 @@ export class PeeringStore {
    */
   private async commitFast(clusterId: string, enrollmentId: string, tenantId?: string): Promise<CommitResult | undefined> {
     const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
-    const r = await sql<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>`
+    const rows = await this.prepared(tenantId === undefined ? "peering_commit" : "peering_commit_tenant", sql<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>`
       with c as (
         select c.id, c.public_key as previous_public_key from clusters c
         where c.id = ${clusterId}::uuid ${tenantFilter} and c.pending_enrollment_id = ${enrollmentId}
@@ -656,8 +669,8 @@ export class PeeringStore {
         insert into enrollments (enrollment_id, cluster_id, public_key) select ${enrollmentId}, id, public_key from upd returning cluster_id
       )
       select u.*, (select previous_public_key from c) as previous_public_key, host(a.ip) as tunnel_ip, t.cidr::text as cidr, host(t.hub_ip) as hub_ip
-      from upd u join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`.execute(this.db);
-    const row = r.rows[0];
+      from upd u join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`);
+    const row = rows[0];
     if (!row) return undefined;
     return {
       cluster: toCluster(row),
