@@ -108,7 +108,7 @@ export function messages(output: string): string {
 }
 
 /** Runs `edge <mode>` as its own process (the real exit code); resolves when it exits. */
-export function runEdge(mode: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; elapsedMs: number }> {
+export function runEdge(mode: string, env: Record<string, string>, timeoutMs = 180_000): Promise<{ code: number | null; output: string; elapsedMs: number }> {
   const start = Date.now();
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, mode], {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", LOG_LEVEL: "info", ...env },
