@@ -219,7 +219,7 @@ export class EdgeAgent {
         port: this.cfg.grpcPort,
         hubTunnelIp: c.hubTunnelIp,
         impl: { getStatus: () => this.status() },
-        ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), logger: this.logger.child({ component: "proxy" }) } } : {}),
+        ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), targets: this.cfg.httpTargets, logger: this.logger.child({ component: "proxy" }) } } : {}),
         logger: this.logger.child({ component: "grpc" }),
       });
       this.logger.info({ address: `${c.tunnelIp}:${this.grpc.port}`, allowedPeer: c.hubTunnelIp }, "EdgeService serving on the tunnel address");

@@ -1,4 +1,6 @@
 import { EnvReader, parseDuration } from "@daalu/runtime";
+import type { HttpTarget } from "./proxy/policy.js";
+import { parseHttpTargets } from "./proxy/targets.js";
 
 /**
  * The only reader of process.env for the edge agent. Every problem is reported
@@ -83,6 +85,8 @@ export interface RunConfig extends CommonEdgeConfig {
   hubSilenceMs: number;
   /** Knock on the hub's tunnel address when it has been quiet this long (0 = never). */
   hubNudgeMs: number;
+  /** In-cluster HTTP targets the hub may query through the tunnel (EDGE_HTTP_TARGETS), by name. */
+  httpTargets: Record<string, HttpTarget>;
 }
 
 export type EdgeConfig = BootstrapConfig | RunConfig;
@@ -182,6 +186,8 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
     handshakePollMs: r.duration("EDGE_HANDSHAKE_POLL", DEFAULT_HANDSHAKE_POLL_MS),
     hubSilenceMs: r.duration("EDGE_HUB_SILENCE", DEFAULT_HUB_SILENCE_MS),
     hubNudgeMs: r.duration("EDGE_HUB_NUDGE", DEFAULT_HUB_NUDGE_MS),
+    // e.g. "prometheus=prometheus-server.monitoring.svc:9090,loki=loki.monitoring.svc:3100"
+    httpTargets: parseHttpTargets(r.optional("EDGE_HTTP_TARGETS"), r.problems),
   };
   r.check(
     cfg.hubSilenceMs === 0 || cfg.hubNudgeMs === 0 || cfg.hubSilenceMs >= 2 * cfg.hubNudgeMs,
