@@ -50,6 +50,8 @@ async function inner(iface: string): Promise<void> {
     // The hub node's sweep: read every peer, evaluate each with its previous state.
     const now0 = Date.now();
     const previous = new Map<string, { state: HealthState; since: number }>(keys.map((k) => [k, { state: "awaiting_handshake", since: now0 }]));
+    // As the hub node does: the rx counter per peer, and when it last grew (the sign of life between rekeys).
+    const rx = new Map<string, { bytes: number; lastRxMs: number }>(keys.map((k) => [k, { bytes: -1, lastRxMs: 0 }]));
     const sweeps: number[] = [];
     let seen = 0;
     for (let s = 0; s < SWEEPS; s++) {
@@ -58,8 +60,11 @@ async function inner(iface: string): Promise<void> {
       const now = Date.now();
       for (const p of status) {
         const prev = previous.get(p.publicKey)!;
+        const r = rx.get(p.publicKey)!;
+        if (r.bytes >= 0 && p.rxBytes > r.bytes) r.lastRxMs = now;
+        r.bytes = p.rxBytes;
         const out = evaluateHealth(
-          { now, enrolledAt: now0, lastHandshakeMs: p.lastHandshakeMs, probe: undefined, previous: prev, alert: undefined },
+          { now, enrolledAt: now0, lastHandshakeMs: p.lastHandshakeMs, lastRxMs: r.lastRxMs, probe: undefined, previous: prev, alert: undefined },
           { disconnectAfterMs: DEFAULT_DISCONNECT_AFTER_MS, alertAfterMs: DEFAULT_ALERT_AFTER_MS },
         );
         if (out.transition) previous.set(p.publicKey, { state: out.state, since: out.since });

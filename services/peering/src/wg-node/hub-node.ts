@@ -345,6 +345,10 @@ export class HubNode {
         // Growth since the previous sample is traffic from the edge; a smaller
         // counter (peer re-created, device restarted) only sets a new baseline.
         if (t.rxBytes >= 0 && p.rxBytes > t.rxBytes) t.lastRxMs = now;
+        // First look at a peer that already carries traffic (a device taken over
+        // from a crashed node): when is unknown, so it gets one threshold of grace
+        // rather than a false "disconnected". A fresh device starts at 0.
+        else if (t.rxBytes < 0 && p.rxBytes > 0 && p.lastHandshakeMs > 0) t.lastRxMs = now;
         t.rxBytes = p.rxBytes;
         await this.evaluate(t, now);
         this.maybeProbe(t, now);
@@ -362,6 +366,10 @@ export class HubNode {
     if (t.probing || this.probes.size >= config.maxConcurrentProbes || this.stopping) return;
     const recent = t.lastHandshakeMs > 0 && now - Math.max(t.lastHandshakeMs, t.lastRxMs) <= config.disconnectAfterMs;
     if (!recent) return;
+    // No session on this device (a fresh one after a restart, before the edge
+    // handshakes again): the hub cannot send to the edge, and a failed probe
+    // would wrongly read as "API unreachable".
+    if (!t.peer || t.peer.lastHandshakeMs === 0) return;
     // Right after a (re)appearing handshake, probe at once instead of waiting for the slot.
     const waiting = (t.state === "awaiting_handshake" || t.state === "disconnected") && (!t.probe || t.probe.at < t.since);
     if (!waiting && now < t.nextProbeAt) return;
