@@ -59,12 +59,12 @@ export async function startHubStack(env: TestEnv, dir: string, opts: { hubEndpoi
     const peering = opts.spawnPeering ? opts.spawnPeering(peeringEnv) : spawnService("peering", peeringEnv);
     services.push(peering);
     await peering.ready;
+    // Invite and the gateway only meet over NATS: start them side by side.
     const invite = spawnService("invite", { ...base, INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_HUB_URL: gatewayUrl });
     services.push(invite);
-    await invite.ready;
     const gateway = spawnService("gateway", { ...base, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_PUBLIC_URL: gatewayUrl });
     services.push(gateway);
-    await gateway.ready;
+    await Promise.all([invite.ready, gateway.ready]);
     const tenant = "acme";
     await cli(base, ["tenant", "create", tenant]);
     const out = await cli(base, ["token", "create", tenant, "e2e-admin", "--role", "admin"]);
@@ -110,7 +110,11 @@ export function spawnServiceIn(host: { spawn(cmd: string, args: string[], env: R
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
+      // A drain that wedges must not hang the test's cleanup.
+      const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
     },
   };
 }

@@ -60,10 +60,30 @@ export function e2eSkipReason(): string | undefined {
   return undefined;
 }
 
-function run(cmd: string, args: string[]): Promise<string> {
+/** Every command is bounded, so a wedged child can never hang a test past its own timeout. */
+const RUN_TIMEOUT_MS = 30_000;
+
+function run(cmd: string, args: string[], timeoutMs = RUN_TIMEOUT_MS): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, { cwd: ROOT }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)))),
+    execFile(cmd, args, { cwd: ROOT, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(" ")}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout)),
+    ),
   );
+}
+
+/** Live networks, cleaned up on exit and on SIGTERM/SIGINT (a cancelled or killed test run). */
+const live = new Set<Netns>();
+let signalsHooked = false;
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      for (const n of [...live]) n.cleanupNow();
+      // Other handlers (the test runner's) may keep the process alive; it is being stopped.
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
 }
 
 /** A namespace-bound host. */
@@ -77,9 +97,9 @@ export class NsHost {
     readonly link: string,
   ) {}
 
-  /** Runs a command inside the namespace; resolves with stdout. */
-  exec(cmd: string, args: string[]): Promise<string> {
-    return run("ip", ["netns", "exec", this.ns, cmd, ...args]);
+  /** Runs a command inside the namespace (killed after `timeoutMs`); resolves with stdout. */
+  exec(cmd: string, args: string[], timeoutMs?: number): Promise<string> {
+    return run("ip", ["netns", "exec", this.ns, cmd, ...args], timeoutMs);
   }
 
   /** Starts a long-running process inside the namespace; it is killed by cleanup(). */
@@ -145,6 +165,8 @@ export class Netns {
     const n = new Netns();
     mkdirSync(n.dir, { recursive: true });
     process.once("exit", n.exitHook);
+    live.add(n);
+    hookSignals();
     try {
       const hubNs = await n.addNamespace("h");
       await run("ip", ["-n", hubNs, "link", "add", "br0", "type", "bridge"]);
@@ -210,9 +232,15 @@ export class Netns {
     this.cleanupSync();
   }
 
+  /** @internal Synchronous cleanup for signal handlers. */
+  cleanupNow(): void {
+    this.cleanupSync();
+  }
+
   private cleanupSync(): void {
     if (this.cleaned) return;
     this.cleaned = true;
+    live.delete(this);
     process.removeListener("exit", this.exitHook);
     for (const c of this.children) c.kill("SIGKILL");
     for (const ns of this.namespaces.reverse()) {

@@ -22,3 +22,5 @@ try {
 } finally {
   client.close();
 }
+// A connection attempt into a dead tunnel would keep the process alive for the kernel's SYN retries.
+process.exit(0);
