@@ -70,6 +70,8 @@ export async function start(config: AuditConfig, logger: Logger): Promise<Runnin
 
   const impl = auditHandlers(store);
   const nats = serveNats(nc, auditv1.AuditService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });
+  // Subscriptions are on the server once flush returns, before anyone hears we are ready.
+  await nc.flush();
   let grpcServer: grpc.Server | undefined;
   let grpcPort: number | undefined;
   if (config.grpcAddr) {

@@ -75,6 +75,8 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
   const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }));
   const impl = peeringImpl({ store, events, hub });
   const natsServer = serveNats(nc, peeringv1.PeeringService, impl, { prefix: config.natsPrefix, queue: config.serviceName, logger: logger.child({ component: "nats" }) });
+  // Subscriptions are on the server once flush returns, before anyone hears we are ready.
+  await nc.flush();
 
   let grpcServer: grpc.Server | undefined;
   let grpcPort: number | undefined;

@@ -98,6 +98,9 @@ export async function start(config: TunnelProxyConfig, logger: Logger): Promise<
 
   // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
   const queries = serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }) });
+  // The server has our subscriptions once flush returns: a request sent right
+  // after start() (a test, a replica's first caller) finds a responder.
+  await nc.flush();
 
   const closers: Closer[] = [
     { name: "queries", close: () => queries.drain() },
