@@ -216,6 +216,7 @@ test("tunnel: awaiting_handshake → connected; edge killed and restarted → ba
   const restarted = Date.now();
   const again = startEdgeRun(edgeHost!, edgeEnv);
   t.after(() => again.stop("SIGKILL"));
+
   // The clock: the hub's own record of the new handshake (wg latest-handshakes,
   // 1 s resolution), so the test's polling (each GetStatus spawns a client)
   // is not counted; the edge process's start-up is.
@@ -227,7 +228,17 @@ test("tunnel: awaiting_handshake → connected; edge killed and restarted → ba
   await eventually(async () => assert.equal(await w.status(clusterId), "CONNECTED"), { timeoutMs: 10_000, intervalMs: 200 });
   await eventually(async () => assert.equal((await getStatusFrom(w.net.hub, config)).ok, true, "the hub reaches the restarted edge"), { timeoutMs: 10_000, intervalMs: 200 });
   t.diagnostic(`edge restart → new handshake after ${backMs} ms (edge process start-up included), serving after ${Date.now() - restarted} ms`);
-  assert.ok(backMs < 10_000, `back within seconds (${backMs} ms)`);
+  // Typically 3-8 s, most of it Node loading the agent (@kubernetes/client-node
+  // alone is ~3 s of CPU); 15 s leaves room for a CI machine running two test files.
+  assert.ok(backMs < 15_000, `back within seconds (${backMs} ms)`);
+
+  // The downloadable diagnostic blob, from the hub node holding the tunnel, through the REST API.
+  const diag = await w.hub.api("GET", `/v1/clusters/${clusterId}/diagnostics`);
+  assert.equal(diag.status, 200, JSON.stringify(diag.body));
+  assert.equal(diag.body.clusterId, clusterId, "the blob names its cluster");
+  assert.match(String(diag.body.peerFingerprint), /^[0-9a-f]{16}$/, `peer key fingerprint in ${JSON.stringify(diag.body)}`);
+  assert.ok(Number(diag.body.rxBytes) > 0, "counters in the blob");
+  assert.ok(diag.body.lastHandshake, `handshake time in ${JSON.stringify(diag.body)}`);
 
   // Deletion: the hub drops the peer at once, so the tunnel is dead both ways
   // (the hub cannot reach the edge; the edge's handshakes go unanswered), and

@@ -170,6 +170,14 @@ export const openapi = {
         responses: { "200": json(ref("Bootstrap")), ...publicErrors },
       },
     },
+    "/v1/clusters/{id}/diagnostics": {
+      get: {
+        summary: "Download the cluster's tunnel diagnostic blob (JSON from the hub node holding the tunnel)",
+        description: "Peer key fingerprint, endpoint, handshake times, rx/tx counters, state and since, last probe, last errors.",
+        security: secured,
+        responses: { "200": json({ type: "object" }), ...errors },
+      },
+    },
     "/v1/clusters/{id}/kubeconfig": {
       get: {
         summary: "A kubeconfig for this cluster's Kubernetes endpoint on the hub",

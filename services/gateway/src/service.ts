@@ -11,6 +11,7 @@ import { buildApp, type RouteList } from "./http/app.js";
 import { createAuditClient } from "@daalu/audit";
 import { queryClient } from "@daalu/tunnel-proxy";
 import { auditRoutesPlugin } from "./http/audit-routes.js";
+import { diagnosticsPlugin } from "./http/diagnostics.js";
 import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
@@ -84,6 +85,7 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     await app.register(queryRoutesPlugin, { auth, queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     await app.register(kubectlRunPlugin, { auth, peering, logger });
+    await app.register(diagnosticsPlugin, { auth, hubNode: natsClient(conn, peeringv1.HubNodeService, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
