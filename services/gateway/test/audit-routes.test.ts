@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import { createAuditClient } from "@daalu/audit";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
-import { createApiToken, openGatewayStore } from "../src/admin.js";
 import { auditRoutesPlugin } from "../src/http/audit-routes.js";
-import { http, seedTenant, type Tokens } from "./helpers.js";
+import { botToken, http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 
 // Calls through gateway /k8s -> NATS -> tunnel-proxy -> edge -> kube-double
@@ -25,9 +24,7 @@ before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
   globex = await seedTenant(env, "globex");
-  const store = await openGatewayStore(env.databaseUrl);
-  agent = (await createApiToken(store, "acme", "night-watch", { role: "viewer", kind: "agent" })).token;
-  await store.close();
+  agent = await botToken(env, "acme", "night-watch", "agent");
   stack = await startTunnelStack(env, [
     { tenant: "acme", name: "prod" },
     { tenant: "acme", name: "stage" },

@@ -16,6 +16,16 @@ export interface Tokens {
 }
 
 /** Creates `tenant` with one admin and one viewer token. */
+/** A viewer token of an existing tenant whose caller is an assistant or an agent (shows in audit rows). */
+export async function botToken(env: TestEnv, tenant: string, name: string, kind: "assistant" | "agent"): Promise<string> {
+  const store = await openGatewayStore(env.databaseUrl);
+  try {
+    return (await createApiToken(store, tenant, name, { role: "viewer", kind })).token;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function seedTenant(env: TestEnv, tenant: string): Promise<Tokens> {
   const store = await openGatewayStore(env.databaseUrl);
   try {

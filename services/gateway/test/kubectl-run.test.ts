@@ -8,9 +8,8 @@ import { promisify } from "node:util";
 import { CallerKind } from "@daalu/proto";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
-import { createApiToken, openGatewayStore } from "../src/admin.js";
 import { kubectlRunPlugin } from "../src/http/kubectl-run.js";
-import { http, seedTenant, type Tokens } from "./helpers.js";
+import { botToken, http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 
 // POST /v1/clusters/{id}/kubectl runs the real kubectl, which reaches the
@@ -34,9 +33,7 @@ before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
   globex = await seedTenant(env, "globex");
-  const store = await openGatewayStore(env.databaseUrl);
-  agent = (await createApiToken(store, "acme", "runbook-bot", { role: "viewer", kind: "agent" })).token;
-  await store.close();
+  agent = await botToken(env, "acme", "runbook-bot", "agent");
   stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
   cluster = stack.clusterIds[0]!;
   gw = await startK8sGateway(env, async ({ app, auth, logger }) => {

@@ -9,9 +9,8 @@ import { CallerKind } from "@daalu/proto";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { queryClient } from "@daalu/tunnel-proxy";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
-import { createApiToken, openGatewayStore } from "../src/admin.js";
 import { queryRoutesPlugin } from "../src/http/queries.js";
-import { http, seedTenant, type Tokens } from "./helpers.js";
+import { botToken, http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 
 // The typed queries through gateway -> NATS (daalu.query.v1) -> tunnel-proxy
@@ -33,9 +32,7 @@ before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
   globex = await seedTenant(env, "globex");
-  const store = await openGatewayStore(env.databaseUrl);
-  assistant = (await createApiToken(store, "acme", "helper-bot", { role: "viewer", kind: "assistant" })).token;
-  await store.close();
+  assistant = await botToken(env, "acme", "helper-bot", "assistant");
   stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
   cluster = stack.clusterIds[0]!;
   gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
