@@ -13,7 +13,7 @@ test("400 concurrent enrollments across two instances fill a /24 exactly; wideni
   // Two replicas in the queue group "peering": one in-process, one a real process (main.ts).
   const a = await startPeering(env);
   t.after(() => a.stop());
-  const b = spawnService("peering", peeringEnv(env, { PEERING_DB_POOL: "10", LOG_LEVEL: "info" }));
+  const b = spawnService("peering", peeringEnv(env, { PEERING_DB_POOL: "10" }));
   t.after(() => b.stop());
   await b.ready;
 
