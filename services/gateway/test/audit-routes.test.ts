@@ -114,7 +114,11 @@ test("calls and usage are tenant-scoped", async () => {
 });
 
 test("usage: counts and bytes per hour and per day, per cluster when asked", async () => {
-  const from = new Date(Date.now() - 2 * 3_600_000).toISOString();
+  // A bucket counts when it starts at or after `from` (audit's documented
+  // semantics), so `from` sits on a UTC day boundary: yesterday's midnight
+  // covers today's day bucket at any hour (and calls made just before midnight).
+  const day = 86_400_000;
+  const from = new Date(Math.floor(Date.now() / day) * day - day).toISOString();
   const to = new Date(Date.now() + 2 * 86_400_000).toISOString();
   const calls = (await get("/v1/audit/calls")).body.calls as { bytesOut: number; clusterId: string }[];
   const bytesOut = calls.reduce((s, c) => s + c.bytesOut, 0);
