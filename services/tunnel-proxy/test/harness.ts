@@ -53,6 +53,9 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
   const override = clusterIds.map((id) => `${id}=${edgeAddr}`).join(",");
   const proxy = await start(loadConfig({ ...quiet, TUNNEL_PROXY_EDGE_ADDR_OVERRIDE: override, ...extra }), log("tunnel-proxy"));
   const db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+  // pg emits idle-client errors on the pool (e.g. the test database dropped at
+  // cleanup); unhandled, they crash the test process.
+  db.on("error", () => undefined);
   return {
     kube,
     edgeAddr,
@@ -64,12 +67,23 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
     },
     openRequests: () => kube.requestCount((q) => q.status === undefined),
     async stop() {
-      await proxy.stop();
-      server.forceShutdown();
-      await kube.close();
-      await audit.stop();
-      await peering.stop();
-      await db.end();
+      // Every part stops even if an earlier one fails, so nothing is left
+      // connected when the test's database is dropped.
+      const errors: unknown[] = [];
+      const step = async (f: () => unknown) => {
+        try {
+          await f();
+        } catch (err) {
+          errors.push(err);
+        }
+      };
+      await step(() => proxy.stop());
+      await step(() => server.forceShutdown());
+      await step(() => kube.close());
+      await step(() => audit.stop());
+      await step(() => peering.stop());
+      await step(() => db.end());
+      if (errors.length > 0) throw errors[0];
     },
   };
 }
