@@ -156,7 +156,8 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
   }
 
   function listObjects(r: ResourceInfo, namespace: string | undefined, label: Matcher, field: Matcher): KubeObject[] {
-    return store.list(r, r.namespaced ? namespace : undefined).filter((o) => label(o) && field(o));
+    // Read-only: callers serialize or delete these, never change them.
+    return store.list(r, r.namespaced ? namespace : undefined, true).filter((o) => label(o) && field(o));
   }
 
   function prepareWrite(r: ResourceInfo, body: KubeObject, namespace: string | undefined): KubeObject {

@@ -58,13 +58,19 @@ export class ObjectStore {
     return this.objects.get(r.plural)!;
   }
 
-  /** Objects of a resource, sorted as etcd returns them (namespace, then name); deep copies. */
-  list(kindOrPlural: string | ResourceInfo, namespace?: string): KubeObject[] {
+  /**
+   * Objects of a resource, sorted as etcd returns them (namespace, then name);
+   * deep copies. `readOnly` returns the stored objects themselves: the store
+   * never changes an object after storing it (put/load store a copy), so a
+   * caller that only reads (serializes) them may skip the copy — the server's
+   * list path does, since the copies cost more than the rest of a list.
+   */
+  list(kindOrPlural: string | ResourceInfo, namespace?: string, readOnly = false): KubeObject[] {
     const r = typeof kindOrPlural === "string" ? this.resolve(kindOrPlural) : kindOrPlural;
-    return [...this.bucket(r).entries()]
+    const found = [...this.bucket(r).entries()]
       .filter(([, o]) => namespace === undefined || o.metadata["namespace"] === namespace)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, o]) => clone(o));
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return found.map(([, o]) => (readOnly ? (o as Readonly<KubeObject>) : clone(o)));
   }
 
   get(kindOrPlural: string | ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {

@@ -25,7 +25,10 @@ export function spawnService(entry: string, env: Record<string, string>): Servic
   // Readiness is an info line, so a child never logs below info; its output is
   // only buffered (see output()), never printed, so this adds no noise.
   const level = ["trace", "debug"].includes(env["LOG_LEVEL"] ?? "") ? env["LOG_LEVEL"]! : "info";
-  const child = spawn(process.execPath, ["--import", "tsx", file], {
+  // DAALU_CPU_PROF_DIR=dir writes a V8 CPU profile per child on exit (benches).
+  const prof = process.env["DAALU_CPU_PROF_DIR"];
+  const profArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...profArgs, "--import", "tsx", file], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: level },
     stdio: ["ignore", "pipe", "pipe"],
