@@ -24,9 +24,16 @@ export type { NatsConnection } from "@nats-io/transport-node";
 
 export const DEFAULT_RPC_TIMEOUT_MS = 5_000;
 
-/** Connects with reconnect forever (services ride out NATS restarts). */
+/**
+ * Connects with reconnect forever (services ride out NATS restarts).
+ *
+ * `noAsyncTraces`: without it nats.js builds a stack-capturing RequestError and
+ * TimeoutError for every request and subscription timer, whether or not it
+ * fails — a fixed cost on every call of every hop. Errors keep their class and
+ * `cause` (natsClient maps them by class), only the caller's stack is lost.
+ */
 export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
-  const nc = await connect({ servers: url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({ servers: url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") logger.warn({ nats: s.type }, "nats connection status");

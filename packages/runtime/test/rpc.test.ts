@@ -7,6 +7,7 @@ import {
   Code,
   DaaluError,
   bindGrpc,
+  connectNats,
   createLogger,
   grpc,
   grpcClient,
@@ -73,6 +74,20 @@ test("NATS RPC to a service nobody serves is Unavailable", async (t) => {
   t.after(() => env.cleanup());
   const client = natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix });
   await assert.rejects(client.redeemInvite({ token: "x" }), (e: DaaluError) => e.code === Code.Unavailable);
+});
+
+test("a service connection (no async traces) still maps no responders and timeouts", async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const nc = await connectNats(env.natsUrl, "runtime-test", logger);
+  t.after(() => nc.close());
+  const client = natsClient(nc, invitev1.InviteService, { prefix: env.prefix });
+  await assert.rejects(client.redeemInvite({ token: "x" }), (e: DaaluError) => e.code === Code.Unavailable);
+  // A server that never answers: the caller's own deadline ends the request.
+  const slow: ServiceImpl<InviteMethods> = { ...impl(), redeemInvite: () => new Promise(() => undefined) };
+  serveNats(env.nc, invitev1.InviteService, slow, { prefix: env.prefix, queue: "invite", logger });
+  await env.nc.flush();
+  await assert.rejects(client.redeemInvite({ token: "x" }, { timeoutMs: 200 }), (e: DaaluError) => e.code === Code.DeadlineExceeded);
 });
 
 test("gRPC adapter maps the same errors and context", async (t) => {
