@@ -86,9 +86,14 @@ export async function startHubStack(env: TestEnv, dir: string, opts: { hubEndpoi
   }
 }
 
-/** A service's main.ts run as a process inside a namespace (same contract as spawnService: resolves on the "ready" log line). */
+/**
+ * A service's main.ts run as a process inside a namespace (same contract as
+ * spawnService: resolves on the "ready" log line; like spawnService, `name`
+ * may also be a `.ts` entry relative to the repo root).
+ */
 export function spawnServiceIn(host: { spawn(cmd: string, args: string[], env: Record<string, string>): import("node:child_process").ChildProcess }, name: string, env: Record<string, string>): ServiceProcess {
-  const child = host.spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "services", name, "src/main.ts")], env);
+  const file = name.endsWith(".ts") ? path.join(ROOT, name) : path.join(ROOT, "services", name, "src/main.ts");
+  const child = host.spawn(process.execPath, ["--import", "tsx", file], env);
   let out = "";
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (b: Buffer) => {
