@@ -5,6 +5,7 @@
  *
  * Requester                               Responder
  *   PUB subject, reply=INBOX  ──────────▶  (Daalu-Stream-Window: chunks,bytes)
+ *   (INBOX = <per-connection prefix>.<n>: one wildcard subscription serves all)
  *   INBOX  ◀── head  (Daalu-Stream-Ctl: CTL, payload = head bytes)
  *   INBOX  ◀── chunk (Daalu-Stream-Seq: 1..n) while unacked < window
  *   CTL    ──▶ ack   (Daalu-Stream-Ack: last consumed seq; also the heartbeat)
@@ -256,13 +257,64 @@ export interface RequestStreamOptions extends StreamTimings {
 
 type Frame = { kind: "chunk"; seq: number; data: Uint8Array } | { kind: "end"; seq: number } | { kind: "error"; err: DaaluError };
 
+type InboxCallback = (err: Error | null, m: Msg) => void;
+
+/**
+ * One wildcard subscription per connection for every stream's inbox (as
+ * nats.js muxes its own requests): a subscription per call would cost a SUB
+ * and an UNSUB on the wire and a change of the server's subject index per
+ * call. Streams get `<prefix>.<n>` and are dispatched by subject.
+ */
+class InboxMux {
+  private readonly prefix = createInbox();
+  private readonly streams = new Map<string, InboxCallback>();
+  private next = 0;
+  private readonly sub: Subscription;
+
+  constructor(nc: NatsConnection) {
+    this.sub = nc.subscribe(`${this.prefix}.*`, {
+      callback: (err, m) => {
+        if (err) {
+          for (const cb of [...this.streams.values()]) cb(err, m);
+          return;
+        }
+        this.streams.get(m.subject)?.(null, m);
+      },
+    });
+  }
+
+  get closed(): boolean {
+    return this.sub.isClosed();
+  }
+
+  inbox(): string {
+    return `${this.prefix}.${(this.next++).toString(36)}`;
+  }
+
+  add(inbox: string, cb: InboxCallback): { unsubscribe(): void } {
+    this.streams.set(inbox, cb);
+    return { unsubscribe: () => this.streams.delete(inbox) };
+  }
+}
+
+const muxes = new WeakMap<NatsConnection, InboxMux>();
+function muxFor(nc: NatsConnection): InboxMux {
+  let m = muxes.get(nc);
+  if (!m || m.closed) {
+    m = new InboxMux(nc);
+    muxes.set(nc, m);
+  }
+  return m;
+}
+
 /** Sends `payload` to `subject` and resolves with the stream's head. */
 export function requestStream(nc: NatsConnection, subject: string, payload: Uint8Array, opts: RequestStreamOptions): Promise<StreamReply> {
   const windowChunks = opts.windowChunks ?? DEFAULT_WINDOW_CHUNKS;
   const windowBytes = opts.windowBytes ?? DEFAULT_WINDOW_BYTES;
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const inbox = createInbox();
+  const mux = muxFor(nc);
+  const inbox = mux.inbox();
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
   let ctl = "";
@@ -319,81 +371,79 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
   };
   const onAbort = () => cancel("the requester gave up");
 
-  const sub = nc.subscribe(inbox, {
-    callback: (err, m) => {
-      if (closed) return;
-      lastHeard = Date.now();
-      if (err) {
-        push({ kind: "error", err: DaaluError.from(err) });
-        return;
-      }
-      const h = m.headers;
-      if (!headDone && h && (h as MsgHdrs & { code?: number }).code === 503 && !h.has(STREAM_KIND)) {
+  const sub = mux.add(inbox, (err, m) => {
+    if (closed) return;
+    lastHeard = Date.now();
+    if (err) {
+      push({ kind: "error", err: DaaluError.from(err) });
+      return;
+    }
+    const h = m.headers;
+    if (!headDone && h && (h as MsgHdrs & { code?: number }).code === 503 && !h.has(STREAM_KIND)) {
+      headDone = true;
+      cleanup();
+      rejectHead(new DaaluError(Code.Unavailable, `nothing answers ${subject}`, { reason: "TUNNEL_UNAVAILABLE" }));
+      return;
+    }
+    const k = h?.get(STREAM_KIND);
+    if (k === "hb") return;
+    if (k === "error") {
+      const e = errorFrom(h!);
+      if (!headDone) {
         headDone = true;
         cleanup();
-        rejectHead(new DaaluError(Code.Unavailable, `nothing answers ${subject}`, { reason: "TUNNEL_UNAVAILABLE" }));
-        return;
-      }
-      const k = h?.get(STREAM_KIND);
-      if (k === "hb") return;
-      if (k === "error") {
-        const e = errorFrom(h!);
-        if (!headDone) {
-          headDone = true;
-          cleanup();
-          rejectHead(e);
-        } else {
-          push({ kind: "error", err: e });
-          cleanup();
-        }
-        return;
-      }
-      if (k === "head" || k === "full") {
-        if (headDone) return;
-        headDone = true;
-        if (headTimer) clearTimeout(headTimer);
-        if (k === "full") {
-          const n = Number(h!.get(STREAM_HEAD_LEN));
-          const head = m.data.subarray(0, n);
-          const rest = m.data.subarray(n);
-          if (rest.length > 0) queue.push({ kind: "chunk", seq: 1, data: rest });
-          queue.push({ kind: "end", seq: rest.length > 0 ? 1 : 0 });
-          cleanup();
-          resolveHead(reply(head, h, true));
-          return;
-        }
-        ctl = h!.get(STREAM_CTL);
-        timer = setInterval(() => {
-          if (Date.now() - lastHeard > idleMs) {
-            push({ kind: "error", err: new DaaluError(Code.Unavailable, `the stream's responder was silent for ${idleMs} ms`, { reason: "STREAM_STALLED" }) });
-            cancel("responder silent");
-            return;
-          }
-          // The heartbeat: repeats the last ack so the responder knows we are alive even while we consume nothing.
-          const hb = natsHeaders();
-          hb.set(STREAM_ACK, String(ackedSent));
-          ctlSend(hb);
-        }, heartbeatMs);
-        timer.unref();
-        resolveHead(reply(m.data, h, false));
-        return;
-      }
-      if (k === "chunk") {
-        const seq = Number(h!.get(STREAM_SEQ));
-        if (seq !== expected) {
-          push({ kind: "error", err: new DaaluError(Code.DataLoss, `stream chunk ${expected} was lost (got ${seq})`, { reason: "STREAM_GAP" }) });
-          cancel("gap");
-          return;
-        }
-        expected++;
-        push({ kind: "chunk", seq, data: m.data });
-        return;
-      }
-      if (k === "end") {
-        push({ kind: "end", seq: Number(h!.get(STREAM_SEQ)) });
+        rejectHead(e);
+      } else {
+        push({ kind: "error", err: e });
         cleanup();
       }
-    },
+      return;
+    }
+    if (k === "head" || k === "full") {
+      if (headDone) return;
+      headDone = true;
+      if (headTimer) clearTimeout(headTimer);
+      if (k === "full") {
+        const n = Number(h!.get(STREAM_HEAD_LEN));
+        const head = m.data.subarray(0, n);
+        const rest = m.data.subarray(n);
+        if (rest.length > 0) queue.push({ kind: "chunk", seq: 1, data: rest });
+        queue.push({ kind: "end", seq: rest.length > 0 ? 1 : 0 });
+        cleanup();
+        resolveHead(reply(head, h, true));
+        return;
+      }
+      ctl = h!.get(STREAM_CTL);
+      timer = setInterval(() => {
+        if (Date.now() - lastHeard > idleMs) {
+          push({ kind: "error", err: new DaaluError(Code.Unavailable, `the stream's responder was silent for ${idleMs} ms`, { reason: "STREAM_STALLED" }) });
+          cancel("responder silent");
+          return;
+        }
+        // The heartbeat: repeats the last ack so the responder knows we are alive even while we consume nothing.
+        const hb = natsHeaders();
+        hb.set(STREAM_ACK, String(ackedSent));
+        ctlSend(hb);
+      }, heartbeatMs);
+      timer.unref();
+      resolveHead(reply(m.data, h, false));
+      return;
+    }
+    if (k === "chunk") {
+      const seq = Number(h!.get(STREAM_SEQ));
+      if (seq !== expected) {
+        push({ kind: "error", err: new DaaluError(Code.DataLoss, `stream chunk ${expected} was lost (got ${seq})`, { reason: "STREAM_GAP" }) });
+        cancel("gap");
+        return;
+      }
+      expected++;
+      push({ kind: "chunk", seq, data: m.data });
+      return;
+    }
+    if (k === "end") {
+      push({ kind: "end", seq: Number(h!.get(STREAM_SEQ)) });
+      cleanup();
+    }
   });
 
   const reply = (head: Uint8Array, headers: MsgHdrs | undefined, complete: boolean): StreamReply => {
