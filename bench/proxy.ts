@@ -1,36 +1,37 @@
 /**
  * Calls through the tunnel (issue 4): `kubectl get pods` as HTTP, through
- * gateway -> NATS -> tunnel-proxy -> edge -> API server (kube-double), versus
- * the same call direct to the API server, in one run, at fixed concurrency.
+ * gateway -> NATS -> tunnel-proxy -> WireGuard -> edge -> API server, versus
+ * the same call straight to the API server, in one run, at fixed concurrency.
  *
- *   npm run bench -- proxy [--n 5000] [--warmup 500] [--concurrency 64] [--max-seconds 300]
+ *   npm run bench -- proxy [--n 5000] [--warmup 500] [--concurrency 64] [--max-seconds 300] [--loopback]
  *
- * Topology (say so in the output): no WireGuard here — the edge's gRPC server
- * listens on loopback and the tunnel-proxy reaches it through
- * TUNNEL_PROXY_EDGE_ADDR_OVERRIDE. The tunnel-proxy runs as its own process
- * (main.ts, as in production); the gateway app, the edge's Proxy server, the
- * kube-double, peering, audit and the load generator share this process, so
- * the machine's 2 cores are shared by everything — overhead figures are upper
- * bounds for this box. Uses DATABASE_URL / NATS_URL like the tests.
+ * Every service is its own process, as in production (bench/lib/proxy-world.ts
+ * builds the topology and prints it): by default the hub and the edge are
+ * network namespaces joined by real WireGuard (wireguard-go), which needs root
+ * and wireguard-go; `--loopback` runs the same processes without WireGuard
+ * (the tunnel-proxy reaches the edge's gRPC server on 127.0.0.1), to show what
+ * WireGuard itself costs. The load generator is this process: the direct and
+ * the tunnel calls use the same client code, TLS, headers (kubectl's Table
+ * Accept) and number of keep-alive connections.
  *
- * Ends with one line:
+ * Prints per-phase latency, then the CPU seconds each process used during the
+ * direct and the timed tunnel phase (/proc/<pid>/stat: the services,
+ * wireguard-go, this run's nats-server, the PostgreSQL backends of this run's
+ * database, test plumbing, this process) beside the machine's busy time, and
+ * ends with one line:
  *   RESULT {"bench":"proxy","direct_p50_ms":…,"tunnel_p50_ms":…,"overhead_p50_ms":…,"overhead_p99_ms":…,"calls_per_s":…,"audit_rows_missing":0}
  * audit_rows_missing counts tunnel calls (warm-up included) without a row in
- * audit.calls once the writer settled. Exit code 1 when it is not 0 or a call failed.
+ * audit.calls once the writer settled. Exit code 1 when it is not 0 or a call
+ * failed; 3 (with `RESULT {"bench":"proxy","skipped":…}`) when the WireGuard
+ * path cannot run here.
  */
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import type { AddressInfo } from "node:net";
 import pg from "pg";
-import { Agent, Pool } from "undici";
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
-import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
-import { setup, spawnService } from "@daalu/testing";
-import { startKubeDouble } from "@daalu/kube-double";
-import { createApiToken, createTenant, openGatewayStore } from "@daalu/gateway";
-import { registerProxy } from "../edge/src/proxy/index.js";
-import { Authenticator } from "../services/gateway/src/auth.js";
-import { buildApp } from "../services/gateway/src/http/app.js";
-import { k8sProxyPlugin } from "../services/gateway/src/http/k8s-proxy.js";
+import type { Pool } from "undici";
+import { e2eSkipReason } from "../e2e/netns.js";
+import { diff, sample, type Sample } from "./lib/cpu.js";
+import { startProxyWorld } from "./lib/proxy-world.js";
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,6 +43,7 @@ const N = arg("n", 5000);
 const WARMUP = arg("warmup", 500);
 const CONCURRENCY = arg("concurrency", 64);
 const MAX_SECONDS = arg("max-seconds", 300);
+const LOOPBACK = process.argv.includes("--loopback");
 const deadline = Date.now() + MAX_SECONDS * 1000;
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0);
@@ -67,78 +69,67 @@ async function load(count: number, call: () => Promise<number>): Promise<{ ms: n
   return { ms: ms.sort((a, b) => a - b), failures, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The CPU table: per process, seconds in the direct and the tunnel phase, and per tunnel call. */
+function cpuReport(d0: Sample, d1: Sample, t1: Sample): void {
+  const direct = diff(d0, d1);
+  const tunnel = diff(d1, t1);
+  const directBy = new Map(direct.rows.map((r) => [r.label, r.seconds]));
+  const rows = [...tunnel.rows].sort((a, b) => b.seconds - a.seconds);
+  const listed = rows.reduce((s, r) => s + r.seconds, 0);
+  const w = Math.max(...rows.map((r) => r.label.length), 28);
+  const line = (label: string, where: string, ds: string, ts: string, perCall: string, cores: string) =>
+    log(`  ${label.padEnd(w)} ${where.padEnd(11)} ${ds.padStart(9)} ${ts.padStart(9)} ${perCall.padStart(10)} ${cores.padStart(6)}`);
+  log(`CPU seconds per process (utime+stime from /proc/<pid>/stat; direct phase ${r2(direct.wallSeconds)} s, tunnel phase ${r2(tunnel.wallSeconds)} s wall, ${N} calls each):`);
+  line("process", "where", "direct s", "tunnel s", "ms/call", "cores");
+  for (const r of rows) line(r.label, r.where, (directBy.get(r.label) ?? 0).toFixed(2), r.seconds.toFixed(2), ((r.seconds * 1000) / N).toFixed(3), (r.seconds / tunnel.wallSeconds).toFixed(2));
+  line("sum of the processes above", "", direct.rows.reduce((s, r) => s + r.seconds, 0).toFixed(2), listed.toFixed(2), ((listed * 1000) / N).toFixed(3), (listed / tunnel.wallSeconds).toFixed(2));
+  line("machine busy (/proc/stat)", "all", direct.machine.busy.toFixed(2), tunnel.machine.busy.toFixed(2), ((tunnel.machine.busy * 1000) / N).toFixed(3), (tunnel.machine.busy / tunnel.wallSeconds).toFixed(2));
+  line("  of which softirq", "all", direct.machine.softirq.toFixed(2), tunnel.machine.softirq.toFixed(2), ((tunnel.machine.softirq * 1000) / N).toFixed(3), (tunnel.machine.softirq / tunnel.wallSeconds).toFixed(2));
+  log("  (machine busy also holds whatever else ran on the box meanwhile, and kernel work not charged to a process)");
+}
+
 async function main(): Promise<number> {
-  const env = await setup();
-  const quiet = { ...env.env, LOG_LEVEL: "warn" };
-  const logger = createLogger("bench", "warn");
-  const stops: (() => Promise<unknown>)[] = [];
+  if (!LOOPBACK) {
+    const skip = e2eSkipReason();
+    if (skip) {
+      log(`proxy: cannot run the WireGuard path: ${skip}. \`npm run bench -- proxy --loopback\` measures the path without WireGuard.`);
+      log(`RESULT ${JSON.stringify({ bench: "proxy", skipped: skip })}`);
+      return 3;
+    }
+  }
+  log(`proxy bench: n=${N} warmup=${WARMUP} concurrency=${CONCURRENCY} path=GET ${PATH} (Table, as kubectl get pods); starting the ${LOOPBACK ? "loopback" : "WireGuard"} topology…`);
+  const world = await startProxyWorld({ wireguard: !LOOPBACK, concurrency: CONCURRENCY });
   try {
-    const store = await openGatewayStore(env.databaseUrl, { poolSize: 8 });
-    stops.push(() => store.close());
-    await createTenant(store, "bench");
-    const token = (await createApiToken(store, "bench", "bencher", { role: "viewer" })).token;
-
-    const peeringMod = await import("../services/peering/src/service.js");
-    const peeringCfg = await import("../services/peering/src/config.js");
-    const auditMod = await import("../services/audit/src/service.js");
-    const auditCfg = await import("../services/audit/src/config.js");
-    const peering = await peeringMod.start(peeringCfg.loadConfig({ ...quiet, PEERING_GRPC_ADDR: "off" }), logger);
-    stops.push(() => peering.stop());
-    const audit = await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off" }), logger);
-    stops.push(() => audit.stop());
-
-    const kube = await startKubeDouble();
-    stops.push(() => kube.close());
-    const edge = new grpc.Server();
-    registerProxy(edge, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, logger });
-    const edgeAddr = `127.0.0.1:${await bindGrpc(edge, "127.0.0.1:0")}`;
-    stops.push(async () => edge.forceShutdown());
-
-    const caller = { kind: CallerKind.SERVICE, id: "gateway" };
-    const pc = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller } });
-    const clusterId = (await pc.createCluster({ name: "bench" }, { tenantId: "bench" })).cluster!.id;
-
-    const tp = spawnService("tunnel-proxy", { ...quiet, TUNNEL_PROXY_EDGE_ADDR_OVERRIDE: `${clusterId}=${edgeAddr}` });
-    stops.push(() => tp.stop());
-    await tp.ready;
-
-    const auth = new Authenticator(store, 60_000, logger);
-    const { app } = buildApp({ invite: natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix, defaults: { caller } }), peering: pc, auth, logger, ready: async () => undefined, bodyLimit: 65536, bootstrapRate: 0, bootstrapBurst: 1 });
-    await app.register(k8sProxyPlugin, { auth, peering: pc, nc: env.nc, natsPrefix: env.prefix, publicUrl: "http://127.0.0.1", logger });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    stops.push(() => app.close());
-    const gwUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-
-    log(`proxy bench: n=${N} warmup=${WARMUP} concurrency=${CONCURRENCY} path=GET ${PATH} (Table, as kubectl get pods)`);
-    log("topology: LOOPBACK, no WireGuard (edge gRPC on 127.0.0.1 via TUNNEL_PROXY_EDGE_ADDR_OVERRIDE); tunnel-proxy in its own process; gateway, edge, kube-double, peering, audit and the load generator share one process");
-
-    const direct = new Pool(kube.url, { connections: CONCURRENCY, connect: { ca: kube.ca! } });
-    const tunnel = new Pool(gwUrl, { connections: CONCURRENCY });
-    stops.push(() => direct.close(), () => tunnel.close());
-    const get = (p: Pool, path: string, auth: string) => async () => {
-      const r = await p.request({ method: "GET", path, headers: { authorization: `Bearer ${auth}`, accept: ACCEPT, "user-agent": "kubectl/v1.32.4 (bench)" } });
+    for (const l of world.topology) log(l);
+    const get = (p: Pool, path: string, token: string) => async () => {
+      const r = await p.request({ method: "GET", path, headers: { authorization: `Bearer ${token}`, accept: ACCEPT, "user-agent": "kubectl/v1.32.4 (bench)" } });
       await r.body.arrayBuffer();
       return r.statusCode;
     };
-    const callDirect = get(direct, PATH, "edge-token");
-    const callTunnel = get(tunnel, `/k8s/clusters/${clusterId}${PATH}`, token);
+    const callDirect = get(world.apiServer, PATH, "edge-token");
+    const callTunnel = get(world.gateway, `/k8s/clusters/${world.clusterId}${PATH}`, world.viewerToken);
 
     await load(WARMUP, callDirect);
     const w = await load(WARMUP, callTunnel);
-    if (w.failures) throw new Error(`${w.failures} warm-up calls through the tunnel failed`);
+    if (w.failures) throw new Error(`${w.failures} warm-up calls through the tunnel failed\n${world.logs()}`);
+    log(`load average before the timed phases: ${loadavg().map((x) => x.toFixed(2)).join(" ")} (${cpus().length} cores)`);
+    const s0 = sample(world.watched());
     const d = await load(N, callDirect);
+    const s1 = sample(world.watched());
     const t = await load(N, callTunnel);
+    const s2 = sample(world.watched());
     const dp50 = pct(d.ms, 50), dp99 = pct(d.ms, 99), tp50 = pct(t.ms, 50), tp99 = pct(t.ms, 99);
     log(`direct: p50 ${r2(dp50)} ms  p99 ${r2(dp99)} ms  ${Math.round(N / d.seconds)} calls/s  failures ${d.failures}`);
     log(`tunnel: p50 ${r2(tp50)} ms  p99 ${r2(tp99)} ms  ${Math.round(N / t.seconds)} calls/s  failures ${t.failures}`);
+    cpuReport(s0, s1, s2);
 
     const expected = WARMUP + N;
-    const db = new pg.Client({ connectionString: env.databaseUrl });
+    const db = new pg.Client({ connectionString: world.databaseUrl });
     await db.connect();
     let rows = 0;
     const until = Date.now() + 30_000;
     for (;;) {
-      rows = (await db.query("select count(*)::int as n from audit.calls where cluster_id = $1", [clusterId])).rows[0].n;
+      rows = (await db.query("select count(*)::int as n from audit.calls where cluster_id = $1", [world.clusterId])).rows[0].n;
       if (rows >= expected || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -157,8 +148,7 @@ async function main(): Promise<number> {
     log(`RESULT ${JSON.stringify(result)}`);
     return missing === 0 && t.failures === 0 && d.failures === 0 ? 0 : 1;
   } finally {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-    await env.cleanup().catch(() => undefined);
+    await world.stop();
   }
 }
 
