@@ -162,6 +162,8 @@ async function main(): Promise<number> {
       gatewayListen: "127.0.0.1:0",
       // The limiter would refuse a load test from one address; info keeps the ready lines (output is only kept for errors).
       env: { LOG_LEVEL: "info", GATEWAY_BOOTSTRAP_RATE: "0" },
+      // DAALU_CPU_PROF_DIR=dir: one V8 CPU profile per service process, written when the hub stops.
+      ...(process.env["DAALU_CPU_PROF_DIR"] ? { cpuProfDir: process.env["DAALU_CPU_PROF_DIR"] } : {}),
       output: (name, line) => {
         tail.push(`${name} | ${line}`);
         if (tail.length > 50) tail.shift();
@@ -234,8 +236,11 @@ async function main(): Promise<number> {
     await probe.connect();
     const cpu0 = await cpuSnapshot(hub, probe);
     const t2 = performance.now();
+    const mono0 = process.hrtime.bigint() / 1000n;
     const outcomes = await pool(plan.length, CONCURRENCY, (k) => redeem(plan[k]!));
     const elapsed = (performance.now() - t2) / 1000;
+    // V8 profile timestamps are CLOCK_MONOTONIC µs like hrtime: this lets an analyzer keep only the timed phase.
+    if (process.env["DAALU_CPU_PROF_DIR"]) log(`profile window (monotonic µs): ${mono0} ${process.hrtime.bigint() / 1000n}`);
     const cpu1 = await cpuSnapshot(hub, probe);
     await probe.end();
 

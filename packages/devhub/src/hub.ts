@@ -65,6 +65,11 @@ export interface HubOptions {
   bootstrapAdmin?: boolean;
   /** Run the hub WireGuard node (default: when wireguardAvailable()). */
   wireguard?: boolean;
+  /**
+   * Write a V8 CPU profile per service child into this directory when it exits
+   * (benches; the same as spawnService's DAALU_CPU_PROF_DIR).
+   */
+  cpuProfDir?: string;
 }
 
 export interface Hub {
@@ -177,7 +182,13 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
         const c = spawnChild({
           name: `${svc.name}-${i + 1}`,
           command: process.execPath,
-          args: ["--import", "tsx", path.join(ROOT, "services", svc.name, "src/main.ts")],
+          args: [
+            // One directory per child: each of its threads (main, tsx's loader) writes its own file there.
+            ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.join(opts.cpuProfDir, `${svc.name}-${i + 1}`)}`] : []),
+            "--import",
+            "tsx",
+            path.join(ROOT, "services", svc.name, "src/main.ts"),
+          ],
           env,
           cwd: ROOT,
           output,
