@@ -51,8 +51,17 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const PATH = "/api/v1/namespaces/shop/pods";
 const ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
-async function load(count: number, call: () => Promise<number>): Promise<{ ms: number[]; failures: number; seconds: number }> {
+interface Phase {
+  ms: number[];
+  failures: number;
+  /** "HTTP 503" or the client error, with counts. */
+  why: Map<string, number>;
+  seconds: number;
+}
+
+async function load(count: number, call: () => Promise<number>): Promise<Phase> {
   const ms: number[] = [];
+  const why = new Map<string, number>();
   let failures = 0;
   let next = 0;
   const t0 = performance.now();
@@ -60,14 +69,22 @@ async function load(count: number, call: () => Promise<number>): Promise<{ ms: n
     while (next++ < count) {
       if (Date.now() > deadline) throw new Error(`bench exceeded --max-seconds ${MAX_SECONDS}`);
       const t = performance.now();
-      const status = await call().catch(() => 0);
+      const outcome = await call().then(
+        (status) => (status === 200 ? undefined : `HTTP ${status}`),
+        (err: Error) => err.message,
+      );
       ms.push(performance.now() - t);
-      if (status !== 200) failures++;
+      if (outcome) {
+        failures++;
+        why.set(outcome, (why.get(outcome) ?? 0) + 1);
+      }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { ms: ms.sort((a, b) => a - b), failures, seconds: (performance.now() - t0) / 1000 };
+  return { ms: ms.sort((a, b) => a - b), failures, why, seconds: (performance.now() - t0) / 1000 };
 }
+
+const failed = (p: Phase) => (p.failures ? ` (${[...p.why].map(([k, n]) => `${n}× ${k}`).join(", ")})` : "");
 
 /** The CPU table: per process, seconds in the direct and the tunnel phase, and per tunnel call. */
 function cpuReport(d0: Sample, d1: Sample, t1: Sample): void {
@@ -103,7 +120,9 @@ async function main(): Promise<number> {
     for (const l of world.topology) log(l);
     const get = (p: Pool, path: string, token: string) => async () => {
       const r = await p.request({ method: "GET", path, headers: { authorization: `Bearer ${token}`, accept: ACCEPT, "user-agent": "kubectl/v1.32.4 (bench)" } });
-      await r.body.arrayBuffer();
+      const body = Buffer.from(await r.body.arrayBuffer());
+      // A failure's reason (problem+json or a Status object) says which hop refused.
+      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}: ${body.subarray(0, 200).toString()}`);
       return r.statusCode;
     };
     const callDirect = get(world.apiServer, PATH, "edge-token");
@@ -111,7 +130,7 @@ async function main(): Promise<number> {
 
     await load(WARMUP, callDirect);
     const w = await load(WARMUP, callTunnel);
-    if (w.failures) throw new Error(`${w.failures} warm-up calls through the tunnel failed\n${world.logs()}`);
+    if (w.failures) throw new Error(`${w.failures} warm-up calls through the tunnel failed${failed(w)}\n${world.logs()}`);
     log(`load average before the timed phases: ${loadavg().map((x) => x.toFixed(2)).join(" ")} (${cpus().length} cores)`);
     const s0 = sample(world.watched());
     const d = await load(N, callDirect);
@@ -119,8 +138,8 @@ async function main(): Promise<number> {
     const t = await load(N, callTunnel);
     const s2 = sample(world.watched());
     const dp50 = pct(d.ms, 50), dp99 = pct(d.ms, 99), tp50 = pct(t.ms, 50), tp99 = pct(t.ms, 99);
-    log(`direct: p50 ${r2(dp50)} ms  p99 ${r2(dp99)} ms  ${Math.round(N / d.seconds)} calls/s  failures ${d.failures}`);
-    log(`tunnel: p50 ${r2(tp50)} ms  p99 ${r2(tp99)} ms  ${Math.round(N / t.seconds)} calls/s  failures ${t.failures}`);
+    log(`direct: p50 ${r2(dp50)} ms  p99 ${r2(dp99)} ms  ${Math.round(N / d.seconds)} calls/s  failures ${d.failures}${failed(d)}`);
+    log(`tunnel: p50 ${r2(tp50)} ms  p99 ${r2(tp99)} ms  ${Math.round(N / t.seconds)} calls/s  failures ${t.failures}${failed(t)}`);
     cpuReport(s0, s1, s2);
 
     const expected = WARMUP + N;
@@ -136,6 +155,7 @@ async function main(): Promise<number> {
     await db.end();
     const missing = Math.max(0, expected - rows);
     log(`audit rows: ${rows} for ${expected} tunnel calls (extra ${Math.max(0, rows - expected)})`);
+    if (missing) process.stderr.write(`audit rows are missing; the audit service's recent output:\n${world.logs("audit")}\n`);
     const result = {
       bench: "proxy",
       direct_p50_ms: r2(dp50),

@@ -50,12 +50,12 @@ export interface ProxyWorld {
   apiServer: Pool;
   /** The processes whose CPU the bench reports (re-read each time: PostgreSQL backends come and go). */
   watched(): Watched[];
-  /** Recent output of every service, for an error report. */
-  logs(): string;
+  /** Recent output of every service (or those whose label starts with `only`), for an error report. */
+  logs(only?: string): string;
   stop(): Promise<void>;
 }
 
-async function within<T>(p: Promise<T>, what: string, logs: () => string): Promise<T> {
+async function within<T>(p: Promise<T>, what: string, logs: (only?: string) => string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer within ${START_TIMEOUT_MS} ms\n${logs()}`)), START_TIMEOUT_MS)));
   try {
@@ -85,7 +85,11 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     for (const s of stops.splice(0).reverse()) await Promise.resolve().then(s).catch(() => undefined);
   };
   const named: Array<{ label: string; where: string; p: ServiceProcess }> = [];
-  const logs = () => named.map((n) => `--- ${n.label}:\n${n.p.output().slice(-2500)}`).join("\n");
+  const logs = (only?: string) =>
+    named
+      .filter((n) => !only || n.label.startsWith(only))
+      .map((n) => `--- ${n.label}:\n${n.p.output().slice(-2500)}`)
+      .join("\n");
   cleanUpOnExit();
   try {
     const env = await setup();
