@@ -122,7 +122,7 @@ async function main(): Promise<number> {
       const r = await p.request({ method: "GET", path, headers: { authorization: `Bearer ${token}`, accept: ACCEPT, "user-agent": "kubectl/v1.32.4 (bench)" } });
       const body = Buffer.from(await r.body.arrayBuffer());
       // A failure's reason (problem+json or a Status object) says which hop refused.
-      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}: ${body.subarray(0, 200).toString()}`);
+      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}: ${body.subarray(0, 400).toString()}`);
       return r.statusCode;
     };
     const callDirect = get(world.apiServer, PATH, "edge-token");
@@ -140,6 +140,7 @@ async function main(): Promise<number> {
     const dp50 = pct(d.ms, 50), dp99 = pct(d.ms, 99), tp50 = pct(t.ms, 50), tp99 = pct(t.ms, 99);
     log(`direct: p50 ${r2(dp50)} ms  p99 ${r2(dp99)} ms  ${Math.round(N / d.seconds)} calls/s  failures ${d.failures}${failed(d)}`);
     log(`tunnel: p50 ${r2(tp50)} ms  p99 ${r2(tp99)} ms  ${Math.round(N / t.seconds)} calls/s  failures ${t.failures}${failed(t)}`);
+    if (t.failures) process.stderr.write(`tunnel calls failed; recent output of the edge and the tunnel-proxy:\n${world.logs("edge")}\n${world.logs("tunnel-proxy")}\n`);
     cpuReport(s0, s1, s2);
 
     const expected = WARMUP + N;
