@@ -32,7 +32,11 @@ export interface LoggedRequest {
   status: number | undefined;
 }
 
-/** klog info lines (what -v=6 adds to stderr); warnings and errors stay, they are part of the output. */
+/**
+ * klog's info lines: what -v=6 adds to stderr. A multi-line entry (the
+ * "server response object" of an error) keeps its continuation lines, the
+ * same on both sides of a comparison since both run at -v=6.
+ */
 const KLOG_INFO = /^I\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] .*(\n|$)/gm;
 const ROUND_TRIP = /round_trippers\.go:\d+\] ([A-Z]+) (\S+) (?:(\d{3}) .*?)?in \d+ milliseconds/g;
 
@@ -44,27 +48,27 @@ export interface KubectlStream {
   kill(): Promise<void>;
 }
 
-/** The real kubectl with one kubeconfig and its own discovery cache. */
+/**
+ * The real kubectl with one kubeconfig and its own discovery cache. It runs
+ * at -v=6, so kubectl itself logs every HTTP round trip it makes: they are
+ * kept in `requests` (what the audit log must hold) and left out of stderr.
+ */
 export class Kubectl {
-  /** Every round trip this kubectl logged, in order (only with `logRequests`). */
+  /** Every round trip kubectl logged, in order. */
   readonly requests: LoggedRequest[] = [];
 
-  /** `logRequests`: run at -v=6 and keep kubectl's own log of its HTTP requests (stripped from stderr). */
   constructor(
     readonly kubeconfig: string,
     readonly cacheDir: string,
-    private readonly opts: { logRequests?: boolean } = {},
   ) {}
 
   private argv(args: string[]): string[] {
-    return ["--kubeconfig", this.kubeconfig, "--cache-dir", this.cacheDir, ...(this.opts.logRequests ? ["-v=6"] : []), ...args];
+    return ["--kubeconfig", this.kubeconfig, "--cache-dir", this.cacheDir, "-v=6", ...args];
   }
 
-  /** Records the logged round trips; returns stderr as kubectl prints it without -v. */
+  /** Records the logged round trips; returns stderr without klog's info lines. */
   private stderr(err: string): string {
-    if (this.opts.logRequests) {
-      for (const m of err.matchAll(ROUND_TRIP)) this.requests.push({ method: m[1]!, path: new URL(m[2]!).pathname, status: m[3] ? Number(m[3]) : undefined });
-    }
+    for (const m of err.matchAll(ROUND_TRIP)) this.requests.push({ method: m[1]!, path: new URL(m[2]!).pathname, status: m[3] ? Number(m[3]) : undefined });
     return err.replace(KLOG_INFO, "");
   }
 
@@ -97,8 +101,17 @@ export class Kubectl {
   }
 }
 
-/** AGE columns and relative times differ by the second between the two runs. */
-export const maskAge = (s: string) => s.replace(/\b\d+(s|m|h|d)(\d+(s|m|h))?\b/g, "<age>").replace(/\(x\d+ over <age>\)/g, "");
+/**
+ * AGE columns and relative times differ by the second between the two runs,
+ * and with them a table's column widths ("59s" vs "60s", "9m59s" vs "10m"):
+ * ages are masked and runs of padding collapsed, the cells and their order
+ * still compared.
+ */
+export const maskAge = (s: string) =>
+  s
+    .replace(/\b\d+(s|m|h|d)(\d+(s|m|h))?\b/g, "<age>")
+    .replace(/\(x\d+ over <age>\)/g, "")
+    .replace(/ {2,}/g, "  ");
 
 /** Refused by the edge's RBAC (it may not list secrets): the API server's 403 must reach kubectl verbatim. */
 export const FORBIDDEN_ARGS = ["get", "secrets", "-n", "shop"];
