@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import pg from "pg";
 import { auditv1 } from "@daalu/proto";
 import { auditSubject, Code, DaaluError } from "@daalu/runtime";
@@ -76,7 +77,7 @@ test("PostgreSQL unreachable for the audit database mid-load: every record lands
     return publisher.publish(r);
   });
   // Wait until some rows are in, then cut the audit database off for real.
-  await eventually(async () => assert.ok((await dbStats(env.databaseUrl)).rows >= 50));
+  await eventually(async () => assert.ok((await dbStats(env.databaseUrl)).rows >= 50, "some rows before the outage"));
   await admin.query(`alter database ${dbName} allow_connections false`);
   await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [dbName]);
   outageStart = Date.now();
@@ -91,6 +92,42 @@ test("PostgreSQL unreachable for the audit database mid-load: every record lands
   const s = await dbStats(env.databaseUrl);
   assert.equal(s.distinct, 600);
   assert.deepEqual({ calls: s.calls, errors: s.errors, bytesIn: s.bytesIn, bytesOut: s.bytesOut }, sums(records));
-  assert.ok(records.every((r) => s.ids.has(r.id)));
+  assert.ok(records.every((r) => s.ids.has(r.id)), "every record stored");
   t.diagnostic(`outage ${outageEnd - outageStart} ms, write failures retried: ${audit.stats().failures}`);
+});
+
+test("group publishing: concurrent records of one subject share messages, each stored and metered once", async (t) => {
+  const { env, audit: a, publisher } = await harness(t);
+  const audit = a!;
+  const records = Array.from({ length: 300 }, (_, i) => record("acme", "c1", i));
+  // All at once: while the first message waits for its PubAck the rest queue and go out as batches.
+  const acks = await Promise.all(records.map((r) => publisher.publish(r)));
+  const messages = new Set(acks.map((a) => a.seq)).size;
+  assert.ok(messages < records.length / 4, `300 records went out as ${messages} messages`);
+  assert.ok(messages >= Math.ceil(records.length / 64), "no message carries more than 64 records");
+  await eventually(async () => assert.equal((await dbStats(env.databaseUrl)).rows, 300));
+  const s = await dbStats(env.databaseUrl);
+  const want = sums(records);
+  assert.equal(s.calls, 300);
+  assert.equal(s.bytesOut, want.bytesOut);
+  assert.equal(audit.stats().duplicates, 0);
+});
+
+test("a batch message with one bad record stores the others and drops only that one", async (t) => {
+  const { env, audit: a } = await harness(t);
+  const audit = a!;
+  const js = jetstream(env.nc);
+  const good = [record("acme", "c1", 1), record("acme", "c1", 2)];
+  const bad = { ...record("acme", "c1", 3), id: "" };
+  const h = headers();
+  h.set("Daalu-Audit-Batch", "3");
+  await js.publish(auditSubject(env.prefix, "acme", "c1"), toBinary(auditv1.CallRecordBatchSchema, create(auditv1.CallRecordBatchSchema, { records: [good[0]!, bad, good[1]!] })), { headers: h });
+  const allBad = headers();
+  allBad.set("Daalu-Audit-Batch", "1");
+  await js.publish(auditSubject(env.prefix, "acme", "c1"), toBinary(auditv1.CallRecordBatchSchema, create(auditv1.CallRecordBatchSchema, { records: [bad] })), { headers: allBad });
+  await eventually(async () => {
+    assert.equal(audit.stats().malformed, 2);
+    assert.equal((await dbStats(env.databaseUrl)).rows, 2);
+  });
+  assert.deepEqual([...(await dbStats(env.databaseUrl)).ids].sort(), good.map((r) => r.id).sort());
 });

@@ -5,7 +5,7 @@ import { auditv1 } from "@daalu/proto";
 import { pgCode, type Failpoints, type Logger } from "@daalu/runtime";
 import { parseAuditSubject, toCallRow, uniqueById, type CallRow } from "../../domain/record.js";
 import type { AuditStore } from "../pg/store.js";
-import { AUDIT_CONSUMER, auditStreamName } from "./stream.js";
+import { AUDIT_CONSUMER, auditStreamName, HEADER_AUDIT_BATCH } from "./stream.js";
 
 /** Failpoint: die after the batch's transaction committed, before its messages are acked. */
 export const FAILPOINT_AFTER_COMMIT = "audit-writer-after-commit";
@@ -37,6 +37,8 @@ export interface WriterStats {
 interface Item {
   msg: JsMsg;
   row: CallRow;
+  /** Per message: how many records it carries and how many can never be stored. */
+  state: { rows: number; rejected: number; problem: string };
 }
 
 const TIMEOUT = Symbol("timeout");
@@ -145,48 +147,82 @@ export class AuditWriter {
     msg.term(problem.slice(0, 200));
   }
 
-  /** Decodes, validates and writes one batch; acks what was stored, terminates what never can be. */
-  async flush(batch: readonly JsMsg[]): Promise<void> {
-    const items: Item[] = [];
-    for (const msg of batch) {
-      let rec: auditv1.CallRecord;
-      try {
-        rec = fromBinary(auditv1.CallRecordSchema, msg.data);
-      } catch (err) {
-        this.malformed(msg, "undecodable CallRecord", err);
-        continue;
-      }
-      let time: Date | undefined;
-      try {
-        time = rec.time ? timestampDate(rec.time) : undefined;
-      } catch {
-        time = undefined;
-      }
-      const checked = toCallRow({ ...rec, time }, parseAuditSubject(msg.subject));
-      if (!checked.ok) {
-        this.malformed(msg, checked.problem);
-        continue;
-      }
-      items.push({ msg, row: checked.value });
+  /** The records one message carries: a CallRecord, or a CallRecordBatch (header Daalu-Audit-Batch). */
+  private decode(msg: JsMsg): auditv1.CallRecord[] | undefined {
+    const batch = msg.headers?.get(HEADER_AUDIT_BATCH);
+    try {
+      return batch ? fromBinary(auditv1.CallRecordBatchSchema, msg.data).records : [fromBinary(auditv1.CallRecordSchema, msg.data)];
+    } catch (err) {
+      this.malformed(msg, batch ? "undecodable CallRecordBatch" : "undecodable CallRecord", err);
+      return undefined;
     }
-    const { unique, duplicates } = uniqueById(items);
-    if (unique.length > 0) {
-      const written = await this.write(unique);
-      if (!written) {
-        // Stopping while PostgreSQL is away: hand the batch back for another replica (or our restart).
-        for (const it of items) it.msg.nak();
-        return;
-      }
-    }
-    this.stats.batches++;
-    this.stats.duplicates += duplicates.length;
-    for (const d of duplicates) d.msg.ack();
   }
 
   /**
-   * Writes rows until they are stored, then acks them. Returns false only when
-   * the writer stops before it could. A batch that fails on its data (not on
-   * connectivity) is split so that the one bad record is terminated alone.
+   * Decodes, validates and writes one batch of messages; acks each message
+   * once every row it carries is stored, terminates a message none of whose
+   * records can ever be stored. Rows are written in transactions of at most
+   * `batchSize` rows (a message may carry many records).
+   */
+  async flush(batch: readonly JsMsg[]): Promise<void> {
+    const items: Item[] = [];
+    const settled = new Map<JsMsg, { rows: number; rejected: number; problem: string }>();
+    for (const msg of batch) {
+      const records = this.decode(msg);
+      if (!records) continue;
+      if (records.length === 0) {
+        this.malformed(msg, "empty CallRecordBatch");
+        continue;
+      }
+      const state = { rows: 0, rejected: 0, problem: "" };
+      settled.set(msg, state);
+      const scope = parseAuditSubject(msg.subject);
+      for (const rec of records) {
+        let time: Date | undefined;
+        try {
+          time = rec.time ? timestampDate(rec.time) : undefined;
+        } catch {
+          time = undefined;
+        }
+        const checked = toCallRow({ ...rec, time }, scope);
+        state.rows++;
+        if (!checked.ok) {
+          this.reject(state, msg, checked.problem);
+          continue;
+        }
+        items.push({ msg, row: checked.value, state });
+      }
+    }
+    const { unique, duplicates } = uniqueById(items);
+    for (let i = 0; i < unique.length; i += this.o.batchSize) {
+      const written = await this.write(unique.slice(i, i + this.o.batchSize));
+      if (!written) {
+        // Stopping while PostgreSQL is away: hand the batch back for another replica (or our restart).
+        for (const msg of settled.keys()) msg.nak();
+        return;
+      }
+    }
+    this.o.failpoints.hit(FAILPOINT_AFTER_COMMIT);
+    this.stats.batches++;
+    this.stats.duplicates += duplicates.length;
+    for (const [msg, st] of settled) {
+      if (st.rejected === st.rows) msg.term(st.problem.slice(0, 200));
+      else msg.ack();
+    }
+  }
+
+  /** One record that can never be stored; its message is terminated when all of its records are. */
+  private reject(state: Item["state"], msg: JsMsg, problem: string, err?: unknown): void {
+    state.rejected++;
+    state.problem ||= problem;
+    this.stats.malformed++;
+    this.o.logger.error({ err, problem, subject: msg.subject, streamSeq: msg.seq }, "malformed call record dropped");
+  }
+
+  /**
+   * Writes rows until they are stored (acks are flush's). Returns false only
+   * when the writer stops before it could. A batch that fails on its data
+   * (not on connectivity) is split so that only the bad record is dropped.
    */
   private async write(items: Item[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
@@ -194,14 +230,12 @@ export class AuditWriter {
         const inserted = await this.o.store.insertBatch(items.map((i) => i.row));
         this.stats.inserted += inserted.size;
         this.stats.duplicates += items.length - inserted.size;
-        this.o.failpoints.hit(FAILPOINT_AFTER_COMMIT);
-        for (const it of items) it.msg.ack();
         if (attempt > 0) this.o.logger.info({ attempts: attempt + 1, rows: items.length }, "audit batch written after retries");
         return true;
       } catch (err) {
         if (isPoison(err)) {
           if (items.length === 1) {
-            this.malformed(items[0]!.msg, `rejected by PostgreSQL (${pgCode(err)})`, err);
+            this.reject(items[0]!.state, items[0]!.msg, `rejected by PostgreSQL (${pgCode(err)})`, err);
             return true;
           }
           for (const it of items) if (!(await this.write([it]))) return false;
@@ -211,7 +245,7 @@ export class AuditWriter {
         if (this.stopping) return false;
         if (attempt === 0 || attempt % 10 === 0) this.o.logger.warn({ err, attempt, rows: items.length }, "audit batch not written; retrying");
         // Keep JetStream from redelivering what this replica is still holding.
-        for (const it of items) it.msg.working();
+        for (const msg of new Set(items.map((i) => i.msg))) msg.working();
         await this.sleep(Math.min(50 * 2 ** Math.min(attempt, 8), this.o.retryMaxMs));
         if (this.stopping) return false;
       }

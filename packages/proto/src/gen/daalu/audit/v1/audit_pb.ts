@@ -5,8 +5,10 @@
 // The audit service owns the log of calls through the tunnel and the metering
 // derived from it. The tunnel-proxy publishes one CallRecord per call to the
 // JetStream stream DAALU_AUDIT (subjects daalu.audit.calls.<tenant>.<cluster>, header
-// Nats-Msg-Id = CallRecord.id); the audit service writes them to PostgreSQL
-// exactly once per id. Queries: daalu.audit.v1.<Method>, queue group "audit".
+// Nats-Msg-Id = CallRecord.id), or several records of one subject as one
+// CallRecordBatch (header Daalu-Audit-Batch = record count, Nats-Msg-Id = a
+// fresh id per batch) when calls arrive faster than PubAcks return; the audit
+// service writes them to PostgreSQL exactly once per CallRecord.id. Queries: daalu.audit.v1.<Method>, queue group "audit".
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -20,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/audit/v1/audit.proto.
  */
 export const file_daalu_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChpkYWFsdS9hdWRpdC92MS9hdWRpdC5wcm90bxIOZGFhbHUuYXVkaXQudjEiggEKCU9wZXJhdGlvbhIMCgR2ZXJiGAEgASgJEhAKCHJlc291cmNlGAIgASgJEhEKCW5hbWVzcGFjZRgDIAEoCRIMCgRuYW1lGAQgASgJEgwKBHBhdGgYBSABKAkSEwoLc3VicmVzb3VyY2UYBiABKAkSEQoJYXBpX2dyb3VwGAcgASgJIjkKB091dGNvbWUSEwoLc3RhdHVzX2NvZGUYASABKA0SDQoFZXJyb3IYAiABKAkSCgoCb2sYAyABKAgitQIKCkNhbGxSZWNvcmQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmNsdXN0ZXJfaWQYAyABKAkSJwoGY2FsbGVyGAQgASgLMhcuZGFhbHUuY29tbW9uLnYxLkNhbGxlchIsCglvcGVyYXRpb24YBSABKAsyGS5kYWFsdS5hdWRpdC52MS5PcGVyYXRpb24SKAoHb3V0Y29tZRgGIAEoCzIXLmRhYWx1LmF1ZGl0LnYxLk91dGNvbWUSEgoKbGF0ZW5jeV9tcxgHIAEoDRIQCghieXRlc19pbhgIIAEoBBIRCglieXRlc19vdXQYCSABKAQSEAoIdHJhY2VfaWQYCiABKAkSKAoEdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAivAIKEVF1ZXJ5Q2FsbHNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSMAoLY2FsbGVyX2tpbmQYAiABKA4yGy5kYWFsdS5jb21tb24udjEuQ2FsbGVyS2luZBIRCgljYWxsZXJfaWQYAyABKAkSDAoEdmVyYhgEIAEoCRIuCgdvdXRjb21lGAUgASgOMh0uZGFhbHUuYXVkaXQudjEuT3V0Y29tZUZpbHRlchITCgtzdGF0dXNfY29kZRgGIAEoDRIpCgVzaW5jZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgJIAEoDRISCgpwYWdlX3Rva2VuGAogASgJIlgKElF1ZXJ5Q2FsbHNSZXNwb25zZRIpCgVjYWxscxgBIAMoCzIaLmRhYWx1LmF1ZGl0LnYxLkNhbGxSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrwBCg9HZXRVc2FnZVJlcXVlc3QSKwoGcGVyaW9kGAEgASgOMhsuZGFhbHUuYXVkaXQudjEuVXNhZ2VQZXJpb2QSKQoFc2luY2UYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjbHVzdGVyX2lkGAQgASgJEhIKCmJ5X2NsdXN0ZXIYBSABKAgikAEKC1VzYWdlQnVja2V0EikKBXN0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjbHVzdGVyX2lkGAIgASgJEg0KBWNhbGxzGAMgASgEEg4KBmVycm9ycxgEIAEoBBIQCghieXRlc19pbhgFIAEoBBIRCglieXRlc19vdXQYBiABKAQibAoQR2V0VXNhZ2VSZXNwb25zZRIsCgdidWNrZXRzGAEgAygLMhsuZGFhbHUuYXVkaXQudjEuVXNhZ2VCdWNrZXQSKgoFdG90YWwYAiABKAsyGy5kYWFsdS5hdWRpdC52MS5Vc2FnZUJ1Y2tldCpgCg1PdXRjb21lRmlsdGVyEh4KGk9VVENPTUVfRklMVEVSX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9GSUxURVJfT0sQARIYChRPVVRDT01FX0ZJTFRFUl9FUlJPUhACKlgKC1VzYWdlUGVyaW9kEhwKGFVTQUdFX1BFUklPRF9VTlNQRUNJRklFRBAAEhUKEVVTQUdFX1BFUklPRF9IT1VSEAESFAoQVVNBR0VfUEVSSU9EX0RBWRACMrIBCgxBdWRpdFNlcnZpY2USUwoKUXVlcnlDYWxscxIhLmRhYWx1LmF1ZGl0LnYxLlF1ZXJ5Q2FsbHNSZXF1ZXN0GiIuZGFhbHUuYXVkaXQudjEuUXVlcnlDYWxsc1Jlc3BvbnNlEk0KCEdldFVzYWdlEh8uZGFhbHUuYXVkaXQudjEuR2V0VXNhZ2VSZXF1ZXN0GiAuZGFhbHUuYXVkaXQudjEuR2V0VXNhZ2VSZXNwb25zZWIGcHJvdG8z", [file_daalu_common_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChpkYWFsdS9hdWRpdC92MS9hdWRpdC5wcm90bxIOZGFhbHUuYXVkaXQudjEiggEKCU9wZXJhdGlvbhIMCgR2ZXJiGAEgASgJEhAKCHJlc291cmNlGAIgASgJEhEKCW5hbWVzcGFjZRgDIAEoCRIMCgRuYW1lGAQgASgJEgwKBHBhdGgYBSABKAkSEwoLc3VicmVzb3VyY2UYBiABKAkSEQoJYXBpX2dyb3VwGAcgASgJIjkKB091dGNvbWUSEwoLc3RhdHVzX2NvZGUYASABKA0SDQoFZXJyb3IYAiABKAkSCgoCb2sYAyABKAgitQIKCkNhbGxSZWNvcmQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmNsdXN0ZXJfaWQYAyABKAkSJwoGY2FsbGVyGAQgASgLMhcuZGFhbHUuY29tbW9uLnYxLkNhbGxlchIsCglvcGVyYXRpb24YBSABKAsyGS5kYWFsdS5hdWRpdC52MS5PcGVyYXRpb24SKAoHb3V0Y29tZRgGIAEoCzIXLmRhYWx1LmF1ZGl0LnYxLk91dGNvbWUSEgoKbGF0ZW5jeV9tcxgHIAEoDRIQCghieXRlc19pbhgIIAEoBBIRCglieXRlc19vdXQYCSABKAQSEAoIdHJhY2VfaWQYCiABKAkSKAoEdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPgoPQ2FsbFJlY29yZEJhdGNoEisKB3JlY29yZHMYASADKAsyGi5kYWFsdS5hdWRpdC52MS5DYWxsUmVjb3JkIrwCChFRdWVyeUNhbGxzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEjAKC2NhbGxlcl9raW5kGAIgASgOMhsuZGFhbHUuY29tbW9uLnYxLkNhbGxlcktpbmQSEQoJY2FsbGVyX2lkGAMgASgJEgwKBHZlcmIYBCABKAkSLgoHb3V0Y29tZRgFIAEoDjIdLmRhYWx1LmF1ZGl0LnYxLk91dGNvbWVGaWx0ZXISEwoLc3RhdHVzX2NvZGUYBiABKA0SKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYCSABKA0SEgoKcGFnZV90b2tlbhgKIAEoCSJYChJRdWVyeUNhbGxzUmVzcG9uc2USKQoFY2FsbHMYASADKAsyGi5kYWFsdS5hdWRpdC52MS5DYWxsUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK8AQoPR2V0VXNhZ2VSZXF1ZXN0EisKBnBlcmlvZBgBIAEoDjIbLmRhYWx1LmF1ZGl0LnYxLlVzYWdlUGVyaW9kEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY2x1c3Rlcl9pZBgEIAEoCRISCgpieV9jbHVzdGVyGAUgASgIIpABCgtVc2FnZUJ1Y2tldBIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY2x1c3Rlcl9pZBgCIAEoCRINCgVjYWxscxgDIAEoBBIOCgZlcnJvcnMYBCABKAQSEAoIYnl0ZXNfaW4YBSABKAQSEQoJYnl0ZXNfb3V0GAYgASgEImwKEEdldFVzYWdlUmVzcG9uc2USLAoHYnVja2V0cxgBIAMoCzIbLmRhYWx1LmF1ZGl0LnYxLlVzYWdlQnVja2V0EioKBXRvdGFsGAIgASgLMhsuZGFhbHUuYXVkaXQudjEuVXNhZ2VCdWNrZXQqYAoNT3V0Y29tZUZpbHRlchIeChpPVVRDT01FX0ZJTFRFUl9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfRklMVEVSX09LEAESGAoUT1VUQ09NRV9GSUxURVJfRVJST1IQAipYCgtVc2FnZVBlcmlvZBIcChhVU0FHRV9QRVJJT0RfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9QRVJJT0RfSE9VUhABEhQKEFVTQUdFX1BFUklPRF9EQVkQAjKyAQoMQXVkaXRTZXJ2aWNlElMKClF1ZXJ5Q2FsbHMSIS5kYWFsdS5hdWRpdC52MS5RdWVyeUNhbGxzUmVxdWVzdBoiLmRhYWx1LmF1ZGl0LnYxLlF1ZXJ5Q2FsbHNSZXNwb25zZRJNCghHZXRVc2FnZRIfLmRhYWx1LmF1ZGl0LnYxLkdldFVzYWdlUmVxdWVzdBogLmRhYWx1LmF1ZGl0LnYxLkdldFVzYWdlUmVzcG9uc2ViBnByb3RvMw", [file_daalu_common_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * What a call did, in Kubernetes API terms (or a raw path for non-resource URLs).
@@ -202,6 +204,26 @@ export const CallRecordSchema: GenMessage<CallRecord> = /*@__PURE__*/
   messageDesc(file_daalu_audit_v1_audit, 2);
 
 /**
+ * Several call records of one tenant and cluster in one JetStream message
+ * (group publishing: one PubAck accepts them all).
+ *
+ * @generated from message daalu.audit.v1.CallRecordBatch
+ */
+export type CallRecordBatch = Message<"daalu.audit.v1.CallRecordBatch"> & {
+  /**
+   * @generated from field: repeated daalu.audit.v1.CallRecord records = 1;
+   */
+  records: CallRecord[];
+};
+
+/**
+ * Describes the message daalu.audit.v1.CallRecordBatch.
+ * Use `create(CallRecordBatchSchema)` to create a new message.
+ */
+export const CallRecordBatchSchema: GenMessage<CallRecordBatch> = /*@__PURE__*/
+  messageDesc(file_daalu_audit_v1_audit, 3);
+
+/**
  * QueryCallsRequest filters calls; empty fields do not filter.
  *
  * @generated from message daalu.audit.v1.QueryCallsRequest
@@ -275,7 +297,7 @@ export type QueryCallsRequest = Message<"daalu.audit.v1.QueryCallsRequest"> & {
  * Use `create(QueryCallsRequestSchema)` to create a new message.
  */
 export const QueryCallsRequestSchema: GenMessage<QueryCallsRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 3);
+  messageDesc(file_daalu_audit_v1_audit, 4);
 
 /**
  * QueryCallsResponse is one page, newest first.
@@ -301,7 +323,7 @@ export type QueryCallsResponse = Message<"daalu.audit.v1.QueryCallsResponse"> & 
  * Use `create(QueryCallsResponseSchema)` to create a new message.
  */
 export const QueryCallsResponseSchema: GenMessage<QueryCallsResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 4);
+  messageDesc(file_daalu_audit_v1_audit, 5);
 
 /**
  * GetUsageRequest asks for usage over a time range.
@@ -348,7 +370,7 @@ export type GetUsageRequest = Message<"daalu.audit.v1.GetUsageRequest"> & {
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 5);
+  messageDesc(file_daalu_audit_v1_audit, 6);
 
 /**
  * Usage of one period (and one cluster when asked by cluster).
@@ -394,7 +416,7 @@ export type UsageBucket = Message<"daalu.audit.v1.UsageBucket"> & {
  * Use `create(UsageBucketSchema)` to create a new message.
  */
 export const UsageBucketSchema: GenMessage<UsageBucket> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 6);
+  messageDesc(file_daalu_audit_v1_audit, 7);
 
 /**
  * GetUsageResponse lists buckets oldest first, and their sum.
@@ -420,7 +442,7 @@ export type GetUsageResponse = Message<"daalu.audit.v1.GetUsageResponse"> & {
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 7);
+  messageDesc(file_daalu_audit_v1_audit, 8);
 
 /**
  * Which outcomes a query keeps.
