@@ -10,3 +10,4 @@ export * from "./db.js";
 export * from "./lifecycle.js";
 export * from "./failpoint.js";
 export type * from "./rpc-types.js";
+export { TtlCache } from "./ttl-cache.js";

@@ -6,7 +6,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { CallerKind } from "@daalu/proto";
 import { auditStreamName, createAuditPublisher, AuditUnavailableError } from "@daalu/audit";
 import { peeringClient } from "@daalu/peering";
-import { connectNats, tunnelSubject, type Closer, type Logger, type NatsConnection } from "@daalu/runtime";
+import { connectNats, TtlCache, tunnelSubject, type Closer, type Logger, type NatsConnection } from "@daalu/runtime";
 import { SERVICE_NAME, type TunnelProxyConfig } from "./config.js";
 import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
@@ -40,22 +40,17 @@ export async function start(config: TunnelProxyConfig, logger: Logger): Promise<
   const peering = peeringClient(nc, { prefix, defaults: { caller: SELF } });
   const edges = new EdgeClients();
 
-  const cache = new Map<string, { addr: string; until: number }>();
-  const edgeAddress = async (tenantId: string, clusterId: string): Promise<string> => {
-    const key = `${tenantId}/${clusterId}`;
-    const hit = cache.get(key);
-    const now = Date.now();
-    if (hit && hit.until > now) return hit.addr;
-    // Asked every time the cache is cold, override or not: the cluster must exist in this tenant.
-    const got = await peering.getCluster({ clusterId }, { tenantId, caller: SELF, timeoutMs: 5_000 });
-    const override = config.edgeAddrOverride[clusterId];
-    const ip = got.cluster?.tunnelIp ?? "";
-    if (!override && !ip) throw new ClusterNotConnectedError(clusterId);
-    const addr = override ?? `${ip}:${config.edgePort}`;
-    if (cache.size > 10_000) cache.clear();
-    cache.set(key, { addr, until: now + config.clusterCacheMs });
-    return addr;
-  };
+  // Single-flight: when a hot cluster's entry expires, one lookup serves every call in flight.
+  const cache = new TtlCache<string>(config.clusterCacheMs);
+  const edgeAddress = (tenantId: string, clusterId: string): Promise<string> =>
+    cache.get(`${tenantId}/${clusterId}`, async () => {
+      // Asked every time the cache is cold, override or not: the cluster must exist in this tenant.
+      const got = await peering.getCluster({ clusterId }, { tenantId, caller: SELF, timeoutMs: 5_000 });
+      const override = config.edgeAddrOverride[clusterId];
+      const ip = got.cluster?.tunnelIp ?? "";
+      if (!override && !ip) throw new ClusterNotConnectedError(clusterId);
+      return override ?? `${ip}:${config.edgePort}`;
+    });
   let auditOkUntil = 0;
   const auditReady = async () => {
     if (Date.now() < auditOkUntil) return;

@@ -22,7 +22,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { context, DaaluError, type Logger } from "@daalu/runtime";
+import { context, DaaluError, TtlCache, type Logger } from "@daalu/runtime";
 import { proxyCall } from "@daalu/tunnel-proxy";
 import type { Authenticator, Principal } from "../auth.js";
 import type { PeeringClient } from "./app.js";
@@ -76,7 +76,8 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
   const log = opts.logger.child({ component: "k8s-proxy" });
   const headTimeout = opts.headTimeoutMs ?? DEFAULT_K8S_HEAD_TIMEOUT_MS;
   const cacheMs = opts.clusterCacheMs ?? DEFAULT_K8S_CLUSTER_CACHE_MS;
-  const known = new Map<string, number>();
+  // Single-flight: when a hot cluster's entry expires, one lookup serves every call in flight.
+  const known = new TtlCache<true>(cacheMs);
 
   // Kubernetes bodies are JSON, YAML, protobuf or patches: take them as bytes.
   app.removeAllContentTypeParsers();
@@ -90,12 +91,11 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
     return p;
   };
   const requireCluster = async (p: Principal, clusterId: string): Promise<void> => {
-    const key = `${p.tenantId}/${clusterId}`;
-    if ((known.get(key) ?? 0) > Date.now()) return;
-    // NotFound for another tenant's cluster: peering scopes GetCluster by the call's tenant.
-    await opts.peering.getCluster({ clusterId }, { tenantId: p.tenantId, caller: p.caller });
-    if (known.size > 10_000) known.clear();
-    known.set(key, Date.now() + cacheMs);
+    await known.get(`${p.tenantId}/${clusterId}`, async () => {
+      // NotFound for another tenant's cluster: peering scopes GetCluster by the call's tenant.
+      await opts.peering.getCluster({ clusterId }, { tenantId: p.tenantId, caller: p.caller });
+      return true;
+    });
   };
 
   type Id = { Params: { id: string; "*": string } };
