@@ -124,41 +124,6 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
     };
 
     const basePath = base.pathname.replace(/\/+$/, "");
-    const upstream = (base.protocol === "https:" ? https : http).request(
-      {
-        protocol: base.protocol,
-        hostname: base.hostname.replace(/^\[|\]$/g, ""),
-        port: base.port || (base.protocol === "https:" ? 443 : 80),
-        method: req.method.toUpperCase(),
-        path: basePath + req.path,
-        headers,
-        agent: base.protocol === "https:" ? (isKube ? kubeAgent : undefined) : httpAgent,
-        signal: ac.signal,
-      },
-      (res) => {
-        const head = create(edgev1.ProxyResponseSchema, {
-          frame: {
-            case: "head",
-            value: {
-              status: res.statusCode ?? 502,
-              headers: Object.entries(filterHeaders(pairs(res.rawHeaders), RESPONSE_HEADER_ALLOWLIST)).map(([name, value]) => ({ name, value })),
-            },
-          },
-        });
-        call.write(head);
-        res.on("data", (data: Buffer) => {
-          if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
-            res.pause();
-            call.once("drain", () => res.resume());
-          }
-        });
-        res.on("end", () => {
-          done();
-          call.end();
-        });
-        res.on("error", (err) => fail(err));
-      },
-    );
     const fail = (err: Error) => {
       if (finished) return;
       done();
@@ -168,8 +133,58 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
       if (code === grpc.status.UNAVAILABLE) log.warn({ err: err.message, target: req.target }, "upstream request failed");
       call.emit("error", status(code, code === grpc.status.UNAVAILABLE ? `the ${isKube ? "API server" : `target ${req.target}`} is unreachable from the edge: ${err.message}` : msg));
     };
-    upstream.on("error", fail);
-    upstream.end(req.body.length > 0 ? Buffer.from(req.body) : undefined);
+    // A kept-alive connection the server closed while idle fails the next
+    // request sent on it (ECONNRESET) before any byte of an answer: that
+    // request never reached the server, so a read is sent again, once, on a
+    // new connection. Writes are not: their fate is unknown to us.
+    const retryable = req.method.toUpperCase() === "GET" || req.method.toUpperCase() === "HEAD";
+    const send = (mayRetry: boolean) => {
+      const upstream = (base.protocol === "https:" ? https : http).request(
+        {
+          protocol: base.protocol,
+          hostname: base.hostname.replace(/^\[|\]$/g, ""),
+          port: base.port || (base.protocol === "https:" ? 443 : 80),
+          method: req.method.toUpperCase(),
+          path: basePath + req.path,
+          headers,
+          agent: base.protocol === "https:" ? (isKube ? kubeAgent : undefined) : httpAgent,
+          signal: ac.signal,
+        },
+        (res) => {
+          const head = create(edgev1.ProxyResponseSchema, {
+            frame: {
+              case: "head",
+              value: {
+                status: res.statusCode ?? 502,
+                headers: Object.entries(filterHeaders(pairs(res.rawHeaders), RESPONSE_HEADER_ALLOWLIST)).map(([name, value]) => ({ name, value })),
+              },
+            },
+          });
+          call.write(head);
+          res.on("data", (data: Buffer) => {
+            if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
+              res.pause();
+              call.once("drain", () => res.resume());
+            }
+          });
+          res.on("end", () => {
+            done();
+            call.end();
+          });
+          res.on("error", (err) => fail(err));
+        },
+      );
+      upstream.on("error", (err: NodeJS.ErrnoException) => {
+        if (mayRetry && retryable && upstream.reusedSocket && !ac.signal.aborted && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
+          log.debug({ err: err.message }, "kept-alive upstream connection was closed; retrying on a new one");
+          send(true);
+          return;
+        }
+        fail(err);
+      });
+      upstream.end(req.body.length > 0 ? Buffer.from(req.body) : undefined);
+    };
+    send(true);
   };
 }
 
