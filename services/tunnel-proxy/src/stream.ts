@@ -65,9 +65,16 @@ function errorFrom(h: MsgHdrs): DaaluError {
 
 // ---------------------------------------------------------------- responder
 
+const COMPLETE = "complete";
+
 /** The responding side of one stream (the tunnel-proxy). */
 export interface StreamResponder {
-  /** Aborted when the requester cancels, goes silent, or the stream is finished. */
+  /**
+   * Aborted when the requester cancels or goes silent, or the stream failed
+   * or could not be sent; not when it completed (end/full): a completed
+   * call has nothing left to cancel, and aborting costs an error and every
+   * listener's work per call.
+   */
   readonly signal: AbortSignal;
   /** Headers of the request message. */
   readonly requestHeaders: MsgHdrs | undefined;
@@ -121,7 +128,7 @@ export function acceptStream(nc: NatsConnection, msg: Msg, opts: AcceptOptions =
     done = true;
     if (timer) clearInterval(timer);
     ctlSub?.unsubscribe();
-    ac.abort(new DaaluError(Code.Canceled, reason, { reason: "STREAM_CLOSED" }));
+    if (reason !== COMPLETE) ac.abort(new DaaluError(Code.Canceled, reason, { reason: "STREAM_CLOSED" }));
     waiter?.();
   };
   const send = (h: MsgHdrs, data?: Uint8Array) => {
@@ -187,7 +194,7 @@ export function acceptStream(nc: NatsConnection, msg: Msg, opts: AcceptOptions =
     async write(data) {
       for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += maxChunk) {
         while (!done && !hasCredit()) await new Promise<void>((r) => (waiter = r));
-        if (done) throw ac.signal.reason;
+        if (done) throw ac.signal.aborted ? ac.signal.reason : new DaaluError(Code.FailedPrecondition, "the stream is already complete", { reason: "STREAM_CLOSED" });
         const part = data.subarray(off, Math.min(data.length, off + maxChunk));
         if (part.length === 0) return;
         seq++;
@@ -211,7 +218,7 @@ export function acceptStream(nc: NatsConnection, msg: Msg, opts: AcceptOptions =
       data.set(body, head.length);
       bytesOut += body.length;
       send(h, data);
-      finish("complete");
+      finish(COMPLETE);
       return true;
     },
     end() {
@@ -219,7 +226,7 @@ export function acceptStream(nc: NatsConnection, msg: Msg, opts: AcceptOptions =
       const h = kind("end");
       h.set(STREAM_SEQ, String(seq));
       send(h);
-      finish("complete");
+      finish(COMPLETE);
     },
     fail(err) {
       if (done) return;
