@@ -50,7 +50,8 @@ export async function startPlainHubPeer(net: Netns, privateKey: string, hubTunne
 
 /** Starts `edge run` inside `host`; resolves when it logs "ready" (tunnel configured, EdgeService serving). */
 export function startEdgeRun(host: NsHost, env: Record<string, string>): { child: ChildProcess; ready: Promise<void>; output(): string; stop(signal?: NodeJS.Signals): Promise<number | null> } {
-  const child = host.spawn(process.execPath, ["--import", "tsx", EDGE_MAIN, "run"], { LOG_LEVEL: "info", ...env });
+  const prof = process.env["DAALU_CPU_PROF_DIR"];
+  const child = host.spawn(process.execPath, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), "--import", "tsx", EDGE_MAIN, "run"], { LOG_LEVEL: "info", ...env });
   let out = "";
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (b: Buffer) => {

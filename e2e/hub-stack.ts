@@ -93,7 +93,9 @@ export async function startHubStack(env: TestEnv, dir: string, opts: { hubEndpoi
  */
 export function spawnServiceIn(host: { spawn(cmd: string, args: string[], env: Record<string, string>): import("node:child_process").ChildProcess }, name: string, env: Record<string, string>): ServiceProcess {
   const file = name.endsWith(".ts") ? path.join(ROOT, name) : path.join(ROOT, "services", name, "src/main.ts");
-  const child = host.spawn(process.execPath, ["--import", "tsx", file], env);
+  // DAALU_CPU_PROF_DIR: a V8 CPU profile per service on exit, as spawnService does.
+  const prof = process.env["DAALU_CPU_PROF_DIR"];
+  const child = host.spawn(process.execPath, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), "--import", "tsx", file], env);
   let out = "";
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (b: Buffer) => {
