@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { connect, headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { CallerKind } from "@daalu/proto";
 import type { Logger } from "pino";
 import {
@@ -16,9 +16,10 @@ import {
   type CallContext,
   type CallOptions,
 } from "./context.js";
+import { DeadlineSet, type Expiring } from "./deadlines.js";
 import { Code, DaaluError, fromWire } from "./errors.js";
 import { context as otelContext, extractTrace, injectTrace, SpanKind, withSpan, type HeaderCarrier } from "./tracing.js";
-import type { ServiceClient, ServiceImpl } from "./rpc-types.js";
+import type { ServiceClient, ServiceImpl, ServiceSender } from "./rpc-types.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
@@ -83,7 +84,7 @@ export function serveNats<S extends GenServiceMethods>(
   opts: NatsServeOptions,
 ): NatsServer {
   const inflight = new Set<Promise<void>>();
-  const drainCtl = new AbortController();
+  const calls = new Set<AbortController>();
   const subs: Subscription[] = [];
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
@@ -99,7 +100,7 @@ export function serveNats<S extends GenServiceMethods>(
             log.error({ err }, "subscription error");
             return;
           }
-          const p = handle(method, fn, msg, log, drainCtl.signal).finally(() => inflight.delete(p));
+          const p = handle(method, fn, msg, log, calls).finally(() => inflight.delete(p));
           inflight.add(p);
         },
       }),
@@ -113,9 +114,24 @@ export function serveNats<S extends GenServiceMethods>(
       // Stop taking new requests first, then let in-flight ones finish.
       await Promise.all(subs.map((s) => s.drain().catch(() => undefined)));
       await Promise.allSettled([...inflight]);
-      drainCtl.abort();
+      for (const c of calls) c.abort(new DaaluError(Code.Unavailable, "the server is draining"));
     },
   };
+}
+
+/** Server-side deadlines of every request this process serves. */
+const serverDeadlines = new DeadlineSet();
+
+/** A request's deadline: aborts its signal when it passes. */
+class CallDeadline implements Expiring {
+  constructor(
+    readonly at: number,
+    private readonly ctl: AbortController,
+  ) {}
+
+  expire(): void {
+    this.ctl.abort(new DaaluError(Code.DeadlineExceeded, "the caller's deadline passed"));
+  }
 }
 
 async function handle(
@@ -123,23 +139,27 @@ async function handle(
   fn: (req: unknown, ctx: CallContext) => Promise<unknown>,
   msg: Msg,
   log: Logger,
-  drainSignal: AbortSignal,
+  calls: Set<AbortController>,
 ): Promise<void> {
   const h = msg.headers;
   const parent = h ? extractTrace(carrier(h)) : otelContext.active();
+  // One controller per call, its deadline on the shared sweep, aborted on
+  // drain too; no timer or composite signal per call.
+  const ctl = new AbortController();
+  const deadlineHeader = Number(h?.get(HEADER_DEADLINE) || 0);
+  const deadline = new CallDeadline(deadlineHeader > 0 ? deadlineHeader : Date.now() + DEFAULT_RPC_TIMEOUT_MS * 6, ctl);
+  calls.add(ctl);
+  serverDeadlines.add(deadline);
   await withSpan(`${method.parent.typeName}/${method.name}`, { kind: SpanKind.SERVER, parent, attributes: { "rpc.system": "nats", "rpc.method": method.name } }, async (span) => {
-    const deadline = Number(h?.get(HEADER_DEADLINE) || 0);
-    const remaining = deadline > 0 ? deadline - Date.now() : DEFAULT_RPC_TIMEOUT_MS * 6;
-    const signals = [drainSignal, AbortSignal.timeout(Math.max(1, remaining))];
     const ctx: CallContext = {
       tenantId: h?.get(HEADER_TENANT) ?? "",
       caller: parseCaller(h?.get(HEADER_CALLER)),
-      signal: AbortSignal.any(signals),
+      signal: ctl.signal,
       logger: log,
     };
     if (ctx.tenantId) span.setAttribute("daalu.tenant", ctx.tenantId);
     try {
-      if (remaining <= 0) throw new DaaluError(Code.DeadlineExceeded, "deadline passed before the request was handled");
+      if (deadline.at <= Date.now()) throw new DaaluError(Code.DeadlineExceeded, "deadline passed before the request was handled");
       const req = fromBinary(method.input, msg.data);
       const res = await fn(req, ctx);
       const out = create(method.output, res as never);
@@ -157,13 +177,130 @@ async function handle(
       msg.respond(new Uint8Array(0), { headers: eh });
       throw err;
     }
-  }).catch(() => undefined);
+  })
+    .catch(() => undefined)
+    .finally(() => {
+      serverDeadlines.delete(deadline);
+      calls.delete(ctl);
+    });
 }
 
 export interface NatsClientOptions {
   prefix: string;
   /** Default call options (e.g. the service's own caller identity). */
   defaults?: CallOptions;
+}
+
+/** Client-side deadlines of every request this process sends. */
+const clientDeadlines = new DeadlineSet();
+
+class PendingRequest implements Expiring {
+  constructor(
+    readonly at: number,
+    readonly token: string,
+    readonly subject: string,
+    private readonly mux: RequestMux,
+    readonly resolve: (m: Msg) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+
+  expire(): void {
+    this.mux.forget(this);
+    this.reject(new RequestTimeout(this.subject));
+  }
+}
+
+class RequestTimeout extends Error {
+  constructor(readonly subject: string) {
+    super(`request on ${subject} timed out`);
+  }
+}
+
+class NoResponders extends Error {
+  constructor(readonly subject: string) {
+    super(`no responders on ${subject}`);
+  }
+}
+
+/**
+ * Request/reply over one wildcard inbox subscription per connection, like
+ * nats.js's own mux, minus what that costs per request: a timer and a
+ * deferred per call, a promise race, and a stack-capturing
+ * `RequestError("cancelled")` built on every successful reply. Deadlines go
+ * on the shared sweep instead.
+ */
+class RequestMux {
+  private readonly inbox: string;
+  private readonly pending = new Map<string, PendingRequest>();
+  private next = 0;
+
+  constructor(private readonly nc: NatsConnection) {
+    this.inbox = `${createInbox()}.`;
+    nc.subscribe(`${this.inbox}*`, {
+      callback: (err, msg) => {
+        if (err) {
+          this.failAll(err);
+          return;
+        }
+        const p = this.pending.get(msg.subject.slice(this.inbox.length));
+        if (!p) return; // late reply after the deadline
+        this.forget(p);
+        // The server answers a request nobody subscribes to with an empty 503 status message.
+        if (msg.data.length === 0 && msg.headers?.code === 503) p.reject(new NoResponders(p.subject));
+        else p.resolve(msg);
+      },
+    });
+    // Nobody will answer on a closed connection: fail now rather than at each deadline.
+    void nc.closed().then(() => this.failAll(new DaaluError(Code.Unavailable, "the NATS connection is closed")));
+  }
+
+  private failAll(err: Error): void {
+    for (const p of [...this.pending.values()]) {
+      this.forget(p);
+      p.reject(err);
+    }
+  }
+
+  request(subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<Msg> {
+    return new Promise<Msg>((resolve, reject) => {
+      const token = (this.next++).toString(36);
+      const p = new PendingRequest(Date.now() + timeoutMs, token, subject, this, resolve, reject);
+      this.pending.set(token, p);
+      clientDeadlines.add(p);
+      try {
+        this.nc.publish(subject, data, { reply: this.inbox + token, headers });
+      } catch (err) {
+        this.forget(p);
+        reject(err as Error);
+      }
+    });
+  }
+
+  forget(p: PendingRequest): void {
+    this.pending.delete(p.token);
+    clientDeadlines.delete(p);
+  }
+}
+
+const muxes = new WeakMap<NatsConnection, RequestMux>();
+
+function muxOf(nc: NatsConnection): RequestMux {
+  let m = muxes.get(nc);
+  if (!m) {
+    m = new RequestMux(nc);
+    muxes.set(nc, m);
+  }
+  return m;
+}
+
+/** The request headers every call carries: tenant, caller, deadline, trace context. */
+function callHeaders(o: CallOptions, timeout: number): MsgHdrs {
+  const h = natsHeaders();
+  if (o.tenantId) h.set(HEADER_TENANT, o.tenantId);
+  h.set(HEADER_CALLER, formatCaller(o.caller ?? { kind: CallerKind.SERVICE, id: "unknown" }));
+  h.set(HEADER_DEADLINE, String(Date.now() + timeout));
+  injectTrace(carrier(h));
+  return h;
 }
 
 /** A typed client over NATS request/reply. */
@@ -173,28 +310,25 @@ export function natsClient<S extends GenServiceMethods>(
   opts: NatsClientOptions,
 ): ServiceClient<S> {
   const client: Record<string, unknown> = {};
+  const mux = muxOf(nc);
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const subject = methodSubject(opts.prefix, method);
+    const spanName = `${method.parent.typeName}/${method.name}`;
+    const attributes = { "rpc.system": "nats", "rpc.method": method.name };
     client[method.localName] = (req: unknown, call: CallOptions = {}) =>
-      withSpan(`${method.parent.typeName}/${method.name}`, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "nats", "rpc.method": method.name } }, async () => {
-        const o = { ...opts.defaults, ...call };
+      withSpan(spanName, { kind: SpanKind.CLIENT, attributes }, async () => {
+        const o = opts.defaults ? { ...opts.defaults, ...call } : call;
         const timeout = o.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
-        const h = natsHeaders();
-        if (o.tenantId) h.set(HEADER_TENANT, o.tenantId);
-        h.set(HEADER_CALLER, formatCaller(o.caller ?? { kind: CallerKind.SERVICE, id: "unknown" }));
-        h.set(HEADER_DEADLINE, String(Date.now() + timeout));
-        injectTrace(carrier(h));
         const body = toBinary(method.input, create(method.input, req as never));
         let res: Msg;
         try {
-          res = await nc.request(subject, body, { timeout, headers: h });
+          res = await mux.request(subject, body, callHeaders(o, timeout), timeout);
         } catch (err) {
-          const cause = (err as Error & { cause?: Error }).cause;
-          if ((err instanceof RequestError && err.isNoResponders()) || err instanceof NoRespondersError || cause instanceof NoRespondersError) {
+          if (err instanceof NoResponders) {
             throw new DaaluError(Code.Unavailable, `${service.name} is unavailable (no responders on ${subject})`, { cause: err });
           }
-          if (err instanceof TimeoutError || cause instanceof TimeoutError) {
+          if (err instanceof RequestTimeout) {
             throw new DaaluError(Code.DeadlineExceeded, `${service.name}.${method.name} timed out after ${timeout} ms`, { cause: err });
           }
           throw DaaluError.from(err);
@@ -212,6 +346,35 @@ export function natsClient<S extends GenServiceMethods>(
       });
   }
   return client as ServiceClient<S>;
+}
+
+/**
+ * One-way sends of a service's requests: the same subject, message and
+ * headers as {@link natsClient}, but no reply subject, so the server's
+ * answer (or error) goes nowhere and the sender does not wait. Only for
+ * calls whose effect another path guarantees when the message is lost (see
+ * the enrollment saga's commit in docs/architecture.md). A send on a closed
+ * connection is dropped and reported to `onError`.
+ */
+export function natsSender<S extends GenServiceMethods>(
+  nc: NatsConnection,
+  service: GenService<S>,
+  opts: NatsClientOptions & { onError?: (err: unknown, subject: string) => void },
+): ServiceSender<S> {
+  const sender: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const subject = methodSubject(opts.prefix, method);
+    sender[method.localName] = (req: unknown, call: CallOptions = {}) => {
+      const o = opts.defaults ? { ...opts.defaults, ...call } : call;
+      try {
+        nc.publish(subject, toBinary(method.input, create(method.input, req as never)), { headers: callHeaders(o, o.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS) });
+      } catch (err) {
+        opts.onError?.(err, subject);
+      }
+    };
+  }
+  return sender as ServiceSender<S>;
 }
 
 /**

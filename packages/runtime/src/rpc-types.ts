@@ -22,3 +22,8 @@ export type ServiceClient<S extends GenServiceMethods> = {
 };
 
 export type MethodsOf<S> = S extends GenService<infer M> ? M : never;
+
+/** One-way sends: the request of each unary method, with no reply awaited. */
+export type ServiceSender<S extends GenServiceMethods> = {
+  [K in keyof S]: UnaryOf<S[K]> extends [infer I extends DescMessage, DescMessage] ? (req: MessageInitShape<I>, opts?: CallOptions) => void : never;
+};

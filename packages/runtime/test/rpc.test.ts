@@ -2,10 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { CallerKind, invitev1 } from "@daalu/proto";
-import { setup } from "@daalu/testing";
+import { eventually, setup } from "@daalu/testing";
 import {
   Code,
   DaaluError,
+  activeTraceId,
   bindGrpc,
   connectNats,
   createLogger,
@@ -13,6 +14,7 @@ import {
   grpcClient,
   initTracing,
   natsClient,
+  natsSender,
   serveGrpc,
   serveNats,
   withSpan,
@@ -88,6 +90,62 @@ test("a service connection (no async traces) still maps no responders and timeou
   serveNats(env.nc, invitev1.InviteService, slow, { prefix: env.prefix, queue: "invite", logger });
   await env.nc.flush();
   await assert.rejects(client.redeemInvite({ token: "x" }, { timeoutMs: 200 }), (e: DaaluError) => e.code === Code.DeadlineExceeded);
+});
+
+test("a handler's signal aborts at the caller's deadline; a closed connection fails its pending calls at once", async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  let aborted: unknown;
+  const hang: ServiceImpl<InviteMethods> = {
+    ...impl(),
+    redeemInvite: (_req, ctx) =>
+      new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener("abort", () => {
+          aborted = ctx.signal.reason;
+          reject(ctx.signal.reason);
+        }),
+      ),
+  };
+  serveNats(env.nc, invitev1.InviteService, hang, { prefix: env.prefix, queue: "invite", logger });
+  await env.nc.flush();
+  const nc = await connectNats(env.natsUrl, "runtime-test", logger);
+  const client = natsClient(nc, invitev1.InviteService, { prefix: env.prefix });
+  const started = Date.now();
+  await assert.rejects(client.redeemInvite({ token: "x" }, { timeoutMs: 150 }), (e: DaaluError) => e.code === Code.DeadlineExceeded);
+  await eventually(() => assert.ok(aborted instanceof DaaluError && aborted.code === Code.DeadlineExceeded, "the server-side signal aborted"));
+  assert.ok(Date.now() - started < 2_000);
+  const pending = client.redeemInvite({ token: "x" }, { timeoutMs: 60_000 });
+  await nc.close();
+  await assert.rejects(pending, (e: DaaluError) => e.code === Code.Unavailable);
+});
+
+test("a one-way send reaches the handler with tenant, caller and trace, and waits for nothing", async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const seen: Array<{ tenant: string; caller: string; token: string; traceId: string }> = [];
+  const server = serveNats(
+    env.nc,
+    invitev1.InviteService,
+    {
+      ...impl(),
+      async redeemInvite(req, ctx) {
+        seen.push({ tenant: ctx.tenantId, caller: ctx.caller.id, token: req.token, traceId: activeTraceId() });
+        throw new DaaluError(Code.FailedPrecondition, "nobody reads this answer");
+      },
+    },
+    { prefix: env.prefix, queue: "invite", logger },
+  );
+  t.after(() => server.drain());
+  await env.nc.flush();
+  const errors: unknown[] = [];
+  const send = natsSender(env.nc, invitev1.InviteService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "svc" } }, onError: (e) => errors.push(e) });
+  const traceId = await withSpan("root", {}, async () => {
+    send.redeemInvite({ token: "one-way" }, { tenantId: "acme" });
+    return activeTraceId();
+  });
+  await eventually(() => assert.deepEqual(seen, [{ tenant: "acme", caller: "svc", token: "one-way", traceId: seen[0]?.traceId ?? "" }]));
+  assert.equal(seen[0]!.traceId, traceId);
+  assert.deepEqual(errors, []);
 });
 
 test("gRPC adapter maps the same errors and context", async (t) => {
