@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
+import { edgev1 } from "@daalu/proto";
+import { bindGrpc, grpc, grpcDefinition } from "@daalu/runtime";
+import { registerProxy, type EdgeProxyOptions } from "../src/proxy/index.js";
 
 export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/main.ts");
 
@@ -124,4 +127,23 @@ export function runEdge(mode: string, env: Record<string, string>, timeoutMs = 1
       resolve({ code, output, elapsedMs: Date.now() - start });
     }),
   );
+}
+
+/** A grpc-js client of EdgeService with the raw (untyped) Proxy method, as the tunnel-proxy holds one. */
+export type RawProxyClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientReadableStream<edgev1.ProxyResponse>>;
+
+/** The edge's Proxy RPC on a loopback gRPC server (the tunnel's stand-in) and a client of it. */
+export async function startProxyServer(opts: EdgeProxyOptions): Promise<{ client: RawProxyClient; close(): void }> {
+  const server = new grpc.Server();
+  registerProxy(server, opts);
+  const port = await bindGrpc(server, "127.0.0.1:0");
+  const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(edgev1.EdgeService), "EdgeService");
+  const client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as RawProxyClient;
+  return {
+    client,
+    close() {
+      client.close();
+      server.forceShutdown();
+    },
+  };
 }

@@ -4,8 +4,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
-import { bindGrpc, createLogger, grpc, grpcDefinition } from "@daalu/runtime";
-import { registerProxy } from "../src/proxy/index.js";
+import { createLogger, grpc } from "@daalu/runtime";
+import { startProxyServer, type RawProxyClient } from "./helpers.js";
 
 // An API server closes a kept-alive connection while it is idle; the edge's
 // next request on it dies with ECONNRESET before any answer. Reads are sent
@@ -15,8 +15,8 @@ import { registerProxy } from "../src/proxy/index.js";
 // destroyed instead of an answer.
 
 let upstream: http.Server;
-let server: grpc.Server;
-let client: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientReadableStream<edgev1.ProxyResponse>>;
+let proxy: Awaited<ReturnType<typeof startProxyServer>>;
+let client: RawProxyClient;
 const seen: string[] = [];
 let dropNext = false;
 
@@ -34,16 +34,12 @@ before(async () => {
     req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", method: req.method })));
   });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  server = new grpc.Server();
   // Writes allowed here (the product default is GET/HEAD) to show they are never repeated.
-  registerProxy(server, { apiServer: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, token: "edge-token" }, methods: ["GET", "HEAD", "POST"], logger: createLogger("edge", "silent") });
-  const port = await bindGrpc(server, "127.0.0.1:0");
-  const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(edgev1.EdgeService), "EdgeService");
-  client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as never;
+  proxy = await startProxyServer({ apiServer: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, token: "edge-token" }, methods: ["GET", "HEAD", "POST"], logger: createLogger("edge", "silent") });
+  client = proxy.client;
 });
 after(async () => {
-  client?.close();
-  server?.forceShutdown();
+  proxy?.close();
   upstream?.closeAllConnections();
   await new Promise((r) => upstream?.close(r));
 });

@@ -2,29 +2,25 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
-import { bindGrpc, createLogger, grpc, grpcDefinition } from "@daalu/runtime";
+import { createLogger, grpc } from "@daalu/runtime";
 import { eventually } from "@daalu/testing";
 import { startKubeDouble, type KubeDouble } from "@daalu/kube-double";
-import { registerProxy } from "../src/proxy/index.js";
+import { startProxyServer, type RawProxyClient } from "./helpers.js";
 
 // The edge's Proxy RPC against the kube-double, over a loopback gRPC server
 // (the tunnel's stand-in): verbatim status/body, refusals, streaming, cancel.
 
 let kube: KubeDouble;
-let server: grpc.Server;
-let client: grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientReadableStream<edgev1.ProxyResponse>>;
+let proxy: Awaited<ReturnType<typeof startProxyServer>>;
+let client: RawProxyClient;
 
 before(async () => {
   kube = await startKubeDouble();
-  server = new grpc.Server();
-  registerProxy(server, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, targets: { kubeversion: { url: kube.url.replace("https:", "http:"), pathPrefixes: ["/nothing"] } }, logger: createLogger("edge", "silent") });
-  const port = await bindGrpc(server, "127.0.0.1:0");
-  const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(edgev1.EdgeService), "EdgeService");
-  client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as never;
+  proxy = await startProxyServer({ apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, targets: { kubeversion: { url: kube.url.replace("https:", "http:"), pathPrefixes: ["/nothing"] } }, logger: createLogger("edge", "silent") });
+  client = proxy.client;
 });
 after(async () => {
-  client?.close();
-  server?.forceShutdown();
+  proxy?.close();
   await kube?.close();
 });
 
