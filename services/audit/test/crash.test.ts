@@ -17,7 +17,7 @@ test("SIGKILL of the audit service with 1,000 calls in flight: exactly 1,000 row
     if (i % 50 === 49) await new Promise((res) => setTimeout(res, 40));
     return publisher.publish(r);
   });
-  await eventually(async () => assert.ok((await dbStats(env.databaseUrl)).rows >= 150), { timeoutMs: 20_000 });
+  await eventually(async () => assert.ok((await dbStats(env.databaseUrl)).rows >= 150, "rows are being written"), { timeoutMs: 20_000 });
   await svc.kill();
   const atKill = (await dbStats(env.databaseUrl)).rows;
   await load;
@@ -28,7 +28,7 @@ test("SIGKILL of the audit service with 1,000 calls in flight: exactly 1,000 row
   await eventually(async () => assert.equal((await dbStats(env.databaseUrl)).rows, 1_000), { timeoutMs: 30_000 });
   const s = await dbStats(env.databaseUrl);
   assert.equal(s.distinct, 1_000);
-  assert.ok(records.every((r) => s.ids.has(r.id)));
+  assert.ok(records.every((r) => s.ids.has(r.id)), "every record has its row");
   assert.deepEqual({ calls: s.calls, errors: s.errors, bytesIn: s.bytesIn, bytesOut: s.bytesOut }, sums(records));
   t.diagnostic(`rows at kill: ${atKill}; after restart: ${s.rows}; metered calls ${s.calls}, bytes out ${s.bytesOut}`);
 });

@@ -32,7 +32,7 @@ test("NATS restarts mid-load: every acknowledged record is stored once, none los
       refused.push(r);
     }
   });
-  await eventually(() => assert.ok(accepted.length >= 200), { timeoutMs: 20_000 });
+  await eventually(() => assert.ok(accepted.length >= 200, "records are being accepted"), { timeoutMs: 20_000 });
   const beforeRestart = accepted.length;
   await nats.restart({ downMs: 1_000 });
   await load;
