@@ -28,9 +28,15 @@ export interface TunnelStack {
   stop(): Promise<void>;
 }
 
-/** Creates clusters first (ids are needed for the override), then starts the services. */
-/** `edgeTargets`: in-cluster HTTP targets the edge registers (as EDGE_HTTP_TARGETS would). */
-export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget> } = {}): Promise<TunnelStack> {
+/**
+ * Creates clusters first (ids are needed for the override), then starts the services.
+ * `edgeTargets`: in-cluster HTTP targets the edge registers (as EDGE_HTTP_TARGETS would).
+ * `audit: false`: no in-process audit service (the test runs its own, e.g. as a process it kills);
+ * records still wait in the stream, which the tunnel-proxy creates.
+ * Services connect to `env.env.NATS_URL` and clusters are created over `env.nc`,
+ * so an env pointed at a private nats-server puts the whole stack on it.
+ */
+export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget>; audit?: boolean } = {}): Promise<TunnelStack> {
   const quiet = { ...env.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "silent" };
   const log = (n: string) => createLogger(n, quiet.LOG_LEVEL);
   const peeringMod = await import("../../peering/src/service.js");
@@ -38,7 +44,7 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
   const auditMod = await import("../../audit/src/service.js");
   const auditCfg = await import("../../audit/src/config.js");
   const peering = await peeringMod.start(peeringCfg.loadConfig({ ...quiet, PEERING_GRPC_ADDR: "off" }), log("peering"));
-  const audit = await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }), log("audit"));
+  const audit = opts.audit === false ? undefined : await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }), log("audit"));
   const kube = await startKubeDouble();
   const server = new grpc.Server();
   registerProxy(server, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: log("edge") });
@@ -80,7 +86,7 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
       await step(() => proxy.stop());
       await step(() => server.forceShutdown());
       await step(() => kube.close());
-      await step(() => audit.stop());
+      await step(() => audit?.stop());
       await step(() => peering.stop());
       await step(() => db.end());
       if (errors.length > 0) throw errors[0];
