@@ -84,7 +84,7 @@ describe("@kubernetes/client-node against the double", () => {
     const seen: string[] = [];
     const req = await new Watch(kc).watch("/api/v1/namespaces/shop/pods", { resourceVersion: deps.metadata!.resourceVersion! }, (type, obj) => seen.push(`${type} ${obj.metadata.name} ${obj.status?.phase}`), () => undefined);
     try {
-      await eventually(() => assert.ok(double.requestCount({ resource: "pods", verb: "watch", user: "system:serviceaccount:daalu-edge:daalu-edge" }) >= 1));
+      await eventually(() => assert.ok(double.requestCount({ resource: "pods", verb: "watch", user: "system:serviceaccount:daalu-edge:daalu-edge" }) >= 1, "a pods watch open"));
       double.store.update("Pod", "shop", "db-migrate", (p) => (p["status"]["phase"] = "Succeeded"));
       await eventually(() => assert.deepEqual(seen, ["MODIFIED db-migrate Succeeded"]));
     } finally {

@@ -208,7 +208,7 @@ describe("kubectl streams against the double", () => {
       await double.close();
     });
     await eventually(() => assert.match(p.out(), new RegExp(`^${PENDING_POD}\\s+0/1\\s+Pending`, "m")));
-    await eventually(() => assert.ok(double.requestCount({ resource: "pods", verb: "watch", namespace: "shop" }) >= 1));
+    await eventually(() => assert.ok(double.requestCount({ resource: "pods", verb: "watch", namespace: "shop" }) >= 1, "a pods watch open"));
     double.store.update("Pod", "shop", PENDING_POD, (pod) => {
       pod["spec"]["nodeName"] = "worker-2";
       pod["status"]["phase"] = "Running";
@@ -230,7 +230,7 @@ describe("kubectl streams against the double", () => {
       await double.close();
     });
     await eventually(() => assert.match(p.out(), /Waiting for deployment "api" rollout to finish: 1 out of 2 new replicas have been updated\.\.\./));
-    await eventually(() => assert.ok(double.requestCount({ resource: "deployments", verb: "watch" }) >= 1));
+    await eventually(() => assert.ok(double.requestCount({ resource: "deployments", verb: "watch" }) >= 1, "a deployments watch open"));
     double.store.update("Deployment", "shop", "api", (d) => {
       d["status"] = { ...d["status"], replicas: 3, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 1 };
     });

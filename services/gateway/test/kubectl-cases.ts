@@ -228,7 +228,7 @@ export function kubectlCases(ctx: () => KubectlCasesContext): void {
     const { hub, kube } = ctx();
     const watches = () => open(kube, (q) => q.verb === "watch");
     const p = hub.spawn(["get", "services", "-n", "default", "-w"]);
-    await eventually(() => assert.ok(open(kube, (q) => q.verb === "watch" && q.resource === "services") >= 1));
+    await eventually(() => assert.ok(open(kube, (q) => q.verb === "watch" && q.resource === "services") >= 1, "a services watch open at the API server"));
     kube.store.put({ apiVersion: "v1", kind: "Service", metadata: { name: "watched-svc", namespace: "default" }, spec: { type: "ClusterIP", clusterIP: "10.0.0.77", ports: [{ port: 80, protocol: "TCP" }] } });
     await eventually(() => assert.match(p.stdout(), /watched-svc/));
     await p.kill();

@@ -136,7 +136,7 @@ describe("hub WireGuard node", { skip }, () => {
     assert.equal(c.apiReachable, true);
     assert.equal(c.edgeVersion, "test-edge");
     assert.ok(c.lastHandshake && c.lastHandshake.getTime() > Date.now() - 10_000);
-    await eventually(() => assert.ok(statusEvents.some((e) => e.clusterId === clusterId && e.cluster?.status === peeringv1.ClusterStatus.CONNECTED)));
+    await eventually(() => assert.ok(statusEvents.some((e) => e.clusterId === clusterId && e.cluster?.status === peeringv1.ClusterStatus.CONNECTED), "a CONNECTED status event"));
   });
 
   it("connected → error with the edge's error as diagnostic; the diagnostics blob explains it", async () => {
@@ -214,7 +214,7 @@ describe("hub WireGuard node", { skip }, () => {
     await eventually(
       async () => {
         const [p] = await node.device.peers();
-        assert.ok(p!.lastHandshakeMs >= restartedAt - 1000);
+        assert.ok(p!.lastHandshakeMs >= restartedAt - 1000, "a handshake after the restart");
         const { diagnostics: d } = await hub.getDiagnostics({ clusterId }, { tenantId: tenant });
         assert.equal(d!.lastProbe?.ok, true, "probed through the rebuilt tunnel");
       },
@@ -230,12 +230,12 @@ describe("hub WireGuard node", { skip }, () => {
     const client = serviceClient(env);
     const res = await client.reserveEnrollment({ clusterId: c.id, publicKey: keys.publicKey, enrollmentId: "enr-2" }, { tenantId: tenant });
     await client.commitEnrollment({ clusterId: c.id, enrollmentId: "enr-2" }, { tenantId: tenant });
-    await eventually(async () => assert.ok((await node.device.peers()).some((p) => p.publicKey === keys.publicKey && p.allowedIps[0] === `${res.tunnelIp}/32`)), {
+    await eventually(async () => assert.ok((await node.device.peers()).some((p) => p.publicKey === keys.publicKey && p.allowedIps[0] === `${res.tunnelIp}/32`), "the peer with its /32"), {
       timeoutMs: 1_000,
       intervalMs: 20,
     });
     await client.deleteCluster({ clusterId: c.id }, { tenantId: tenant });
-    await eventually(async () => assert.ok(!(await node.device.peers()).some((p) => p.publicKey === keys.publicKey)), { timeoutMs: 1_000, intervalMs: 20 });
+    await eventually(async () => assert.ok(!(await node.device.peers()).some((p) => p.publicKey === keys.publicKey), "the peer removed"), { timeoutMs: 1_000, intervalMs: 20 });
   });
 });
 
