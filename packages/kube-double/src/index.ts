@@ -73,6 +73,12 @@ export interface KubeDouble {
   setRbac(user: string, rules: PolicyRule[]): void;
   /** Map another bearer token to a user. */
   addToken(token: string, user: KubeUser): void;
+  /**
+   * Bytes open watch/log streams have written that their clients have not
+   * taken yet (queued in this server because the connection pushes back):
+   * how a test sees that a slow reader's backpressure reached the API server.
+   */
+  unsentStreamBytes(): number;
   /** Append log lines to a container; `logs -f` streams see them at once. */
   appendLog(namespace: string, pod: string, container: string, lines: string | string[], opts?: { time?: Date; previous?: boolean }): void;
   /** End `follow` log streams of a pod (or one container), as a container exit does. */
@@ -131,6 +137,11 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
     },
     addToken(token, user) {
       state.tokens.set(token, user);
+    },
+    unsentStreamBytes() {
+      let n = 0;
+      for (const r of streams) n += r.writableLength;
+      return n;
     },
     appendLog(ns, pod, container, lines, o) {
       logs.append(ns, pod, container, lines, o);
