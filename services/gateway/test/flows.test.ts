@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { initTracing } from "@daalu/runtime";
-import { setup, type TestEnv } from "@daalu/testing";
+import { eventually, setup, type TestEnv } from "@daalu/testing";
 import type { RunningGateway } from "../src/service.js";
 import { http, seedTenant, startStack, type Res, type Tokens } from "./helpers.js";
 
@@ -83,10 +83,13 @@ test("bootstrap returns the tunnel configuration and enrolls the cluster", async
   assert.equal(Buffer.from(r.body.hubPublicKey, "base64").length, 32);
   assert.ok(r.body.hubEndpoint);
   assert.ok(r.body.keepaliveSeconds > 0);
-  const g = await http(gw.url, "GET", `/v1/clusters/${c.clusterId}`, { token: acme.viewer });
-  assert.equal(g.body.cluster.tunnelIp, r.body.tunnelIp);
-  assert.equal(g.body.cluster.status, "awaiting_handshake");
-  assert.ok(g.body.cluster.enrolledAt);
+  // The invite service commits the enrollment one-way, just after answering.
+  await eventually(async () => {
+    const g = await http(gw.url, "GET", `/v1/clusters/${c.clusterId}`, { token: acme.viewer });
+    assert.equal(g.body.cluster.tunnelIp, r.body.tunnelIp);
+    assert.equal(g.body.cluster.status, "awaiting_handshake");
+    assert.ok(g.body.cluster.enrolledAt);
+  });
   const inv = await http(gw.url, "GET", `/v1/invites?clusterId=${c.clusterId}`, { token: acme.viewer });
   assert.equal(inv.body.invites[0].state, "redeemed");
 });

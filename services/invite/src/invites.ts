@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { invitev1, peeringv1 } from "@daalu/proto";
-import { Code, DaaluError, type Failpoints, type Logger, type MethodsOf, type ServiceClient } from "@daalu/runtime";
+import { Code, DaaluError, type Failpoints, type Logger, type MethodsOf, type ServiceClient, type ServiceSender } from "@daalu/runtime";
 import { isValidKey } from "@daalu/wireguard";
 import type { InviteRow, InviteStore } from "./adapters/pg/store.js";
 import { helmCommand } from "./domain/helm-command.js";
@@ -21,6 +21,8 @@ import {
 } from "./errors.js";
 
 export type PeeringClient = ServiceClient<MethodsOf<typeof peeringv1.PeeringService>>;
+/** One-way sends to peering: only the saga's commit goes this way. */
+export type PeeringSender = Pick<ServiceSender<MethodsOf<typeof peeringv1.PeeringService>>, "commitEnrollment">;
 
 /** Failpoints on the redeem saga (DAALU_FAILPOINTS), used by the crash tests. */
 export const FAILPOINT_AFTER_RESERVE = "invite.redeem.after-reserve";
@@ -29,6 +31,8 @@ export const FAILPOINT_AFTER_BURN = "invite.redeem.after-burn";
 export interface InvitesOptions {
   store: InviteStore;
   peering: PeeringClient;
+  /** Sends CommitEnrollment without waiting for it (see redeem). */
+  peeringSend: PeeringSender;
   failpoints: Failpoints;
   logger: Logger;
   ttlMs: number;
@@ -172,8 +176,13 @@ export class Invites {
    * 2. Lock the invite row (serialises concurrent redemptions of one token), verify, check state.
    * 3. peering.ReserveEnrollment while holding the lock; failure rolls back (token unburned).
    * 4. Burn the token and commit; if that fails, release the reservation.
-   * 5. peering.CommitEnrollment; if that fails peering's recovery sweep commits it
-   *    later (it asks GetRedemption), so the edge still gets its config.
+   * 5. Send peering.CommitEnrollment one-way and answer without waiting: the
+   *    edge's configuration is the reservation's, and the burned token already
+   *    decides the enrollment. A commit that is lost or fails is finished by
+   *    peering's recovery sweep (it asks GetRedemption), and a new enrollment
+   *    of the same cluster that finds this one still pending settles it the
+   *    same way first. So the cluster row may show "pending" for a moment
+   *    after the edge has its configuration.
    *
    * The same key presented again after success replays 3 and 5 (both idempotent
    * for one enrollment id), for an edge that lost the first response.
@@ -214,12 +223,7 @@ export class Invites {
     } else {
       this.opts.failpoints.hit(FAILPOINT_AFTER_BURN);
     }
-    try {
-      await this.peering.commitEnrollment({ clusterId: row.cluster_id, enrollmentId: row.id }, this.peeringCall(row.tenant_id));
-    } catch (err) {
-      // The token is burned and the reservation decided; peering's recovery sweep finishes it.
-      this.log.warn({ err, inviteId: row.id, clusterId: row.cluster_id }, "commit enrollment failed; peering recovery will complete it");
-    }
+    this.opts.peeringSend.commitEnrollment({ clusterId: row.cluster_id, enrollmentId: row.id }, this.peeringCall(row.tenant_id));
     return {
       tenantId: row.tenant_id,
       clusterId: row.cluster_id,

@@ -8,6 +8,7 @@ import {
   grpc,
   migrateToLatest,
   natsClient,
+  natsSender,
   serveGrpc,
   serveNats,
   shutdownGrpc,
@@ -54,11 +55,19 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
     prefix: config.natsPrefix,
     defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
   });
+  const invitesLog = logger.child({ component: "invites" });
+  const peeringSend = natsSender(nc, peeringv1.PeeringService, {
+    prefix: config.natsPrefix,
+    defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
+    // The token is burned; peering's recovery sweep commits the enrollment without this message.
+    onError: (err, subject) => invitesLog.warn({ err, subject }, "commit enrollment not sent; peering recovery will complete it"),
+  });
   const invites = new Invites({
     store: InviteStore.gated(db, config.dbPoolSize, pool),
     peering,
+    peeringSend,
     failpoints: new Failpoints(config.failpoints),
-    logger: logger.child({ component: "invites" }),
+    logger: invitesLog,
     ttlMs: config.ttlMs,
     hubUrl: config.hubUrl,
     chartRef: config.chartRef,

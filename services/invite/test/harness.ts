@@ -43,8 +43,11 @@ export function peeringClient(env: TestEnv) {
   return natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "test" }, timeoutMs: CALL_TIMEOUT_MS } });
 }
 
-/** Sets up the stack; `inviteEnv` applies to the default in-process invite (pass `false` to start none). */
-export async function stack(t: TestContext, inviteEnv: Record<string, string> | false = {}): Promise<Stack> {
+/**
+ * Sets up the stack; `inviteEnv` applies to the default in-process invite (pass `false` to start none),
+ * `peeringEnv` overrides PEERING_TEST_ENV.
+ */
+export async function stack(t: TestContext, inviteEnv: Record<string, string> | false = {}, peeringEnv: Record<string, string> = {}): Promise<Stack> {
   // Torn down last-in first-out: invite, then peering, then the database and NATS prefix.
   const teardown: Array<() => Promise<unknown>> = [];
   t.after(async () => {
@@ -52,7 +55,7 @@ export async function stack(t: TestContext, inviteEnv: Record<string, string> | 
   });
   const env = await setup();
   teardown.push(() => env.cleanup());
-  const peeringProc = spawnService("peering", { ...env.env, ...PEERING_TEST_ENV });
+  const peeringProc = spawnService("peering", { ...env.env, ...PEERING_TEST_ENV, ...peeringEnv });
   teardown.push(() => peeringProc.kill());
   await withDeadline(peeringProc.ready, 30_000, () => `peering did not become ready:\n${peeringProc.output().slice(-3000)}`);
   const s: Stack = {

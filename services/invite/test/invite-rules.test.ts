@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { invitev1 } from "@daalu/proto";
 import { Code } from "@daalu/runtime";
+import { eventually } from "@daalu/testing";
 import { generateKeyPair } from "@daalu/wireguard";
 import { reason, stack, type Stack } from "./harness.js";
 
@@ -81,7 +82,12 @@ test("every redeem error has its own code, and none changes any state", async (t
   assert.ok(cfg.tunnelIp && cfg.subnet && cfg.hubTunnelIp && cfg.hubPublicKey && cfg.hubEndpoint);
   await assert.rejects(s.invites.revokeInvite({ inviteId: created.invite!.id }, s.as("acme")), reason("INVITE_NOT_REVOCABLE", Code.FailedPrecondition));
 
-  const used = await snapshot(s, "acme", clusterId);
+  // Peering commits the enrollment just after the edge has its configuration.
+  const used = await eventually(async () => {
+    const u = await snapshot(s, "acme", clusterId);
+    assert.equal(u.publicKey, key);
+    return u;
+  });
   assert.equal(used.invites[0]!.state, InviteState.REDEEMED);
   assert.equal(used.tunnelIp, cfg.tunnelIp);
   assert.equal(used.publicKey, key);
@@ -167,9 +173,12 @@ test("re-enrolling keeps the address, replaces the key, and revokes older pendin
   const cfg2 = await s.invites.redeemInvite({ token: b.token, publicKey: k2 });
   assert.equal(cfg2.clusterId, clusterId);
   assert.equal(cfg2.tunnelIp, cfg1.tunnelIp);
-  const { cluster } = await s.peering.getCluster({ clusterId }, s.as("acme"));
-  assert.equal(cluster!.publicKey, k2);
-  assert.equal(cluster!.tunnelIp, cfg1.tunnelIp);
+  const cluster = await eventually(async () => {
+    const { cluster: c } = await s.peering.getCluster({ clusterId }, s.as("acme"));
+    assert.equal(c!.publicKey, k2);
+    return c!;
+  });
+  assert.equal(cluster.tunnelIp, cfg1.tunnelIp);
   const { subnet } = await s.peering.getTenantSubnet({}, s.as("acme"));
   assert.equal(subnet!.allocated, 1);
 });

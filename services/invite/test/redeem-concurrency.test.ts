@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { invitev1 } from "@daalu/proto";
 import type { DaaluError } from "@daalu/runtime";
+import { eventually } from "@daalu/testing";
 import { generateKeyPair } from "@daalu/wireguard";
 import { stack } from "./harness.js";
 
@@ -30,9 +31,12 @@ test("50 concurrent redemptions of one token: exactly one wins; the winner's ret
   assert.equal(losses.length, 49);
 
   const [win] = wins;
-  const { cluster } = await s.peering.getCluster({ clusterId: created.invite!.clusterId }, s.as("acme"));
-  assert.equal(cluster!.publicKey, win!.key);
-  assert.equal(cluster!.tunnelIp, win!.cfg.tunnelIp);
+  // Peering commits the enrollment just after the winner has its configuration.
+  await eventually(async () => {
+    const { cluster } = await s.peering.getCluster({ clusterId: created.invite!.clusterId }, s.as("acme"));
+    assert.equal(cluster!.publicKey, win!.key);
+    assert.equal(cluster!.tunnelIp, win!.cfg.tunnelIp);
+  });
 
   // The edge lost the response and retries with the same key: same config, nothing new allocated.
   const replay = await s.invites.redeemInvite({ token: created.token, publicKey: win!.key });

@@ -39,7 +39,7 @@ test("killed after reserving, before burning: the token stays unburned, peering 
 
   const cfg = await s.invites.redeemInvite({ token: created.token, publicKey: key });
   assert.equal(cfg.clusterId, clusterId);
-  assert.deepEqual(await clusterState(s, clusterId), { tunnelIp: cfg.tunnelIp, publicKey: key, allocated: 1 });
+  await eventually(async () => assert.deepEqual(await clusterState(s, clusterId), { tunnelIp: cfg.tunnelIp, publicKey: key, allocated: 1 }));
 });
 
 test("killed after burning, before committing: peering's recovery commits, and the edge's retry gets its config", async (t) => {
@@ -72,4 +72,33 @@ test("killed after burning, before committing: peering's recovery commits, and t
   assert.equal(cfg.clusterId, clusterId);
   await assert.rejects(s.invites.redeemInvite({ token: created.token, publicKey: generateKeyPair().publicKey }), (e: DaaluError) => e.reason === "TOKEN_ALREADY_USED");
   assert.deepEqual(await clusterState(s, clusterId), recovered);
+});
+
+test("a re-enrollment that finds the previous enrollment uncommitted settles it first, then enrolls", async (t) => {
+  // No recovery sweep within the test: only the new enrollment can settle the old one.
+  const s = await stack(t, false, { PEERING_PENDING_TIMEOUT: "10m" });
+  const crashing = await s.spawnInvite({ DAALU_FAILPOINTS: FAILPOINT_AFTER_BURN });
+  const created = await s.invites.createInvite({ clusterName: "crash-c" }, s.as("acme"));
+  const clusterId = created.invite!.clusterId;
+  const k1 = generateKeyPair().publicKey;
+  await redeemIntoCrash(s, crashing, created.token, k1);
+  await s.startInvite();
+  // Burned, but the commit never left: the first key is pending, not installed.
+  assert.equal((await clusterState(s, clusterId)).publicKey, "");
+
+  const again = await s.invites.createInvite({ clusterId }, s.as("acme"));
+  const k2 = generateKeyPair().publicKey;
+  const cfg = await s.invites.redeemInvite({ token: again.token, publicKey: k2 });
+  assert.equal(cfg.clusterId, clusterId);
+  const st = await eventually(async () => {
+    const x = await clusterState(s, clusterId);
+    assert.equal(x.publicKey, k2);
+    return x;
+  });
+  assert.deepEqual(st, { tunnelIp: cfg.tunnelIp, publicKey: k2, allocated: 1 });
+  const { invites } = await s.invites.listInvites({ clusterId }, s.as("acme"));
+  assert.deepEqual(
+    invites.map((i) => i.state),
+    [invitev1.InviteState.REDEEMED, invitev1.InviteState.REDEEMED],
+  );
 });

@@ -32,12 +32,29 @@ export async function sweepOnce(d: RecoveryDeps): Promise<Array<{ pending: Stale
   return results;
 }
 
-async function recoverOne(d: RecoveryDeps, p: StalePending): Promise<RecoveryOutcome> {
+/** What settling one reservation needs (the sweep's deps without its timing). */
+export type SettleDeps = Pick<RecoveryDeps, "store" | "invite" | "events" | "logger">;
+
+/**
+ * Settles the reservation a cluster holds right now, as the sweep would: a
+ * new enrollment of the cluster found it in the way. The invite service
+ * commits one-way after burning the token, so this is usually a redeemed
+ * enrollment whose commit has not landed yet. False when the invite service
+ * did not answer (the reservation stays as it is).
+ */
+export async function settlePending(d: SettleDeps, clusterId: string, timeoutMs: number): Promise<boolean> {
+  const c = await d.store.getCluster(clusterId);
+  if (!c.pendingEnrollmentId || !c.pendingPublicKey || !c.pendingSince) return true;
+  const p: StalePending = { clusterId, tenantId: c.tenantId, enrollmentId: c.pendingEnrollmentId, publicKey: c.pendingPublicKey, pendingSince: c.pendingSince };
+  return (await recoverOne(d, p, timeoutMs)) !== "deferred";
+}
+
+async function recoverOne(d: SettleDeps, p: StalePending, timeoutMs = 30_000): Promise<RecoveryOutcome> {
   const log = d.logger.child({ clusterId: p.clusterId, enrollmentId: p.enrollmentId });
   let state: invitev1.InviteState;
   let key = "";
   try {
-    const r = await d.invite.getRedemption({ inviteId: p.enrollmentId }, { tenantId: p.tenantId, timeoutMs: 30_000 });
+    const r = await d.invite.getRedemption({ inviteId: p.enrollmentId }, { tenantId: p.tenantId, timeoutMs });
     state = r.state;
     key = r.publicKey;
   } catch (err) {

@@ -27,10 +27,13 @@ import { migrations } from "./adapters/pg/migrations.js";
 import type { PeeringDb } from "./adapters/pg/schema.js";
 import { PeeringStore } from "./adapters/pg/store.js";
 import { HealthStore } from "./adapters/pg/health-store.js";
-import { startRecovery } from "./recovery.js";
+import { settlePending, startRecovery } from "./recovery.js";
 import { HubNode } from "./wg-node/hub-node.js";
 
 export const SCHEMA = "peering";
+
+/** How long a reservation waits for the invite service to say how an earlier enrollment in its way ended. */
+const SETTLE_TIMEOUT_MS = 5_000;
 
 export interface PeeringService {
   store: PeeringStore;
@@ -73,7 +76,14 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
 
   const nc = await connectNats(config.natsUrl, config.serviceName, logger);
   const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }));
-  const impl = peeringImpl({ store, events, hub });
+  const invite = natsClient(nc, invitev1.InviteService, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
+  const recoveryLog = logger.child({ component: "recovery" });
+  const impl = peeringImpl({
+    store,
+    events,
+    hub,
+    settlePending: (clusterId) => settlePending({ store, invite, events, logger: recoveryLog }, clusterId, SETTLE_TIMEOUT_MS),
+  });
   const natsServer = serveNats(nc, peeringv1.PeeringService, impl, { prefix: config.natsPrefix, queue: config.serviceName, logger: logger.child({ component: "nats" }) });
   // Subscriptions are on the server once flush returns, before anyone hears we are ready.
   await nc.flush();
@@ -86,12 +96,11 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
     grpcPort = await bindGrpc(grpcServer, config.grpcAddr);
   }
 
-  const invite = natsClient(nc, invitev1.InviteService, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
   const recovery = startRecovery({
     store,
     invite,
     events,
-    logger: logger.child({ component: "recovery" }),
+    logger: recoveryLog,
     pendingTimeoutMs: config.pendingTimeoutMs,
     intervalMs: config.recoveryIntervalMs,
   });

@@ -8,7 +8,7 @@ import { CallerKind, peeringv1 } from "@daalu/proto";
 import { Code, DaaluError, TENANT_ID_PATTERN, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { isValidKey } from "@daalu/wireguard";
 import { clusterNameProblem } from "../../domain/cluster.js";
-import { InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
+import { EnrollmentInProgressError, InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
 import type { PeeringStore, Reservation } from "../pg/store.js";
 import { clusterToProto, subnetToProto } from "./convert.js";
 import type { ClusterEvents } from "./events.js";
@@ -26,6 +26,11 @@ export interface HandlerDeps {
   store: PeeringStore;
   events: ClusterEvents;
   hub: HubInfo;
+  /**
+   * Settles the reservation a cluster still holds from an earlier enrollment
+   * (recovery's settlePending); false when that could not be decided now.
+   */
+  settlePending?: (clusterId: string) => Promise<boolean>;
 }
 
 function tenantOf(ctx: CallContext): string {
@@ -59,7 +64,7 @@ export function tunnelConfig(r: Reservation, hub: HubInfo) {
   };
 }
 
-export function peeringImpl({ store, events, hub }: HandlerDeps): ServiceImpl<PeeringMethods> {
+export function peeringImpl({ store, events, hub, settlePending }: HandlerDeps): ServiceImpl<PeeringMethods> {
   return {
     async createCluster(req, ctx) {
       const tenantId = tenantOf(ctx);
@@ -104,8 +109,16 @@ export function peeringImpl({ store, events, hub }: HandlerDeps): ServiceImpl<Pe
     async reserveEnrollment(req, ctx) {
       const scope = internalScope(ctx);
       if (!isValidKey(req.publicKey)) throw new InvalidPublicKeyError();
-      const r = await store.reserve(req.clusterId, req.publicKey, enrollmentIdOf(req.enrollmentId), scope);
-      return tunnelConfig(r, hub);
+      const enrollmentId = enrollmentIdOf(req.enrollmentId);
+      try {
+        return tunnelConfig(await store.reserve(req.clusterId, req.publicKey, enrollmentId, scope), hub);
+      } catch (err) {
+        // An earlier enrollment's reservation is in the way; its invite is
+        // usually redeemed with the one-way commit still in flight. Settle it
+        // (commit or release, as recovery would), then try once more.
+        if (!(err instanceof EnrollmentInProgressError) || !settlePending || !(await settlePending(req.clusterId))) throw err;
+        return tunnelConfig(await store.reserve(req.clusterId, req.publicKey, enrollmentId, scope), hub);
+      }
     },
 
     async commitEnrollment(req, ctx) {
