@@ -9,6 +9,12 @@
  */
 export const DEADLINE_SWEEP_MS = 20;
 
+/**
+ * Empty sweeps before the timer stops: a process serving a call every few
+ * milliseconds would otherwise create and clear the interval per call.
+ */
+const IDLE_SWEEPS = 50;
+
 /** Something with a deadline (epoch ms) and what to do when it passes. */
 export interface Expiring {
   readonly at: number;
@@ -18,6 +24,7 @@ export interface Expiring {
 export class DeadlineSet {
   private readonly live = new Set<Expiring>();
   private timer: NodeJS.Timeout | undefined;
+  private idle = 0;
 
   constructor(private readonly sweepMs = DEADLINE_SWEEP_MS) {}
 
@@ -27,7 +34,7 @@ export class DeadlineSet {
 
   add(e: Expiring): void {
     this.live.add(e);
-    // The interval runs only while something is live; it never keeps the process up.
+    // The interval runs only while calls come and go; it never keeps the process up.
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), this.sweepMs);
       this.timer.unref();
@@ -49,9 +56,11 @@ export class DeadlineSet {
         // an expiry callback must not stop the sweep
       }
     }
-    if (this.live.size === 0 && this.timer) {
+    this.idle = this.live.size === 0 ? this.idle + 1 : 0;
+    if (this.idle >= IDLE_SWEEPS && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
+      this.idle = 0;
     }
   }
 }
