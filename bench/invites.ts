@@ -107,8 +107,11 @@ async function cpuSnapshot(hub: Hub, c: pg.Client): Promise<Map<string, number>>
     const svc = ch.name.replace(/-\d+$/, "");
     m.set(svc, (m.get(svc) ?? 0) + cpuMs(ch.process.pid));
   }
-  const pids = await c.query("select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()");
-  for (const r of pids.rows as Array<{ pid: number }>) m.set(`pg:${r.pid}`, cpuMs(r.pid));
+  // PostgreSQL backends of the bench database, named by the service whose pool opened them (application_name).
+  const pids = await c.query(
+    "select pid, coalesce(nullif(application_name, ''), backend_type) as name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+  );
+  for (const r of pids.rows as Array<{ pid: number; name: string }>) m.set(`pg:${r.name}:${r.pid}`, cpuMs(r.pid));
   const self = process.cpuUsage();
   m.set("bench client", (self.user + self.system) / 1000);
   return m;
@@ -116,12 +119,19 @@ async function cpuSnapshot(hub: Hub, c: pg.Client): Promise<Map<string, number>>
 
 function cpuPerRedeem(before: Map<string, number>, after: Map<string, number>, n: number): string {
   const sums = new Map<string, number>();
+  const pgBy = new Map<string, number>();
   for (const [k, v] of after) {
+    const used = v - (before.get(k) ?? 0);
     const name = k.startsWith("pg:") ? "postgres" : k;
-    sums.set(name, (sums.get(name) ?? 0) + v - (before.get(k) ?? 0));
+    sums.set(name, (sums.get(name) ?? 0) + used);
+    if (k.startsWith("pg:")) {
+      const who = k.slice(3, k.lastIndexOf(":"));
+      pgBy.set(who, (pgBy.get(who) ?? 0) + used);
+    }
   }
   const total = [...sums.values()].reduce((a, b) => a + b, 0);
-  return `${[...sums].map(([k, v]) => `${k} ${r2(v / n)}`).join(", ")}; total ${r2(total / n)} (nats-server not included)`;
+  const pgSplit = [...pgBy].map(([k, v]) => `${k} ${r2(v / n)}`).join(", ");
+  return `${[...sums].map(([k, v]) => `${k} ${r2(v / n)}`).join(", ")}; total ${r2(total / n)} (nats-server not included); postgres by session: ${pgSplit}`;
 }
 
 interface Outcome {
