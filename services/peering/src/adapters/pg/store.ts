@@ -4,7 +4,7 @@
  */
 import { PG_DEADLOCK, PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger, type PgPool } from "@daalu/runtime";
 import { generateKeyPair, publicKeyOf } from "@daalu/wireguard";
-import type { Kysely, RawBuilder, Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import { decideCommit, decideReserve, isUuid, type ClusterStatusName } from "../../domain/cluster.js";
 import {
   blockSize,
@@ -91,11 +91,14 @@ export interface HealthPatch {
   diagnostic?: string;
 }
 
-/** Result of a reservation: the row (address held) and its tenant's subnet. */
+/** Result of a reservation: the cluster (address held) and its tenant's subnet. */
 export interface Reservation {
-  cluster: ClusterRecord;
+  cluster: ReservedCluster;
   subnet: SubnetRef;
 }
+
+/** What a reservation reports of its cluster (what a tunnel configuration needs). */
+export type ReservedCluster = Pick<ClusterRecord, "id" | "tenantId" | "name" | "tunnelIp">;
 
 /** A tenant subnet without its use counts (what events and tunnel configs need). */
 export type SubnetRef = Pick<SubnetRecord, "tenantId" | "cidr" | "hubIp">;
@@ -201,6 +204,85 @@ function lowestFreeCtes(first: RawBuilder<unknown>, last: RawBuilder<unknown>, h
       )`;
 }
 
+/** A `$n` placeholder in a hot statement's text (see PeeringStore.prepared). */
+const param = (n: number, cast = ""): RawBuilder<unknown> => sql.raw(`$${n}${cast}`);
+
+/**
+ * The reservation as one statement ($1 cluster id, $2 enrollment id, $3
+ * public key, $4 tenant when `tenantScoped`): lock the cluster row only if it
+ * is free to reserve (the same preconditions as decideReserve's "reserve"),
+ * keep its address or insert the lowest free one, mark it pending only when
+ * it has an address. See PeeringStore.reserveFast.
+ */
+function reserveStatement(tenantScoped: boolean) {
+  const clusterId = param(1, "::uuid");
+  const enrollmentId = param(2, "::text");
+  const publicKey = param(3, "::text");
+  const tenantFilter = tenantScoped ? sql`and c.tenant_id = ${param(4, "::text")}` : sql``;
+  return sql<{ found: boolean; candidate: boolean; cidr: string | null; hub_ip: string | null; id: string | null; tenant_id: string | null; name: string | null; tunnel_ip: string | null }>`
+      with c as (
+        select c.id, c.tenant_id from clusters c
+        where c.id = ${clusterId} ${tenantFilter}
+          and c.pending_enrollment_id is null
+          and c.last_enrollment_id is distinct from ${enrollmentId}
+          and not exists (select 1 from enrollments e where e.enrollment_id = ${enrollmentId})
+          and not exists (select 1 from clusters o where o.id <> ${clusterId} and (o.public_key = ${publicKey} or o.pending_public_key = ${publicKey}))
+        for no key update of c
+      ),
+      s as (
+        select t.tenant_id, t.cidr, t.hub_ip, host(t.cidr)::inet + 1 as first, host(broadcast(t.cidr))::inet - 1 as last
+        from tenant_subnets t where t.tenant_id = (select tenant_id from c)
+      ),
+      cur as (select a.ip from addresses a where a.cluster_id = (select id from c)),
+      ${lowestFreeCtes(sql`(select first from s)`, sql`(select last from s)`, sql`(select host(hub_ip)::inet from s)`, sql`not exists (select 1 from cur)`)},
+      ins as (
+        insert into addresses (ip, tenant_id, cluster_id)
+        select cand.ip, c.tenant_id, c.id from cand, c
+        on conflict do nothing
+        returning ip
+      ),
+      upd as (
+        update clusters set pending_enrollment_id = ${enrollmentId}, pending_public_key = ${publicKey},
+          pending_new_address = not exists (select 1 from cur), pending_since = now(), recovery_claimed_at = null
+        where id = (select id from c) and (exists (select 1 from cur) or exists (select 1 from ins))
+        returning id, tenant_id, name
+      )
+      select exists (select 1 from c) as found, exists (select 1 from cand) as candidate,
+        (select s.cidr::text from s) as cidr, (select host(s.hub_ip) from s) as hub_ip,
+        u.id, u.tenant_id, u.name, host(coalesce((select ip from cur), (select ip from ins))) as tunnel_ip
+      from (select 1) one left join upd u on true`;
+}
+
+/**
+ * The commit of a reservation pending under the enrollment as one statement
+ * ($1 cluster id, $2 enrollment id, $3 tenant when `tenantScoped`). See
+ * PeeringStore.commitFast.
+ */
+function commitStatement(tenantScoped: boolean) {
+  const clusterId = param(1, "::uuid");
+  const enrollmentId = param(2, "::text");
+  const tenantFilter = tenantScoped ? sql`and c.tenant_id = ${param(3, "::text")}` : sql``;
+  return sql<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>`
+      with c as (
+        select c.id, c.public_key as previous_public_key from clusters c
+        where c.id = ${clusterId} ${tenantFilter} and c.pending_enrollment_id = ${enrollmentId}
+        for no key update of c
+      ),
+      upd as (
+        update clusters set public_key = pending_public_key, status = 'awaiting_handshake', status_since = now(), last_handshake = null,
+          api_reachable = false, diagnostic = '', enrolled_at = now(), last_enrollment_id = ${enrollmentId},
+          pending_enrollment_id = null, pending_public_key = null, pending_new_address = false, pending_since = null,
+          recovery_claimed_at = null
+        where id = (select id from c)
+        returning *
+      ),
+      ins as (
+        insert into enrollments (enrollment_id, cluster_id, public_key) select ${enrollmentId}, id, public_key from upd returning cluster_id
+      )
+      select u.*, (select previous_public_key from c) as previous_public_key, host(a.ip) as tunnel_ip, t.cidr::text as cidr, host(t.hub_ip) as hub_ip
+      from upd u join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`;
+}
+
 /** Fast-path reservations that lose their candidate address to a concurrent one before the locked path takes over. */
 const FAST_RESERVE_ATTEMPTS = 8;
 
@@ -226,11 +308,24 @@ export class PeeringStore {
     if (overlaps(c, this.hubPool)) throw new SubnetReservedError(formatCidr(c), formatCidr(this.hubPool));
   }
 
-  /** Runs `q` as the prepared statement `name` when the pool is at hand (one text per name). */
-  private async prepared<R>(name: string, q: RawBuilder<R>): Promise<R[]> {
-    if (!this.opts.pgPool) return (await q.execute(this.db)).rows;
-    const c = q.compile(this.db);
-    return (await this.opts.pgPool.query({ name, text: c.sql, values: c.parameters as unknown[] })).rows as R[];
+  private readonly texts = new Map<string, string>();
+
+  /**
+   * Runs a hot statement as the prepared statement `name` when the pool is at
+   * hand. `build` writes its values as `$n` placeholders ({@link param}) and is
+   * compiled once per name: building and compiling kysely's tree on every call
+   * cost more JavaScript than the rest of the call.
+   */
+  private async prepared<R>(name: string, build: () => RawBuilder<R>, values: unknown[]): Promise<R[]> {
+    let text = this.texts.get(name);
+    if (text === undefined) {
+      const c = build().compile(this.db);
+      if (c.parameters.length > 0) throw new Error(`statement ${name} must take its values as $n placeholders`);
+      text = c.sql;
+      this.texts.set(name, text);
+    }
+    if (!this.opts.pgPool) return (await this.db.executeQuery(CompiledQuery.raw(text, values))).rows as R[];
+    return (await this.opts.pgPool.query({ name, text, values })).rows as R[];
   }
 
   // ---- subnets -------------------------------------------------------------
@@ -488,41 +583,19 @@ export class PeeringStore {
    * address first (a new statement sees it and picks the next one).
    */
   private async reserveFast(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation | "slow" | "lost-race"> {
-    const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
-    const rows = await this.prepared(tenantId === undefined ? "peering_reserve" : "peering_reserve_tenant", sql<ClusterRow & { found: boolean; candidate: boolean; cidr: string | null; hub_ip: string | null }>`
-      with c as (
-        select c.id, c.tenant_id from clusters c
-        where c.id = ${clusterId}::uuid ${tenantFilter}
-          and c.pending_enrollment_id is null
-          and c.last_enrollment_id is distinct from ${enrollmentId}
-          and not exists (select 1 from enrollments e where e.enrollment_id = ${enrollmentId})
-          and not exists (select 1 from clusters o where o.id <> ${clusterId}::uuid and (o.public_key = ${publicKey} or o.pending_public_key = ${publicKey}))
-        for no key update of c
-      ),
-      s as (
-        select t.tenant_id, t.cidr, t.hub_ip, host(t.cidr)::inet + 1 as first, host(broadcast(t.cidr))::inet - 1 as last
-        from tenant_subnets t where t.tenant_id = (select tenant_id from c)
-      ),
-      cur as (select a.ip from addresses a where a.cluster_id = (select id from c)),
-      ${lowestFreeCtes(sql`(select first from s)`, sql`(select last from s)`, sql`(select host(hub_ip)::inet from s)`, sql`not exists (select 1 from cur)`)},
-      ins as (
-        insert into addresses (ip, tenant_id, cluster_id)
-        select cand.ip, c.tenant_id, c.id from cand, c
-        on conflict do nothing
-        returning ip
-      ),
-      upd as (
-        update clusters set pending_enrollment_id = ${enrollmentId}, pending_public_key = ${publicKey},
-          pending_new_address = not exists (select 1 from cur), pending_since = now(), recovery_claimed_at = null
-        where id = (select id from c) and (exists (select 1 from cur) or exists (select 1 from ins))
-        returning *
-      )
-      select exists (select 1 from c) as found, exists (select 1 from cand) as candidate,
-        (select s.cidr::text from s) as cidr, (select host(s.hub_ip) from s) as hub_ip,
-        u.*, host(coalesce((select ip from cur), (select ip from ins))) as tunnel_ip
-      from (select 1) one left join upd u on true`);
+    const rows = await this.prepared(
+      tenantId === undefined ? "peering_reserve" : "peering_reserve_tenant",
+      () => reserveStatement(tenantId !== undefined),
+      tenantId === undefined ? [clusterId, enrollmentId, publicKey] : [clusterId, enrollmentId, publicKey, tenantId],
+    );
     const row = rows[0]!;
-    if (row.id) return { cluster: toCluster(row), subnet: { tenantId: row.tenant_id, cidr: formatCidr(parseCidr(row.cidr!)), hubIp: row.hub_ip! } };
+    if (row.id) {
+      return {
+        cluster: { id: row.id, tenantId: row.tenant_id!, name: row.name!, tunnelIp: row.tunnel_ip },
+        // cidr::text is PostgreSQL's canonical form already (network address, no host bits).
+        subnet: { tenantId: row.tenant_id!, cidr: row.cidr!, hubIp: row.hub_ip! },
+      };
+    }
     return row.found && row.candidate ? "lost-race" : "slow";
   }
 
@@ -650,31 +723,16 @@ export class PeeringStore {
    * between replay and refusal.
    */
   private async commitFast(clusterId: string, enrollmentId: string, tenantId?: string): Promise<CommitResult | undefined> {
-    const tenantFilter = tenantId === undefined ? sql`` : sql`and c.tenant_id = ${tenantId}`;
-    const rows = await this.prepared(tenantId === undefined ? "peering_commit" : "peering_commit_tenant", sql<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>`
-      with c as (
-        select c.id, c.public_key as previous_public_key from clusters c
-        where c.id = ${clusterId}::uuid ${tenantFilter} and c.pending_enrollment_id = ${enrollmentId}
-        for no key update of c
-      ),
-      upd as (
-        update clusters set public_key = pending_public_key, status = 'awaiting_handshake', status_since = now(), last_handshake = null,
-          api_reachable = false, diagnostic = '', enrolled_at = now(), last_enrollment_id = ${enrollmentId},
-          pending_enrollment_id = null, pending_public_key = null, pending_new_address = false, pending_since = null,
-          recovery_claimed_at = null
-        where id = (select id from c)
-        returning *
-      ),
-      ins as (
-        insert into enrollments (enrollment_id, cluster_id, public_key) select ${enrollmentId}, id, public_key from upd returning cluster_id
-      )
-      select u.*, (select previous_public_key from c) as previous_public_key, host(a.ip) as tunnel_ip, t.cidr::text as cidr, host(t.hub_ip) as hub_ip
-      from upd u join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`);
+    const rows = await this.prepared(
+      tenantId === undefined ? "peering_commit" : "peering_commit_tenant",
+      () => commitStatement(tenantId !== undefined),
+      tenantId === undefined ? [clusterId, enrollmentId] : [clusterId, enrollmentId, tenantId],
+    );
     const row = rows[0];
     if (!row) return undefined;
     return {
       cluster: toCluster(row),
-      subnet: { tenantId: row.tenant_id, cidr: formatCidr(parseCidr(row.cidr)), hubIp: row.hub_ip },
+      subnet: { tenantId: row.tenant_id, cidr: row.cidr, hubIp: row.hub_ip },
       previousPublicKey: row.previous_public_key,
       replayed: false,
     };
