@@ -162,13 +162,14 @@ async function handle(
       if (deadline.at <= Date.now()) throw new DaaluError(Code.DeadlineExceeded, "deadline passed before the request was handled");
       const req = fromBinary(method.input, msg.data);
       const res = await fn(req, ctx);
-      const out = create(method.output, res as never);
-      msg.respond(toBinary(method.output, out));
+      // A one-way send (natsSender) has no reply subject: nobody reads an answer.
+      if (msg.reply) msg.respond(toBinary(method.output, create(method.output, res as never)));
     } catch (err) {
       const de = DaaluError.from(err);
       if (de.code === Code.Internal || de.code === Code.Unknown) log.error({ err: err instanceof DaaluError && err.cause ? err.cause : err }, "request failed");
       else log.debug({ code: Code[de.code], reason: de.reason }, "request refused");
       span.setAttribute("daalu.error.reason", de.reason);
+      if (!msg.reply) throw err;
       const eh = natsHeaders();
       eh.set(HEADER_ERROR_CODE, String(de.code));
       eh.set(HEADER_ERROR_REASON, de.reason);

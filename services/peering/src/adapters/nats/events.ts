@@ -14,6 +14,8 @@ export function clusterEventKind(kind: peeringv1.ClusterEventKind): string {
 export interface ClusterEventInput {
   kind: peeringv1.ClusterEventKind;
   cluster: ClusterRecord;
+  /** clusterToProto(cluster) when the caller has built it already. */
+  clusterProto?: ReturnType<typeof clusterToProto>;
   subnet?: SubnetRef | undefined;
   previousPublicKey?: string | null;
 }
@@ -31,7 +33,7 @@ export class ClusterEvents {
       tenantId: e.cluster.tenantId,
       clusterId: e.cluster.id,
       kind: e.kind,
-      cluster: clusterToProto(e.cluster),
+      cluster: e.clusterProto ?? clusterToProto(e.cluster),
       previousPublicKey: e.previousPublicKey ?? "",
       time: timestampFromDate(new Date()),
       subnet: e.subnet?.cidr ?? "",

@@ -124,12 +124,13 @@ export function peeringImpl({ store, events, hub, settlePending }: HandlerDeps):
     async commitEnrollment(req, ctx) {
       const scope = internalScope(ctx);
       const r = await store.commit(req.clusterId, enrollmentIdOf(req.enrollmentId), scope === undefined ? {} : { tenantId: scope });
+      const cluster = clusterToProto(r.cluster);
       if (!r.replayed) {
         const kind = r.previousPublicKey === null ? peeringv1.ClusterEventKind.ENROLLED : peeringv1.ClusterEventKind.KEY_REPLACED;
-        events.publish({ kind, cluster: r.cluster, subnet: r.subnet, previousPublicKey: r.previousPublicKey });
+        events.publish({ kind, cluster: r.cluster, clusterProto: cluster, subnet: r.subnet, previousPublicKey: r.previousPublicKey });
         ctx.logger.debug({ tenantId: r.cluster.tenantId, clusterId: r.cluster.id, tunnelIp: r.cluster.tunnelIp, kind: peeringv1.ClusterEventKind[kind] }, "enrollment committed");
       }
-      return { cluster: clusterToProto(r.cluster) };
+      return { cluster };
     },
 
     async releaseEnrollment(req, ctx) {
