@@ -10,7 +10,7 @@ test("defaults", () => {
   assert.equal(c.ttlMs, 3_600_000);
   assert.equal(c.hubUrl, DEFAULT_INVITE_HUB_URL);
   assert.equal(c.chartRef, DEFAULT_INVITE_CHART_REF);
-  assert.equal(c.dbPoolSize, 10);
+  assert.equal(c.dbPoolSize, 8);
   assert.equal(c.peeringTimeoutMs, 5_000);
   assert.deepEqual(c.failpoints, []);
 });

@@ -4,7 +4,15 @@ import { isShellSafe } from "./domain/helm-command.js";
 
 export const SERVICE_NAME = "invite";
 export const DEFAULT_INVITE_GRPC_ADDR = "0.0.0.0:7101";
-export const DEFAULT_INVITE_DB_POOL = 10;
+/**
+ * A redemption holds its connection across the peering reservation (the
+ * invite row stays locked), so this bounds concurrent redemptions per
+ * replica; the store's gate queues the rest. Sized with the other services'
+ * pools so that three replicas of everything stay under PostgreSQL's default
+ * max_connections of 100 (gateway 10 + invite 8 + peering 6 + audit 5 = 29
+ * per replica).
+ */
+export const DEFAULT_INVITE_DB_POOL = 8;
 export const DEFAULT_INVITE_TTL_MS = 3_600_000;
 export const DEFAULT_INVITE_HUB_URL = "http://127.0.0.1:8080";
 export const DEFAULT_INVITE_CHART_REF = "daalu/daalu-edge";

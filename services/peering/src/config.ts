@@ -17,7 +17,13 @@ export const DEFAULT_HUB_ENDPOINT = "127.0.0.1:51820";
 export const DEFAULT_KEEPALIVE_MS = 25_000;
 export const DEFAULT_RECOVERY_INTERVAL_MS = 5_000;
 export const DEFAULT_PENDING_TIMEOUT_MS = 15_000;
-export const DEFAULT_DB_POOL = 10;
+/**
+ * Enrollment statements are single short statements (no connection is held
+ * across a call to another service). Sized so that three replicas of every
+ * service stay under PostgreSQL's default max_connections of 100 (see
+ * DEFAULT_INVITE_DB_POOL).
+ */
+export const DEFAULT_DB_POOL = 6;
 /** New tenants are placed so that a block this many bits wider is free too (room to widen /24 -> /22). */
 export const DEFAULT_GROWTH_BITS = 2;
 
