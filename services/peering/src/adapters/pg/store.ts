@@ -37,6 +37,7 @@ import {
   SubnetPoolExhaustedError,
   SubnetReservedError,
 } from "../../errors.js";
+import { Batcher } from "./batcher.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { ClustersTable, PeeringDb } from "./schema.js";
 
@@ -283,6 +284,52 @@ function commitStatement(tenantScoped: boolean) {
       from upd u join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`;
 }
 
+/**
+ * The commit statement for several enrollments ($1 cluster ids, $2 enrollment
+ * ids, $3 tenants, null for internal callers): the same change as
+ * {@link commitStatement} for each row pending under its enrollment. Rows are
+ * locked in id order, so two batches never wait on each other in a cycle.
+ */
+function commitBatchStatement() {
+  return sql<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>`
+      with req as (
+        select * from unnest(${param(1, "::uuid[]")}, ${param(2, "::text[]")}, ${param(3, "::text[]")}) as r(cluster_id, enrollment_id, tenant_id)
+      ),
+      c as (
+        select c.id, c.public_key as previous_public_key, r.enrollment_id from clusters c join req r on c.id = r.cluster_id
+        where c.pending_enrollment_id = r.enrollment_id and (r.tenant_id is null or c.tenant_id = r.tenant_id)
+        order by c.id
+        for no key update of c
+      ),
+      upd as (
+        update clusters u set public_key = u.pending_public_key, status = 'awaiting_handshake', status_since = now(), last_handshake = null,
+          api_reachable = false, diagnostic = '', enrolled_at = now(), last_enrollment_id = c.enrollment_id,
+          pending_enrollment_id = null, pending_public_key = null, pending_new_address = false, pending_since = null,
+          recovery_claimed_at = null
+        from c where u.id = c.id
+        returning u.*
+      ),
+      ins as (
+        insert into enrollments (enrollment_id, cluster_id, public_key) select last_enrollment_id, id, public_key from upd returning cluster_id
+      )
+      select u.*, c.previous_public_key, host(a.ip) as tunnel_ip, t.cidr::text as cidr, host(t.hub_ip) as hub_ip
+      from upd u join c on c.id = u.id join ins on ins.cluster_id = u.id join tenant_subnets t on t.tenant_id = u.tenant_id left join addresses a on a.cluster_id = u.id`;
+}
+
+/** One commit waiting for its batch. */
+interface CommitItem {
+  clusterId: string;
+  enrollmentId: string;
+  tenantId: string | undefined;
+}
+
+/**
+ * Commits are sent one-way by the invite service, so nobody waits on them:
+ * under load (commits less than 20 ms apart) they collect for up to 20 ms and
+ * share one statement; a lone commit runs at once.
+ */
+const COMMIT_BATCH = { windowMs: 20, busyGapMs: 20, max: 64 };
+
 /** Fast-path reservations that lose their candidate address to a concurrent one before the locked path takes over. */
 const FAST_RESERVE_ATTEMPTS = 8;
 
@@ -292,6 +339,7 @@ const SUBNET_ASSIGN_ATTEMPTS = 8;
 export class PeeringStore {
   private readonly pool: Ipv4Cidr;
   private readonly tenantQueue = new KeyedQueue();
+  private readonly commits = new Batcher<CommitItem, CommitResult | undefined>((items) => this.commitMany(items), COMMIT_BATCH);
 
   constructor(
     readonly db: Kysely<PeeringDb>,
@@ -686,7 +734,7 @@ export class PeeringStore {
   async commit(clusterId: string, enrollmentId: string, opts: { tenantId?: string; expectedPendingSince?: Date } = {}): Promise<CommitResult> {
     try {
       if (!opts.expectedPendingSince && isUuid(clusterId)) {
-        const fast = await this.commitFast(clusterId, enrollmentId, opts.tenantId);
+        const fast = await this.commits.submit({ clusterId, enrollmentId, tenantId: opts.tenantId });
         if (fast) return fast;
       }
       return await this.db.transaction().execute(async (trx) => {
@@ -736,6 +784,43 @@ export class PeeringStore {
       previousPublicKey: row.previous_public_key,
       replayed: false,
     };
+  }
+
+  /**
+   * Several commits as one statement and one transaction (see {@link commitFast}
+   * for one). An item that is not pending under its enrollment gets undefined
+   * (the caller's transaction decides replay or refusal); an item repeated in
+   * the batch is answered once and gets undefined the other times (a replay).
+   * When the statement fails (one item's unique violation, a deadlock), each
+   * item runs alone so that only its own error reaches it.
+   */
+  private async commitMany(items: CommitItem[]): Promise<Array<PromiseSettledResult<CommitResult | undefined>>> {
+    const settle = (p: Promise<CommitResult | undefined>) => p.then((value) => ({ status: "fulfilled" as const, value }), (reason: unknown) => ({ status: "rejected" as const, reason }));
+    if (items.length === 1) return [await settle(this.commitFast(items[0]!.clusterId, items[0]!.enrollmentId, items[0]!.tenantId))];
+    const key = (clusterId: string, enrollmentId: string) => `${clusterId}/${enrollmentId}`;
+    const unique = [...new Map(items.map((it) => [key(it.clusterId, it.enrollmentId), it])).values()];
+    let rows: Array<ClusterRow & { previous_public_key: string | null; cidr: string; hub_ip: string }>;
+    try {
+      rows = await this.prepared("peering_commit_batch", commitBatchStatement, [
+        unique.map((it) => it.clusterId),
+        unique.map((it) => it.enrollmentId),
+        unique.map((it) => it.tenantId ?? null),
+      ]);
+    } catch (err) {
+      this.opts.logger?.warn({ err, size: unique.length }, "commit batch failed; committing its enrollments one by one");
+      return Promise.all(items.map((it) => settle(this.commitFast(it.clusterId, it.enrollmentId, it.tenantId))));
+    }
+    this.opts.logger?.debug({ size: unique.length, committed: rows.length }, "commit batch");
+    const byKey = new Map(rows.map((r) => [key(r.id, r.last_enrollment_id!), r]));
+    return items.map((it) => {
+      const k = key(it.clusterId, it.enrollmentId);
+      const row = byKey.get(k);
+      byKey.delete(k);
+      const value: CommitResult | undefined = row
+        ? { cluster: toCluster(row), subnet: { tenantId: row.tenant_id, cidr: row.cidr, hubIp: row.hub_ip }, previousPublicKey: row.previous_public_key, replayed: false }
+        : undefined;
+      return { status: "fulfilled", value };
+    });
   }
 
   /**
