@@ -10,7 +10,8 @@
  * redemption beforehand (not timed), then sends the redemptions through
  * POST /v1/bootstrap at fixed concurrency with one undici Pool per gateway
  * replica, round-robin. About 5% of timed requests replay an already redeemed
- * token with a different key; they must all be refused.
+ * token with a different key, each sent after that token's first redemption
+ * has answered; they must all be refused.
  *
  * Prints figures and ends with one line:
  *   RESULT {"bench":"invites","redeem_per_s":…,"p50_ms":…,"p99_ms":…,"duplicate_ips":0,"double_spends":0}
@@ -247,7 +248,17 @@ async function main(): Promise<number> {
     const cpu0 = await cpuSnapshot(hub, probe);
     const t2 = performance.now();
     const mono0 = process.hrtime.bigint() / 1000n;
-    const outcomes = await pool(plan.length, CONCURRENCY, (k) => redeem(plan[k]!));
+    // A replay is sent only once its token's first redemption has answered: under a long latency tail
+    // it could otherwise race the first one, win with its other key and turn that into the refusal.
+    const first = new Map<number, Promise<unknown>>();
+    const outcomes = await pool(plan.length, CONCURRENCY, async (k) => {
+      const token = plan[k]!;
+      const replay = k > 0 && token < plan[k - 1]!;
+      if (replay) await first.get(token);
+      const p = redeem(token);
+      if (!replay) first.set(token, p.catch(() => undefined));
+      return p;
+    });
     const elapsed = (performance.now() - t2) / 1000;
     // V8 profile timestamps are CLOCK_MONOTONIC µs like hrtime: this lets an analyzer keep only the timed phase.
     if (process.env["DAALU_CPU_PROF_DIR"]) log(`profile window (monotonic µs): ${mono0} ${process.hrtime.bigint() / 1000n}`);
