@@ -57,7 +57,7 @@ export async function stack(t: TestContext, inviteEnv: Record<string, string> | 
   teardown.push(() => env.cleanup());
   const peeringProc = spawnService("peering", { ...env.env, ...PEERING_TEST_ENV, ...peeringEnv });
   teardown.push(() => peeringProc.kill());
-  await withDeadline(peeringProc.ready, 30_000, () => `peering did not become ready:\n${peeringProc.output().slice(-3000)}`);
+  await withDeadline(peeringProc.ready, 90_000, () => `peering did not become ready:\n${peeringProc.output().slice(-3000)}`);
   const s: Stack = {
     env,
     peeringProc,
@@ -79,7 +79,7 @@ export async function stack(t: TestContext, inviteEnv: Record<string, string> | 
     async spawnInvite(extra = {}) {
       const p = spawnService("invite", { ...env.env, ...INVITE_TEST_ENV, ...extra });
       teardown.push(() => p.kill());
-      await withDeadline(p.ready, 30_000, () => `invite did not become ready:\n${p.output().slice(-3000)}`);
+      await withDeadline(p.ready, 90_000, () => `invite did not become ready:\n${p.output().slice(-3000)}`);
       return p;
     },
   };
