@@ -13,6 +13,19 @@ async function redeemIntoCrash(s: Stack, proc: ServiceProcess, token: string, pu
   await eventually(() => assert.equal(proc.child.signalCode, "SIGKILL", "killed by its failpoint"));
 }
 
+/**
+ * An invite process dies at `failpoint` while redeeming a new cluster's token
+ * with a fresh key; a healthy invite is running again when this returns.
+ */
+async function crashMidRedemption(s: Stack, failpoint: string, name: string) {
+  const crashing = await s.spawnInvite({ DAALU_FAILPOINTS: failpoint });
+  const created = await s.invites.createInvite({ clusterName: name }, s.as("acme"));
+  const key = generateKeyPair().publicKey;
+  await redeemIntoCrash(s, crashing, created.token, key);
+  await s.startInvite();
+  return { created, clusterId: created.invite!.clusterId, key };
+}
+
 async function clusterState(s: Stack, clusterId: string) {
   const { cluster } = await s.peering.getCluster({ clusterId }, s.as("acme"));
   const { subnet } = await s.peering.getTenantSubnet({}, s.as("acme"));
@@ -44,13 +57,7 @@ test("killed after reserving, before burning: the token stays unburned, peering 
 
 test("killed after burning, before committing: peering's recovery commits, and the edge's retry gets its config", async (t) => {
   const s = await stack(t, false);
-  const crashing = await s.spawnInvite({ DAALU_FAILPOINTS: FAILPOINT_AFTER_BURN });
-  const created = await s.invites.createInvite({ clusterName: "crash-b" }, s.as("acme"));
-  const clusterId = created.invite!.clusterId;
-  const key = generateKeyPair().publicKey;
-
-  await redeemIntoCrash(s, crashing, created.token, key);
-  await s.startInvite();
+  const { created, clusterId, key } = await crashMidRedemption(s, FAILPOINT_AFTER_BURN, "crash-b");
   const { invites } = await s.invites.listInvites({}, s.as("acme"));
   assert.equal(invites[0]!.state, invitev1.InviteState.REDEEMED, "token burned");
 
@@ -77,12 +84,7 @@ test("killed after burning, before committing: peering's recovery commits, and t
 test("a re-enrollment that finds the previous enrollment uncommitted settles it first, then enrolls", async (t) => {
   // No recovery sweep within the test: only the new enrollment can settle the old one.
   const s = await stack(t, false, { PEERING_PENDING_TIMEOUT: "10m" });
-  const crashing = await s.spawnInvite({ DAALU_FAILPOINTS: FAILPOINT_AFTER_BURN });
-  const created = await s.invites.createInvite({ clusterName: "crash-c" }, s.as("acme"));
-  const clusterId = created.invite!.clusterId;
-  const k1 = generateKeyPair().publicKey;
-  await redeemIntoCrash(s, crashing, created.token, k1);
-  await s.startInvite();
+  const { clusterId } = await crashMidRedemption(s, FAILPOINT_AFTER_BURN, "crash-c");
   // Burned, but the commit never left: the first key is pending, not installed.
   assert.equal((await clusterState(s, clusterId)).publicKey, "");
 
