@@ -19,6 +19,12 @@
  * double_spends counts tokens with more than one successful redemption.
  * Bounded: stops after the requests are done or after --max-seconds (default 300).
  * Loopback traffic only. Exit code 1 when an invariant is broken.
+ *
+ * Where the CPU goes: the figures include CPU per request per service and
+ * PostgreSQL's per service (application_name). DAALU_CPU_PROF_DIR=dir writes a
+ * V8 CPU profile per service process (dir/<service>-<n>/) when the hub stops
+ * and prints the timed phase's window in monotonic microseconds, the clock
+ * the profiles' samples carry.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
