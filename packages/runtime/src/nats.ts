@@ -195,18 +195,77 @@ export interface NatsClientOptions {
 /** Client-side deadlines of every request this process sends. */
 const clientDeadlines = new DeadlineSet();
 
+type InboxCallback = (err: Error | null, msg: Msg | undefined) => void;
+
+/**
+ * One wildcard inbox subscription per connection, dispatching replies by
+ * subject to whoever registered that inbox: request/reply here (one reply
+ * per inbox) and the tunnel's chunked streams (many). A subscription per
+ * call would cost a SUB and an UNSUB on the wire and two changes to the
+ * server's subject index per call. On a subscription error or a closed
+ * connection every registered inbox hears the error.
+ */
+export class InboxMux {
+  private readonly prefix = `${createInbox()}.`;
+  private readonly routes = new Map<string, InboxCallback>();
+  private next = 0;
+
+  constructor(nc: NatsConnection) {
+    nc.subscribe(`${this.prefix}*`, {
+      callback: (err, msg) => {
+        if (err) this.failAll(err);
+        else this.routes.get(msg.subject)?.(null, msg);
+      },
+    });
+    // Nobody will answer on a closed connection: fail now rather than at each deadline.
+    void nc.closed().then(() => this.failAll(new DaaluError(Code.Unavailable, "the NATS connection is closed")));
+  }
+
+  private failAll(err: Error): void {
+    for (const cb of [...this.routes.values()]) cb(err, undefined);
+  }
+
+  /** A fresh inbox subject of this connection. */
+  inbox(): string {
+    return this.prefix + (this.next++).toString(36);
+  }
+
+  /** Routes messages on `inbox` to `cb` until `remove` is called. */
+  add(inbox: string, cb: InboxCallback): { remove(): void } {
+    this.routes.set(inbox, cb);
+    return { remove: () => this.routes.delete(inbox) };
+  }
+}
+
+const muxes = new WeakMap<NatsConnection, InboxMux>();
+
+/** The connection's inbox mux (made on first use). */
+export function inboxMux(nc: NatsConnection): InboxMux {
+  let m = muxes.get(nc);
+  if (!m) {
+    m = new InboxMux(nc);
+    muxes.set(nc, m);
+  }
+  return m;
+}
+
 class PendingRequest implements Expiring {
+  route: { remove(): void } | undefined;
+
   constructor(
     readonly at: number,
-    readonly token: string,
     readonly subject: string,
-    private readonly mux: RequestMux,
     readonly resolve: (m: Msg) => void,
     readonly reject: (e: Error) => void,
   ) {}
 
+  forget(): void {
+    this.route?.remove();
+    clientDeadlines.delete(this);
+  }
+
   expire(): void {
-    this.mux.forget(this);
+    this.forget();
     this.reject(new RequestTimeout(this.subject));
   }
 }
@@ -224,74 +283,31 @@ class NoResponders extends Error {
 }
 
 /**
- * Request/reply over one wildcard inbox subscription per connection, like
- * nats.js's own mux, minus what that costs per request: a timer and a
- * deferred per call, a promise race, and a stack-capturing
- * `RequestError("cancelled")` built on every successful reply. Deadlines go
- * on the shared sweep instead.
+ * Request/reply over the connection's inbox mux, like nats.js's own, minus
+ * what that costs per request: a timer and a deferred per call, a promise
+ * race, and a stack-capturing `RequestError("cancelled")` built on every
+ * successful reply. Deadlines go on the shared sweep instead.
  */
-class RequestMux {
-  private readonly inbox: string;
-  private readonly pending = new Map<string, PendingRequest>();
-  private next = 0;
-
-  constructor(private readonly nc: NatsConnection) {
-    this.inbox = `${createInbox()}.`;
-    nc.subscribe(`${this.inbox}*`, {
-      callback: (err, msg) => {
-        if (err) {
-          this.failAll(err);
-          return;
-        }
-        const p = this.pending.get(msg.subject.slice(this.inbox.length));
-        if (!p) return; // late reply after the deadline
-        this.forget(p);
-        // The server answers a request nobody subscribes to with an empty 503 status message.
-        if (msg.data.length === 0 && msg.headers?.code === 503) p.reject(new NoResponders(p.subject));
-        else p.resolve(msg);
-      },
+function request(nc: NatsConnection, subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<Msg> {
+  return new Promise<Msg>((resolve, reject) => {
+    const mux = inboxMux(nc);
+    const inbox = mux.inbox();
+    const p = new PendingRequest(Date.now() + timeoutMs, subject, resolve, reject);
+    p.route = mux.add(inbox, (err, msg) => {
+      p.forget();
+      if (err) p.reject(err);
+      // The server answers a request nobody subscribes to with an empty 503 status message.
+      else if (msg!.data.length === 0 && msg!.headers?.code === 503) p.reject(new NoResponders(subject));
+      else p.resolve(msg!);
     });
-    // Nobody will answer on a closed connection: fail now rather than at each deadline.
-    void nc.closed().then(() => this.failAll(new DaaluError(Code.Unavailable, "the NATS connection is closed")));
-  }
-
-  private failAll(err: Error): void {
-    for (const p of [...this.pending.values()]) {
-      this.forget(p);
-      p.reject(err);
+    clientDeadlines.add(p);
+    try {
+      nc.publish(subject, data, { reply: inbox, headers });
+    } catch (err) {
+      p.forget();
+      reject(err as Error);
     }
-  }
-
-  request(subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<Msg> {
-    return new Promise<Msg>((resolve, reject) => {
-      const token = (this.next++).toString(36);
-      const p = new PendingRequest(Date.now() + timeoutMs, token, subject, this, resolve, reject);
-      this.pending.set(token, p);
-      clientDeadlines.add(p);
-      try {
-        this.nc.publish(subject, data, { reply: this.inbox + token, headers });
-      } catch (err) {
-        this.forget(p);
-        reject(err as Error);
-      }
-    });
-  }
-
-  forget(p: PendingRequest): void {
-    this.pending.delete(p.token);
-    clientDeadlines.delete(p);
-  }
-}
-
-const muxes = new WeakMap<NatsConnection, RequestMux>();
-
-function muxOf(nc: NatsConnection): RequestMux {
-  let m = muxes.get(nc);
-  if (!m) {
-    m = new RequestMux(nc);
-    muxes.set(nc, m);
-  }
-  return m;
+  });
 }
 
 /** The request headers every call carries: tenant, caller, deadline, trace context. */
@@ -311,7 +327,6 @@ export function natsClient<S extends GenServiceMethods>(
   opts: NatsClientOptions,
 ): ServiceClient<S> {
   const client: Record<string, unknown> = {};
-  const mux = muxOf(nc);
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const subject = methodSubject(opts.prefix, method);
@@ -324,7 +339,7 @@ export function natsClient<S extends GenServiceMethods>(
         const body = toBinary(method.input, create(method.input, req as never));
         let res: Msg;
         try {
-          res = await mux.request(subject, body, callHeaders(o, timeout), timeout);
+          res = await request(nc, subject, body, callHeaders(o, timeout), timeout);
         } catch (err) {
           if (err instanceof NoResponders) {
             throw new DaaluError(Code.Unavailable, `${service.name} is unavailable (no responders on ${subject})`, { cause: err });

@@ -22,7 +22,7 @@
  * "requester vanishes").
  */
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { Code, DaaluError, fromWire, HEADER_ERROR_CODE, HEADER_ERROR_HTTP, HEADER_ERROR_MESSAGE, HEADER_ERROR_REASON } from "@daalu/runtime";
+import { Code, DaaluError, fromWire, HEADER_ERROR_CODE, HEADER_ERROR_HTTP, HEADER_ERROR_MESSAGE, HEADER_ERROR_REASON, inboxMux } from "@daalu/runtime";
 
 export const STREAM_KIND = "Daalu-Stream";
 export const STREAM_SEQ = "Daalu-Stream-Seq";
@@ -264,63 +264,14 @@ export interface RequestStreamOptions extends StreamTimings {
 
 type Frame = { kind: "chunk"; seq: number; data: Uint8Array } | { kind: "end"; seq: number } | { kind: "error"; err: DaaluError };
 
-type InboxCallback = (err: Error | null, m: Msg) => void;
-
-/**
- * One wildcard subscription per connection for every stream's inbox (as
- * nats.js muxes its own requests): a subscription per call would cost a SUB
- * and an UNSUB on the wire and a change of the server's subject index per
- * call. Streams get `<prefix>.<n>` and are dispatched by subject.
- */
-class InboxMux {
-  private readonly prefix = createInbox();
-  private readonly streams = new Map<string, InboxCallback>();
-  private next = 0;
-  private readonly sub: Subscription;
-
-  constructor(nc: NatsConnection) {
-    this.sub = nc.subscribe(`${this.prefix}.*`, {
-      callback: (err, m) => {
-        if (err) {
-          for (const cb of [...this.streams.values()]) cb(err, m);
-          return;
-        }
-        this.streams.get(m.subject)?.(null, m);
-      },
-    });
-  }
-
-  get closed(): boolean {
-    return this.sub.isClosed();
-  }
-
-  inbox(): string {
-    return `${this.prefix}.${(this.next++).toString(36)}`;
-  }
-
-  add(inbox: string, cb: InboxCallback): { unsubscribe(): void } {
-    this.streams.set(inbox, cb);
-    return { unsubscribe: () => this.streams.delete(inbox) };
-  }
-}
-
-const muxes = new WeakMap<NatsConnection, InboxMux>();
-function muxFor(nc: NatsConnection): InboxMux {
-  let m = muxes.get(nc);
-  if (!m || m.closed) {
-    m = new InboxMux(nc);
-    muxes.set(nc, m);
-  }
-  return m;
-}
-
 /** Sends `payload` to `subject` and resolves with the stream's head. */
 export function requestStream(nc: NatsConnection, subject: string, payload: Uint8Array, opts: RequestStreamOptions): Promise<StreamReply> {
   const windowChunks = opts.windowChunks ?? DEFAULT_WINDOW_CHUNKS;
   const windowBytes = opts.windowBytes ?? DEFAULT_WINDOW_BYTES;
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const mux = muxFor(nc);
+  // The connection's one wildcard inbox subscription serves every stream (runtime's inboxMux).
+  const mux = inboxMux(nc);
   const inbox = mux.inbox();
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
@@ -347,7 +298,7 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
   const cleanup = () => {
     if (closed) return;
     closed = true;
-    sub.unsubscribe();
+    route.remove();
     if (timer) clearInterval(timer);
     if (headTimer) clearTimeout(headTimer);
     opts.signal?.removeEventListener("abort", onAbort);
@@ -378,10 +329,10 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
   };
   const onAbort = () => cancel("the requester gave up");
 
-  const sub = mux.add(inbox, (err, m) => {
+  const route = mux.add(inbox, (err, m) => {
     if (closed) return;
     lastHeard = Date.now();
-    if (err) {
+    if (err || !m) {
       push({ kind: "error", err: DaaluError.from(err) });
       return;
     }
