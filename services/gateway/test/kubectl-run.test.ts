@@ -8,8 +8,9 @@ import { promisify } from "node:util";
 import { CallerKind } from "@daalu/proto";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
+import { createApiToken, openGatewayStore } from "../src/admin.js";
 import { kubectlRunPlugin } from "../src/http/kubectl-run.js";
-import { botToken, http, seedTenant, type Tokens } from "./helpers.js";
+import { http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 
 // POST /v1/clusters/{id}/kubectl runs the real kubectl, which reaches the
@@ -23,8 +24,9 @@ let env: TestEnv;
 let stack: TunnelStack;
 let gw: K8sGateway;
 let acme: Tokens;
-let globex: Tokens;
 let agent: string;
+let operator: string;
+let globexOperator: string;
 let cluster: string;
 let dir: string;
 let directCfg: string;
@@ -32,8 +34,16 @@ let directCfg: string;
 before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
-  globex = await seedTenant(env, "globex");
-  agent = await botToken(env, "acme", "runbook-bot", "agent");
+  await seedTenant(env, "globex");
+  const store = await openGatewayStore(env.databaseUrl);
+  try {
+    // The panel needs the operator role (or admin); viewers are refused.
+    operator = (await createApiToken(store, "acme", "olga", { role: "operator" })).token;
+    agent = (await createApiToken(store, "acme", "runbook-bot", { role: "operator", kind: "agent" })).token;
+    globexOperator = (await createApiToken(store, "globex", "gil", { role: "operator" })).token;
+  } finally {
+    await store.close();
+  }
   stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
   cluster = stack.clusterIds[0]!;
   gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
@@ -63,7 +73,7 @@ async function direct(args: string[]): Promise<{ exitCode: number; stdout: strin
   }
 }
 const norm = (s: string) => s.replace(/\b\d+(s|m|h|d)(\d+(s|m|h))?\b/g, "<age>").replace(/\(x\d+ over <age>\)/g, "");
-const kubectl = (argv: unknown, token = acme.viewer) => http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token, json: { argv } });
+const kubectl = (argv: unknown, token = operator) => http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token, json: { argv } });
 
 const SAME = [
   ["get", "pods", "-n", "shop"],
@@ -130,17 +140,27 @@ test("refused before anything runs: writing verbs, target/credential/file flags,
     assert.match(r.type, /^application\/problem\+json/);
     assert.equal(r.body.reason, reason, JSON.stringify(argv));
   }
-  const extra = await http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token: acme.viewer, json: { argv: ["get", "pods"], shell: true } });
+  const extra = await http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token: operator, json: { argv: ["get", "pods"], shell: true } });
   assert.equal(extra.status, 400);
   assert.equal(stack.kube.requests.length, kube0, "the API server saw nothing");
 });
 
 test("another tenant's cluster is 404 and no token is 401, before anything runs", async () => {
-  const other = await kubectl(["get", "pods"], globex.viewer);
+  const other = await kubectl(["get", "pods"], globexOperator);
   assert.equal(other.status, 404);
   assert.equal(other.body.reason, "CLUSTER_NOT_FOUND");
   const anon = await http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { json: { argv: ["delete", "pod", "x"] } });
   assert.equal(anon.status, 401);
+});
+
+test("regression: a viewer token may not run kubectl (403 OPERATOR_REQUIRED); admin and operator may", async () => {
+  const kube0 = stack.kube.requests.length;
+  const r = await kubectl(["get", "pods", "-n", "shop"], acme.viewer);
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.match(r.type, /^application\/problem\+json/);
+  assert.equal(r.body.reason, "OPERATOR_REQUIRED");
+  assert.equal(stack.kube.requests.length, kube0, "nothing ran");
+  for (const token of [operator, acme.admin]) assert.equal((await kubectl(["version", "--client", "-o", "json"], token)).body.exitCode, 0);
 });
 
 test("the output cap cuts a large answer and says so", async () => {

@@ -34,7 +34,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
-import type { Authenticator } from "../auth.js";
+import { requireOperator, type Authenticator } from "../auth.js";
 import { checkKubectlArgv, MAX_ARGS, MAX_ARG_LENGTH } from "../domain/kubectl-argv.js";
 import type { PeeringClient } from "./app.js";
 import { authenticate, inSpan } from "./route-kit.js";
@@ -219,7 +219,8 @@ export async function kubectlRunPlugin(app: FastifyInstance, opts: KubectlRunOpt
       schema: { params: idParam, body: kubectlBody },
       // Authenticate, then the allowlist's own 400/403 (with its reason), before fastify's generic schema error.
       preValidation: async (req) => {
-        await authenticate(opts.auth, req);
+        // Viewers read; running kubectl against a cluster needs an operator (or admin).
+        requireOperator(await authenticate(opts.auth, req));
         const argv = (req.body as { argv?: unknown } | undefined)?.argv;
         const v = checkKubectlArgv(argv);
         if (!v.ok) throw new KubectlArgvError(v.status, v.reason, v.message);
