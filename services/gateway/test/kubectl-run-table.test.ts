@@ -1,10 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { readdirSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { GLOBAL_FLAGS, VERB_FLAGS, type Arity, type VerbKey } from "../src/domain/kubectl-argv-table.js";
+import { binaries, help, helpEnv, parseHelp, run } from "./kubectl-run-help.js";
 
 // The flag table of one-shot kubectl runs against the installed kubectl's own
 // help: every flag in the table must exist for its verb with the same arity
@@ -17,41 +15,6 @@ import { GLOBAL_FLAGS, VERB_FLAGS, type Arity, type VerbKey } from "../src/domai
 // everything else with its typed default (`--flag=''`, `--flag=[]`,
 // `--flag=500`, `--flag=0s`). The kubectl dispatcher (Google Cloud SDK)
 // execs a version-matched kubectl.1.NN beside it: every one of them is checked.
-
-const run = promisify(execFile);
-
-function binaries(): string[] {
-  const which = process.env["PATH"]!.split(":").map((d) => path.join(d, "kubectl")).find((p) => {
-    try {
-      realpathSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!which) return [];
-  const real = realpathSync(which);
-  const siblings = readdirSync(path.dirname(real)).filter((f) => /^kubectl\.\d+\.\d+$/.test(f)).map((f) => path.join(path.dirname(real), f));
-  return [real, ...siblings];
-}
-
-const FLAG_LINE = /^\s+(?:-(\w), )?--([\w-]+)=(.*):\s*$/gm;
-
-interface HelpFlag {
-  arity: Arity;
-  short: string | undefined;
-}
-
-function parseHelp(text: string): Map<string, HelpFlag> {
-  const out = new Map<string, HelpFlag>();
-  for (const m of text.matchAll(FLAG_LINE)) out.set(m[2]!, { arity: m[3] === "true" || m[3] === "false" ? "bool" : "value", short: m[1] });
-  return out;
-}
-
-async function help(bin: string, args: string[]): Promise<Map<string, HelpFlag>> {
-  const r = await run(bin, args, { env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent" }, timeout: 20_000 });
-  return parseHelp(r.stdout);
-}
 
 const bins = binaries();
 
@@ -96,7 +59,7 @@ for (const bin of bins) {
 }
 
 test("cobra's built-in -h/--help prints help and exits 0", { skip: bins.length === 0 && "kubectl is not installed" }, async () => {
-  const r = await run(bins[0]!, ["get", "-h"], { env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent" }, timeout: 20_000 });
+  const r = await run(bins[0]!, ["get", "-h"], { env: helpEnv, timeout: 20_000 });
   assert.match(r.stdout, /^Usage:/m);
 });
 
