@@ -1,8 +1,8 @@
 import { CallerKind } from "@daalu/proto";
 import type { CallerRef, Logger } from "@daalu/runtime";
-import { bearer, parseApiToken, sha256, verifierMatches, type CallerKindName, type Role } from "./domain/api-token.js";
+import { bearer, parseApiToken, roleAtLeast, sha256, verifierMatches, type CallerKindName, type Role } from "./domain/api-token.js";
 import type { GatewayStore } from "./adapters/pg/store.js";
-import { AdminRequiredError, UnauthenticatedError } from "./errors.js";
+import { AdminRequiredError, OperatorRequiredError, UnauthenticatedError } from "./errors.js";
 
 /** Who a verified API token speaks for. */
 export interface Principal {
@@ -75,5 +75,10 @@ export class Authenticator {
 }
 
 export function requireAdmin(p: Principal): void {
-  if (p.role !== "admin") throw new AdminRequiredError();
+  if (!roleAtLeast(p.role, "admin")) throw new AdminRequiredError();
+}
+
+/** Operator or admin: actions that run something against a cluster (the kubectl panel). */
+export function requireOperator(p: Principal): void {
+  if (!roleAtLeast(p.role, "operator")) throw new OperatorRequiredError();
 }

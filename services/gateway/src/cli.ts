@@ -1,7 +1,7 @@
 /**
  * Gateway admin CLI (reads DATABASE_URL like the service):
  *   tsx services/gateway/src/cli.ts tenant create <id> [--name <name>]
- *   tsx services/gateway/src/cli.ts token create <tenant> <name> [--role admin|viewer] [--kind user|assistant|agent]
+ *   tsx services/gateway/src/cli.ts token create <tenant> <name> [--role admin|operator|viewer] [--kind user|assistant|agent]
  *   tsx services/gateway/src/cli.ts token revoke <token-id>
  * `token create` prints the token once; only its hash is stored.
  */
@@ -9,10 +9,11 @@ import { DaaluError } from "@daalu/runtime";
 import { createApiToken, createTenant, openGatewayStore, revokeApiToken } from "./admin.js";
 import { loadConfig } from "./config.js";
 import type { CallerKindName, Role } from "./domain/api-token.js";
+// createApiToken refuses a role outside ROLES (admin, operator, viewer).
 
 const USAGE = `usage:
   cli.ts tenant create <id> [--name <name>]
-  cli.ts token create <tenant> <name> [--role admin|viewer] [--kind user|assistant|agent]
+  cli.ts token create <tenant> <name> [--role admin|operator|viewer] [--kind user|assistant|agent]
   cli.ts token revoke <token-id>`;
 
 /** Splits argv into positionals and --flag values. */

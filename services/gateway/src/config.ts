@@ -11,6 +11,16 @@ export const DEFAULT_GATEWAY_BODY_LIMIT = 64 * 1024;
 export const BOOTSTRAP_BODY_LIMIT = 4 * 1024;
 /** How long a verified API token stays cached in memory. */
 export const DEFAULT_GATEWAY_AUTH_CACHE_MS = 5_000;
+/**
+ * One-shot kubectl runs (POST /v1/clusters/{id}/kubectl) at once: per gateway,
+ * per tenant (its share: a tenant at its cap leaves the rest to the others) and
+ * per cluster.
+ */
+export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS = 8;
+export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT = 2;
+export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
+/** uid and gid kubectl runs as when the gateway runs as root (nobody). */
+export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
 export interface GatewayConfig extends CommonConfig {
   databaseUrl: string;
@@ -23,6 +33,7 @@ export interface GatewayConfig extends CommonConfig {
   bootstrapBurst: number;
   bodyLimit: number;
   authCacheMs: number;
+  kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
   /**
    * Serve HTTPS with this certificate and key (PEM files). kubectl sends bearer
    * tokens only over TLS, so the Kubernetes endpoint needs it unless a
@@ -66,6 +77,12 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
     tls,
+    kubectl: {
+      maxRuns: r.int("GATEWAY_KUBECTL_MAX_RUNS", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS, 1, 1_000),
+      maxRunsPerTenant: r.int("GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT, 1, 1_000),
+      maxRunsPerCluster: r.int("GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER, 1, 1_000),
+      runAs: r.int("GATEWAY_KUBECTL_RUN_AS", DEFAULT_GATEWAY_KUBECTL_RUN_AS, 1, 4_294_967_294),
+    },
   };
   r.done();
   return cfg;

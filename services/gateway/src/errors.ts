@@ -8,11 +8,19 @@ export class UnauthenticatedError extends DaaluError {
   }
 }
 
-/** A viewer token tried an admin action. */
+/** A viewer or operator token tried an admin action. */
 export class AdminRequiredError extends DaaluError {
   override name = "AdminRequiredError";
   constructor() {
     super(Code.PermissionDenied, "this action needs an admin token", { reason: "ADMIN_REQUIRED" });
+  }
+}
+
+/** A viewer token tried an operator action (the kubectl panel). */
+export class OperatorRequiredError extends DaaluError {
+  override name = "OperatorRequiredError";
+  constructor() {
+    super(Code.PermissionDenied, "this action needs an operator or admin token", { reason: "OPERATOR_REQUIRED" });
   }
 }
 

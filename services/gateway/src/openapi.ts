@@ -223,7 +223,7 @@ export const openapi = {
     "/v1/clusters/{id}/kubectl": {
       post: {
         summary: "Run one read-only kubectl command against the cluster, through its tunnel",
-        description: "The real kubectl runs (never a shell); each of its requests is audited with the caller. argv[0] is the verb; only read-only verbs and harmless flags are allowed (403 KUBECTL_VERB_NOT_ALLOWED / KUBECTL_FLAG_NOT_ALLOWED, 400 INVALID_KUBECTL_ARGV, nothing runs). exitCode is null when the time limit or the output cap stopped kubectl.",
+        description: "Needs an operator or admin token (403 OPERATOR_REQUIRED). The real kubectl runs (never a shell, as an unprivileged user, with its kubeconfig, cache, profiling and verbosity pinned); each of its requests is audited with the caller, and the run itself leaves one audit record (verb kubectl, path = the command line). argv[0] is the verb; argv is parsed as kubectl parses it and only the verb's allowlisted flags pass (403 KUBECTL_VERB_NOT_ALLOWED / KUBECTL_FLAG_NOT_ALLOWED, 400 INVALID_KUBECTL_ARGV, nothing runs). 429 KUBECTL_TENANT_BUSY / KUBECTL_CLUSTER_BUSY / KUBECTL_BUSY when the tenant's, the cluster's or the gateway's concurrent runs are all taken. exitCode is null when the time limit or the output cap stopped kubectl.",
         security: secured,
         parameters: idParams,
         requestBody: body(kubectlBody),

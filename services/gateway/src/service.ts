@@ -8,7 +8,7 @@ import { Authenticator } from "./auth.js";
 import type { GatewayConfig } from "./config.js";
 import { readFile } from "node:fs/promises";
 import { buildApp, type RouteList } from "./http/app.js";
-import { createAuditClient } from "@daalu/audit";
+import { createAuditClient, createAuditPublisher } from "@daalu/audit";
 import { queryClient } from "@daalu/tunnel-proxy";
 import { auditRoutesPlugin } from "./http/audit-routes.js";
 import { diagnosticsPlugin } from "./http/diagnostics.js";
@@ -84,7 +84,16 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     await app.register(auditRoutesPlugin, { auth, audit: createAuditClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.register(queryRoutesPlugin, { auth, queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
-    await app.register(kubectlRunPlugin, { auth, peering, logger });
+    const k = config.kubectl;
+    await app.register(kubectlRunPlugin, {
+      auth,
+      peering,
+      logger,
+      // The tunnel-proxy owns the stream (no call works without it); the gateway only publishes.
+      audit: await createAuditPublisher(conn, { prefix, ensureStream: false }),
+      limits: { total: k.maxRuns, perTenant: Math.min(k.maxRunsPerTenant, k.maxRuns), perCluster: k.maxRunsPerCluster },
+      runAs: k.runAs,
+    });
     await app.register(diagnosticsPlugin, { auth, hubNode: natsClient(conn, peeringv1.HubNodeService, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();

@@ -1,15 +1,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { CallerKind } from "@daalu/proto";
+import { createAuditPublisher } from "@daalu/audit";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
+import { createApiToken, openGatewayStore } from "../src/admin.js";
 import { kubectlRunPlugin } from "../src/http/kubectl-run.js";
-import { botToken, http, seedTenant, type Tokens } from "./helpers.js";
+import { http, seedTenant, type Res, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 
 // POST /v1/clusters/{id}/kubectl runs the real kubectl, which reaches the
@@ -23,24 +27,38 @@ let env: TestEnv;
 let stack: TunnelStack;
 let gw: K8sGateway;
 let acme: Tokens;
-let globex: Tokens;
 let agent: string;
+let operator: string;
+let globexOperator: string;
 let cluster: string;
+let globexCluster: string;
+let globexB: string;
 let dir: string;
 let directCfg: string;
+const runDirs: string[] = [];
 
 before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
-  globex = await seedTenant(env, "globex");
-  agent = await botToken(env, "acme", "runbook-bot", "agent");
-  stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
-  cluster = stack.clusterIds[0]!;
+  await seedTenant(env, "globex");
+  const store = await openGatewayStore(env.databaseUrl);
+  try {
+    // The panel needs the operator role (or admin); viewers are refused.
+    operator = (await createApiToken(store, "acme", "olga", { role: "operator" })).token;
+    agent = (await createApiToken(store, "acme", "runbook-bot", { role: "operator", kind: "agent" })).token;
+    globexOperator = (await createApiToken(store, "globex", "gil", { role: "operator" })).token;
+    globexB = (await createApiToken(store, "globex", "bea", { role: "admin" })).token;
+  } finally {
+    await store.close();
+  }
+  stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }, { tenant: "globex", name: "staging" }]);
+  [cluster, globexCluster] = stack.clusterIds as [string, string];
   gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
     const { natsClient } = await import("@daalu/runtime");
     const { peeringv1 } = await import("@daalu/proto");
     const peering = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
-    await app.register(kubectlRunPlugin, { auth, peering, logger, timeoutMs: TIME_LIMIT_MS, maxOutputBytes: OUTPUT_CAP, maxConcurrent: 3 });
+    const audit = await createAuditPublisher(env.nc, { prefix: env.prefix, ensureStream: false });
+    await app.register(kubectlRunPlugin, { auth, peering, logger, audit, timeoutMs: TIME_LIMIT_MS, maxOutputBytes: OUTPUT_CAP, limits: { total: 3, perTenant: 2, perCluster: 2 }, onRunDir: (d) => runDirs.push(d) });
   });
   dir = mkdtempSync(path.join(tmpdir(), "kubectl-run-"));
   directCfg = path.join(dir, "direct.kubeconfig");
@@ -63,9 +81,12 @@ async function direct(args: string[]): Promise<{ exitCode: number; stdout: strin
   }
 }
 const norm = (s: string) => s.replace(/\b\d+(s|m|h|d)(\d+(s|m|h))?\b/g, "<age>").replace(/\(x\d+ over <age>\)/g, "");
-const kubectl = (argv: unknown, token = acme.viewer) => http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token, json: { argv } });
+const kubectl = (argv: unknown, token = operator) => http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token, json: { argv } });
 
 const SAME = [
+  // regression: --raw drops the server's path; it used to fail with "unknown or finished kubectl run"
+  ["get", "--raw", "/api"],
+  ["get", "--raw=/api/v1/namespaces/shop/pods"],
   ["get", "pods", "-n", "shop"],
   ["get", "pods", "-A", "-o", "wide"],
   ["describe", "deployment", "-n", "shop", "web"],
@@ -103,7 +124,7 @@ test("every request kubectl makes is audited with the caller's kind and id", asy
   assert.equal(r.body.exitCode, 0, r.body.stderr);
   const calls = stack.kube.requests.length - kube0;
   assert.ok(calls >= 1);
-  await eventually(async () => assert.equal(await stack.auditRows(cluster, `time >= '${since}' and caller_kind = ${CallerKind.AGENT} and caller_id = 'runbook-bot'`), calls));
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, `time >= '${since}' and caller_kind = ${CallerKind.AGENT} and caller_id = 'runbook-bot' and verb <> 'kubectl'`), calls));
   assert.equal(await stack.auditRows(cluster, `time >= '${since}' and caller_kind <> ${CallerKind.AGENT}`), 0);
 });
 
@@ -130,17 +151,27 @@ test("refused before anything runs: writing verbs, target/credential/file flags,
     assert.match(r.type, /^application\/problem\+json/);
     assert.equal(r.body.reason, reason, JSON.stringify(argv));
   }
-  const extra = await http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token: acme.viewer, json: { argv: ["get", "pods"], shell: true } });
+  const extra = await http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { token: operator, json: { argv: ["get", "pods"], shell: true } });
   assert.equal(extra.status, 400);
   assert.equal(stack.kube.requests.length, kube0, "the API server saw nothing");
 });
 
 test("another tenant's cluster is 404 and no token is 401, before anything runs", async () => {
-  const other = await kubectl(["get", "pods"], globex.viewer);
+  const other = await kubectl(["get", "pods"], globexOperator);
   assert.equal(other.status, 404);
   assert.equal(other.body.reason, "CLUSTER_NOT_FOUND");
   const anon = await http(gw.httpUrl, "POST", `/v1/clusters/${cluster}/kubectl`, { json: { argv: ["delete", "pod", "x"] } });
   assert.equal(anon.status, 401);
+});
+
+test("regression: a viewer token may not run kubectl (403 OPERATOR_REQUIRED); admin and operator may", async () => {
+  const kube0 = stack.kube.requests.length;
+  const r = await kubectl(["get", "pods", "-n", "shop"], acme.viewer);
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.match(r.type, /^application\/problem\+json/);
+  assert.equal(r.body.reason, "OPERATOR_REQUIRED");
+  assert.equal(stack.kube.requests.length, kube0, "nothing ran");
+  for (const token of [operator, acme.admin]) assert.equal((await kubectl(["version", "--client", "-o", "json"], token)).body.exitCode, 0);
 });
 
 test("the output cap cuts a large answer and says so", async () => {
@@ -161,4 +192,68 @@ test("the time limit kills a command that would wait forever, and its API reques
   assert.match(r.body.stdout, /Waiting for deployment "api" rollout to finish/);
   assert.ok(Date.now() - t0 >= TIME_LIMIT_MS - 100);
   await eventually(() => assert.equal(stack.openRequests(), 0));
+});
+
+/** A listener that must never be contacted: what a smuggled --server would reach. */
+async function trap(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
+  const hits: string[] = [];
+  const s: Server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits, close: () => new Promise((r) => s.close(() => r())) };
+}
+
+test("regression: a boolean flag cannot smuggle the next argument (--namespaced --server=...)", async () => {
+  const t = await trap();
+  const probe = path.join(dir, "smuggled-profile");
+  const fake = path.join(dir, "fake.kubeconfig");
+  writeFileSync(fake, stack.kube.kubeconfig({ token: "edge-token" }).replace(/server: .*/, `server: ${t.url}`));
+  try {
+    for (const extra of [[`--server=${t.url}`], [`--kubeconfig=${fake}`], ["--profile=cpu", `--profile-output=${probe}`], [`--cache-dir=${path.join(dir, "smuggled-cache")}`], ["-v=8"], ["-s", t.url]]) {
+      const r = await kubectl(["api-resources", "--namespaced", ...extra]);
+      assert.equal(r.status, 403, `${extra.join(" ")}: ${JSON.stringify(r.body)}`);
+      assert.match(r.type, /^application\/problem\+json/);
+      assert.equal(r.body.reason, "KUBECTL_FLAG_NOT_ALLOWED");
+    }
+    assert.deepEqual(t.hits, [], "nothing reached the smuggled server");
+    assert.equal(existsSync(probe), false, "no profile was written");
+    assert.equal(existsSync(path.join(dir, "smuggled-cache")), false, "no cache was written");
+  } finally {
+    await t.close();
+  }
+});
+
+test("each run leaves one audit record naming its command line, and its directory is gone", async () => {
+  const argv = ["get", "pods", "-n", "shop", "-o", "jsonpath={.items[*].metadata.name}"];
+  const n = runDirs.length;
+  const r = await kubectl(argv, agent);
+  assert.equal(r.body.exitCode, 0, r.body.stderr);
+  const line = "kubectl get pods -n shop -o 'jsonpath={.items[*].metadata.name}'";
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, `verb = 'kubectl' and path = '${line.replaceAll("'", "''")}' and caller_kind = ${CallerKind.AGENT} and caller_id = 'runbook-bot' and ok`), 1));
+  assert.equal(runDirs.length, n + 1);
+  assert.equal(existsSync(runDirs.at(-1)!), false, "the run's directory was removed");
+});
+
+test("regression: a tenant that fills its share of kubectl slots does not give another tenant a 429", async () => {
+  // rollout status of api waits until the time limit: each of these holds a slot for TIME_LIMIT_MS.
+  const slow = () => http(gw.httpUrl, "POST", `/v1/clusters/${globexCluster}/kubectl`, { token: globexB, json: { argv: ["rollout", "status", "-n", "shop", "deployment/api"] } });
+  await eventually(() => assert.equal(stack.openRequests(), 0));
+  // B starts runs one by one until the gateway refuses it one: it then holds all it may.
+  const held: Promise<Res>[] = [];
+  let refused: Res | undefined;
+  while (!refused && held.length < 6) {
+    const p = slow();
+    const open = held.length + 1;
+    refused = await Promise.race([p, eventually(() => assert.equal(stack.openRequests(), open)).then(() => undefined, () => undefined)]);
+    if (!refused) held.push(p);
+  }
+  const a = await kubectl(["get", "pods", "-n", "shop"]);
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(a.body.exitCode, 0, a.body.stderr);
+  assert.equal(refused?.status, 429);
+  assert.equal(refused?.body.reason, "KUBECTL_TENANT_BUSY");
+  assert.equal(held.length, 2);
+  for (const r of await Promise.all(held)) assert.equal(r.body.timedOut, true);
 });

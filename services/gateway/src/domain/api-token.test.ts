@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bearer, generateApiToken, parseApiToken, verifierMatches } from "./api-token.js";
+import { bearer, generateApiToken, parseApiToken, roleAtLeast, ROLES, verifierMatches, type Role } from "./api-token.js";
 
 test("a generated token parses back and verifies against its stored hash only", () => {
   const t = generateApiToken();
@@ -34,4 +34,12 @@ test("bearer extracts the credential", () => {
   assert.equal(bearer("Basic abc"), undefined);
   assert.equal(bearer("Bearer a b"), undefined);
   assert.equal(bearer(undefined), undefined);
+});
+
+test("roles nest: admin ⊇ operator ⊇ viewer", () => {
+  assert.deepEqual(
+    ROLES.map((r) => ROLES.filter((min) => roleAtLeast(r, min))),
+    [["admin", "operator", "viewer"], ["operator", "viewer"], ["viewer"]],
+  );
+  assert.equal(roleAtLeast("nobody" as Role, "viewer"), false);
 });

@@ -11,10 +11,18 @@ const SELECTOR_BYTES = 16;
 const VERIFIER_BYTES = 32;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-export type Role = "admin" | "viewer";
+/** admin ⊇ operator ⊇ viewer: see roleAtLeast. */
+export type Role = "admin" | "operator" | "viewer";
 export type CallerKindName = "user" | "assistant" | "agent";
-export const ROLES: readonly Role[] = ["admin", "viewer"];
+/** Strongest first. */
+export const ROLES: readonly Role[] = ["admin", "operator", "viewer"];
 export const CALLER_KINDS: readonly CallerKindName[] = ["user", "assistant", "agent"];
+
+/** True when `role` grants everything `min` grants (admin ⊇ operator ⊇ viewer). */
+export function roleAtLeast(role: Role, min: Role): boolean {
+  const r = ROLES.indexOf(role);
+  return r >= 0 && r <= ROLES.indexOf(min);
+}
 
 export interface NewApiToken {
   /** The only copy of the secret; shown once. */

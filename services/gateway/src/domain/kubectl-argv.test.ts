@@ -25,9 +25,56 @@ test("read-only commands pass", () => {
   ok(["rollout", "history", "deployment/web"]);
   ok(["events", "-A", "--types=Warning"]);
   ok(["api-resources", "--namespaced=true"]);
-  ok(["version", "-o", "json"]);
+  ok(["version", "-o", "json", "--client"]);
   ok(["get", "--raw", "/api/v1/namespaces"]);
   ok(["get", "pods", "-Ah"]);
+  ok(["get", "pods", "-An", "shop", "-Lapp", "--watch=false"]);
+  ok(["logs", "nginx", "--tail=-1", "-pc", "nginx"]);
+  ok(["explain", "pods", "--recursive", "--output", "plaintext"]);
+});
+
+test("argv parses as kubectl parses it: booleans take no separate value", () => {
+  const p = checkKubectlArgv(["get", "pods", "-An", "shop", "-ojson", "--no-headers=false", "--sort-by", "x"]);
+  assert.ok(p.ok);
+  if (p.ok) {
+    assert.deepEqual(p.flags, [
+      { name: "all-namespaces", value: "true" },
+      { name: "namespace", value: "shop" },
+      { name: "output", value: "json" },
+      { name: "no-headers", value: "false" },
+      { name: "sort-by", value: "x" },
+    ]);
+    assert.deepEqual(p.positionals, ["pods"]);
+  }
+});
+
+test("regression: a boolean followed by a flag smuggles nothing (--namespaced --server=...)", () => {
+  for (const [argv, status] of [
+    [["api-resources", "--namespaced", "--server=http://127.0.0.1:1"], 403],
+    [["api-resources", "--namespaced", "--kubeconfig=/etc/kubernetes/admin.conf"], 403],
+    [["api-resources", "--namespaced", "--profile=cpu", "--profile-output=/etc/x"], 403],
+    [["api-resources", "--namespaced", "--cache-dir=/tmp/x"], 403],
+    [["api-resources", "--namespaced", "-v=8"], 403],
+    [["api-resources", "--cached", "-s", "http://x"], 403],
+    [["get", "pods", "-A", "--kubeconfig", "/x"], 403],
+    [["get", "pods", "--show-kind", "--token=x"], 403],
+    [["api-resources", "--namespaced=yes"], 400],
+    [["get", "pods", "-A=1"], 400],
+    // value flags may not take a flag-looking separate value
+    [["get", "pods", "-n", "--server=http://x"], 400],
+    [["logs", "nginx", "--tail", "-1"], 400],
+    // pinned flags come after argv: a dangling value flag would swallow one
+    [["get", "pods", "--sort-by"], 400],
+  ] as const) no(argv, status, status === 403 ? "KUBECTL_FLAG_NOT_ALLOWED" : "INVALID_KUBECTL_ARGV");
+});
+
+test("flags are per verb", () => {
+  no(["version", "--raw", "/api"], 403, "KUBECTL_FLAG_NOT_ALLOWED");
+  no(["api-versions", "-o", "json"], 403, "KUBECTL_FLAG_NOT_ALLOWED");
+  no(["logs", "nginx", "--all-namespaces"], 403, "KUBECTL_FLAG_NOT_ALLOWED");
+  no(["describe", "pods", "--raw=/api"], 403, "KUBECTL_FLAG_NOT_ALLOWED");
+  no(["rollout", "status", "deploy/x", "--revision", "2", "-o", "json"], 403, "KUBECTL_FLAG_NOT_ALLOWED");
+  ok(["rollout", "history", "deploy/x", "--revision=2", "-o", "json"]);
 });
 
 test("verbs that write, exec or forward are refused", () => {
@@ -38,7 +85,7 @@ test("verbs that write, exec or forward are refused", () => {
 });
 
 test("flags that change target, credentials or files, stream, or trace are refused", () => {
-  for (const f of ["--kubeconfig=/etc/x", "--server=https://evil", "-s", "--token=t", "--context=c", "--cluster=c", "--user=u", "--as=admin", "--as-group=system:masters", "--insecure-skip-tls-verify", "--certificate-authority=/x", "--client-key=/x", "--cache-dir=/x", "-f", "--filename=/etc/passwd", "-k", "--kustomize=.", "-w", "--watch", "--watch=true", "--follow", "--profile=cpu", "--profile-output=/tmp/x", "--log-file=/tmp/x", "-v=9", "--v=9", "-Af", "--", "-"]) {
+  for (const f of ["--kubeconfig=/etc/x", "--server=https://evil", "-s", "--token=t", "--context=c", "--cluster=c", "--user=u", "--as=admin", "--as-group=system:masters", "--insecure-skip-tls-verify", "--certificate-authority=/x", "--client-key=/x", "--cache-dir=/x", "--cache_dir=/x", "--vmodule=x=9", "--log-flush-frequency=1s", "--kuberc=/x", "--warnings-as-errors", "--match-server-version", "--insecure-skip-tls-verify-backend", "--tls-server-name=x", "--username=u", "--password=p", "--as-uid=1", "-f", "--filename=/etc/passwd", "-k", "--kustomize=.", "-w", "--watch", "--watch=true", "--follow", "--profile=cpu", "--profile-output=/tmp/x", "--log-file=/tmp/x", "-v=9", "--v=9", "-Af", "--", "-"]) {
     no(["get", "pods", f, ...(f === "-s" || f === "-f" ? ["x"] : [])], 403, "KUBECTL_FLAG_NOT_ALLOWED");
   }
   no(["logs", "nginx", "-f"], 403, "KUBECTL_FLAG_NOT_ALLOWED");

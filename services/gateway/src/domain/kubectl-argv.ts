@@ -3,14 +3,25 @@
  * /v1/clusters/{id}/kubectl). Pure: argv in, a verdict out.
  *
  * An allowlist, not a denylist: the verb must be a read-only one the edge's
- * RBAC serves, and every flag must be one known to be harmless. That keeps out
- * whatever changes the target or the credentials (--kubeconfig, --server,
- * --token, --context, --as, ...), reads or writes local files (-f, -k,
- * -o go-template-file=, --profile-output, --log-file, ...), streams forever
- * (-w, logs -f) or prints request details (-v). Unknown flags are refused, so
- * a new kubectl flag is off until someone adds it here. Pinned by
- * kubectl-argv.test.ts.
+ * RBAC serves, and every flag must be one listed for that verb in
+ * kubectl-argv-table.ts. argv is parsed exactly the way kubectl's flag parser
+ * (spf13/pflag) does, so what is checked here is what kubectl will see:
+ * - `--flag=value`; `--flag value` only for flags that take a value (the next
+ *   argument is the value, whatever it looks like); a boolean never takes the
+ *   next argument and accepts only `--flag` or `--flag=true|false`;
+ * - short forms `-n shop`, `-nshop`, `-n=shop`, bundles of booleans `-Ap`, a
+ *   value flag ending a bundle (`-An shop`);
+ * - `--` (end of flags) and `-` (stdin) are refused, so the flags the gateway
+ *   pins after argv are always parsed as flags; so is a value flag left without
+ *   its value at the end (it would swallow the first pinned flag);
+ * - a separate value starting with "-" is refused (write `--tail=-1`): every
+ *   pflag-based parser (the kubectl dispatcher parses argv first, with unknown
+ *   flags tolerated) then splits argv the same way.
+ * Unknown flags are refused, so a new kubectl flag is off until someone adds
+ * it to the table. Pinned by kubectl-argv.test.ts and the gateway's
+ * test/kubectl-run-table.test.ts (the table against kubectl's own help).
  */
+import { flagsOf, VERB_FLAGS, type FlagSpec, type VerbKey } from "./kubectl-argv-table.js";
 
 export const MAX_ARGS = 64;
 export const MAX_ARG_LENGTH = 1_024;
@@ -20,74 +31,40 @@ export const MAX_ARGV_BYTES = 8_192;
 export const KUBECTL_VERBS = ["get", "describe", "logs", "events", "api-resources", "api-versions", "explain", "version", "rollout"] as const;
 export const ROLLOUT_SUBCOMMANDS = ["status", "history"] as const;
 
-/** Allowed long flags: true when the flag takes a value. */
-const FLAGS: Record<string, boolean> = {
-  namespace: true,
-  "all-namespaces": false,
-  output: true,
-  selector: true,
-  "field-selector": true,
-  "show-labels": false,
-  "label-columns": true,
-  "sort-by": true,
-  "no-headers": false,
-  "show-kind": false,
-  "chunk-size": true,
-  "ignore-not-found": false,
-  "show-managed-fields": false,
-  template: true,
-  "allow-missing-template-keys": false,
-  raw: true,
-  subresource: true,
-  "request-timeout": true,
-  "show-events": false,
-  container: true,
-  "all-containers": false,
-  previous: false,
-  timestamps: false,
-  tail: true,
-  since: true,
-  "since-time": true,
-  "limit-bytes": true,
-  prefix: false,
-  "max-log-requests": true,
-  "ignore-errors": false,
-  "pod-running-timeout": true,
-  timeout: true,
-  revision: true,
-  for: true,
-  types: true,
-  "api-group": true,
-  namespaced: true,
-  verbs: true,
-  cached: false,
-  recursive: false,
-  "api-version": true,
-  client: false,
-  help: false,
-  // Only as --watch=false (rollout status once, without waiting): see below.
-  watch: false,
-};
-
-/** Allowed short flags and the long flag each stands for. */
-const SHORT: Record<string, string> = { n: "namespace", A: "all-namespaces", o: "output", l: "selector", L: "label-columns", c: "container", p: "previous", h: "help" };
-
-/** Output formats that only format; the *-file variants read local files. */
-const OUTPUT = /^(json|yaml|wide|name)$|^(jsonpath|jsonpath-as-json|go-template|template|custom-columns)(=[\s\S]*)?$/;
-
-export type ArgvVerdict = { ok: true; verb: string } | { ok: false; status: 400 | 403; reason: string; message: string };
-
-const bad = (message: string): ArgvVerdict => ({ ok: false, status: 400, reason: "INVALID_KUBECTL_ARGV", message });
-const refused = (reason: string, message: string): ArgvVerdict => ({ ok: false, status: 403, reason, message });
-
-function checkValue(flag: string, value: string): ArgvVerdict | undefined {
-  if (flag === "output" && !OUTPUT.test(value)) return refused("KUBECTL_FLAG_NOT_ALLOWED", `output format "${value.slice(0, 40)}" is not allowed (json, yaml, wide, name, jsonpath=, go-template=, custom-columns=; no *-file formats)`);
-  if (flag === "raw" && (!value.startsWith("/") || value.startsWith("//"))) return refused("KUBECTL_FLAG_NOT_ALLOWED", "--raw takes an absolute API path such as /api/v1/namespaces");
-  if (flag === "watch" && value !== "false") return refused("KUBECTL_FLAG_NOT_ALLOWED", "watching is not available in one-shot runs (--watch=false is)");
-  return undefined;
+/** One flag as kubectl will parse it (booleans without a value get "true"). */
+export interface ParsedFlag {
+  name: string;
+  value: string;
 }
 
-/** Validates a kubectl argv (without the leading "kubectl"). */
+export type ArgvVerdict =
+  | { ok: true; verb: VerbKey; flags: ParsedFlag[]; positionals: string[] }
+  | { ok: false; status: 400 | 403; reason: string; message: string };
+
+const bad = (message: string): ArgvVerdict => ({ ok: false, status: 400, reason: "INVALID_KUBECTL_ARGV", message });
+const refused = (message: string): ArgvVerdict => ({ ok: false, status: 403, reason: "KUBECTL_FLAG_NOT_ALLOWED", message });
+const cut = (s: string) => s.slice(0, 40);
+
+function checkValue(name: string, spec: FlagSpec, value: string): ArgvVerdict | undefined {
+  if (spec.arity === "bool" && value !== "true" && value !== "false") return bad(`flag --${name} is a boolean: write --${name} or --${name}=true|false`);
+  const m = spec.check?.(value);
+  return m === undefined ? undefined : refused(m);
+}
+
+function verbOf(args: string[]): { verb: VerbKey; next: number } | ArgvVerdict {
+  const verb = args[0]!;
+  if (!(KUBECTL_VERBS as readonly string[]).includes(verb)) {
+    return { ok: false, status: 403, reason: "KUBECTL_VERB_NOT_ALLOWED", message: `"${cut(verb)}" is not allowed: argv[0] must be one of ${KUBECTL_VERBS.join(", ")} (the tunnel is read-only)` };
+  }
+  if (verb !== "rollout") return { verb: verb as VerbKey, next: 1 };
+  const sub = args[1] ?? "";
+  if (!(ROLLOUT_SUBCOMMANDS as readonly string[]).includes(sub)) {
+    return { ok: false, status: 403, reason: "KUBECTL_VERB_NOT_ALLOWED", message: `only "rollout ${ROLLOUT_SUBCOMMANDS.join('" and "rollout ')}" are allowed` };
+  }
+  return { verb: `rollout ${sub}` as VerbKey, next: 2 };
+}
+
+/** Validates a kubectl argv (without the leading "kubectl") and returns it parsed as kubectl will parse it. */
 export function checkKubectlArgv(argv: unknown): ArgvVerdict {
   if (!Array.isArray(argv) || argv.length === 0) return bad("argv must be a non-empty array of strings, e.g. [\"get\", \"pods\"]");
   if (argv.length > MAX_ARGS) return bad(`argv has ${argv.length} arguments; at most ${MAX_ARGS}`);
@@ -101,56 +78,75 @@ export function checkKubectlArgv(argv: unknown): ArgvVerdict {
   }
   if (bytes > MAX_ARGV_BYTES) return bad(`argv is larger than ${MAX_ARGV_BYTES} bytes`);
   const args = argv as string[];
-  const verb = args[0]!;
-  if (!(KUBECTL_VERBS as readonly string[]).includes(verb)) {
-    return refused("KUBECTL_VERB_NOT_ALLOWED", `"${verb.slice(0, 40)}" is not allowed: argv[0] must be one of ${KUBECTL_VERBS.join(", ")} (the tunnel is read-only)`);
-  }
-  let i = 1;
-  if (verb === "rollout") {
-    const sub = args[1] ?? "";
-    if (!(ROLLOUT_SUBCOMMANDS as readonly string[]).includes(sub)) return refused("KUBECTL_VERB_NOT_ALLOWED", `only "rollout ${ROLLOUT_SUBCOMMANDS.join('" and "rollout ')}" are allowed`);
-    i = 2;
-  }
+  const v = verbOf(args);
+  if ("ok" in v) return v;
+  const allowed = flagsOf(v.verb);
+  const byShort = new Map<string, string>();
+  for (const [name, spec] of Object.entries(allowed)) if (spec.short) byShort.set(spec.short, name);
+  const flags: ParsedFlag[] = [];
+  const positionals: string[] = [];
+  let i = v.next;
+  /** The separate value of a value flag: the next argument (pflag takes it whatever it is). */
+  const separate = (shown: string): string | ArgvVerdict => {
+    const next = args[i + 1];
+    if (next === undefined) return bad(`flag ${shown} needs a value`);
+    if (next.startsWith("-")) return bad(`the value of ${shown} starts with "-": write it attached (${shown.startsWith("--") ? `${shown}=` : shown}${cut(next)})`);
+    i++;
+    return next;
+  };
+  const add = (name: string, spec: FlagSpec, value: string): ArgvVerdict | undefined => {
+    const problem = checkValue(name, spec, value);
+    if (problem) return problem;
+    flags.push({ name, value });
+    return undefined;
+  };
   for (; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "--") return refused("KUBECTL_FLAG_NOT_ALLOWED", `"--" is not allowed`);
-    if (!a.startsWith("-") || a === "-") {
-      if (a === "-") return refused("KUBECTL_FLAG_NOT_ALLOWED", `"-" (standard input) is not allowed`);
-      continue; // a positional: resource types and names
+    if (a === "--") return refused(`"--" is not allowed`);
+    if (a === "-") return refused(`"-" (standard input) is not allowed`);
+    if (!a.startsWith("-")) {
+      positionals.push(a); // resource types and names
+      continue;
     }
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      if (!Object.hasOwn(FLAGS, name)) return refused("KUBECTL_FLAG_NOT_ALLOWED", `flag --${name.slice(0, 40)} is not allowed`);
-      if (name === "watch" && eq < 0) return refused("KUBECTL_FLAG_NOT_ALLOWED", "watching is not available in one-shot runs (--watch=false is)");
-      let value: string | undefined = eq < 0 ? undefined : a.slice(eq + 1);
-      if (FLAGS[name] && value === undefined) {
-        value = args[++i];
-        if (value === undefined) return bad(`flag --${name} needs a value`);
-      }
-      if (value !== undefined) {
-        const v = checkValue(name, value);
-        if (v) return v;
-      }
+      const spec = Object.hasOwn(allowed, name) ? allowed[name]! : undefined;
+      if (!spec) return refused(`flag --${cut(name)} is not allowed${Object.values(VERB_FLAGS).some((f) => Object.hasOwn(f, name)) ? ` for "${v.verb}"` : ""}`);
+      let value: string | ArgvVerdict;
+      if (eq >= 0) value = a.slice(eq + 1);
+      else if (spec.arity === "bool") value = "true";
+      else value = separate(`--${name}`);
+      if (typeof value !== "string") return value;
+      const p = add(name, spec, value);
+      if (p) return p;
       continue;
     }
-    // Short flags: "-A", "-n shop", "-nshop", "-n=shop", or booleans bundled ("-Ap").
-    for (let j = 1; j < a.length; j++) {
-      const ch = a[j]!;
-      const long = Object.hasOwn(SHORT, ch) ? SHORT[ch]! : undefined;
-      if (!long) return refused("KUBECTL_FLAG_NOT_ALLOWED", `flag -${ch} is not allowed${ch === "f" ? " (no files, no follow)" : ch === "w" ? " (no watching in one-shot runs)" : ""}`);
-      if (!FLAGS[long]) continue;
-      let value = a.slice(j + 1);
-      if (value.startsWith("=")) value = value.slice(1);
-      if (value === "") {
-        const next = args[++i];
-        if (next === undefined) return bad(`flag -${ch} needs a value`);
-        value = next;
+    // Short flags, as pflag's parseSingleShortArg walks them.
+    let rest = a.slice(1);
+    while (rest.length > 0) {
+      const ch = rest[0]!;
+      const name = byShort.get(ch);
+      if (!name) return refused(`flag -${ch} is not allowed${ch === "f" ? " (no files, no follow)" : ch === "w" ? " (no watching in one-shot runs)" : ""}`);
+      const spec = allowed[name]!;
+      let value: string | ArgvVerdict;
+      if (rest.length > 2 && rest[1] === "=") {
+        value = rest.slice(2);
+        rest = "";
+      } else if (spec.arity === "bool") {
+        value = "true";
+        rest = rest.slice(1);
+      } else if (rest.length > 1) {
+        value = rest.slice(1);
+        rest = "";
+      } else {
+        value = separate(`-${ch}`);
+        rest = "";
       }
-      const v = checkValue(long, value);
-      if (v) return v;
-      break;
+      if (typeof value !== "string") return value;
+      const p = add(name, spec, value);
+      if (p) return p;
     }
   }
-  return { ok: true, verb };
+  return { ok: true, verb: v.verb, flags, positionals };
 }

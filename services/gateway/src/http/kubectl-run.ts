@@ -4,45 +4,43 @@
  *   POST /v1/clusters/:id/kubectl  { "argv": ["get", "pods", "-n", "shop"] }
  *     -> { exitCode, stdout, stderr, truncated, timedOut, durationMs }
  *
+ * Who: an operator or admin token (a viewer gets 403 OPERATOR_REQUIRED).
+ *
  * The real kubectl binary runs (execve, never a shell) so the output is
- * exactly kubectl's. argv is checked first against an allowlist of read-only
- * verbs and harmless flags (domain/kubectl-argv.ts): anything else is a 400 or
- * 403 problem and nothing runs.
+ * exactly kubectl's. argv is first parsed the way kubectl parses it and
+ * checked against the per-verb allowlist (domain/kubectl-argv.ts): anything
+ * else is a 400 or 403 problem and nothing runs. The child then runs fenced
+ * in (kubectl-run-sandbox.ts: pinned flags after argv, a clean environment,
+ * user nobody in a 0700 directory of its own, time and output limits).
  *
  * How kubectl reaches the cluster: through this gateway's own /k8s/clusters/:id
  * endpoint, so each of its requests goes through the tunnel and leaves one
- * audit row with the caller's kind and id, like any kubectl of the operator's.
- * kubectl sends no credentials to plain-http servers, and the caller's token
- * should not be written to disk anyway, so kubectl talks to a loopback bridge
- * (127.0.0.1, random port) at http://127.0.0.1:PORT/run/<256-bit secret>; the
- * bridge maps the secret, valid only while that run lasts, to the caller's
- * Authorization header and the cluster, and forwards to the gateway's own
- * address. The temporary kubeconfig holds no secret that outlives the run.
+ * audit row with the caller's kind and id, like any kubectl of the operator's;
+ * the loopback bridge in between (kubectl-run-bridge.ts) lends the run the
+ * caller's Authorization for as long as it lasts. Each run also leaves one
+ * audit record of its own (verb "kubectl", path = the command line) and one
+ * structured log line.
  *
- * Limits: a wall-clock time limit (the child is killed), an output cap per
- * stream (the child is killed, `truncated: true`), and a bound on concurrent
- * runs per gateway (429 beyond it). Register with
+ * Limits: concurrent runs per gateway, per tenant and per cluster
+ * (domain/kubectl-slots.ts; 429 beyond them). Register with
  * `app.register(kubectlRunPlugin, { auth, peering, logger })`.
  */
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { FastifyInstance } from "fastify";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
-import type { Authenticator } from "../auth.js";
+import { newCallRecord, type AuditPublisher } from "@daalu/audit";
+import { requireOperator, type Authenticator } from "../auth.js";
 import { checkKubectlArgv, MAX_ARGS, MAX_ARG_LENGTH } from "../domain/kubectl-argv.js";
+import { KubectlSlots, type SlotLimits, type SlotScope } from "../domain/kubectl-slots.js";
 import type { PeeringClient } from "./app.js";
+import { KubectlBridge } from "./kubectl-run-bridge.js";
+import { runAsUser, runSandboxed, type SandboxResult } from "./kubectl-run-sandbox.js";
 import { authenticate, inSpan } from "./route-kit.js";
 import { idParam } from "./schemas.js";
 
 export const DEFAULT_KUBECTL_TIMEOUT_MS = 30_000;
 export const DEFAULT_KUBECTL_MAX_OUTPUT = 1024 * 1024;
-export const DEFAULT_KUBECTL_CONCURRENCY = 4;
 /** The child's PATH: kubectl itself needs nothing else (no plugins, no credential helpers). */
 export const DEFAULT_KUBECTL_PATH = "/usr/local/bin:/usr/bin:/bin";
 
@@ -50,16 +48,26 @@ export interface KubectlRunOptions {
   auth: Authenticator;
   peering: PeeringClient;
   logger: Logger;
+  /** Where each run's own audit record goes (verb "kubectl", path = the command line); none: only the log line. */
+  audit?: AuditPublisher;
   /** The kubectl binary (default "kubectl", looked up in `searchPath`). */
   kubectlBin?: string;
   searchPath?: string;
   timeoutMs?: number;
   /** Cap of stdout and of stderr, each, in bytes. */
   maxOutputBytes?: number;
-  maxConcurrent?: number;
+  /** Concurrent runs per gateway, tenant and cluster (config.ts has the defaults). */
+  limits?: SlotLimits;
+  /** uid/gid kubectl runs as when the gateway is root (default 65534, nobody). */
+  runAs?: number;
   /** Where the bridge reaches this gateway's /k8s routes; default: the server's own bound address. */
   gatewayUrl?: string;
+  /** Tests: called with each run's directory while it exists. */
+  onRunDir?: (dir: string) => void;
 }
+
+/** Defaults of `limits` when the caller gives none (the service passes config.ts's). */
+export const DEFAULT_KUBECTL_LIMITS: SlotLimits = { total: 8, perTenant: 2, perCluster: 2 };
 
 /** argv is malformed (400) or asks for something a one-shot run does not allow (403). */
 export class KubectlArgvError extends DaaluError {
@@ -69,11 +77,17 @@ export class KubectlArgvError extends DaaluError {
   }
 }
 
-/** Every kubectl slot of this gateway is taken. */
+const BUSY: Record<SlotScope, [string, (n: number) => string]> = {
+  gateway: ["KUBECTL_BUSY", (n) => `${n} kubectl commands are already running on this gateway; try again shortly`],
+  tenant: ["KUBECTL_TENANT_BUSY", (n) => `your tenant already runs ${n} kubectl commands at once, its share of this gateway; try again when one ends`],
+  cluster: ["KUBECTL_CLUSTER_BUSY", (n) => `${n} kubectl commands are already running against this cluster; try again when one ends`],
+};
+
+/** A kubectl slot cap is reached: the gateway's, the tenant's or the cluster's. */
 export class KubectlBusyError extends DaaluError {
   override name = "KubectlBusyError";
-  constructor(limit: number) {
-    super(Code.ResourceExhausted, `${limit} kubectl commands are already running on this gateway; try again shortly`, { reason: "KUBECTL_BUSY", httpStatus: 429 });
+  constructor(scope: SlotScope, limit: number) {
+    super(Code.ResourceExhausted, BUSY[scope][1](limit), { reason: BUSY[scope][0], httpStatus: 429 });
   }
 }
 
@@ -83,6 +97,11 @@ export class KubectlUnavailableError extends DaaluError {
   constructor(cause: unknown) {
     super(Code.Unavailable, "kubectl is not available on this gateway", { reason: "KUBECTL_UNAVAILABLE", cause });
   }
+}
+
+/** The command line as an operator would type it (for the audit record and the log). */
+export function commandLine(argv: string[]): string {
+  return ["kubectl", ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))].join(" ");
 }
 
 export const kubectlBody = {
@@ -100,118 +119,25 @@ export const kubectlBody = {
   },
 } as const;
 
-interface Run {
-  authorization: string;
-  clusterId: string;
-}
-
-/** The loopback bridge between a kubectl child and this gateway's /k8s routes. */
-class Bridge {
-  private server: http.Server | undefined;
-  private starting: Promise<number> | undefined;
-  private readonly runs = new Map<string, Run>();
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  private readonly tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
-
-  constructor(
-    private readonly target: () => URL,
-    private readonly log: Logger,
-  ) {}
-
-  /** Registers a run; returns its base URL and a function that revokes it. */
-  async open(run: Run): Promise<{ url: string; close(): void }> {
-    const port = await (this.starting ??= this.listen());
-    const secret = randomBytes(32).toString("base64url");
-    this.runs.set(secret, run);
-    return { url: `http://127.0.0.1:${port}/run/${secret}`, close: () => this.runs.delete(secret) };
-  }
-
-  private async listen(): Promise<number> {
-    const server = http.createServer((req, res) => this.forward(req, res));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-    return (server.address() as AddressInfo).port;
-  }
-
-  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const m = /^\/run\/([A-Za-z0-9_-]{43})(\/.*)?$/.exec(req.url ?? "");
-    const run = m ? this.runs.get(m[1]!) : undefined;
-    if (!m || !run) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "unknown or finished kubectl run", reason: "NotFound", code: 404 }));
-      return;
-    }
-    const to = this.target();
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (k !== "host" && k !== "authorization" && k !== "connection" && v !== undefined) headers[k] = v;
-    headers["authorization"] = run.authorization;
-    const target = { host: to.hostname.replace(/^\[|\]$/g, ""), port: to.port, method: req.method, path: `/k8s/clusters/${run.clusterId}${m[2] ?? "/"}`, headers };
-    const onAnswer = (ur: http.IncomingMessage) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      // Watch clients wait for the head before anything else (rollout status, informers).
-      res.flushHeaders();
-      ur.pipe(res);
-    };
-    // Our own listening socket: when the gateway serves TLS itself, its certificate
-    // names the public host, not the loopback address, so it is not verified here.
-    const up = to.protocol === "https:" ? https.request({ ...target, agent: this.tlsAgent }, onAnswer) : http.request({ ...target, agent: this.agent }, onAnswer);
-    up.on("error", (err) => {
-      this.log.warn({ err: err.message }, "kubectl bridge could not reach the gateway");
-      res.destroy();
-    });
-    res.on("close", () => up.destroy());
-    req.pipe(up);
-  }
-
-  async close(): Promise<void> {
-    this.runs.clear();
-    this.agent.destroy();
-    this.tlsAgent.destroy();
-    const s = this.server;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-}
-
-/** Collects a stream up to `cap` bytes; calls `over` once when more arrives. */
-function capture(stream: NodeJS.ReadableStream, cap: number, over: () => void): { text(): string; truncated(): boolean } {
-  const parts: Buffer[] = [];
-  let n = 0;
-  let cut = false;
-  stream.on("data", (b: Buffer) => {
-    if (cut) return;
-    if (n + b.length > cap) {
-      parts.push(b.subarray(0, cap - n));
-      n = cap;
-      cut = true;
-      over();
-      return;
-    }
-    parts.push(b);
-    n += b.length;
-  });
-  return { text: () => Buffer.concat(parts).toString("utf8"), truncated: () => cut };
-}
-
 export async function kubectlRunPlugin(app: FastifyInstance, opts: KubectlRunOptions): Promise<void> {
   const log = opts.logger.child({ component: "kubectl-run" });
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_KUBECTL_TIMEOUT_MS;
-  const cap = opts.maxOutputBytes ?? DEFAULT_KUBECTL_MAX_OUTPUT;
-  const limit = opts.maxConcurrent ?? DEFAULT_KUBECTL_CONCURRENCY;
-  const bin = opts.kubectlBin ?? "kubectl";
-  const searchPath = opts.searchPath ?? DEFAULT_KUBECTL_PATH;
+  const sandbox = {
+    bin: opts.kubectlBin ?? "kubectl",
+    searchPath: opts.searchPath ?? DEFAULT_KUBECTL_PATH,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_KUBECTL_TIMEOUT_MS,
+    maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_KUBECTL_MAX_OUTPUT,
+    runAs: runAsUser(opts.runAs),
+    ...(opts.onRunDir ? { onDir: opts.onRunDir } : {}),
+  };
   const self = (): URL => {
     if (opts.gatewayUrl) return new URL(opts.gatewayUrl);
     const a = app.server.address() as AddressInfo;
     const host = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
     return new URL(`${app.initialConfig.https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${a.port}`);
   };
-  const bridge = new Bridge(self, log);
+  const bridge = new KubectlBridge(self, log);
   app.addHook("onClose", async () => bridge.close());
-  let running = 0;
+  const slots = new KubectlSlots(opts.limits ?? DEFAULT_KUBECTL_LIMITS);
 
   app.post<{ Params: { id: string }; Body: { argv: string[] } }>(
     "/v1/clusters/:id/kubectl",
@@ -219,7 +145,8 @@ export async function kubectlRunPlugin(app: FastifyInstance, opts: KubectlRunOpt
       schema: { params: idParam, body: kubectlBody },
       // Authenticate, then the allowlist's own 400/403 (with its reason), before fastify's generic schema error.
       preValidation: async (req) => {
-        await authenticate(opts.auth, req);
+        // Viewers read; running kubectl against a cluster needs an operator (or admin).
+        requireOperator(await authenticate(opts.auth, req));
         const argv = (req.body as { argv?: unknown } | undefined)?.argv;
         const v = checkKubectlArgv(argv);
         if (!v.ok) throw new KubectlArgvError(v.status, v.reason, v.message);
@@ -229,44 +156,41 @@ export async function kubectlRunPlugin(app: FastifyInstance, opts: KubectlRunOpt
       inSpan(req, async () => {
         const p = req.principal!;
         const clusterId = req.params.id;
+        const argv = req.body.argv;
         // 404 for a cluster of another tenant, before anything runs.
         await opts.peering.getCluster({ clusterId }, { tenantId: p.tenantId, caller: p.caller });
-        if (running >= limit) throw new KubectlBusyError(limit);
-        running++;
-        const started = Date.now();
-        const dir = await mkdtemp(path.join(tmpdir(), "daalu-kubectl-"));
+        const slot = slots.acquire(p.tenantId, clusterId);
+        if (!slot.ok) throw new KubectlBusyError(slot.scope, slot.limit);
+        const started = new Date();
         const run = await bridge.open({ authorization: req.headers.authorization ?? "", clusterId });
+        let r: SandboxResult;
         try {
-          const kubeconfig = path.join(dir, "kubeconfig");
-          await writeFile(kubeconfig, ["apiVersion: v1", "kind: Config", "clusters:", "- name: hub", "  cluster:", `    server: ${JSON.stringify(run.url)}`, "users:", "- name: hub", "  user: {}", "contexts:", "- name: hub", "  context: {cluster: hub, user: hub}", "current-context: hub", ""].join("\n"), { mode: 0o600 });
-          const child = spawn(bin, req.body.argv, {
-            env: { PATH: searchPath, HOME: dir, KUBECONFIG: kubeconfig, KUBECACHEDIR: path.join(dir, "cache") },
-            cwd: dir,
-            stdio: ["ignore", "pipe", "pipe"],
-            shell: false,
-          });
-          let timedOut = false;
-          const kill = () => child.kill("SIGKILL");
-          const out = capture(child.stdout, cap, kill);
-          const err = capture(child.stderr, cap, kill);
-          const timer = setTimeout(() => {
-            timedOut = true;
-            kill();
-          }, timeoutMs);
-          const exit = await new Promise<{ code: number | null }>((resolve, reject) => {
-            child.once("error", reject);
-            child.once("close", (code) => resolve({ code }));
-          }).finally(() => clearTimeout(timer)).catch((e: unknown) => {
+          r = await runSandboxed(argv, run.proxyUrl, sandbox).catch((e: unknown) => {
             throw new KubectlUnavailableError(e);
           });
-          const truncated = out.truncated() || err.truncated();
-          log.debug({ verb: req.body.argv[0], exitCode: exit.code, timedOut, truncated, ms: Date.now() - started }, "kubectl ran");
-          return { exitCode: timedOut || truncated ? null : exit.code, stdout: out.text(), stderr: err.text(), truncated, timedOut, durationMs: Date.now() - started };
         } finally {
           run.close();
-          running--;
-          await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+          slot.release();
         }
+        const durationMs = Date.now() - started.getTime();
+        const line = commandLine(argv);
+        log.info({ tenantId: p.tenantId, caller: { kind: p.caller.kind, id: p.caller.id }, clusterId, argv, exitCode: r.exitCode, timedOut: r.timedOut, truncated: r.truncated, ms: durationMs }, "kubectl ran");
+        if (opts.audit) {
+          const record = newCallRecord({
+            tenantId: p.tenantId,
+            clusterId,
+            caller: { kind: p.caller.kind, id: p.caller.id },
+            operation: { verb: "kubectl", path: line },
+            outcome: { statusCode: 200, ok: r.exitCode === 0, error: r.timedOut ? "timed out" : r.truncated ? "output truncated" : r.exitCode === 0 ? "" : `exit code ${r.exitCode}` },
+            latencyMs: durationMs,
+            bytesOut: BigInt(Buffer.byteLength(r.stdout) + Buffer.byteLength(r.stderr)),
+            traceId: req.span?.spanContext().traceId ?? "",
+            time: timestampFromDate(started),
+          });
+          // The run's own API requests were audited one by one (or refused when audit was down); this record only names the command.
+          await opts.audit.publish(record).catch((err: unknown) => log.warn({ err, tenantId: p.tenantId, clusterId }, "could not publish the kubectl run's audit record"));
+        }
+        return { ...r, durationMs };
       }),
   );
 }

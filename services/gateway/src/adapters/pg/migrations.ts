@@ -26,4 +26,13 @@ export const migrations: Record<string, Migration> = {
       await sql`create index api_tokens_tenant on api_tokens (tenant_id)`.execute(db);
     },
   },
+  // admin ⊇ operator ⊇ viewer: operators may run the kubectl panel, not change anything.
+  "202612020000_api_tokens_operator_role": {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        alter table api_tokens
+          drop constraint api_tokens_role_check,
+          add constraint api_tokens_role_check check (role in ('admin', 'operator', 'viewer'))`.execute(db);
+    },
+  },
 };
