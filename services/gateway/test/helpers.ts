@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { createLogger } from "@daalu/runtime";
 import type { TestEnv } from "@daalu/testing";
 import { createApiToken, createTenant, openGatewayStore } from "../src/admin.js";
@@ -43,6 +44,15 @@ export interface Res {
   type: string;
   headers: Headers;
   body: any;
+}
+
+/** Asserts an RFC 9457 problem with this status and Daalu reason. */
+export function assertProblem(r: Pick<Res, "status" | "type" | "body">, status: number, reason: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.match(r.type, /^application\/problem\+json/);
+  assert.equal(r.body.status, status);
+  assert.equal(r.body.reason, reason, JSON.stringify(r.body));
+  assert.equal(typeof r.body.detail, "string");
 }
 
 /** A small fetch wrapper: JSON in, parsed JSON (or text) out. */

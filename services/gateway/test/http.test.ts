@@ -5,7 +5,7 @@ import { setup, type TestEnv } from "@daalu/testing";
 import { createApiToken, openGatewayStore, revokeApiToken } from "../src/admin.js";
 import { openapi } from "../src/openapi.js";
 import type { RunningGateway } from "../src/service.js";
-import { http, seedTenant, startGateway, type Tokens } from "./helpers.js";
+import { assertProblem, http, seedTenant, startGateway, type Tokens } from "./helpers.js";
 
 initTracing({ serviceName: "gateway-test" });
 
@@ -19,14 +19,6 @@ async function harness(t: { after(fn: () => Promise<void>): void }, extra: Recor
   const gw = await startGateway(env, extra);
   t.after(() => gw.close());
   return { env, gw, tokens };
-}
-
-function assertProblem(r: { status: number; type: string; body: any }, status: number, reason: string): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.match(r.type, /^application\/problem\+json/);
-  assert.equal(r.body.status, status);
-  assert.equal(r.body.reason, reason, JSON.stringify(r.body));
-  assert.equal(typeof r.body.detail, "string");
 }
 
 test("missing, malformed, unknown and revoked tokens get 401 problems", async (t) => {

@@ -1,12 +1,11 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { invitev1, peeringv1 } from "@daalu/proto";
 import {
+  Code,
   context,
-  DaaluError,
   extractTrace,
   SpanKind,
   SpanStatusCode,
-  toProblem,
   trace,
   tracer,
   type Context,
@@ -18,6 +17,7 @@ import {
 import { requireAdmin, type Authenticator, type Principal } from "../auth.js";
 import { TokenBuckets } from "../domain/rate-limit.js";
 import { BadRequestError, RateLimitedError, RouteNotFoundError } from "../errors.js";
+import { clientErrorHandler, frameworkErrors, sendError, toDaalu } from "./problems.js";
 import { openapi } from "../openapi.js";
 import { UI_HTML } from "../ui.js";
 import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
@@ -52,38 +52,6 @@ declare module "fastify" {
   }
 }
 
-/** Fastify's own 4xx errors, mapped to our reasons. */
-const FASTIFY_ERRORS: Record<string, { reason: string; status: number; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { reason: "BODY_TOO_LARGE", status: 413, message: "request body is too large" },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { reason: "UNSUPPORTED_MEDIA_TYPE", status: 415, message: "request bodies must be application/json" },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { reason: "INVALID_CONTENT_LENGTH", status: 400 },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { reason: "EMPTY_BODY", status: 400 },
-  FST_ERR_CTP_INVALID_JSON_BODY: { reason: "INVALID_JSON", status: 400, message: "request body is not valid JSON" },
-  FST_ERR_CTP_INVALID_TYPE: { reason: "UNSUPPORTED_MEDIA_TYPE", status: 415 },
-};
-
-function toDaalu(err: unknown): DaaluError {
-  if (err instanceof DaaluError) return err;
-  const fe = err as FastifyError;
-  if (fe && fe.validation) {
-    return new BadRequestError(`invalid request: ${fe.message}`, "INVALID_REQUEST");
-  }
-  if (fe && typeof fe.code === "string") {
-    const m = FASTIFY_ERRORS[fe.code];
-    if (m) return new BadRequestError(m.message ?? fe.message, m.reason, m.status);
-    // JSON syntax errors surface as SyntaxError with statusCode 400.
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new BadRequestError(fe.message, "INVALID_REQUEST", fe.statusCode);
-  }
-  if (err instanceof SyntaxError) return new BadRequestError("request body is not valid JSON", "INVALID_JSON");
-  return DaaluError.from(err);
-}
-
-function sendProblem(req: FastifyRequest, reply: FastifyReply, err: DaaluError): FastifyReply {
-  const traceId = req.span?.spanContext().traceId;
-  const p = toProblem(err, req.url.split("?")[0], traceId);
-  return reply.code(err.httpStatus).type("application/problem+json").send(JSON.stringify(p));
-}
-
 /**
  * Builds the gateway's HTTP app: authentication, tenant resolution, HTTP shape
  * validation, forwarding over NATS and error mapping — no business rules.
@@ -97,6 +65,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     bodyLimit: deps.bodyLimit,
     trustProxy: false,
     return503OnClosing: true,
+    // Every refusal in our format: router errors (%zz) and bytes node's parser rejects (bare CR, NUL).
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
   });
   const routes: RouteList = [];
@@ -142,13 +113,14 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     log.debug({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
   });
 
+  // One error handler for every route, plugins included: problem+json, or a Kubernetes Status under /k8s/.
   app.setErrorHandler((err, req, reply) => {
     const de = toDaalu(err);
-    if (de.httpStatus >= 500) log.error({ err: de.cause ?? err, method: req.method, route: req.routeOptions.url }, "request failed");
-    req.span?.setAttribute("daalu.error.reason", de.reason);
-    return sendProblem(req, reply, de);
+    if (de.code === Code.Internal || de.code === Code.Unknown) log.error({ err: de.cause ?? err, method: req.method, route: req.routeOptions.url }, "request failed");
+    else if (de.httpStatus >= 500) log.warn({ err: de.cause ?? de.message, reason: de.reason, method: req.method, route: req.routeOptions.url }, "request failed");
+    return sendError(req, reply, de);
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(req, reply, new RouteNotFoundError(req.method, req.url)));
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, new RouteNotFoundError(req.method, req.url)));
 
   /** Runs a handler inside the request's span so NATS calls carry its trace. */
   const inSpan = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => context.with(req.traceCtx ?? context.active(), fn);

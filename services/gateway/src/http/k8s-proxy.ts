@@ -16,7 +16,9 @@
  * Errors on /k8s answer as a Kubernetes `Status` (not problem+json) because
  * kubectl prints a Status' message verbatim and nothing else usefully; the
  * Daalu reason travels in details.causes[0].reason and the Daalu-Error-Reason
- * header (e.g. 503 AUDIT_UNAVAILABLE).
+ * header (e.g. 503 AUDIT_UNAVAILABLE); the app's one error handler picks
+ * that form by path (problems.ts), so Fastify's own refusals (body too
+ * large, bad URL) answer the same way.
  *
  * Register with `app.register(k8sProxyPlugin, opts)`.
  */
@@ -50,22 +52,6 @@ export interface K8sProxyOptions {
   clusterCacheMs?: number;
   bodyLimit?: number;
   logger: Logger;
-}
-
-const K8S_REASON: Record<number, string> = { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "RequestEntityTooLarge", 429: "TooManyRequests", 499: "Canceled", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout" };
-
-/** A DaaluError as the Kubernetes Status kubectl understands. */
-export function kubeStatus(err: DaaluError): object {
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message: err.message,
-    reason: K8S_REASON[err.httpStatus] ?? "InternalError",
-    details: { causes: [{ reason: err.reason, message: err.message }] },
-    code: err.httpStatus,
-  };
 }
 
 function yamlString(s: string): string {
@@ -102,12 +88,6 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
   app.route<Id>({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     url: "/k8s/clusters/:id/*",
-    errorHandler: (err, req, reply) => {
-      const de = err instanceof DaaluError ? err : DaaluError.from(err);
-      if (de.httpStatus >= 500 && de.reason !== "AUDIT_UNAVAILABLE") log.warn({ err: de.cause ?? err, reason: de.reason }, "k8s call failed");
-      req.span?.setAttribute("daalu.error.reason", de.reason);
-      return reply.code(de.httpStatus).header("daalu-error-reason", de.reason).type("application/json").send(JSON.stringify(kubeStatus(de)));
-    },
     handler: (req, reply) =>
       inSpan(req, async () => {
         const p = await authed(req);
