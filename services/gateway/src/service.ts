@@ -71,7 +71,6 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     });
     // The Kubernetes-API-compatible endpoint per cluster and kubeconfig download.
     await app.register(k8sProxyPlugin, {
-      auth,
       peering,
       nc: conn,
       natsPrefix: prefix,
@@ -82,7 +81,7 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     // Audit log and metering, typed cluster queries (Assistant/agents), in-cluster
     // HTTP targets (Prometheus, Loki, Grafana) and one-shot kubectl: all through the tunnel.
     await app.register(auditRoutesPlugin, { auth, audit: createAuditClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
-    await app.register(queryRoutesPlugin, { auth, queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
+    await app.register(queryRoutesPlugin, { queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     await app.register(kubectlRunPlugin, { auth, peering, logger });
     await app.register(diagnosticsPlugin, { auth, hubNode: natsClient(conn, peeringv1.HubNodeService, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });

@@ -1,23 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { setup, type TestEnv } from "@daalu/testing";
-import type { RunningGateway } from "../src/service.js";
-import { assertProblem, http, seedTenant, startGateway, type Res, type Tokens } from "./helpers.js";
+import { assertProblem, gatewayHarness, http, type Res } from "./helpers.js";
 
 // Every error the gateway answers is ours: problem+json on /v1 and the rest, a
 // Kubernetes Status on /k8s, whichever layer refused the request (node's HTTP
 // parser, Fastify's router and body parser, authentication, validation).
 // No invite, peering or tunnel-proxy service runs here.
 
-async function harness(t: { after(fn: () => Promise<void>): void }): Promise<{ env: TestEnv; gw: RunningGateway; tokens: Tokens }> {
-  const env = await setup();
-  t.after(() => env.cleanup());
-  const tokens = await seedTenant(env, "acme");
-  const gw = await startGateway(env);
-  t.after(() => gw.close());
-  return { env, gw, tokens };
-}
 
 function assertStatus(r: Pick<Res, "status" | "type" | "body">, status: number, reason: string): void {
   assert.equal(r.status, status, JSON.stringify(r.body));
@@ -47,7 +37,7 @@ async function raw(url: string, bytes: Buffer | string): Promise<Pick<Res, "stat
 }
 
 test("a /k8s body over the limit is 413 as a Kubernetes Status, not 500", async (t) => {
-  const { gw, tokens } = await harness(t);
+  const { gw, tokens } = await gatewayHarness(t);
   const big = "x".repeat(3 * 1024 * 1024 + 1);
   for (const m of ["POST", "PUT", "PATCH"]) {
     const r = await http(gw.url, m, "/k8s/clusters/abc/api/v1/namespaces/default/configmaps", { token: tokens.admin, raw: big, contentType: "application/json" });
@@ -57,7 +47,7 @@ test("a /k8s body over the limit is 413 as a Kubernetes Status, not 500", async 
 });
 
 test("a URL Fastify cannot decode is a 400 problem (a Status on /k8s)", async (t) => {
-  const { gw } = await harness(t);
+  const { gw } = await gatewayHarness(t);
   const p = await raw(gw.url, "GET /v1/clusters/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   assertProblem(p, 400, "INVALID_URL");
   assert.doesNotMatch(p.text, /FST_ERR/);
@@ -66,7 +56,7 @@ test("a URL Fastify cannot decode is a 400 problem (a Status on /k8s)", async (t
 });
 
 test("bytes node's HTTP parser refuses get a minimal 400 problem", async (t) => {
-  const { gw } = await harness(t);
+  const { gw } = await gatewayHarness(t);
   const cases: [string, Buffer][] = [
     ["NUL in the request line", Buffer.from("GET /v1/clu\0sters HTTP/1.1\r\nHost: x\r\n\r\n", "latin1")],
     ["bare CR in the request line", Buffer.from("GET /v1/clusters\r HTTP/1.1\r\nHost: x\r\n\r\n", "latin1")],

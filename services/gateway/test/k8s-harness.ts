@@ -54,7 +54,7 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
   const front = https.createServer({ key: tls.key, cert: tls.cert });
   await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
   const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
-  await app.register(k8sProxyPlugin, { auth, peering, nc: env.nc, natsPrefix: env.prefix, publicUrl: url, caPem: tls.ca, logger });
+  await app.register(k8sProxyPlugin, { peering, nc: env.nc, natsPrefix: env.prefix, publicUrl: url, caPem: tls.ca, logger });
   await register?.({ app, auth, logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const httpPort = (app.server.address() as AddressInfo).port;

@@ -14,10 +14,11 @@ import {
   type MethodsOf,
   type Span,
 } from "@daalu/runtime";
-import { requireAdmin, type Authenticator, type Principal } from "../auth.js";
+import type { Authenticator, Principal } from "../auth.js";
 import { TokenBuckets } from "../domain/rate-limit.js";
 import { BadRequestError, RateLimitedError, RouteNotFoundError } from "../errors.js";
 import { clientErrorHandler, frameworkErrors, sendError, toDaalu } from "./problems.js";
+import { accessHook, ADMIN, inSpan, principalOf, PUBLIC } from "./route-kit.js";
 import { openapi } from "../openapi.js";
 import { UI_HTML } from "../ui.js";
 import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
@@ -121,17 +122,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     return sendError(req, reply, de);
   });
   app.setNotFoundHandler((req, reply) => sendError(req, reply, new RouteNotFoundError(req.method, req.url)));
+  // Who may call: token and role, before any body is read or any input validated (route-kit.ts).
+  app.addHook("onRequest", accessHook(deps.auth));
 
-  /** Runs a handler inside the request's span so NATS calls carry its trace. */
-  const inSpan = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => context.with(req.traceCtx ?? context.active(), fn);
-
-  const authed = async (req: FastifyRequest, admin: boolean): Promise<Principal> => {
-    const p = await deps.auth.authenticate(req.headers.authorization);
-    if (admin) requireAdmin(p);
-    req.principal = p;
-    req.span?.setAttribute("daalu.tenant", p.tenantId);
-    return p;
-  };
   const call = (p: Principal) => ({ tenantId: p.tenantId, caller: p.caller });
   type Id = { Params: { id: string } };
   // Action routes take no body; an empty one or `{}` is fine, anything else is refused.
@@ -141,13 +134,13 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     if (typeof b !== "object" || Array.isArray(b) || Object.keys(b).length > 0) throw new BadRequestError("this action takes no request body");
   };
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (req, reply) => {
+  app.get("/healthz", { config: PUBLIC }, async () => ({ status: "ok" }));
+  app.get("/readyz", { config: PUBLIC }, async (req, reply) => {
     await deps.ready();
     return reply.send({ status: "ready" });
   });
-  app.get("/openapi.json", async () => openapi);
-  app.get("/", async (_req, reply) =>
+  app.get("/openapi.json", { config: PUBLIC }, async () => openapi);
+  app.get("/", { config: PUBLIC }, async (_req, reply) =>
     reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "no-store")
@@ -156,9 +149,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
       .send(UI_HTML),
   );
 
-  app.post<{ Body: { name: string; subnet?: string } }>("/v1/clusters", { schema: { body: createClusterBody } }, async (req, reply) =>
+  app.post<{ Body: { name: string; subnet?: string } }>("/v1/clusters", { config: ADMIN, schema: { body: createClusterBody } }, async (req, reply) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.createInvite({ clusterName: req.body.name, subnet: req.body.subnet ?? "" }, call(p));
       const got = await deps.peering.getCluster({ clusterId: res.invite?.clusterId ?? "" }, call(p));
       return reply.code(201).send({ cluster: clusterJson(got.cluster), invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
@@ -166,63 +159,63 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   );
   app.get("/v1/clusters", async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.peering.listClusters({}, call(p));
       return { clusters: res.clusters.map(clusterJson) };
     }),
   );
   app.get<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.peering.getCluster({ clusterId: req.params.id }, call(p));
       return { cluster: clusterJson(res.cluster) };
     }),
   );
-  app.delete<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
+  app.delete<Id>("/v1/clusters/:id", { config: ADMIN, schema: { params: idParam } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.peering.deleteCluster({ clusterId: req.params.id }, call(p));
       return { cluster: clusterJson(res.cluster) };
     }),
   );
-  app.post<Id>("/v1/clusters/:id/invites", { schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
+  app.post<Id>("/v1/clusters/:id/invites", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.createInvite({ clusterId: req.params.id }, call(p));
       return reply.code(201).send({ invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
     }),
   );
   app.get<{ Querystring: { clusterId?: string } }>("/v1/invites", { schema: { querystring: listInvitesQuery } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.invite.listInvites({ clusterId: req.query.clusterId ?? "" }, call(p));
       return { invites: res.invites.map(inviteJson) };
     }),
   );
-  app.post<Id>("/v1/invites/:id/revoke", { schema: { params: idParam }, preValidation: noBody }, async (req) =>
+  app.post<Id>("/v1/invites/:id/revoke", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.revokeInvite({ inviteId: req.params.id }, call(p));
       return { invite: inviteJson(res.invite) };
     }),
   );
-  app.post<Id>("/v1/invites/:id/regenerate", { schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
+  app.post<Id>("/v1/invites/:id/regenerate", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.regenerateInvite({ inviteId: req.params.id }, call(p));
       return reply.code(201).send({ invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
     }),
   );
   app.get("/v1/subnet", async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.peering.getTenantSubnet({}, call(p));
       return { subnet: subnetJson(res.subnet) };
     }),
   );
-  app.put<{ Body: { cidr: string } }>("/v1/subnet", { schema: { body: setSubnetBody } }, async (req) =>
+  app.put<{ Body: { cidr: string } }>("/v1/subnet", { config: ADMIN, schema: { body: setSubnetBody } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.peering.setTenantSubnet({ cidr: req.body.cidr }, call(p));
       return { subnet: subnetJson(res.subnet) };
     }),
@@ -234,6 +227,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   app.post<{ Body: { token: string; publicKey: string } }>(
     "/v1/bootstrap",
     {
+      config: PUBLIC,
       bodyLimit: BOOTSTRAP_BODY_LIMIT,
       schema: { body: bootstrapBody },
       onRequest: async (req) => {

@@ -22,11 +22,12 @@
  *
  * Register with `app.register(k8sProxyPlugin, opts)`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { context, DaaluError, TtlCache, type Logger } from "@daalu/runtime";
+import { DaaluError, TtlCache, type Logger } from "@daalu/runtime";
 import { proxyCall } from "@daalu/tunnel-proxy";
-import type { Authenticator, Principal } from "../auth.js";
+import type { Principal } from "../auth.js";
+import { inSpan, principalOf } from "./route-kit.js";
 import type { PeeringClient } from "./app.js";
 
 /** Request headers the gateway forwards (the edge filters again). Never Authorization. */
@@ -39,7 +40,6 @@ export const DEFAULT_K8S_CLUSTER_CACHE_MS = 5_000;
 export const DEFAULT_K8S_BODY_LIMIT = 3 * 1024 * 1024;
 
 export interface K8sProxyOptions {
-  auth: Authenticator;
   peering: PeeringClient;
   nc: NatsConnection;
   /** NATS subject prefix (not `prefix`: Fastify's register() takes that as a route prefix). */
@@ -69,13 +69,6 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.bodyLimit ?? DEFAULT_K8S_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-  const inSpan = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => context.with(req.traceCtx ?? context.active(), fn);
-  const authed = async (req: FastifyRequest): Promise<Principal> => {
-    const p = await opts.auth.authenticate(req.headers.authorization);
-    req.principal = p;
-    req.span?.setAttribute("daalu.tenant", p.tenantId);
-    return p;
-  };
   const requireCluster = async (p: Principal, clusterId: string): Promise<void> => {
     await known.get(`${p.tenantId}/${clusterId}`, async () => {
       // NotFound for another tenant's cluster: peering scopes GetCluster by the call's tenant.
@@ -90,7 +83,7 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
     url: "/k8s/clusters/:id/*",
     handler: (req, reply) =>
       inSpan(req, async () => {
-        const p = await authed(req);
+        const p = principalOf(req);
         const clusterId = req.params.id;
         await requireCluster(p, clusterId);
         const prefix = `/k8s/clusters/${clusterId}`;
@@ -161,7 +154,7 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
     { schema: { params: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 128 } }, required: ["id"] }, querystring: { type: "object", properties: { token: { type: "string", enum: ["include", "placeholder"] } }, additionalProperties: false } } },
     (req, reply) =>
       inSpan(req, async () => {
-        const p = await authed(req);
+        const p = principalOf(req);
         const res = await opts.peering.getCluster({ clusterId: req.params.id }, { tenantId: p.tenantId, caller: p.caller });
         const c = res.cluster!;
         // The token is the caller's own and only echoed when asked for: the
