@@ -70,3 +70,12 @@ test("bytes node's HTTP parser refuses get a minimal 400 problem", async (t) => 
     assertProblem(r, 400, "MALFORMED_HTTP_REQUEST");
   }
 });
+
+test("a dependency that is down is a 503 whose message names no internal subject", async (t) => {
+  const { gw, tokens } = await gatewayHarness(t);
+  for (const path of ["/v1/clusters", "/v1/subnet", "/v1/clusters/abc/queries/nodes", "/v1/audit/calls"]) {
+    const r = await http(gw.url, "GET", path, { token: tokens.viewer });
+    assertProblem(r, 503, "UNAVAILABLE");
+    assert.doesNotMatch(r.body.detail, /daalu\./, path);
+  }
+});
