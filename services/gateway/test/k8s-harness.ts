@@ -7,9 +7,11 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind } from "@daalu/proto";
+import { inviteClient } from "@daalu/invite";
+import { peeringClient } from "@daalu/peering";
 import type { FastifyInstance } from "fastify";
-import { createLogger, natsClient, type Logger } from "@daalu/runtime";
+import { createLogger, type Logger } from "@daalu/runtime";
 import { selfSignedTls } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
 import { openGatewayStore } from "../src/admin.js";
@@ -37,10 +39,10 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
   const store = await openGatewayStore(env.databaseUrl, { poolSize: 4 });
   const logger = createLogger("gateway", process.env["LOG_LEVEL"] ?? "silent");
   const caller = { kind: CallerKind.SERVICE, id: "gateway" };
-  const peering = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller } });
+  const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller } });
   const auth = new Authenticator(store, 5_000, logger);
   const { app } = buildApp({
-    invite: natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix, defaults: { caller } }),
+    invite: inviteClient(env.nc, { prefix: env.prefix, defaults: { caller } }),
     peering,
     auth,
     logger,

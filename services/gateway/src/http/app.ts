@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { invitev1, peeringv1 } from "@daalu/proto";
+import type { InviteClient } from "@daalu/invite";
+import type { PeeringClient } from "@daalu/peering";
 import {
   Code,
   context,
@@ -10,8 +11,6 @@ import {
   tracer,
   type Context,
   type Logger,
-  type ServiceClient,
-  type MethodsOf,
   type Span,
 } from "@daalu/runtime";
 import type { Authenticator, Principal } from "../auth.js";
@@ -25,8 +24,6 @@ import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
 import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./schemas.js";
 import { BOOTSTRAP_BODY_LIMIT } from "../config.js";
 
-export type InviteClient = ServiceClient<MethodsOf<typeof invitev1.InviteService>>;
-export type PeeringClient = ServiceClient<MethodsOf<typeof peeringv1.PeeringService>>;
 
 export interface AppDeps {
   /** Serve HTTPS with this key and certificate (PEM). */

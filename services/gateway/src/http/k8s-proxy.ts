@@ -28,7 +28,7 @@ import { DaaluError, TtlCache, type Logger } from "@daalu/runtime";
 import { proxyCall } from "@daalu/tunnel-proxy";
 import type { Principal } from "../auth.js";
 import { inSpan, principalOf } from "./route-kit.js";
-import type { PeeringClient } from "./app.js";
+import type { PeeringClient } from "@daalu/peering";
 
 /** Request headers the gateway forwards (the edge filters again). Never Authorization. */
 export const K8S_FORWARD_HEADERS = ["accept", "accept-encoding", "content-type", "user-agent", "kubectl-command", "kubectl-session"] as const;

@@ -36,7 +36,7 @@ import type { FastifyInstance } from "fastify";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
 import type { Authenticator } from "../auth.js";
 import { checkKubectlArgv, MAX_ARGS, MAX_ARG_LENGTH } from "../domain/kubectl-argv.js";
-import type { PeeringClient } from "./app.js";
+import type { PeeringClient } from "@daalu/peering";
 import { authenticate, inSpan } from "./route-kit.js";
 import { idParam } from "./schemas.js";
 
