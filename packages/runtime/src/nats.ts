@@ -342,7 +342,8 @@ export function natsClient<S extends GenServiceMethods>(
           res = await request(nc, subject, body, callHeaders(o, timeout), timeout);
         } catch (err) {
           if (err instanceof NoResponders) {
-            throw new DaaluError(Code.Unavailable, `${service.name} is unavailable (no responders on ${subject})`, { cause: err });
+            // Messages can reach a person (problem+json); the subject stays in `cause`, for logs.
+            throw new DaaluError(Code.Unavailable, `${service.name} is unavailable (no instance is running)`, { cause: err });
           }
           if (err instanceof RequestTimeout) {
             throw new DaaluError(Code.DeadlineExceeded, `${service.name}.${method.name} timed out after ${timeout} ms`, { cause: err });

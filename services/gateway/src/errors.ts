@@ -32,6 +32,14 @@ export class BadRequestError extends DaaluError {
   }
 }
 
+/** Bytes node's HTTP parser refused, before any route is known (answered on the raw socket). */
+export class MalformedHttpError extends DaaluError {
+  override name = "MalformedHttpError";
+  constructor(message = "the request is not well-formed HTTP/1.1", reason = "MALFORMED_HTTP_REQUEST", httpStatus = 400) {
+    super(Code.InvalidArgument, message, { reason, httpStatus });
+  }
+}
+
 /** The public bootstrap route's per-IP limiter refused the request. */
 export class RateLimitedError extends DaaluError {
   override name = "RateLimitedError";

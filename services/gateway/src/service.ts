@@ -1,4 +1,6 @@
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind, peeringv1 } from "@daalu/proto";
+import { inviteClient } from "@daalu/invite";
+import { peeringClient } from "@daalu/peering";
 import { connectNats, createDb, migrateToLatest, natsClient, type Logger, type NatsConnection } from "@daalu/runtime";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
@@ -29,6 +31,10 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/**
+ * Every client the gateway makes comes from the service's own package (client.ts via index.ts) and
+ * calls as the gateway by default; a request on behalf of an API token passes that caller per call.
+ */
 const GATEWAY_CALLER = { kind: CallerKind.SERVICE, id: "gateway" };
 
 /** Starts the gateway in this process (main.ts and in-process tests). */
@@ -41,14 +47,14 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     const conn = nc;
     const store = new GatewayStore(db);
     const prefix = config.natsPrefix;
-    const peering = natsClient(conn, peeringv1.PeeringService, { prefix, defaults: { caller: GATEWAY_CALLER } });
+    const peering = peeringClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } });
     const auth = new Authenticator(store, config.authCacheMs, logger.child({ component: "auth" }));
     const tls = config.tls
       ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile), ca: config.tls.caFile ? await readFile(config.tls.caFile, "utf8") : undefined }
       : undefined;
     const { app, routes } = buildApp({
       ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
-      invite: natsClient(conn, invitev1.InviteService, { prefix, defaults: { caller: GATEWAY_CALLER } }),
+      invite: inviteClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }),
       peering,
       auth,
       logger,
@@ -71,7 +77,6 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     });
     // The Kubernetes-API-compatible endpoint per cluster and kubeconfig download.
     await app.register(k8sProxyPlugin, {
-      auth,
       peering,
       nc: conn,
       natsPrefix: prefix,
@@ -82,7 +87,7 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     // Audit log and metering, typed cluster queries (Assistant/agents), in-cluster
     // HTTP targets (Prometheus, Loki, Grafana) and one-shot kubectl: all through the tunnel.
     await app.register(auditRoutesPlugin, { auth, audit: createAuditClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
-    await app.register(queryRoutesPlugin, { auth, queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
+    await app.register(queryRoutesPlugin, { queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     const k = config.kubectl;
     await app.register(kubectlRunPlugin, {

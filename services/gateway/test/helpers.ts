@@ -1,5 +1,6 @@
+import assert from "node:assert/strict";
 import { createLogger } from "@daalu/runtime";
-import type { TestEnv } from "@daalu/testing";
+import { setup, type TestEnv } from "@daalu/testing";
 import { createApiToken, createTenant, openGatewayStore } from "../src/admin.js";
 import { loadConfig } from "../src/config.js";
 import { start, type RunningGateway } from "../src/service.js";
@@ -8,6 +9,16 @@ import { start, type RunningGateway } from "../src/service.js";
 export async function startGateway(env: TestEnv, extra: Record<string, string> = {}): Promise<RunningGateway> {
   const config = loadConfig({ ...env.env, GATEWAY_LISTEN: "127.0.0.1:0", LOG_LEVEL: "silent", ...extra });
   return start(config, createLogger("gateway", config.logLevel));
+}
+
+/** A fresh environment with tenant "acme" (admin and viewer tokens) and a gateway alone (no other service), both cleaned up after the test. */
+export async function gatewayHarness(t: { after(fn: () => Promise<void>): void }, extra: Record<string, string> = {}): Promise<{ env: TestEnv; gw: RunningGateway; tokens: Tokens }> {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const tokens = await seedTenant(env, "acme");
+  const gw = await startGateway(env, extra);
+  t.after(() => gw.close());
+  return { env, gw, tokens };
 }
 
 export interface Tokens {
@@ -43,6 +54,15 @@ export interface Res {
   type: string;
   headers: Headers;
   body: any;
+}
+
+/** Asserts an RFC 9457 problem with this status and Daalu reason. */
+export function assertProblem(r: Pick<Res, "status" | "type" | "body">, status: number, reason: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.match(r.type, /^application\/problem\+json/);
+  assert.equal(r.body.status, status);
+  assert.equal(r.body.reason, reason, JSON.stringify(r.body));
+  assert.equal(typeof r.body.detail, "string");
 }
 
 /** A small fetch wrapper: JSON in, parsed JSON (or text) out. */

@@ -1,36 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initTracing } from "@daalu/runtime";
-import { setup, type TestEnv } from "@daalu/testing";
 import { createApiToken, openGatewayStore, revokeApiToken } from "../src/admin.js";
 import { openapi } from "../src/openapi.js";
-import type { RunningGateway } from "../src/service.js";
-import { http, seedTenant, startGateway, type Tokens } from "./helpers.js";
+import { assertProblem, gatewayHarness, http } from "./helpers.js";
 
 initTracing({ serviceName: "gateway-test" });
 
 // Gateway-only behaviour: no invite or peering service runs in these tests, so
 // anything that passes authentication and validation ends in 503 (no responders).
 
-async function harness(t: { after(fn: () => Promise<void>): void }, extra: Record<string, string> = {}): Promise<{ env: TestEnv; gw: RunningGateway; tokens: Tokens }> {
-  const env = await setup();
-  t.after(() => env.cleanup());
-  const tokens = await seedTenant(env, "acme");
-  const gw = await startGateway(env, extra);
-  t.after(() => gw.close());
-  return { env, gw, tokens };
-}
-
-function assertProblem(r: { status: number; type: string; body: any }, status: number, reason: string): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.match(r.type, /^application\/problem\+json/);
-  assert.equal(r.body.status, status);
-  assert.equal(r.body.reason, reason, JSON.stringify(r.body));
-  assert.equal(typeof r.body.detail, "string");
-}
 
 test("missing, malformed, unknown and revoked tokens get 401 problems", async (t) => {
-  const { env, gw } = await harness(t);
+  const { env, gw } = await gatewayHarness(t);
   assertProblem(await http(gw.url, "GET", "/v1/clusters"), 401, "UNAUTHENTICATED");
   assertProblem(await http(gw.url, "GET", "/v1/clusters", { headers: { authorization: "Basic abc" } }), 401, "UNAUTHENTICATED");
   assertProblem(await http(gw.url, "GET", "/v1/clusters", { token: "dak1_nope" }), 401, "UNAUTHENTICATED");
@@ -50,7 +32,7 @@ test("missing, malformed, unknown and revoked tokens get 401 problems", async (t
 });
 
 test("a viewer cannot create, delete, re-enroll, revoke or change the subnet", async (t) => {
-  const { gw, tokens } = await harness(t);
+  const { gw, tokens } = await gatewayHarness(t);
   const cases: [string, string, unknown][] = [
     ["POST", "/v1/clusters", { name: "prod" }],
     ["DELETE", "/v1/clusters/abc", undefined],
@@ -65,13 +47,13 @@ test("a viewer cannot create, delete, re-enroll, revoke or change the subnet", a
 });
 
 test("unknown routes and methods are 404 problems", async (t) => {
-  const { gw, tokens } = await harness(t);
+  const { gw, tokens } = await gatewayHarness(t);
   assertProblem(await http(gw.url, "GET", "/v2/nothing"), 404, "ROUTE_NOT_FOUND");
   assertProblem(await http(gw.url, "PATCH", "/v1/clusters", { token: tokens.admin }), 404, "ROUTE_NOT_FOUND");
 });
 
 test("hostile bootstrap bodies get clear 4xx problems", async (t) => {
-  const { gw } = await harness(t);
+  const { gw } = await gatewayHarness(t);
   const key = Buffer.alloc(32, 7).toString("base64");
   const post = (opts: Parameters<typeof http>[3]) => http(gw.url, "POST", "/v1/bootstrap", opts);
   assertProblem(await post({ raw: "token=x", contentType: "application/x-www-form-urlencoded" }), 415, "UNSUPPORTED_MEDIA_TYPE");
@@ -90,7 +72,7 @@ test("hostile bootstrap bodies get clear 4xx problems", async (t) => {
 });
 
 test("operator bodies are validated before anything is forwarded", async (t) => {
-  const { gw, tokens } = await harness(t);
+  const { gw, tokens } = await gatewayHarness(t);
   const token = tokens.admin;
   assertProblem(await http(gw.url, "POST", "/v1/clusters", { token, json: { name: "" } }), 400, "INVALID_REQUEST");
   assertProblem(await http(gw.url, "POST", "/v1/clusters", { token, json: { name: "a".repeat(64) } }), 400, "INVALID_REQUEST");
@@ -104,7 +86,7 @@ test("operator bodies are validated before anything is forwarded", async (t) => 
 });
 
 test("the public bootstrap route is rate limited per source address", async (t) => {
-  const { gw } = await harness(t, { GATEWAY_BOOTSTRAP_RATE: "1", GATEWAY_BOOTSTRAP_BURST: "3" });
+  const { gw } = await gatewayHarness(t, { GATEWAY_BOOTSTRAP_RATE: "1", GATEWAY_BOOTSTRAP_BURST: "3" });
   const statuses: number[] = [];
   for (let i = 0; i < 6; i++) statuses.push((await http(gw.url, "POST", "/v1/bootstrap", { json: { token: "x", publicKey: "y" } })).status);
   assert.deepEqual(statuses.slice(0, 3), [503, 503, 503]);
@@ -113,12 +95,12 @@ test("the public bootstrap route is rate limited per source address", async (t) 
 });
 
 test("the limiter is off with GATEWAY_BOOTSTRAP_RATE=0", async (t) => {
-  const { gw } = await harness(t, { GATEWAY_BOOTSTRAP_RATE: "0", GATEWAY_BOOTSTRAP_BURST: "1" });
+  const { gw } = await gatewayHarness(t, { GATEWAY_BOOTSTRAP_RATE: "0", GATEWAY_BOOTSTRAP_BURST: "1" });
   for (let i = 0; i < 5; i++) assert.equal((await http(gw.url, "POST", "/v1/bootstrap", { json: { token: "x", publicKey: "y" } })).status, 503);
 });
 
 test("OpenAPI lists every registered route", async (t) => {
-  const { gw } = await harness(t);
+  const { gw } = await gatewayHarness(t);
   const r = await http(gw.url, "GET", "/openapi.json");
   assert.equal(r.status, 200);
   assert.equal(r.body.openapi, "3.1.0");
@@ -135,7 +117,7 @@ test("OpenAPI lists every registered route", async (t) => {
 });
 
 test("the web UI, health and readiness are served; trace ids are returned", async (t) => {
-  const { gw } = await harness(t);
+  const { gw } = await gatewayHarness(t);
   const ui = await http(gw.url, "GET", "/");
   assert.equal(ui.status, 200);
   assert.match(ui.type, /^text\/html/);

@@ -7,9 +7,11 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind } from "@daalu/proto";
+import { inviteClient } from "@daalu/invite";
+import { peeringClient } from "@daalu/peering";
 import type { FastifyInstance } from "fastify";
-import { createLogger, natsClient, type Logger } from "@daalu/runtime";
+import { createLogger, type Logger } from "@daalu/runtime";
 import { selfSignedTls } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
 import { openGatewayStore } from "../src/admin.js";
@@ -37,10 +39,10 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
   const store = await openGatewayStore(env.databaseUrl, { poolSize: 4 });
   const logger = createLogger("gateway", process.env["LOG_LEVEL"] ?? "silent");
   const caller = { kind: CallerKind.SERVICE, id: "gateway" };
-  const peering = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller } });
+  const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller } });
   const auth = new Authenticator(store, 5_000, logger);
   const { app } = buildApp({
-    invite: natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix, defaults: { caller } }),
+    invite: inviteClient(env.nc, { prefix: env.prefix, defaults: { caller } }),
     peering,
     auth,
     logger,
@@ -54,7 +56,7 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
   const front = https.createServer({ key: tls.key, cert: tls.cert });
   await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
   const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
-  await app.register(k8sProxyPlugin, { auth, peering, nc: env.nc, natsPrefix: env.prefix, publicUrl: url, caPem: tls.ca, logger });
+  await app.register(k8sProxyPlugin, { peering, nc: env.nc, natsPrefix: env.prefix, publicUrl: url, caPem: tls.ca, logger });
   await register?.({ app, auth, logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const httpPort = (app.server.address() as AddressInfo).port;

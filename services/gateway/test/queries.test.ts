@@ -35,8 +35,8 @@ before(async () => {
   assistant = await botToken(env, "acme", "helper-bot", "assistant");
   stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
   cluster = stack.clusterIds[0]!;
-  gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
-    await app.register(queryRoutesPlugin, { auth, queries: queryClient(env.nc, { prefix: env.prefix }), logger });
+  gw = await startK8sGateway(env, async ({ app, logger }) => {
+    await app.register(queryRoutesPlugin, { queries: queryClient(env.nc, { prefix: env.prefix }), logger });
   });
   dir = mkdtempSync(path.join(tmpdir(), "queries-"));
   directCfg = path.join(dir, "direct.kubeconfig");

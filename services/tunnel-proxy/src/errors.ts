@@ -5,8 +5,16 @@ import { Code, DaaluError } from "@daalu/runtime";
 /** The cluster exists but has no tunnel yet (not enrolled). */
 export class ClusterNotConnectedError extends DaaluError {
   override name = "ClusterNotConnectedError";
-  constructor(clusterId: string) {
-    super(Code.Unavailable, `cluster ${clusterId} has no tunnel yet (not enrolled)`, { reason: "CLUSTER_NOT_CONNECTED" });
+  constructor(clusterId: string, message = `cluster ${clusterId} has no tunnel yet (not enrolled)`) {
+    super(Code.Unavailable, message, { reason: "CLUSTER_NOT_CONNECTED" });
+  }
+}
+
+/** Enrolled, but the hub knows the tunnel is down (no handshake yet, or none for too long). */
+export class TunnelNotConnectedError extends DaaluError {
+  override name = "TunnelNotConnectedError";
+  constructor(message: string) {
+    super(Code.Unavailable, message, { reason: "TUNNEL_NOT_CONNECTED" });
   }
 }
 

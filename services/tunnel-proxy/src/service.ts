@@ -11,7 +11,8 @@ import { SERVICE_NAME, type TunnelProxyConfig } from "./config.js";
 import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
-import { ClusterNotConnectedError } from "./errors.js";
+import { ClusterNotConnectedError, TunnelNotConnectedError } from "./errors.js";
+import { tunnelRefusal } from "./domain/tunnel-state.js";
 
 export interface RunningTunnelProxy {
   nc: NatsConnection;
@@ -47,9 +48,11 @@ export async function start(config: TunnelProxyConfig, logger: Logger): Promise<
       // Asked every time the cache is cold, override or not: the cluster must exist in this tenant.
       const got = await peering.getCluster({ clusterId }, { tenantId, caller: SELF, timeoutMs: 5_000 });
       const override = config.edgeAddrOverride[clusterId];
-      const ip = got.cluster?.tunnelIp ?? "";
-      if (!override && !ip) throw new ClusterNotConnectedError(clusterId);
-      return override ?? `${ip}:${config.edgePort}`;
+      if (override) return override;
+      // Refused (and not cached) when peering already knows the tunnel is not up: no call would get through.
+      const no = got.cluster ? tunnelRefusal(got.cluster, Date.now()) : { kind: "not-enrolled", message: `cluster ${clusterId} has no tunnel yet (not enrolled)` };
+      if (no) throw no.kind === "not-enrolled" ? new ClusterNotConnectedError(clusterId, no.message) : new TunnelNotConnectedError(no.message);
+      return `${got.cluster!.tunnelIp}:${config.edgePort}`;
     });
   let auditOkUntil = 0;
   const auditReady = async () => {

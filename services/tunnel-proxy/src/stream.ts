@@ -340,7 +340,7 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
     if (!headDone && h && (h as MsgHdrs & { code?: number }).code === 503 && !h.has(STREAM_KIND)) {
       headDone = true;
       cleanup();
-      rejectHead(new DaaluError(Code.Unavailable, `nothing answers ${subject}`, { reason: "TUNNEL_UNAVAILABLE" }));
+      rejectHead(new DaaluError(Code.Unavailable, "no hub node serves this cluster's tunnel (is the tunnel-proxy running?)", { reason: "TUNNEL_UNAVAILABLE", cause: new Error(`nothing answers ${subject}`) }));
       return;
     }
     const k = h?.get(STREAM_KIND);
@@ -451,7 +451,7 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
     if (headDone) return;
     headDone = true;
     cleanup();
-    rejectHead(new DaaluError(Code.DeadlineExceeded, `no answer from ${subject} within ${opts.timeoutMs} ms`, { reason: "TUNNEL_TIMEOUT" }));
+    rejectHead(new DaaluError(Code.DeadlineExceeded, `no answer through the cluster's tunnel within ${opts.timeoutMs} ms`, { reason: "TUNNEL_TIMEOUT", cause: new Error(`no answer from ${subject}`) }));
   }, opts.timeoutMs);
   if (opts.signal) {
     if (opts.signal.aborted) queueMicrotask(onAbort);

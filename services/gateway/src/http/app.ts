@@ -1,31 +1,29 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from "fastify";
-import { invitev1, peeringv1 } from "@daalu/proto";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { InviteClient } from "@daalu/invite";
+import type { PeeringClient } from "@daalu/peering";
 import {
+  Code,
   context,
-  DaaluError,
   extractTrace,
   SpanKind,
   SpanStatusCode,
-  toProblem,
   trace,
   tracer,
   type Context,
   type Logger,
-  type ServiceClient,
-  type MethodsOf,
   type Span,
 } from "@daalu/runtime";
-import { requireAdmin, type Authenticator, type Principal } from "../auth.js";
+import type { Authenticator, Principal } from "../auth.js";
 import { TokenBuckets } from "../domain/rate-limit.js";
 import { BadRequestError, RateLimitedError, RouteNotFoundError } from "../errors.js";
+import { clientErrorHandler, frameworkErrors, sendError, toDaalu } from "./problems.js";
+import { accessHook, ADMIN, inSpan, principalOf, PUBLIC } from "./route-kit.js";
 import { openapi } from "../openapi.js";
 import { UI_HTML } from "../ui.js";
 import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
 import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./schemas.js";
 import { BOOTSTRAP_BODY_LIMIT } from "../config.js";
 
-export type InviteClient = ServiceClient<MethodsOf<typeof invitev1.InviteService>>;
-export type PeeringClient = ServiceClient<MethodsOf<typeof peeringv1.PeeringService>>;
 
 export interface AppDeps {
   /** Serve HTTPS with this key and certificate (PEM). */
@@ -52,38 +50,6 @@ declare module "fastify" {
   }
 }
 
-/** Fastify's own 4xx errors, mapped to our reasons. */
-const FASTIFY_ERRORS: Record<string, { reason: string; status: number; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { reason: "BODY_TOO_LARGE", status: 413, message: "request body is too large" },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { reason: "UNSUPPORTED_MEDIA_TYPE", status: 415, message: "request bodies must be application/json" },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { reason: "INVALID_CONTENT_LENGTH", status: 400 },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { reason: "EMPTY_BODY", status: 400 },
-  FST_ERR_CTP_INVALID_JSON_BODY: { reason: "INVALID_JSON", status: 400, message: "request body is not valid JSON" },
-  FST_ERR_CTP_INVALID_TYPE: { reason: "UNSUPPORTED_MEDIA_TYPE", status: 415 },
-};
-
-function toDaalu(err: unknown): DaaluError {
-  if (err instanceof DaaluError) return err;
-  const fe = err as FastifyError;
-  if (fe && fe.validation) {
-    return new BadRequestError(`invalid request: ${fe.message}`, "INVALID_REQUEST");
-  }
-  if (fe && typeof fe.code === "string") {
-    const m = FASTIFY_ERRORS[fe.code];
-    if (m) return new BadRequestError(m.message ?? fe.message, m.reason, m.status);
-    // JSON syntax errors surface as SyntaxError with statusCode 400.
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new BadRequestError(fe.message, "INVALID_REQUEST", fe.statusCode);
-  }
-  if (err instanceof SyntaxError) return new BadRequestError("request body is not valid JSON", "INVALID_JSON");
-  return DaaluError.from(err);
-}
-
-function sendProblem(req: FastifyRequest, reply: FastifyReply, err: DaaluError): FastifyReply {
-  const traceId = req.span?.spanContext().traceId;
-  const p = toProblem(err, req.url.split("?")[0], traceId);
-  return reply.code(err.httpStatus).type("application/problem+json").send(JSON.stringify(p));
-}
-
 /**
  * Builds the gateway's HTTP app: authentication, tenant resolution, HTTP shape
  * validation, forwarding over NATS and error mapping — no business rules.
@@ -97,6 +63,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     bodyLimit: deps.bodyLimit,
     trustProxy: false,
     return503OnClosing: true,
+    // Every refusal in our format: router errors (%zz) and bytes node's parser rejects (bare CR, NUL).
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
   });
   const routes: RouteList = [];
@@ -142,24 +111,17 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     log.debug({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
   });
 
+  // One error handler for every route, plugins included: problem+json, or a Kubernetes Status under /k8s/.
   app.setErrorHandler((err, req, reply) => {
     const de = toDaalu(err);
-    if (de.httpStatus >= 500) log.error({ err: de.cause ?? err, method: req.method, route: req.routeOptions.url }, "request failed");
-    req.span?.setAttribute("daalu.error.reason", de.reason);
-    return sendProblem(req, reply, de);
+    if (de.code === Code.Internal || de.code === Code.Unknown) log.error({ err: de.cause ?? err, method: req.method, route: req.routeOptions.url }, "request failed");
+    else if (de.httpStatus >= 500) log.warn({ err: de.cause ?? de.message, reason: de.reason, method: req.method, route: req.routeOptions.url }, "request failed");
+    return sendError(req, reply, de);
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(req, reply, new RouteNotFoundError(req.method, req.url)));
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, new RouteNotFoundError(req.method, req.url)));
+  // Who may call: token and role, before any body is read or any input validated (route-kit.ts).
+  app.addHook("onRequest", accessHook(deps.auth));
 
-  /** Runs a handler inside the request's span so NATS calls carry its trace. */
-  const inSpan = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => context.with(req.traceCtx ?? context.active(), fn);
-
-  const authed = async (req: FastifyRequest, admin: boolean): Promise<Principal> => {
-    const p = await deps.auth.authenticate(req.headers.authorization);
-    if (admin) requireAdmin(p);
-    req.principal = p;
-    req.span?.setAttribute("daalu.tenant", p.tenantId);
-    return p;
-  };
   const call = (p: Principal) => ({ tenantId: p.tenantId, caller: p.caller });
   type Id = { Params: { id: string } };
   // Action routes take no body; an empty one or `{}` is fine, anything else is refused.
@@ -169,13 +131,13 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     if (typeof b !== "object" || Array.isArray(b) || Object.keys(b).length > 0) throw new BadRequestError("this action takes no request body");
   };
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (req, reply) => {
+  app.get("/healthz", { config: PUBLIC }, async () => ({ status: "ok" }));
+  app.get("/readyz", { config: PUBLIC }, async (req, reply) => {
     await deps.ready();
     return reply.send({ status: "ready" });
   });
-  app.get("/openapi.json", async () => openapi);
-  app.get("/", async (_req, reply) =>
+  app.get("/openapi.json", { config: PUBLIC }, async () => openapi);
+  app.get("/", { config: PUBLIC }, async (_req, reply) =>
     reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "no-store")
@@ -184,9 +146,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
       .send(UI_HTML),
   );
 
-  app.post<{ Body: { name: string; subnet?: string } }>("/v1/clusters", { schema: { body: createClusterBody } }, async (req, reply) =>
+  app.post<{ Body: { name: string; subnet?: string } }>("/v1/clusters", { config: ADMIN, schema: { body: createClusterBody } }, async (req, reply) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.createInvite({ clusterName: req.body.name, subnet: req.body.subnet ?? "" }, call(p));
       const got = await deps.peering.getCluster({ clusterId: res.invite?.clusterId ?? "" }, call(p));
       return reply.code(201).send({ cluster: clusterJson(got.cluster), invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
@@ -194,63 +156,63 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   );
   app.get("/v1/clusters", async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.peering.listClusters({}, call(p));
       return { clusters: res.clusters.map(clusterJson) };
     }),
   );
   app.get<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.peering.getCluster({ clusterId: req.params.id }, call(p));
       return { cluster: clusterJson(res.cluster) };
     }),
   );
-  app.delete<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
+  app.delete<Id>("/v1/clusters/:id", { config: ADMIN, schema: { params: idParam } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.peering.deleteCluster({ clusterId: req.params.id }, call(p));
       return { cluster: clusterJson(res.cluster) };
     }),
   );
-  app.post<Id>("/v1/clusters/:id/invites", { schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
+  app.post<Id>("/v1/clusters/:id/invites", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.createInvite({ clusterId: req.params.id }, call(p));
       return reply.code(201).send({ invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
     }),
   );
   app.get<{ Querystring: { clusterId?: string } }>("/v1/invites", { schema: { querystring: listInvitesQuery } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.invite.listInvites({ clusterId: req.query.clusterId ?? "" }, call(p));
       return { invites: res.invites.map(inviteJson) };
     }),
   );
-  app.post<Id>("/v1/invites/:id/revoke", { schema: { params: idParam }, preValidation: noBody }, async (req) =>
+  app.post<Id>("/v1/invites/:id/revoke", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.revokeInvite({ inviteId: req.params.id }, call(p));
       return { invite: inviteJson(res.invite) };
     }),
   );
-  app.post<Id>("/v1/invites/:id/regenerate", { schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
+  app.post<Id>("/v1/invites/:id/regenerate", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.invite.regenerateInvite({ inviteId: req.params.id }, call(p));
       return reply.code(201).send({ invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
     }),
   );
   app.get("/v1/subnet", async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, false);
+      const p = principalOf(req);
       const res = await deps.peering.getTenantSubnet({}, call(p));
       return { subnet: subnetJson(res.subnet) };
     }),
   );
-  app.put<{ Body: { cidr: string } }>("/v1/subnet", { schema: { body: setSubnetBody } }, async (req) =>
+  app.put<{ Body: { cidr: string } }>("/v1/subnet", { config: ADMIN, schema: { body: setSubnetBody } }, async (req) =>
     inSpan(req, async () => {
-      const p = await authed(req, true);
+      const p = principalOf(req);
       const res = await deps.peering.setTenantSubnet({ cidr: req.body.cidr }, call(p));
       return { subnet: subnetJson(res.subnet) };
     }),
@@ -262,6 +224,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   app.post<{ Body: { token: string; publicKey: string } }>(
     "/v1/bootstrap",
     {
+      config: PUBLIC,
       bodyLimit: BOOTSTRAP_BODY_LIMIT,
       schema: { body: bootstrapBody },
       onRequest: async (req) => {

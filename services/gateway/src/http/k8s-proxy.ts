@@ -16,16 +16,19 @@
  * Errors on /k8s answer as a Kubernetes `Status` (not problem+json) because
  * kubectl prints a Status' message verbatim and nothing else usefully; the
  * Daalu reason travels in details.causes[0].reason and the Daalu-Error-Reason
- * header (e.g. 503 AUDIT_UNAVAILABLE).
+ * header (e.g. 503 AUDIT_UNAVAILABLE); the app's one error handler picks
+ * that form by path (problems.ts), so Fastify's own refusals (body too
+ * large, bad URL) answer the same way.
  *
  * Register with `app.register(k8sProxyPlugin, opts)`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { context, DaaluError, TtlCache, type Logger } from "@daalu/runtime";
+import { DaaluError, TtlCache, type Logger } from "@daalu/runtime";
 import { proxyCall } from "@daalu/tunnel-proxy";
-import type { Authenticator, Principal } from "../auth.js";
-import type { PeeringClient } from "./app.js";
+import type { Principal } from "../auth.js";
+import { inSpan, principalOf } from "./route-kit.js";
+import type { PeeringClient } from "@daalu/peering";
 
 /** Request headers the gateway forwards (the edge filters again). Never Authorization. */
 export const K8S_FORWARD_HEADERS = ["accept", "accept-encoding", "content-type", "user-agent", "kubectl-command", "kubectl-session"] as const;
@@ -37,7 +40,6 @@ export const DEFAULT_K8S_CLUSTER_CACHE_MS = 5_000;
 export const DEFAULT_K8S_BODY_LIMIT = 3 * 1024 * 1024;
 
 export interface K8sProxyOptions {
-  auth: Authenticator;
   peering: PeeringClient;
   nc: NatsConnection;
   /** NATS subject prefix (not `prefix`: Fastify's register() takes that as a route prefix). */
@@ -50,22 +52,6 @@ export interface K8sProxyOptions {
   clusterCacheMs?: number;
   bodyLimit?: number;
   logger: Logger;
-}
-
-const K8S_REASON: Record<number, string> = { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "RequestEntityTooLarge", 429: "TooManyRequests", 499: "Canceled", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout" };
-
-/** A DaaluError as the Kubernetes Status kubectl understands. */
-export function kubeStatus(err: DaaluError): object {
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message: err.message,
-    reason: K8S_REASON[err.httpStatus] ?? "InternalError",
-    details: { causes: [{ reason: err.reason, message: err.message }] },
-    code: err.httpStatus,
-  };
 }
 
 function yamlString(s: string): string {
@@ -83,13 +69,6 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.bodyLimit ?? DEFAULT_K8S_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-  const inSpan = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => context.with(req.traceCtx ?? context.active(), fn);
-  const authed = async (req: FastifyRequest): Promise<Principal> => {
-    const p = await opts.auth.authenticate(req.headers.authorization);
-    req.principal = p;
-    req.span?.setAttribute("daalu.tenant", p.tenantId);
-    return p;
-  };
   const requireCluster = async (p: Principal, clusterId: string): Promise<void> => {
     await known.get(`${p.tenantId}/${clusterId}`, async () => {
       // NotFound for another tenant's cluster: peering scopes GetCluster by the call's tenant.
@@ -102,15 +81,9 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
   app.route<Id>({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     url: "/k8s/clusters/:id/*",
-    errorHandler: (err, req, reply) => {
-      const de = err instanceof DaaluError ? err : DaaluError.from(err);
-      if (de.httpStatus >= 500 && de.reason !== "AUDIT_UNAVAILABLE") log.warn({ err: de.cause ?? err, reason: de.reason }, "k8s call failed");
-      req.span?.setAttribute("daalu.error.reason", de.reason);
-      return reply.code(de.httpStatus).header("daalu-error-reason", de.reason).type("application/json").send(JSON.stringify(kubeStatus(de)));
-    },
     handler: (req, reply) =>
       inSpan(req, async () => {
-        const p = await authed(req);
+        const p = principalOf(req);
         const clusterId = req.params.id;
         await requireCluster(p, clusterId);
         const prefix = `/k8s/clusters/${clusterId}`;
@@ -181,7 +154,7 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
     { schema: { params: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 128 } }, required: ["id"] }, querystring: { type: "object", properties: { token: { type: "string", enum: ["include", "placeholder"] } }, additionalProperties: false } } },
     (req, reply) =>
       inSpan(req, async () => {
-        const p = await authed(req);
+        const p = principalOf(req);
         const res = await opts.peering.getCluster({ clusterId: req.params.id }, { tenantId: p.tenantId, caller: p.caller });
         const c = res.cluster!;
         // The token is the caller's own and only echoed when asked for: the

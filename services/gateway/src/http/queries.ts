@@ -10,23 +10,22 @@
  * The caller's own identity (user, assistant or agent token) goes with the
  * NATS call, so the audit rows of the query's Kubernetes GETs name it. Any
  * role may ask: every query only reads. Register with
- * `app.register(queryRoutesPlugin, { auth, queries, logger })`.
+ * `app.register(queryRoutesPlugin, { queries, logger })`; the app's access hook
+ * (route-kit.ts) has authenticated the caller.
  */
 import type { FastifyInstance } from "fastify";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { queryv1 } from "@daalu/proto";
 import type { Logger } from "@daalu/runtime";
 import type { QueryClient } from "@daalu/tunnel-proxy";
-import type { Authenticator } from "../auth.js";
 import { BadRequestError } from "../errors.js";
-import { authenticate, inSpan } from "./route-kit.js";
+import { inSpan, principalOf } from "./route-kit.js";
 import { idParam } from "./schemas.js";
 
 /** A query's GETs go through the tunnel one after the other; allow them this long in total. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 export interface QueryRoutesOptions {
-  auth: Authenticator;
   queries: QueryClient;
   timeoutMs?: number;
   logger: Logger;
@@ -48,7 +47,7 @@ export async function queryRoutesPlugin(app: FastifyInstance, opts: QueryRoutesO
 
   app.get<Params & { Querystring: { namespace?: string; includeCompleted?: string } }>("/v1/clusters/:id/queries/unhealthy-pods", { schema: { params: idParam, querystring: unhealthyPodsQuery } }, (req) =>
     inSpan(req, async () => {
-      const p = await authenticate(opts.auth, req);
+      const p = principalOf(req);
       const r = await opts.queries.listUnhealthyPods({ clusterId: req.params.id, namespace: req.query.namespace ?? "", includeCompleted: req.query.includeCompleted === "true" }, { tenantId: p.tenantId, caller: p.caller, timeoutMs });
       return { pods: r.pods.map((x) => ({ namespace: x.namespace, name: x.name, phase: x.phase, status: x.status, ready: x.ready, restarts: x.restarts, message: x.message || null, nodeName: x.nodeName || null, createdAt: iso(x.createdAt) })), podsTotal: r.podsTotal };
     }),
@@ -56,7 +55,7 @@ export async function queryRoutesPlugin(app: FastifyInstance, opts: QueryRoutesO
 
   app.get<Params & { Querystring: { namespace: string; name: string; tailLines?: string; container?: string } }>("/v1/clusters/:id/queries/deployment-logs", { schema: { params: idParam, querystring: deploymentLogsQuery } }, (req) =>
     inSpan(req, async () => {
-      const p = await authenticate(opts.auth, req);
+      const p = principalOf(req);
       const tail = req.query.tailLines === undefined ? 0 : Number(req.query.tailLines);
       if (req.query.tailLines !== undefined && (tail < 1 || tail > 5_000)) throw new BadRequestError("tailLines must be between 1 and 5000", "INVALID_QUERY");
       const r = await opts.queries.getDeploymentLogs({ clusterId: req.params.id, namespace: req.query.namespace, name: req.query.name, tailLines: tail, container: req.query.container ?? "" }, { tenantId: p.tenantId, caller: p.caller, timeoutMs });
@@ -66,7 +65,7 @@ export async function queryRoutesPlugin(app: FastifyInstance, opts: QueryRoutesO
 
   app.get<Params & { Querystring: { namespace: string; name: string } }>("/v1/clusters/:id/queries/rollout-status", { schema: { params: idParam, querystring: rolloutStatusQuery } }, (req) =>
     inSpan(req, async () => {
-      const p = await authenticate(opts.auth, req);
+      const p = principalOf(req);
       const r = await opts.queries.getRolloutStatus({ clusterId: req.params.id, namespace: req.query.namespace, name: req.query.name }, { tenantId: p.tenantId, caller: p.caller, timeoutMs });
       return { desired: r.desired, updated: r.updated, ready: r.ready, available: r.available, current: r.current, state: ROLLOUT[r.state] ?? "unspecified", done: r.state === queryv1.RolloutState.DONE, message: r.message, generation: Number(r.generation), observedGeneration: Number(r.observedGeneration) };
     }),
@@ -74,7 +73,7 @@ export async function queryRoutesPlugin(app: FastifyInstance, opts: QueryRoutesO
 
   app.get<Params>("/v1/clusters/:id/queries/nodes", { schema: { params: idParam, querystring: nodesQuery } }, (req) =>
     inSpan(req, async () => {
-      const p = await authenticate(opts.auth, req);
+      const p = principalOf(req);
       const r = await opts.queries.listNodes({ clusterId: req.params.id }, { tenantId: p.tenantId, caller: p.caller, timeoutMs });
       return { nodes: r.nodes.map((n) => ({ name: n.name, ready: n.ready, status: n.status, roles: n.roles, version: n.version, internalIp: n.internalIp || null, createdAt: iso(n.createdAt) })) };
     }),

@@ -1,21 +1,63 @@
 /**
- * Small helpers the gateway's route plugins share: run a handler inside the
- * request's span (so NATS calls carry its trace) and authenticate the caller.
+ * Small helpers the gateway's route plugins share: who may call a route, run
+ * a handler inside the request's span (so NATS calls carry its trace), and
+ * the caller the access hook verified.
+ *
+ * Access is checked once for every route, in `onRequest` (accessHook, added
+ * by buildApp before any plugin registers): authentication, then the role,
+ * before the body is read, parsed or validated, and before params and query
+ * are validated. A request without a valid token therefore learns nothing
+ * about a route's input rules (401), nor a viewer about an admin route's
+ * (403). Routes are token-only unless they say otherwise in their config:
+ * `{ config: PUBLIC }` or `{ config: ADMIN }`. Tenant scoping (another
+ * tenant's cluster is 404) needs validated params and stays in the handler.
  */
 import type { FastifyRequest } from "fastify";
 import { context } from "@daalu/runtime";
 import { requireAdmin, type Authenticator, type Principal } from "../auth.js";
+import { UnauthenticatedError } from "../errors.js";
+
+/** Who may call a route: anyone, any valid token (the default), or an admin token. */
+export type Access = "public" | "token" | "admin";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+export const PUBLIC = { access: "public" } as const;
+export const ADMIN = { access: "admin" } as const;
+
+/** The `onRequest` hook enforcing each route's access (unknown routes stay 404 for everyone). */
+export function accessHook(auth: Authenticator): (req: FastifyRequest) => Promise<void> {
+  return async (req) => {
+    if (req.is404) return;
+    const access = req.routeOptions.config.access ?? "token";
+    if (access === "public") return;
+    await authenticate(auth, req, access === "admin");
+  };
+}
 
 /** Runs `fn` in the request's trace context. */
 export function inSpan<T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
   return context.with(req.traceCtx ?? context.active(), fn);
 }
 
-/** Verifies the bearer token (and the admin role when asked) and records the tenant on the span. */
+/**
+ * The request's verified caller (the access hook's), verifying the bearer
+ * token only when no hook did; with `admin`, the admin role is required too.
+ */
 export async function authenticate(auth: Authenticator, req: FastifyRequest, admin = false): Promise<Principal> {
-  const p = await auth.authenticate(req.headers.authorization);
+  const p = req.principal ?? (await auth.authenticate(req.headers.authorization));
   if (admin) requireAdmin(p);
   req.principal = p;
   req.span?.setAttribute("daalu.tenant", p.tenantId);
   return p;
+}
+
+/** The caller the access hook verified; a route marked PUBLIC has none. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new UnauthenticatedError();
+  return req.principal;
 }
