@@ -125,7 +125,7 @@ async function main(): Promise<number> {
       if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}: ${body.subarray(0, 400).toString()}`);
       return r.statusCode;
     };
-    const callDirect = get(world.apiServer, PATH, "edge-token");
+    const callDirect = get(world.apiServer, PATH, "edge-proxy-token");
     const callTunnel = get(world.gateway, `/k8s/clusters/${world.clusterId}${PATH}`, world.viewerToken);
 
     await load(WARMUP, callDirect);

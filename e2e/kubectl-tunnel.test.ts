@@ -170,7 +170,7 @@ async function startWorld(): Promise<World> {
   assert.equal(kc.statusCode, 200, kcText);
   assert.ok(kcText.includes(`server: "${gatewayUrl}/k8s/clusters/${clusterId}"`), kcText);
   writeFileSync(path.join(dir, "hub.kubeconfig"), kcText, { mode: 0o600 });
-  writeFileSync(path.join(dir, "direct.kubeconfig"), kube.kube.kubeconfig({ token: "edge-token" }), { mode: 0o600 });
+  writeFileSync(path.join(dir, "direct.kubeconfig"), kube.kube.kubeconfig({ token: "edge-proxy-token" }), { mode: 0o600 });
 
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
   pool.on("error", () => undefined); // the test database is dropped at cleanup

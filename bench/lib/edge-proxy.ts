@@ -28,7 +28,7 @@ const edge = await startStatusServer({
   hubTunnelIp: "127.0.0.1",
   // Peering runs without its WireGuard node here, so nothing probes the edge.
   impl: { getStatus: async () => ({}) },
-  proxy: { apiServer: { server, ca: readFileSync(caFile), token }, logger: logger.child({ component: "proxy" }) },
+  proxy: { apiServer: { server, ca: readFileSync(caFile), token }, ownNamespace: "daalu-edge", logger: logger.child({ component: "proxy" }) },
   logger,
 });
 logger.info({ port: edge.port }, "ready");

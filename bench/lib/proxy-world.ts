@@ -231,7 +231,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         `  PostgreSQL: the shared server (database ${new URL(env.databaseUrl).pathname.slice(1)}), reached from ${hub.where} through e2e's relay (relay.ts + this process): audit batches and start-up only`,
       );
     } else {
-      const edgeProc = svc(edge, "edge gRPC server (no WireGuard)", "bench/lib/edge-proxy.ts", { BENCH_API_SERVER: `https://127.0.0.1:${kubePort}`, BENCH_API_CA_FILE: path.join(dir, "kube-ca.pem"), BENCH_API_TOKEN: "edge-token" });
+      const edgeProc = svc(edge, "edge gRPC server (no WireGuard)", "bench/lib/edge-proxy.ts", { BENCH_API_SERVER: `https://127.0.0.1:${kubePort}`, BENCH_API_CA_FILE: path.join(dir, "kube-ca.pem"), BENCH_API_TOKEN: "edge-proxy-token" });
       const edgePort = Number((await within(readyFields(edgeProc), "edge gRPC server", logs))["port"]);
       topology.push(
         "topology: LOOPBACK, no WireGuard, every service its own process in the bench's namespace",

@@ -19,7 +19,7 @@ export interface AgentKube {
   readonly secretName: string;
   readTunnelSecret(): Promise<TunnelSecret | undefined>;
   clusterFacts(): Promise<ClusterFacts>;
-  /** For the Proxy RPC; omitted → Proxy answers UNIMPLEMENTED. */
+  /** For the Proxy RPC, as the proxy ServiceAccount (never the pod's own); omitted → Proxy answers UNIMPLEMENTED. */
   apiServerRef?(): Promise<ApiServerRef>;
 }
 
@@ -219,7 +219,7 @@ export class EdgeAgent {
         port: this.cfg.grpcPort,
         hubTunnelIp: c.hubTunnelIp,
         impl: { getStatus: () => this.status() },
-        ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), targets: this.cfg.httpTargets, logger: this.logger.child({ component: "proxy" }) } } : {}),
+        ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), targets: this.cfg.httpTargets, ownNamespace: this.deps.kube.namespace, logger: this.logger.child({ component: "proxy" }) } } : {}),
         logger: this.logger.child({ component: "grpc" }),
       });
       this.logger.info({ address: `${c.tunnelIp}:${this.grpc.port}`, allowedPeer: c.hubTunnelIp }, "EdgeService serving on the tunnel address");

@@ -50,7 +50,7 @@ const podOf = (o: K8sObject) => (o["spec"] as { template: { spec: PodSpec } }).t
 
 test("every template parses and the chart has the expected objects", () => {
   const kinds = objects.map((o) => o.kind).sort();
-  assert.deepEqual(kinds, ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Job", "Role", "Role", "RoleBinding", "RoleBinding", "Secret", "ServiceAccount", "ServiceAccount"]);
+  assert.deepEqual(kinds, ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Job", "Role", "Role", "RoleBinding", "RoleBinding", "Secret", "ServiceAccount", "ServiceAccount", "ServiceAccount"]);
   const chart = loadYaml<Record<string, string>>(readFileSync(path.join(CHART, "Chart.yaml"), "utf8"));
   assert.equal(chart["name"], "daalu-edge");
   assert.equal(chart["apiVersion"], "v2");
@@ -113,9 +113,41 @@ test("the bootstrap Job is a post-install hook, runs as non-root with no capabil
   assert.match(sources["bootstrap-job.yaml"]!, /serviceAccountName: \{\{ include "daalu-edge.fullname" \. \}\}-bootstrap/);
 });
 
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+type Binding = { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string }> };
+/** Every rule bound to a ServiceAccount (by its name after template blanking: "TPL" is the release's fullname). */
+function rulesOf(sa: string): Rule[] {
+  return [...byKind("ClusterRoleBinding"), ...byKind("RoleBinding")]
+    .filter((b) => (b as unknown as Binding).subjects.some((s) => s.kind === "ServiceAccount" && s.name === sa))
+    .flatMap((b) => {
+      const ref = (b as unknown as Binding).roleRef;
+      const role = byKind(ref.kind).find((r) => r.metadata.name === ref.name);
+      assert.ok(role, `${b.metadata.name} binds ${ref.kind} ${ref.name}, which the chart has`);
+      return role["rules"] as Rule[];
+    });
+}
+
+test("RBAC: calls for the hub run as the proxy account, which has no Secrets; the pod's account only gets its one Secret", () => {
+  const names = byKind("ServiceAccount").map((s) => s.metadata.name).sort();
+  assert.deepEqual(names, ["TPL", "TPL-bootstrap", "TPL-proxy"]);
+  const proxy = rulesOf("TPL-proxy");
+  assert.ok(proxy.length > 0, "the proxy account has the read-only ClusterRole");
+  assert.ok(proxy.every((r) => !r.resources.some((x) => x === "secrets" || x === "*" || x.startsWith("secrets/") || x.startsWith("serviceaccounts"))), "no secrets, wildcards or token minting for the proxy account");
+  assert.ok(proxy.every((r) => r.verbs.every((v) => ["get", "list", "watch"].includes(v))));
+  // The pod's account: get on its one Secret by name, create tokens of the proxy account by name, nothing else.
+  assert.deepEqual(rulesOf("TPL"), [
+    { apiGroups: [""], resources: ["secrets"], resourceNames: ["TPL"], verbs: ["get"] },
+    { apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: ["TPL-proxy"], verbs: ["create"] },
+  ]);
+  assert.equal(byKind("ServiceAccount").find((s) => s.metadata.name === "TPL-proxy")!["automountServiceAccountToken"], false);
+  const pod = podOf(byKind("Deployment")[0]!);
+  assert.equal(pod.serviceAccountName, "TPL");
+  assert.equal(pod.containers[0]!.env!.find((e) => e.name === "EDGE_PROXY_SERVICE_ACCOUNT")?.value, "TPL-proxy");
+});
+
 test("RBAC: the agent reads, never writes, and sees no secrets but its own", () => {
   const [cr] = byKind("ClusterRole");
-  const rules = cr!["rules"] as Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>;
+  const rules = cr!["rules"] as Rule[];
   const granted = new Map<string, string[]>();
   for (const r of rules) for (const g of r.apiGroups) for (const res of r.resources) granted.set(`${g}/${res}`, [...(granted.get(`${g}/${res}`) ?? []), ...r.verbs].sort());
   assert.deepEqual(Object.fromEntries(granted), {
@@ -131,8 +163,8 @@ test("RBAC: the agent reads, never writes, and sees no secrets but its own", () 
     "/pods/log": ["get"],
   });
   const roles = byKind("Role");
-  const reader = roles.find((r) => r.metadata.name.endsWith("-tunnel-reader"))!;
-  assert.deepEqual(reader["rules"], [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["TPL"], verbs: ["get"] }]);
+  const agent = roles.find((r) => r.metadata.name.endsWith("-agent"))!;
+  assert.deepEqual((agent["rules"] as Rule[]).filter((r) => r.resources.includes("secrets")), [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["TPL"], verbs: ["get"] }]);
   const boot = roles.find((r) => r.metadata.name.endsWith("-bootstrap"))!;
   const bootRules = boot["rules"] as Array<{ resources: string[]; verbs: string[] }>;
   assert.deepEqual(bootRules.filter((r) => r.resources.includes("secrets")).flatMap((r) => r.verbs).sort(), ["create", "get", "update"]);

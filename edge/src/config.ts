@@ -11,6 +11,8 @@ import { parseHttpTargets } from "./proxy/targets.js";
 export type EdgeMode = "bootstrap" | "run";
 
 export const DEFAULT_SECRET_NAME = "daalu-edge-tunnel";
+/** The ServiceAccount proxied calls run as (the chart's `<release>-proxy`: read-only, no Secrets). */
+export const DEFAULT_PROXY_SERVICE_ACCOUNT = "daalu-edge-proxy";
 export const DEFAULT_BOOTSTRAP_ATTEMPTS = 8;
 export const DEFAULT_BOOTSTRAP_BACKOFF_MS = 500;
 export const DEFAULT_BOOTSTRAP_BACKOFF_MAX_MS = 15_000;
@@ -42,6 +44,8 @@ export interface KubeConfigRef {
   /** Namespace of the Secret; undefined = the pod's own (ServiceAccount namespace file). */
   namespace: string | undefined;
   secretName: string;
+  /** ServiceAccount whose tokens (TokenRequest) proxied calls and the status probe use; never the pod's own. */
+  proxyServiceAccount: string;
   /** Per-call timeout for Kubernetes API requests. */
   timeoutMs: number;
 }
@@ -112,6 +116,8 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
   r.check(mode === "bootstrap" || mode === "run", `the mode must be "bootstrap" or "run", got "${mode ?? ""}" (usage: edge bootstrap|run)`);
   const secretName = r.str("EDGE_SECRET_NAME", DEFAULT_SECRET_NAME);
   r.check(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(secretName), `EDGE_SECRET_NAME must be a Kubernetes object name, got "${secretName}"`);
+  const proxyServiceAccount = r.str("EDGE_PROXY_SERVICE_ACCOUNT", DEFAULT_PROXY_SERVICE_ACCOUNT);
+  r.check(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(proxyServiceAccount), `EDGE_PROXY_SERVICE_ACCOUNT must be a Kubernetes object name, got "${proxyServiceAccount}"`);
   const kubeconfig = r.optional("EDGE_KUBECONFIG");
   // client-node's in-cluster config needs the Service env Kubernetes injects into every pod.
   r.check(kubeconfig !== undefined || r.optional("KUBERNETES_SERVICE_HOST") !== undefined, "not running in a Kubernetes pod (no KUBERNETES_SERVICE_HOST): set EDGE_KUBECONFIG to a kubeconfig file");
@@ -121,6 +127,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
       kubeconfig,
       namespace: r.optional("EDGE_NAMESPACE"),
       secretName,
+      proxyServiceAccount,
       timeoutMs: r.duration("EDGE_KUBE_TIMEOUT", DEFAULT_KUBE_TIMEOUT_MS),
     },
     drainTimeoutMs: r.duration("EDGE_DRAIN_TIMEOUT", DEFAULT_DRAIN_TIMEOUT_MS),

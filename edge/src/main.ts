@@ -35,7 +35,7 @@ async function runBootstrap(cfg: BootstrapConfig, logger: Logger): Promise<never
 }
 
 async function runAgent(cfg: RunConfig, logger: Logger): Promise<void> {
-  const kube = await KubeAccess.open(cfg.kube);
+  const kube = await KubeAccess.open(cfg.kube, logger);
   const agent = new EdgeAgent(cfg, logger, { kube });
   const probes = await startProbeServer(cfg.probeHost, cfg.probePort, () => agent.readiness());
   onShutdown(logger, cfg.drainTimeoutMs, () => [

@@ -35,7 +35,7 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
   // Writes allowed here (the product default is GET/HEAD) to show they are never repeated.
-  proxy = await startProxyServer({ apiServer: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, token: "edge-token" }, methods: ["GET", "HEAD", "POST"], logger: createLogger("edge", "silent") });
+  proxy = await startProxyServer({ apiServer: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, token: "edge-proxy-token" }, methods: ["GET", "HEAD", "POST"], ownNamespace: "daalu-edge", logger: createLogger("edge", "silent") });
   client = proxy.client;
 });
 after(async () => {

@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { createLogger, grpc } from "@daalu/runtime";
 import { eventually } from "@daalu/testing";
-import { startKubeDouble, type KubeDouble } from "@daalu/kube-double";
+import { EDGE_PROXY_USER, defaultPolicy, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import { startProxyServer, type RawProxyClient } from "./helpers.js";
 
 // The edge's Proxy RPC against the kube-double, over a loopback gRPC server
@@ -16,7 +16,7 @@ let client: RawProxyClient;
 
 before(async () => {
   kube = await startKubeDouble();
-  proxy = await startProxyServer({ apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, targets: { kubeversion: { url: kube.url.replace("https:", "http:"), pathPrefixes: ["/nothing"] } }, logger: createLogger("edge", "silent") });
+  proxy = await startProxyServer({ apiServer: { server: kube.url, ca: kube.ca!, token: "edge-proxy-token" }, targets: { kubeversion: { url: kube.url.replace("https:", "http:"), pathPrefixes: ["/nothing"] } }, ownNamespace: "daalu-edge", logger: createLogger("edge", "silent") });
   client = proxy.client;
 });
 after(async () => {
@@ -41,16 +41,16 @@ async function collect(s: grpc.ClientReadableStream<edgev1.ProxyResponse>): Prom
   return { status, headers, body: Buffer.concat(parts).toString() };
 }
 
-test("a list goes upstream with the edge's token and comes back verbatim", async () => {
+test("a list goes upstream with the edge's proxy token and comes back verbatim", async () => {
   const r = await collect(call({ path: "/api/v1/namespaces/default/pods", headers: [{ name: "Accept", value: "application/json" }, { name: "Authorization", value: "Bearer admin-token" }] }));
   assert.equal(r.status, 200);
   assert.match(r.headers["content-type"] ?? "", /application\/json/);
   const body = JSON.parse(r.body);
   assert.equal(body.kind, "PodList");
   assert.ok(body.items.length > 0);
-  // The caller's Authorization never reaches the API server: the edge spoke as its ServiceAccount.
+  // The caller's Authorization never reaches the API server: the edge spoke as its proxy ServiceAccount.
   const last = kube.requests.filter((q) => q.path === "/api/v1/namespaces/default/pods").at(-1);
-  assert.equal(last?.user, "system:serviceaccount:daalu-edge:daalu-edge");
+  assert.equal(last?.user, EDGE_PROXY_USER);
 });
 
 test("RBAC Forbidden comes back as the API server's Status, byte for byte", async () => {
@@ -59,7 +59,30 @@ test("RBAC Forbidden comes back as the API server's Status, byte for byte", asyn
   const s = JSON.parse(r.body);
   assert.equal(s.kind, "Status");
   assert.equal(s.reason, "Forbidden");
-  assert.match(s.message, /secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge" cannot list resource "secrets"/);
+  assert.match(s.message, /secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot list resource "secrets"/);
+});
+
+test("the edge's own Secrets get a 403 Status from the edge even where RBAC would allow them, and never go upstream", async (t) => {
+  kube.setRbac(EDGE_PROXY_USER, [...defaultPolicy()[EDGE_PROXY_USER]!, { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] }]);
+  t.after(() => kube.setRbac(EDGE_PROXY_USER, defaultPolicy()[EDGE_PROXY_USER]!));
+  kube.store.put({ apiVersion: "v1", kind: "Secret", metadata: { name: "daalu-edge-tunnel", namespace: "daalu-edge" }, type: "Opaque", data: { "private-key": "bmV2ZXItc2VydmVk" } });
+  const accepts = ["application/json", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json", "application/vnd.kubernetes.protobuf,application/json"];
+  for (const path of ["/api/v1/namespaces/daalu-edge/secrets/daalu-edge-tunnel", "/api/v1/namespaces/daalu-edge/%73ecrets/daalu-edge-tunnel", "/api/v1/namespaces/daalu-edge/secrets?watch=1", "/api/v1/secrets", "/api/v1/secrets?watch=true"]) {
+    for (const accept of accepts) {
+      const before = kube.requests.length;
+      const r = await collect(call({ path, headers: [{ name: "Accept", value: accept }] }));
+      assert.equal(r.status, 403, path);
+      assert.match(r.headers["content-type"] ?? "", /^application\/json/);
+      const s = JSON.parse(r.body);
+      assert.equal(s.kind, "Status");
+      assert.equal(s.reason, "Forbidden");
+      assert.match(s.message, /the Daalu edge never serves the Secrets of its own namespace "daalu-edge"/);
+      assert.ok(!r.body.includes("bmV2ZXItc2VydmVk"));
+      assert.equal(kube.requests.length, before, `${path}: nothing went upstream`);
+    }
+  }
+  // Another namespace's Secret is RBAC's business (granted here).
+  assert.equal((await collect(call({ path: "/api/v1/namespaces/shop/secrets/postgres-credentials" }))).status, 200);
 });
 
 test("refuses paths outside the Kubernetes API, writes and unknown targets", async () => {

@@ -1,11 +1,11 @@
 /**
  * EdgeService over real gRPC: GetStatus reports the API server as the
- * ServiceAccount sees it (kube-double), and any caller but the hub's tunnel
+ * proxy ServiceAccount (the identity of proxied calls) sees it (kube-double), and any caller but the hub's tunnel
  * address is refused before the handler runs.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EDGE_USER, SERVER_VERSION, defaultPolicy } from "@daalu/kube-double";
+import { EDGE_PROXY_USER, SERVER_VERSION, defaultPolicy } from "@daalu/kube-double";
 import { edgev1 } from "@daalu/proto";
 import { Code, DaaluError, createLogger, grpcClient } from "@daalu/runtime";
 import { startStatusServer } from "../src/adapters/grpc.js";
@@ -48,10 +48,10 @@ test("GetStatus answers the hub's address with version, API reachability and nod
   assert.ok(s.startedAt && Number(s.startedAt.seconds) > 0);
 
   // RBAC takes nodes away: the hub sees the API server's exact words.
-  k.kube.setRbac(EDGE_USER, defaultPolicy()[EDGE_USER]!.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== "nodes") })));
+  k.kube.setRbac(EDGE_PROXY_USER, defaultPolicy()[EDGE_PROXY_USER]!.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== "nodes") })));
   const denied = await client.getStatus({});
   assert.equal(denied.apiReachable, false);
-  assert.match(denied.apiError, /^HTTP 403: nodes is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge" cannot list resource "nodes"/);
+  assert.match(denied.apiError, /^HTTP 403: nodes is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot list resource "nodes"/);
 
   await k.kube.close();
   const down = await client.getStatus({});

@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { rootCertificates } from "node:tls";
+import { bootstrapRequestJson } from "../domain/tunnel-config.js";
 
 /**
  * POST /v1/bootstrap over HTTPS with the certificate verified against the
@@ -32,7 +33,7 @@ export function isTlsTrustError(err: unknown): boolean {
 
 export async function postBootstrap(hubUrl: string, payload: { token: string; publicKey: string }, opts: { caPem?: string; timeoutMs: number }): Promise<HubAnswer> {
   const url = new URL(`${hubUrl}/v1/bootstrap`);
-  const body = JSON.stringify(payload);
+  const body = JSON.stringify(bootstrapRequestJson(payload.token, payload.publicKey));
   const headers = { "content-type": "application/json", accept: "application/json, application/problem+json", "content-length": Buffer.byteLength(body) };
   return new Promise<HubAnswer>((resolve, reject) => {
     const onResponse = (res: import("node:http").IncomingMessage) => {

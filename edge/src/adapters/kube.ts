@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { ApiException, CoreV1Api, KubeConfig, VersionApi, type V1Node, type V1Secret } from "@kubernetes/client-node";
+import { createLogger, type Logger } from "@daalu/runtime";
 import type { KubeConfigRef } from "../config.js";
 import type { ApiServerRef } from "../proxy/index.js";
 import { decodeTunnelSecret, encodeTunnelSecret, InvalidTunnelConfig, type TunnelSecret } from "../domain/tunnel-config.js";
 import { BadTunnelSecretError, KubeUnavailableError, SecretForbiddenError } from "../errors.js";
+import { PROXY_TOKEN_SECONDS, ProxyTokenSource } from "./proxy-token.js";
 
 /** Where the pod's namespace is mounted with the ServiceAccount token. */
 export const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -54,21 +56,28 @@ export interface ClusterFacts {
 }
 
 /**
- * The edge's only door to the Kubernetes API: the tunnel Secret (bootstrap and
- * run) and a cheap health probe (run). In-cluster ServiceAccount config by
- * default, a kubeconfig file for tests (EDGE_KUBECONFIG).
+ * The edge's only door to the Kubernetes API. Two identities:
+ * - the pod's own ServiceAccount (in-cluster config by default, a kubeconfig
+ *   file for tests: EDGE_KUBECONFIG) reads the tunnel Secret (bootstrap and
+ *   run) and mints tokens of the proxy account;
+ * - the proxy ServiceAccount (read-only, no Secrets) makes every call the hub
+ *   asks for (Proxy) and the health probe behind GetStatus.
  */
 export class KubeAccess {
+  private proxyToken: Promise<ProxyTokenSource> | undefined;
+  private proxyApis: { token: string; core: CoreV1Api; version: VersionApi } | undefined;
+
   private constructor(
     private readonly kc: KubeConfig,
     private readonly core: CoreV1Api,
-    private readonly version: VersionApi,
     readonly namespace: string,
     readonly secretName: string,
+    private readonly proxyServiceAccount: string,
     private readonly timeoutMs: number,
+    private readonly logger: Logger,
   ) {}
 
-  static async open(ref: KubeConfigRef): Promise<KubeAccess> {
+  static async open(ref: KubeConfigRef, logger: Logger = createLogger("edge", "silent")): Promise<KubeAccess> {
     const kc = new KubeConfig();
     if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
     else kc.loadFromCluster();
@@ -81,7 +90,7 @@ export class KubeAccess {
       }
     }
     if (!namespace) throw new KubeUnavailableError(`cannot tell the pod's namespace: set EDGE_NAMESPACE (the chart sets it from metadata.namespace)`);
-    return new KubeAccess(kc, kc.makeApiClient(CoreV1Api), kc.makeApiClient(VersionApi), namespace, ref.secretName, ref.timeoutMs);
+    return new KubeAccess(kc, kc.makeApiClient(CoreV1Api), namespace, ref.secretName, ref.proxyServiceAccount, ref.timeoutMs, logger.child({ component: "kube" }));
   }
 
   private where(): string {
@@ -182,25 +191,70 @@ export class KubeAccess {
     }
   }
 
-  /** How the Proxy RPC reaches the same API server with the same credentials (in-cluster: the SA token file, re-read as it rotates). */
+  /** A new token of the proxy ServiceAccount (TokenRequest, with the pod's own account). */
+  private async mintProxyToken(): Promise<{ token: string; expiresAtMs: number }> {
+    const sa = `serviceaccount ${this.namespace}/${this.proxyServiceAccount}`;
+    try {
+      const tr = await withTimeout(
+        this.core.createNamespacedServiceAccountToken({ name: this.proxyServiceAccount, namespace: this.namespace, body: { spec: { audiences: [], expirationSeconds: PROXY_TOKEN_SECONDS } } }),
+        this.timeoutMs,
+        `create a token of ${sa}`,
+      );
+      if (!tr.status?.token) throw new Error("the TokenRequest answer holds no token");
+      return { token: tr.status.token, expiresAtMs: new Date(tr.status.expirationTimestamp).getTime() };
+    } catch (err) {
+      const hint = statusOf(err) === 403 ? ` The pod's ServiceAccount needs "create" on "serviceaccounts/token" for ${this.proxyServiceAccount} (the chart's agent Role)` : "";
+      throw new KubeUnavailableError(`cannot create a token of ${sa}: ${describeKubeError(err)}.${hint}`, err);
+    }
+  }
+
+  /** The proxy account's token source, started once (a failed start is retried on the next call). */
+  private proxyTokens(): Promise<ProxyTokenSource> {
+    this.proxyToken ??= (async () => {
+      const src = new ProxyTokenSource(() => this.mintProxyToken(), this.logger);
+      await src.start();
+      return src;
+    })().catch((err: unknown) => {
+      this.proxyToken = undefined;
+      throw err;
+    });
+    return this.proxyToken;
+  }
+
+  /**
+   * How the Proxy RPC reaches the API server: same server and CA, but as the
+   * proxy ServiceAccount (its token renewed before it expires), never with the
+   * pod's own credentials.
+   */
   async apiServerRef(): Promise<ApiServerRef> {
     const cluster = this.kc.getCurrentCluster();
-    const user = this.kc.getCurrentUser();
     if (!cluster) throw new KubeUnavailableError("the kubeconfig has no current cluster");
-    const ref: ApiServerRef = { server: cluster.server };
+    const tokens = await this.proxyTokens();
+    const ref: ApiServerRef = { server: cluster.server, tokenProvider: () => tokens.current() };
     if (cluster.caData) ref.ca = Buffer.from(cluster.caData, "base64");
     else if (cluster.caFile) ref.ca = await readFile(cluster.caFile);
     if (cluster.skipTLSVerify) ref.insecureSkipTlsVerify = true;
-    const tokenFile = (user?.authProvider as { config?: { tokenFile?: string } } | undefined)?.config?.tokenFile;
-    if (user?.token) ref.token = user.token;
-    else if (tokenFile) ref.tokenFile = tokenFile;
     return ref;
   }
 
-  /** The cheap API call behind GetStatus: /version and a node list, with the ServiceAccount's own rights. */
+  /** Clients that speak as the proxy account with its current token. */
+  private async asProxy(): Promise<{ core: CoreV1Api; version: VersionApi }> {
+    const token = (await this.proxyTokens()).current();
+    if (this.proxyApis?.token !== token) {
+      const cluster = this.kc.getCurrentCluster();
+      if (!cluster) throw new KubeUnavailableError("the kubeconfig has no current cluster");
+      const kc = new KubeConfig();
+      kc.loadFromOptions({ clusters: [cluster], users: [{ name: "proxy", token }], contexts: [{ name: "proxy", cluster: cluster.name, user: "proxy" }], currentContext: "proxy" });
+      this.proxyApis = { token, core: kc.makeApiClient(CoreV1Api), version: kc.makeApiClient(VersionApi) };
+    }
+    return this.proxyApis;
+  }
+
+  /** The cheap API call behind GetStatus: /version and a node list, with the rights proxied calls have (the proxy account's). */
   async clusterFacts(): Promise<ClusterFacts> {
-    const v = await withTimeout(this.version.getCode(), this.timeoutMs, "GET /version");
-    const nodes = await withTimeout(this.core.listNode(), this.timeoutMs, "list nodes");
+    const { core, version } = await this.asProxy();
+    const v = await withTimeout(version.getCode(), this.timeoutMs, "GET /version");
+    const nodes = await withTimeout(core.listNode(), this.timeoutMs, "list nodes");
     return { kubernetesVersion: v.gitVersion, nodeCount: nodes.items.length, nodesReady: nodes.items.filter(isReady).length };
   }
 }

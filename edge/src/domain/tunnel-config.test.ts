@@ -1,9 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@daalu/wireguard";
-import { decodeTunnelSecret, encodeTunnelSecret, hubAllowedIps, hubRoute, interfaceAddress, InvalidTunnelConfig, parseTunnelConfig, splitEndpoint, type TunnelConfig } from "./tunnel-config.js";
+import { create, toJson } from "@bufbuild/protobuf";
+import { invitev1 } from "@daalu/proto";
+import { bootstrapRequestJson, decodeTunnelSecret, encodeTunnelSecret, hubAllowedIps, hubRoute, interfaceAddress, InvalidTunnelConfig, parseTunnelConfig, splitEndpoint, type TunnelConfig } from "./tunnel-config.js";
 
 const hub = generateKeyPair();
+const keys = generateKeyPair();
 const sampleConfig: TunnelConfig = {
   tenantId: "acme",
   clusterId: "0b6f3c0e-4d2a-4f7e-9a51-3c1f3f0a9d11",
@@ -28,7 +31,7 @@ test("a valid hub answer parses; the interface gets our /32, the route and the p
 
 test("every problem of a bad answer is reported at once", () => {
   try {
-    parseTunnelConfig({ ...sampleConfig, tunnelIp: "10.78.0.2", hubPublicKey: "nope", hubEndpoint: "hub:0", keepaliveSeconds: -1, clusterName: "" });
+    parseTunnelConfig({ ...sampleConfig, tunnelIp: "10.78.0.2", hubPublicKey: "nope", hubEndpoint: "hub:0", keepaliveSeconds: 70_000, clusterName: "" });
     assert.fail("should throw");
   } catch (err) {
     assert.ok(err instanceof InvalidTunnelConfig);
@@ -41,8 +44,24 @@ test("every problem of a bad answer is reported at once", () => {
     ]);
   }
   assert.throws(() => parseTunnelConfig(null), /tenantId is missing/);
+  // Types are the contract's (RedeemInviteResponse): a wrong one is refused with the field's name.
+  assert.throws(() => parseTunnelConfig({ ...sampleConfig, keepaliveSeconds: -1 }), /keepalive_seconds.*out of range/);
+  assert.throws(() => parseTunnelConfig({ ...sampleConfig, tunnelIp: 5 }), /tunnel_ip/);
   assert.throws(() => parseTunnelConfig({ ...sampleConfig, subnet: "10.77.0.0/33" }), /not an IPv4 CIDR/);
   assert.throws(() => parseTunnelConfig({ ...sampleConfig, hubTunnelIp: sampleConfig.tunnelIp }), /equals/);
+});
+
+test("the wire format is RedeemInviteResponse's protobuf JSON mapping, unchanged from the hand-written one", () => {
+  // What the gateway writes (services/gateway/src/http/json.ts: toJson with every field present).
+  const wire = toJson(invitev1.RedeemInviteResponseSchema, create(invitev1.RedeemInviteResponseSchema, sampleConfig), { alwaysEmitImplicit: true });
+  // The hand-written mapper wrote exactly these fields, in this order, keepalive as a number.
+  assert.deepEqual(Object.keys(wire as object), ["tenantId", "clusterId", "clusterName", "tunnelIp", "subnet", "hubTunnelIp", "hubPublicKey", "hubEndpoint", "keepaliveSeconds"]);
+  assert.deepEqual(wire, { ...sampleConfig });
+  assert.deepEqual(parseTunnelConfig(JSON.parse(JSON.stringify(wire))), sampleConfig);
+  // proto field names are accepted too (the mapping allows both), and a numeric string for the uint32.
+  const { keepaliveSeconds: _k, ...rest } = sampleConfig;
+  assert.deepEqual(parseTunnelConfig({ ...rest, keepalive_seconds: "25" }), sampleConfig);
+  assert.deepEqual(bootstrapRequestJson("dfi1_x", keys.publicKey), { token: "dfi1_x", publicKey: keys.publicKey });
 });
 
 test("endpoints split for names, IPv4 and bracketed IPv6", () => {

@@ -1,24 +1,21 @@
 import { BlockList, isIPv4 } from "node:net";
+import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { invitev1 } from "@daalu/proto";
 import { isValidKey, publicKeyOf } from "@daalu/wireguard";
 
 /**
  * The tunnel configuration the hub returns from POST /v1/bootstrap, and the
  * Secret that carries it (plus the edge's own key pair) from the bootstrap Job
- * to the run Deployment.
+ * to the run Deployment. The contract is proto's RedeemInviteResponse
+ * (proto/daalu/invite/v1/invite.proto) in the protobuf JSON mapping: the
+ * gateway writes it with toJson, the edge reads it with fromJson, and this
+ * type is the generated message's fields.
  */
-export interface TunnelConfig {
-  tenantId: string;
-  clusterId: string;
-  clusterName: string;
-  /** This edge's address inside the tenant subnet, e.g. 10.77.0.2. */
-  tunnelIp: string;
-  /** The tenant subnet, e.g. 10.77.0.0/24; tunnelIp is inside it, the hub's address may not be. */
-  subnet: string;
-  hubTunnelIp: string;
-  hubPublicKey: string;
-  /** host:port of the hub's WireGuard listener (host may be a name or [ipv6]). */
-  hubEndpoint: string;
-  keepaliveSeconds: number;
+export type TunnelConfig = Omit<invitev1.RedeemInviteResponse, "$typeName" | "$unknown">;
+
+/** The bootstrap request body, in the same mapping (RedeemInviteRequest). */
+export function bootstrapRequestJson(token: string, publicKey: string): JsonValue {
+  return toJson(invitev1.RedeemInviteRequestSchema, create(invitev1.RedeemInviteRequestSchema, { token, publicKey }));
 }
 
 /** The edge's WireGuard identity. The private key never leaves the cluster. */
@@ -59,33 +56,21 @@ function inSubnet(ip: string, cidr: { network: string; prefix: number }): boolea
   return bl.check(ip, "ipv4");
 }
 
-/** Validates the hub's answer (camelCase JSON) into a TunnelConfig. */
+/**
+ * Reads the hub's answer (RedeemInviteResponse in the protobuf JSON mapping;
+ * unknown fields ignored, so a newer hub may add some) and validates it.
+ */
 export function parseTunnelConfig(v: unknown): TunnelConfig {
-  const o = (v !== null && typeof v === "object" ? v : {}) as Record<string, unknown>;
+  let msg: invitev1.RedeemInviteResponse;
+  try {
+    msg = fromJson(invitev1.RedeemInviteResponseSchema, (v ?? {}) as JsonValue, { ignoreUnknownFields: true });
+  } catch (err) {
+    throw new InvalidTunnelConfig([`not a RedeemInviteResponse: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  const { $typeName: _t, $unknown: _u, ...c } = msg;
   const problems: string[] = [];
-  const str = (k: string): string => {
-    const x = o[k];
-    if (typeof x !== "string" || x === "") {
-      problems.push(`${k} is missing`);
-      return "";
-    }
-    return x;
-  };
-  const c: TunnelConfig = {
-    tenantId: str("tenantId"),
-    clusterId: str("clusterId"),
-    clusterName: str("clusterName"),
-    tunnelIp: str("tunnelIp"),
-    subnet: str("subnet"),
-    hubTunnelIp: str("hubTunnelIp"),
-    hubPublicKey: str("hubPublicKey"),
-    hubEndpoint: str("hubEndpoint"),
-    keepaliveSeconds: 0,
-  };
-  const ka = o["keepaliveSeconds"];
-  const kaNum = typeof ka === "string" && /^\d+$/.test(ka) ? Number(ka) : ka;
-  if (typeof kaNum !== "number" || !Number.isInteger(kaNum) || kaNum < 0 || kaNum > 65_535) problems.push("keepaliveSeconds must be an integer 0..65535");
-  else c.keepaliveSeconds = kaNum;
+  for (const k of ["tenantId", "clusterId", "clusterName", "tunnelIp", "subnet", "hubTunnelIp", "hubPublicKey", "hubEndpoint"] as const) if (c[k] === "") problems.push(`${k} is missing`);
+  if (c.keepaliveSeconds > 65_535) problems.push("keepaliveSeconds must be an integer 0..65535");
   for (const k of ["tenantId", "clusterId"] as const) if (c[k] && !ID_RE.test(c[k])) problems.push(`${k} has unexpected characters`);
   const subnet = c.subnet ? parseCidr(c.subnet) : undefined;
   if (c.subnet && !subnet) problems.push(`subnet "${c.subnet}" is not an IPv4 CIDR`);

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, REQUEST_HEADER_ALLOWLIST, splitPath } from "./policy.js";
+import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, normalisePath, REQUEST_HEADER_ALLOWLIST, splitPath } from "./policy.js";
 
-const opts = { methods: DEFAULT_ALLOWED_METHODS, targets: { prometheus: { url: "http://prom:9090", pathPrefixes: ["/api/v1/query"] } } };
+const opts = { methods: DEFAULT_ALLOWED_METHODS, targets: { prometheus: { url: "http://prom:9090", pathPrefixes: ["/api/v1/query"] } }, ownNamespace: "daalu-edge" };
+const kube = (path: string, method = "GET") => allowRequest({ target: "kubernetes", method, path }, opts);
 
 test("Kubernetes API paths pass, everything else is refused", () => {
   for (const p of ["/api", "/api/v1/pods", "/apis/apps/v1/deployments?watch=1", "/version", "/openapi/v3", "/api/v1/namespaces/x/pods/y/log?follow=true"]) {
@@ -43,4 +44,65 @@ test("Authorization and other credentials never pass the header filter", () => {
 
 test("splitPath keeps the query string apart", () => {
   assert.deepEqual(splitPath("/api/v1/pods?limit=500&watch=1"), { path: "/api/v1/pods", query: "limit=500&watch=1" });
+});
+
+test("the edge's own Secrets are refused with a Kubernetes 403 Status, however the path is spelled", () => {
+  const refused = [
+    "/api/v1/namespaces/daalu-edge/secrets/daalu-edge-tunnel",
+    "/api/v1/namespaces/daalu-edge/secrets/daalu-edge-tunnel?fieldSelector=x",
+    "/api/v1/namespaces/daalu-edge/secrets",
+    "/api/v1/namespaces/daalu-edge/secrets/",
+    "/api/v1/namespaces/daalu-edge/secrets?watch=1",
+    "/api/v1/watch/namespaces/daalu-edge/secrets",
+    "/api/v1/watch/namespaces/daalu-edge/secrets/daalu-edge-tunnel",
+    "/api/v1/secrets",
+    "/api/v1/secrets?watch=true&fieldSelector=metadata.namespace%3Ddaalu-edge",
+    "/api/v1/watch/secrets",
+    "/api/v1/namespaces/daalu-edge/%73ecrets/daalu-edge-tunnel",
+    "/api/v1/namespaces/daalu%2Dedge/secrets/daalu-edge-tunnel",
+    "/api/v1/%6Eamespaces/daalu-edge/secrets/daalu-edge-tunnel",
+    "/api/v1/namespaces/daalu-edge//secrets/daalu-edge-tunnel",
+    "/api//v1/namespaces/daalu-edge/secrets/daalu-edge-tunnel",
+    "/api/v1/namespaces/daalu-edge/secrets./daalu-edge-tunnel",
+    "/api/v1/namespaces/daalu-edge./secrets/daalu-edge-tunnel",
+    "/api/v1/namespaces/daalu-edge/Secrets/daalu-edge-tunnel",
+    "/api/V1/NAMESPACES/DAALU-EDGE/SECRETS/daalu-edge-tunnel",
+    "/apis/v1/namespaces/daalu-edge/secrets/daalu-edge-tunnel",
+  ];
+  for (const p of refused) {
+    for (const method of ["GET", "HEAD"]) {
+      const d = kube(p, method);
+      assert.equal(d.ok, false, p);
+      assert.ok(!d.ok && d.status, `${p}: answered with a Status`);
+      if (!d.ok && d.status) {
+        assert.equal(d.status.code, 403, p);
+        assert.equal(d.status.reason, "Forbidden", p);
+        assert.equal(d.status.kind, "Status");
+        assert.match(d.status.message, /the Daalu edge never serves the Secrets of its own namespace "daalu-edge"/);
+      }
+    }
+  }
+  const one = kube("/api/v1/namespaces/daalu-edge/secrets/daalu-edge-tunnel");
+  assert.ok(!one.ok && one.status?.message.startsWith('secrets "daalu-edge-tunnel" is forbidden: '));
+  assert.deepEqual(!one.ok && one.status?.details, { name: "daalu-edge-tunnel", kind: "secrets" });
+  // Paths that do not decode to one clean form are refused outright (double encoding, bad escapes, spaces).
+  for (const p of ["/api/v1/namespaces/daalu-edge/%2573ecrets/daalu-edge-tunnel", "/api/v1/namespaces/daalu-edge/%zzsecrets", "/api/v1/namespaces/daalu-edge/secrets%20/x", "/api/v1/namespaces/%252e%252e/secrets", "/API/v1/namespaces/daalu-edge/secrets"]) {
+    assert.equal(kube(p).ok, false, p);
+  }
+});
+
+test("other namespaces' Secrets and the edge's other objects are left to RBAC", () => {
+  for (const p of ["/api/v1/namespaces/shop/secrets", "/api/v1/namespaces/shop/secrets/postgres-credentials", "/api/v1/namespaces/daalu-edge/pods", "/api/v1/namespaces/daalu-edge", "/api/v1/namespaces/daalu-edge-other/secrets/x", "/apis/apps/v1/namespaces/daalu-edge/deployments/daalu-edge", "/api/v1/namespaces/shop/configmaps/secrets-config"]) {
+    assert.deepEqual(kube(p), { ok: true }, p);
+  }
+  // The namespace is the edge's own, not a fixed name.
+  assert.deepEqual(allowRequest({ target: "kubernetes", method: "GET", path: "/api/v1/namespaces/daalu-edge/secrets/x" }, { ...opts, ownNamespace: "edge-system" }), { ok: true });
+  assert.equal(allowRequest({ target: "kubernetes", method: "GET", path: "/api/v1/namespaces/edge-system/secrets/x" }, { ...opts, ownNamespace: "edge-system" }).ok, false);
+});
+
+test("normalisePath decodes once, collapses empty segments, folds case and trailing dots", () => {
+  assert.deepEqual(normalisePath("/api//v1/Namespaces/x./%73ecrets/"), ["api", "v1", "namespaces", "x", "secrets"]);
+  assert.equal(normalisePath("/api/%2573"), undefined);
+  assert.equal(normalisePath("/api/%"), undefined);
+  assert.equal(normalisePath("/api/%2e%2e/x"), undefined);
 });

@@ -28,7 +28,76 @@ export interface HttpTarget {
   pathPrefixes?: string[];
 }
 
-export type Decision = { ok: true } | { ok: false; reason: string };
+/** A Kubernetes `metav1.Status` failure, as kube-apiserver writes one (kubectl prints `Error from server (Reason): message`). */
+export interface KubeStatus {
+  kind: "Status";
+  apiVersion: "v1";
+  metadata: Record<string, never>;
+  status: "Failure";
+  message: string;
+  reason: string;
+  details: { name?: string; kind: string };
+  code: number;
+}
+
+/**
+ * ok, or refused: `status` set means the edge answers the call itself with
+ * that Kubernetes Status (HTTP `status.code`); otherwise the call fails with
+ * gRPC PERMISSION_DENIED and `reason`.
+ */
+export type Decision = { ok: true } | { ok: false; reason: string; status?: KubeStatus };
+
+/**
+ * The path as the API server resolves it, in the most inclusive form:
+ * percent-decoded once (as Go's net/url does), empty segments dropped (`//`,
+ * trailing `/`), lower-cased, trailing dots cut. Undefined when it does not
+ * decode cleanly (bad escapes, a `%` left after decoding = double encoding,
+ * whitespace or control characters, backslashes, dot segments): such paths are refused.
+ */
+export function normalisePath(path: string): string[] | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+  if (/[%\s\u0000-\u001f\u007f\\]/.test(decoded)) return undefined;
+  const segs = decoded.split("/").filter((s) => s !== "");
+  if (segs.some((s) => /^\.+$/.test(s))) return undefined;
+  return segs.map((s) => s.toLowerCase().replace(/\.+$/, ""));
+}
+
+/**
+ * Whether a normalised Kubernetes API path reads Secrets the edge must never
+ * serve: any `secrets` segment, unless it directly follows
+ * `namespaces/<another namespace>`. So the edge's own namespace (get, list,
+ * watch, legacy `/watch/` paths) and every cluster-wide Secret list or watch
+ * (`/api/v1/secrets`, which would include its own) are refused. An object
+ * that merely is named "secrets" is refused too: a harmless false positive.
+ */
+export function readsOwnSecrets(segs: readonly string[], ownNamespace: string): boolean {
+  const own = ownNamespace.toLowerCase();
+  if (segs.includes("secrets") && segs.some((s, i) => s === own && segs[i - 1] === "namespaces")) return true;
+  return segs.some((s, i) => s === "secrets" && !(i >= 2 && segs[i - 2] === "namespaces" && segs[i - 1] !== own));
+}
+
+/** The Status the edge answers a read of its own Secrets with (403 Forbidden, whatever RBAC says). */
+export function ownSecretsForbidden(segs: readonly string[], ownNamespace: string): KubeStatus {
+  const at = segs.lastIndexOf("secrets");
+  const name = at >= 0 ? segs[at + 1] : undefined;
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message:
+      `secrets${name ? ` "${name}"` : ""} is forbidden: the Daalu edge never serves the Secrets of its own namespace "${ownNamespace}" ` +
+      `(they hold its WireGuard private key), nor cluster-wide Secret lists or watches, whatever RBAC allows`,
+    reason: "Forbidden",
+    details: { ...(name ? { name } : {}), kind: "secrets" },
+    code: 403,
+  };
+}
 
 /** Splits "/a/b?x=1" into path and query, rejecting anything that could escape the prefix check. */
 export function splitPath(raw: string): { path: string; query: string } | undefined {
@@ -49,14 +118,29 @@ function underPrefix(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
 }
 
+/** What allowRequest decides by. */
+export interface PolicyOptions {
+  methods: readonly string[];
+  targets: Readonly<Record<string, HttpTarget>>;
+  /** The edge's own namespace: its Secrets (the tunnel key) are never served. */
+  ownNamespace: string;
+}
+
 /** Decides whether a request may go upstream. */
-export function allowRequest(req: { target: string; method: string; path: string }, opts: { methods: readonly string[]; targets: Readonly<Record<string, HttpTarget>> }): Decision {
+export function allowRequest(req: { target: string; method: string; path: string }, opts: PolicyOptions): Decision {
   const method = req.method.toUpperCase();
   if (!opts.methods.includes(method)) return { ok: false, reason: `method ${method} is not allowed through the tunnel (allowed: ${opts.methods.join(", ")})` };
   const sp = splitPath(req.path);
   if (!sp) return { ok: false, reason: "the path is not a plain absolute path" };
   if (req.target === KUBERNETES_TARGET) {
     if (!KUBERNETES_PATH_PREFIXES.some((p) => underPrefix(sp.path, p))) return { ok: false, reason: `path ${sp.path} is not part of the Kubernetes API` };
+    // Decided on the normalised form, so no spelling of the path (%73ecrets, //, case, dots) gets past it.
+    const segs = normalisePath(sp.path);
+    if (!segs) return { ok: false, reason: "the path does not normalise cleanly" };
+    if (readsOwnSecrets(segs, opts.ownNamespace)) {
+      const status = ownSecretsForbidden(segs, opts.ownNamespace);
+      return { ok: false, reason: status.message, status };
+    }
     return { ok: true };
   }
   const t = Object.hasOwn(opts.targets, req.target) ? opts.targets[req.target] : undefined;

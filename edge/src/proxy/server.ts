@@ -1,7 +1,10 @@
 /**
  * The edge side of EdgeService.Proxy: one HTTP request to the API server (or a
- * registered in-cluster target) per call, with the edge's own ServiceAccount
- * token, the response streamed back as a head frame and body chunks.
+ * registered in-cluster target) per call, with the token of the edge's proxy
+ * ServiceAccount (read-only, no Secrets: never the pod's own account, which
+ * can read the tunnel key), the response streamed back as a head frame and
+ * body chunks. Reads of the edge's own Secrets are answered here with a 403
+ * Status and never reach the API server (policy.ts).
  *
  * - Backpressure: a chunk is written only while call.write() returns true;
  *   otherwise the upstream response is paused until 'drain', so gRPC flow
@@ -31,9 +34,10 @@ export interface ApiServerRef {
   server: string;
   /** PEM CA bundle that verifies the API server (in-cluster: the SA ca.crt). */
   ca?: string | Buffer;
-  /** Bearer token, or a file to read it from (re-read every minute). */
+  /** Bearer token, a file to read it from (re-read every minute), or a function giving the current one (a rotating token; it throws when there is none). */
   token?: string;
   tokenFile?: string;
+  tokenProvider?: () => string;
   /** Skip TLS verification (test kubeconfigs only). */
   insecureSkipTlsVerify?: boolean;
 }
@@ -44,6 +48,8 @@ export interface EdgeProxyOptions {
   targets?: Record<string, HttpTarget>;
   /** Allowed methods; default GET and HEAD (read-only product). */
   methods?: readonly string[];
+  /** The edge's namespace: its Secrets (the WireGuard private key) are never served, whatever RBAC says. */
+  ownNamespace: string;
   logger: Logger;
 }
 
@@ -51,6 +57,7 @@ type ProxyCall = grpc.ServerWritableStream<edgev1.ProxyRequest, edgev1.ProxyResp
 
 function tokenSource(ref: ApiServerRef): () => string | undefined {
   if (ref.token !== undefined) return () => ref.token;
+  if (ref.tokenProvider) return ref.tokenProvider;
   if (!ref.tokenFile) return () => undefined;
   const file = ref.tokenFile;
   let cached = "";
@@ -84,7 +91,16 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
 
   return (call: ProxyCall) => {
     const req = call.request;
-    const decision = allowRequest({ target: req.target, method: req.method, path: req.path }, { methods, targets });
+    const decision = allowRequest({ target: req.target, method: req.method, path: req.path }, { methods, targets, ownNamespace: opts.ownNamespace });
+    if (!decision.ok && decision.status) {
+      // Answered as the API server would answer a Forbidden: kubectl prints the message.
+      log.warn({ target: req.target, method: req.method }, "refused a read of the edge's own Secrets");
+      const body = Buffer.from(JSON.stringify(decision.status));
+      call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "head", value: { status: decision.status.code, headers: [{ name: "content-type", value: "application/json" }] } } }));
+      call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data: body } } }));
+      call.end();
+      return;
+    }
     if (!decision.ok) {
       log.info({ target: req.target, method: req.method, reason: decision.reason }, "refused a proxy call");
       call.emit("error", status(grpc.status.PERMISSION_DENIED, decision.reason));
@@ -98,8 +114,8 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
       try {
         t = token();
       } catch (err) {
-        log.error({ err }, "cannot read the ServiceAccount token");
-        call.emit("error", status(grpc.status.UNAVAILABLE, "the edge cannot read its ServiceAccount token"));
+        log.error({ err }, "no token of the proxy ServiceAccount");
+        call.emit("error", status(grpc.status.UNAVAILABLE, `the edge has no token of its proxy ServiceAccount: ${err instanceof Error ? err.message : String(err)}`));
         return;
       }
       if (t) headers["authorization"] = `Bearer ${t}`;

@@ -9,7 +9,7 @@ test("well-known targets get their read-only query APIs", () => {
   assert.deepEqual(problems, []);
   assert.equal(t["prometheus"]!.url, "http://prometheus-server.monitoring.svc:9090");
   assert.equal(t["grafana"]!.url, "https://grafana.monitoring.svc/grafana");
-  const allow = (target: string, path: string) => allowRequest({ target, method: "GET", path }, { methods: DEFAULT_ALLOWED_METHODS, targets: t }).ok;
+  const allow = (target: string, path: string) => allowRequest({ target, method: "GET", path }, { methods: DEFAULT_ALLOWED_METHODS, targets: t, ownNamespace: "daalu-edge" }).ok;
   assert.equal(allow("prometheus", "/api/v1/query?query=up"), true);
   assert.equal(allow("prometheus", "/api/v1/label/job/values"), true);
   assert.equal(allow("prometheus", "/api/v1/admin/tsdb/delete_series"), false);

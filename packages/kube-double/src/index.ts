@@ -2,8 +2,9 @@
  * @daalu/kube-double — a Kubernetes API server test double that the real
  * kubectl and @kubernetes/client-node work against: discovery, Table and
  * plain JSON lists, watch with resourceVersion resume, pod logs (tail,
- * follow, timestamps), bearer-token auth and RBAC with the API server's own
- * 401/403/404 Status objects. Loaded with the fixtures in testdata/kube.
+ * follow, timestamps), bearer-token auth, ServiceAccount tokens from the
+ * TokenRequest API (`POST …/serviceaccounts/{name}/token`, expiring) and RBAC
+ * with the API server's own 401/403/404 Status objects. Loaded with the fixtures in testdata/kube.
  *
  * Tests drive it through the returned handle, not HTTP: `store` to add,
  * change and delete objects (watchers see the events), `appendLog`/`endLogs`,
@@ -19,7 +20,7 @@ import { selfSignedTls, type TlsMaterial } from "./tls.js";
 
 export { ObjectStore, type KubeObject, type StoreEvent } from "./store.js";
 export { LogStore, type LogLine } from "./logs.js";
-export { ADMIN_USER, BOOTSTRAP_USER, DEFAULT_TOKENS, EDGE_NAMESPACE, EDGE_USER, defaultPolicy, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
+export { ADMIN_USER, BOOTSTRAP_USER, DEFAULT_TOKENS, EDGE_NAMESPACE, EDGE_PROXY_SERVICE_ACCOUNT, EDGE_PROXY_USER, EDGE_TUNNEL_SECRET, EDGE_USER, defaultPolicy, serviceAccountUser, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
 export { DEFAULT_FIXTURES_DIR, loadFixtures } from "./fixtures.js";
 export { selfSignedTls, type TlsMaterial } from "./tls.js";
 export { SERVER_VERSION, type RequestRecord } from "./server.js";
@@ -37,7 +38,7 @@ export interface KubeDoubleOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
-  /** Bearer token → user. Default: DEFAULT_TOKENS (edge, bootstrap, admin). */
+  /** Bearer token → user. Default: DEFAULT_TOKENS (edge pod, edge proxy, bootstrap, admin). Tokens minted by TokenRequest are added as they are issued. */
   tokens?: Record<string, KubeUser>;
   /** User → rules. Default: defaultPolicy(). */
   policy?: RbacPolicy;
@@ -114,6 +115,7 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
     tokens: new Map(Object.entries(opts.tokens ?? DEFAULT_TOKENS)),
     policy: opts.policy ?? defaultPolicy(),
     anonymous: opts.anonymous ?? false,
+    tokenExpiry: new Map(),
     requests: [],
   };
   const streams = new Set<http.ServerResponse>();

@@ -3,10 +3,11 @@ import assert from "node:assert/strict";
 import { authorize, BOOTSTRAP_USER, DEFAULT_TOKENS, defaultPolicy, EDGE_USER } from "./rbac.js";
 import { forbidden, notFound } from "./status.js";
 
-const edge = DEFAULT_TOKENS["edge-token"]!;
+const edge = DEFAULT_TOKENS["edge-proxy-token"]!;
+const pod = DEFAULT_TOKENS["edge-token"]!;
 const boot = DEFAULT_TOKENS["bootstrap-token"]!;
 
-test("the default policy: edge reads workloads and logs, bootstrap writes secrets in daalu-edge only", () => {
+test("the default policy: the proxy account reads workloads and logs, the pod's account only its Secret, bootstrap writes secrets in daalu-edge only", () => {
   const p = defaultPolicy();
   assert.ok(authorize(p, { user: edge, verb: "watch", group: "apps", plural: "deployments", namespace: "shop" }));
   assert.ok(authorize(p, { user: edge, verb: "list", group: "", plural: "nodes" }));
@@ -14,6 +15,11 @@ test("the default policy: edge reads workloads and logs, bootstrap writes secret
   assert.ok(!authorize(p, { user: edge, verb: "delete", group: "", plural: "pods", namespace: "shop", name: "p" }));
   assert.ok(!authorize(p, { user: edge, verb: "get", group: "", plural: "pods", subresource: "exec", namespace: "shop", name: "p" }));
   assert.ok(!authorize(p, { user: edge, verb: "list", group: "", plural: "secrets", namespace: "daalu-edge" }));
+  assert.ok(!authorize(p, { user: edge, verb: "get", group: "", plural: "secrets", namespace: "daalu-edge", name: "daalu-edge-tunnel" }));
+  assert.ok(authorize(p, { user: pod, verb: "get", group: "", plural: "secrets", namespace: "daalu-edge", name: "daalu-edge-tunnel" }));
+  assert.ok(!authorize(p, { user: pod, verb: "list", group: "", plural: "secrets", namespace: "daalu-edge" }));
+  assert.ok(!authorize(p, { user: pod, verb: "list", group: "", plural: "pods", namespace: "shop" }));
+  assert.ok(authorize(p, { user: pod, verb: "create", group: "", plural: "serviceaccounts", subresource: "token", namespace: "daalu-edge", name: "daalu-edge-proxy" }));
   assert.ok(authorize(p, { user: boot, verb: "create", group: "", plural: "secrets", namespace: "daalu-edge" }));
   assert.ok(!authorize(p, { user: boot, verb: "create", group: "", plural: "secrets", namespace: "default" }));
   assert.ok(!authorize(p, { user: boot, verb: "delete", group: "", plural: "secrets", namespace: "daalu-edge", name: "s" }));

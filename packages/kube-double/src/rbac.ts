@@ -33,27 +33,47 @@ export interface RequestAttributes {
 }
 
 export const EDGE_NAMESPACE = "daalu-edge";
-/** The edge Deployment's service account. */
+/** The tunnel Secret the bootstrap Job writes and the edge reads (its WireGuard private key). */
+export const EDGE_TUNNEL_SECRET = "daalu-edge-tunnel";
+/** The edge pod's own ServiceAccount: reads its tunnel Secret and mints tokens of the proxy account, nothing else. */
 export const EDGE_USER = `system:serviceaccount:${EDGE_NAMESPACE}:daalu-edge`;
+/** The ServiceAccount proxied calls run as: the read-only ClusterRole, no Secrets. */
+export const EDGE_PROXY_SERVICE_ACCOUNT = "daalu-edge-proxy";
+export const EDGE_PROXY_USER = `system:serviceaccount:${EDGE_NAMESPACE}:${EDGE_PROXY_SERVICE_ACCOUNT}`;
 /** The bootstrap Job's service account. */
 export const BOOTSTRAP_USER = `system:serviceaccount:${EDGE_NAMESPACE}:daalu-edge-bootstrap`;
 /** A cluster admin (group system:masters bypasses RBAC, as on a real server). */
 export const ADMIN_USER = "kubernetes-admin";
 
+/** The user a ServiceAccount's token authenticates as, with the groups kube-apiserver gives it. */
+export function serviceAccountUser(namespace: string, name: string): KubeUser {
+  return { name: `system:serviceaccount:${namespace}:${name}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"] };
+}
+
 /** Default bearer tokens → users. Test-only values, not secrets. */
 export const DEFAULT_TOKENS: Readonly<Record<string, KubeUser>> = {
-  "edge-token": { name: EDGE_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${EDGE_NAMESPACE}`, "system:authenticated"] },
-  "bootstrap-token": { name: BOOTSTRAP_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${EDGE_NAMESPACE}`, "system:authenticated"] },
+  "edge-token": serviceAccountUser(EDGE_NAMESPACE, "daalu-edge"),
+  "edge-proxy-token": serviceAccountUser(EDGE_NAMESPACE, EDGE_PROXY_SERVICE_ACCOUNT),
+  "bootstrap-token": serviceAccountUser(EDGE_NAMESPACE, "daalu-edge-bootstrap"),
   "admin-token": { name: ADMIN_USER, groups: ["system:masters", "system:authenticated"] },
 };
 
-/** The edge's read-only ClusterRole, and the bootstrap Job's Role on secrets in daalu-edge. */
+/**
+ * The chart's RBAC (deploy/daalu-edge/templates/rbac-*.yaml): the proxy account
+ * has the read-only ClusterRole (no Secrets), the pod's own account gets its one
+ * tunnel Secret and tokens of the proxy account, the bootstrap Job writes
+ * Secrets in daalu-edge.
+ */
 export function defaultPolicy(): RbacPolicy {
   return {
-    [EDGE_USER]: [
+    [EDGE_PROXY_USER]: [
       { apiGroups: [""], resources: ["pods", "services", "events", "nodes", "namespaces"], verbs: ["get", "list", "watch"] },
       { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], verbs: ["get", "list", "watch"] },
       { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+    ],
+    [EDGE_USER]: [
+      { apiGroups: [""], resources: ["secrets"], resourceNames: [EDGE_TUNNEL_SECRET], verbs: ["get"], namespaces: [EDGE_NAMESPACE] },
+      { apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [EDGE_PROXY_SERVICE_ACCOUNT], verbs: ["create"], namespaces: [EDGE_NAMESPACE] },
     ],
     [BOOTSTRAP_USER]: [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "update"], namespaces: [EDGE_NAMESPACE] }],
   };

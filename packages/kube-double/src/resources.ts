@@ -28,6 +28,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   { group: "", version: "v1", plural: "endpoints", singular: "endpoints", kind: "Endpoints", namespaced: true, verbs: RW, shortNames: ["ep"] },
   { group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, verbs: RW, shortNames: ["ev"] },
   { group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret", namespaced: true, verbs: RW },
+  // Only the token subresource (TokenRequest) is served beyond plain CRUD.
+  { group: "", version: "v1", plural: "serviceaccounts", singular: "serviceaccount", kind: "ServiceAccount", namespaced: true, verbs: RW, shortNames: ["sa"], subresources: { token: { kind: "TokenRequest", verbs: ["create"] } } },
   { group: "", version: "v1", plural: "configmaps", singular: "configmap", kind: "ConfigMap", namespaced: true, verbs: RW, shortNames: ["cm"] },
   { group: "apps", version: "v1", plural: "deployments", singular: "deployment", kind: "Deployment", namespaced: true, verbs: RW, shortNames: ["deploy"], categories: ["all"], subresources: { status: { kind: "Deployment", verbs: ["get", "patch", "update"] } } },
   { group: "apps", version: "v1", plural: "replicasets", singular: "replicaset", kind: "ReplicaSet", namespaced: true, verbs: RW, shortNames: ["rs"], categories: ["all"], subresources: { status: { kind: "ReplicaSet", verbs: ["get", "patch", "update"] } } },

@@ -11,7 +11,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, gro
 import { alreadyExists, badRequest, conflict, forbidden, invalid, KubeStatusError, methodNotSupported, notFound, pathNotFound, unauthorized, unsupportedMediaType, type StatusBody } from "./status.js";
 import { parseFieldSelector, parseLabelSelector, type Matcher } from "./selectors.js";
 import { toTable, type IncludeObject } from "./tables.js";
-import { authorize, type KubeUser, type RbacPolicy } from "./rbac.js";
+import { authorize, serviceAccountUser, type KubeUser, type RbacPolicy } from "./rbac.js";
 import { ObjectStore, type KubeObject, type StoreEvent } from "./store.js";
 import { LogStore } from "./logs.js";
 import { jsonPatch, mergePatch } from "./patch.js";
@@ -45,8 +45,14 @@ export interface ServerState {
   policy: RbacPolicy;
   /** Accept unauthenticated requests as system:anonymous (then RBAC decides) instead of answering 401. */
   anonymous: boolean;
+  /** Expiry (ms since epoch) of tokens minted by TokenRequest; an expired one authenticates no one. */
+  tokenExpiry: Map<string, number>;
   requests: RequestRecord[];
 }
+
+/** kube-apiserver's default and minimum TokenRequest lifetimes. */
+const TOKEN_DEFAULT_SECONDS = 3600;
+const TOKEN_MIN_SECONDS = 600;
 
 const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -147,7 +153,12 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
   function authenticate(req: http.IncomingMessage): KubeUser | undefined {
     const h = req.headers.authorization;
     const m = h ? /^Bearer\s+(.+)$/i.exec(h) : null;
-    if (m) return state.tokens.get(m[1]!.trim());
+    if (m) {
+      const token = m[1]!.trim();
+      const exp = state.tokenExpiry.get(token);
+      if (exp !== undefined && exp <= Date.now()) return undefined;
+      return state.tokens.get(token);
+    }
     return state.anonymous ? { name: "system:anonymous", groups: ["system:unauthenticated"] } : undefined;
   }
 
@@ -256,6 +267,30 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
       for (const nr of RESOURCES.filter((x) => x.namespaced)) for (const o of store.list(nr, rr.name)) store.delete(nr, rr.name, o.metadata["name"]);
     }
     writeJson(res, 200, store.delete(r, rr.namespace, rr.name));
+  }
+
+  /**
+   * TokenRequest: a new bearer token of the ServiceAccount, valid for
+   * spec.expirationSeconds (default 1 h, at least 10 min, as kube-apiserver).
+   * Unlike the real server, the ServiceAccount object need not exist and
+   * audiences/boundObjectRef are echoed, not enforced.
+   */
+  async function handleTokenRequest(rr: ResourceRequest, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = (await readBody(req)) as { spec?: { expirationSeconds?: number; audiences?: string[]; boundObjectRef?: unknown } } | null;
+    const seconds = body?.spec?.expirationSeconds ?? TOKEN_DEFAULT_SECONDS;
+    if (!Number.isInteger(seconds) || seconds < TOKEN_MIN_SECONDS) {
+      throw invalid({ group: "authentication.k8s.io", kind: "TokenRequest", plural: "tokenrequests" }, rr.name!, "spec.expirationSeconds", `Invalid value: ${seconds}: may not specify a duration less than 10 minutes`);
+    }
+    const token = `kd-sa.${randomBytes(24).toString("base64url")}`;
+    const expiresAt = Date.now() + seconds * 1000;
+    state.tokens.set(token, serviceAccountUser(rr.namespace!, rr.name!));
+    state.tokenExpiry.set(token, expiresAt);
+    writeJson(res, 201, {
+      kind: "TokenRequest", apiVersion: "authentication.k8s.io/v1",
+      metadata: { name: rr.name, namespace: rr.namespace, creationTimestamp: nowTimestamp() },
+      spec: { audiences: body?.spec?.audiences ?? ["https://kubernetes.default.svc.cluster.local"], expirationSeconds: seconds, boundObjectRef: body?.spec?.boundObjectRef ?? null },
+      status: { token, expirationTimestamp: new Date(expiresAt).toISOString().replace(/\.\d+Z$/, "Z") },
+    });
   }
 
   function handleGet(r: ResourceInfo, rr: ResourceRequest, res: http.ServerResponse, table: boolean, include: IncludeObject): void {
@@ -440,6 +475,10 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
       const label = parseLabelSelector(q.get("labelSelector"));
       const field = parseFieldSelector(q.get("fieldSelector"));
       const dryRun = q.has("dryRun");
+      if (rr.subresource === "token") {
+        if (verb !== "create") throw methodNotSupported(r, verb);
+        return await handleTokenRequest(rr, req, res);
+      }
       if (rr.subresource === "log") {
         if (verb !== "get") throw methodNotSupported(r, verb);
         handleLog(rr, q, req, res);

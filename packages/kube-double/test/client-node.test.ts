@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, Watch } from "@kubernetes/client-node";
 import { eventually } from "@daalu/testing";
-import { BOOTSTRAP_USER, EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "../src/index.js";
+import { BOOTSTRAP_USER, EDGE_NAMESPACE, EDGE_PROXY_SERVICE_ACCOUNT, EDGE_PROXY_USER, EDGE_TUNNEL_SECRET, startKubeDouble, type KubeDouble } from "../src/index.js";
 
 function kubeConfig(double: KubeDouble, token: string): KubeConfig {
   const kc = new KubeConfig();
@@ -76,15 +76,15 @@ describe("@kubernetes/client-node against the double", () => {
     assert.equal(double.store.get("Secret", "shop", "x"), undefined);
   });
 
-  test("the edge's read-only account lists deployments and watches pods", async () => {
-    const kc = kubeConfig(double, "edge-token");
+  test("the edge's proxy account lists deployments and watches pods", async () => {
+    const kc = kubeConfig(double, "edge-proxy-token");
     const apps = kc.makeApiClient(AppsV1Api);
     const deps = await apps.listNamespacedDeployment({ namespace: "shop" });
     assert.deepEqual(deps.items.map((d) => d.metadata?.name), ["api", "web", "worker"]);
     const seen: string[] = [];
     const req = await new Watch(kc).watch("/api/v1/namespaces/shop/pods", { resourceVersion: deps.metadata!.resourceVersion! }, (type, obj) => seen.push(`${type} ${obj.metadata.name} ${obj.status?.phase}`), () => undefined);
     try {
-      await eventually(() => assert.ok(double.requestCount({ resource: "pods", verb: "watch", user: "system:serviceaccount:daalu-edge:daalu-edge" }) >= 1, "a pods watch open"));
+      await eventually(() => assert.ok(double.requestCount({ resource: "pods", verb: "watch", user: EDGE_PROXY_USER }) >= 1, "a pods watch open"));
       double.store.update("Pod", "shop", "db-migrate", (p) => (p["status"]["phase"] = "Succeeded"));
       await eventually(() => assert.deepEqual(seen, ["MODIFIED db-migrate Succeeded"]));
     } finally {
@@ -92,6 +92,25 @@ describe("@kubernetes/client-node against the double", () => {
     }
     const forbidden = await status(kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: "db-migrate", namespace: "shop" }));
     assert.equal(forbidden.code, 403);
-    assert.match(String(forbidden.body["message"]), /^pods "db-migrate" is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge" cannot delete resource "pods"/);
+    assert.match(String(forbidden.body["message"]), /^pods "db-migrate" is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot delete resource "pods"/);
+  });
+
+  test("the edge pod's account mints expiring tokens of the proxy account (TokenRequest), which may not read the tunnel Secret", async () => {
+    double.store.put({ apiVersion: "v1", kind: "Secret", metadata: { name: EDGE_TUNNEL_SECRET, namespace: EDGE_NAMESPACE }, type: "Opaque", data: { "private-key": "a2V5" } });
+    const pod = kubeConfig(double, "edge-token").makeApiClient(CoreV1Api);
+    assert.equal((await pod.readNamespacedSecret({ name: EDGE_TUNNEL_SECRET, namespace: EDGE_NAMESPACE })).data?.["private-key"], "a2V5");
+    const tr = await pod.createNamespacedServiceAccountToken({ name: EDGE_PROXY_SERVICE_ACCOUNT, namespace: EDGE_NAMESPACE, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    const token = tr.status!.token;
+    const expires = new Date(tr.status!.expirationTimestamp).getTime();
+    assert.ok(Math.abs(expires - (Date.now() + 600_000)) < 5_000, `expires in 10 min, got ${tr.status!.expirationTimestamp}`);
+    const proxy = kubeConfig(double, token).makeApiClient(CoreV1Api);
+    assert.ok((await proxy.listNode()).items.length > 0);
+    const denied = await status(proxy.readNamespacedSecret({ name: EDGE_TUNNEL_SECRET, namespace: EDGE_NAMESPACE }));
+    assert.equal(denied.code, 403);
+    assert.match(String(denied.body["message"]), new RegExp(`User "${EDGE_PROXY_USER}" cannot get resource "secrets"`));
+    // Only the proxy account, and not under 10 minutes, as kube-apiserver.
+    assert.equal((await status(pod.createNamespacedServiceAccountToken({ name: "daalu-edge-bootstrap", namespace: EDGE_NAMESPACE, body: { spec: { audiences: [] } } }))).code, 403);
+    assert.equal((await status(pod.createNamespacedServiceAccountToken({ name: EDGE_PROXY_SERVICE_ACCOUNT, namespace: EDGE_NAMESPACE, body: { spec: { audiences: [], expirationSeconds: 60 } } }))).code, 422);
+    assert.equal((await status(proxy.createNamespacedServiceAccountToken({ name: EDGE_PROXY_SERVICE_ACCOUNT, namespace: EDGE_NAMESPACE, body: { spec: { audiences: [] } } }))).code, 403, "the proxy account mints nothing");
   });
 });

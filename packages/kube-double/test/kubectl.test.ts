@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { eventually } from "@daalu/testing";
-import { EDGE_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
+import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
 import { kubectlFor, rows, type Kubectl } from "./kubectl.js";
 
 // Fixture names (testdata/kube): see pods.json / deployments.json.
@@ -166,10 +166,10 @@ describe("kubectl reads against the double", () => {
   });
 
   test("Forbidden prints the RBAC message verbatim", async () => {
-    const r = await k.run(["get", "secrets", "-n", "kube-system"], "edge-token");
+    const r = await k.run(["get", "secrets", "-n", "kube-system"], "edge-proxy-token");
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.trim(), `Error from server (Forbidden): secrets is forbidden: User "${EDGE_USER}" cannot list resource "secrets" in API group "" in the namespace "kube-system"`);
-    const ok = await k.run(["get", "pods", "-n", "kube-system"], "edge-token");
+    assert.equal(r.stderr.trim(), `Error from server (Forbidden): secrets is forbidden: User "${EDGE_PROXY_USER}" cannot list resource "secrets" in API group "" in the namespace "kube-system"`);
+    const ok = await k.run(["get", "pods", "-n", "kube-system"], "edge-proxy-token");
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(rows(ok.stdout).length, 6);
   });

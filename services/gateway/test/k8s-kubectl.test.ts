@@ -8,10 +8,14 @@ import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harn
 import { http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 import { Kubectl, kubectlCases } from "./kubectl-cases.js";
+import { tunnelSecretCases } from "./kubectl-secret-cases.js";
+import { KubeAccess } from "../../../edge/src/adapters/kube.js";
 
 // The real kubectl through gateway -> NATS -> tunnel-proxy -> edge (loopback
 // gRPC, no WireGuard) -> kube-double, compared with kubectl run directly
-// against the kube-double with the edge's own token. The cases are shared
+// against the kube-double as the edge's proxy ServiceAccount. The edge gets
+// its credentials as in a pod: its KubeAccess, logged in as the pod's own
+// account, mints the proxy account's token (TokenRequest). The cases are shared
 // with e2e/kubectl-tunnel.test.ts, which runs them through real WireGuard.
 
 let env: TestEnv;
@@ -28,14 +32,20 @@ before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
   globex = await seedTenant(env, "globex");
-  stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
+  dir = mkdtempSync(path.join(tmpdir(), "k8s-kubectl-"));
+  const edgeApiServer = async (kube: TunnelStack["kube"]) => {
+    const podConfig = path.join(dir, "edge-pod.kubeconfig");
+    writeFileSync(podConfig, kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
+    const access = await KubeAccess.open({ kubeconfig: podConfig, namespace: "daalu-edge", secretName: "daalu-edge-tunnel", proxyServiceAccount: "daalu-edge-proxy", timeoutMs: 5_000 });
+    return access.apiServerRef();
+  };
+  stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], {}, { edgeApiServer });
   cluster = stack.clusterIds[0]!;
   gw = await startK8sGateway(env);
-  dir = mkdtempSync(path.join(tmpdir(), "k8s-kubectl-"));
   const kc = await fetch(`${gw.httpUrl}/v1/clusters/${cluster}/kubeconfig?token=include`, { headers: { authorization: `Bearer ${acme.viewer}` } });
   assert.equal(kc.status, 200, await kc.clone().text());
   writeFileSync(path.join(dir, "hub.kubeconfig"), await kc.text());
-  writeFileSync(path.join(dir, "direct.kubeconfig"), stack.kube.kubeconfig({ token: "edge-token" }));
+  writeFileSync(path.join(dir, "direct.kubeconfig"), stack.kube.kubeconfig({ token: "edge-proxy-token" }));
   hub = new Kubectl(path.join(dir, "hub.kubeconfig"), path.join(dir, "hub.cache"));
   direct = new Kubectl(path.join(dir, "direct.kubeconfig"), path.join(dir, "direct.cache"));
 });
@@ -47,6 +57,17 @@ after(async () => {
 });
 
 kubectlCases(() => ({ hub, direct, kube: stack.kube, auditRows: (where) => stack.auditRows(cluster, where) }));
+
+tunnelSecretCases(() => ({
+  hub,
+  direct,
+  kube: stack.kube,
+  rawPrefix: `/k8s/clusters/${cluster}`,
+  async hubGet(p, accept) {
+    const r = await fetch(`${gw.httpUrl}/k8s/clusters/${cluster}${p}`, { headers: { authorization: `Bearer ${acme.viewer}`, accept } });
+    return { status: r.status, contentType: r.headers.get("content-type") ?? "", body: await r.text() };
+  },
+}));
 
 test("tenant B's user gets 404 for tenant A's cluster", async () => {
   const r = await http(gw.httpUrl, "GET", `/k8s/clusters/${cluster}/api/v1/pods`, { token: globex.admin });

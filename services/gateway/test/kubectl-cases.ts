@@ -7,8 +7,9 @@
  *   own process and the edge agent behind a real WireGuard tunnel.
  *
  * Every case runs the real kubectl twice, through the hub's kubeconfig and
- * straight at the API server (the kube-double) with the edge's own
- * ServiceAccount token, and wants the same exit code, stdout and stderr.
+ * straight at the API server (the kube-double) with a token of the edge's
+ * proxy ServiceAccount (the identity proxied calls run as), and wants the same
+ * exit code, stdout and stderr.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -113,10 +114,10 @@ export const maskAge = (s: string) =>
     .replace(/\(x\d+ over <age>\)/g, "")
     .replace(/ {2,}/g, "  ");
 
-/** Refused by the edge's RBAC (it may not list secrets): the API server's 403 must reach kubectl verbatim. */
+/** Refused by the edge proxy account's RBAC (it may not list secrets): the API server's 403 must reach kubectl verbatim. */
 export const FORBIDDEN_ARGS = ["get", "secrets", "-n", "shop"];
 export const FORBIDDEN_MESSAGE =
-  /Error from server \(Forbidden\): secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge" cannot list resource "secrets" in API group "" in the namespace "shop"/;
+  /Error from server \(Forbidden\): secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot list resource "secrets" in API group "" in the namespace "shop"/;
 /** A namespace and pod that do not exist: kubectl prints nothing on stdout and exits 1 either way. */
 const NOT_FOUND_ARGS = ["get", "pods", "-n", "nope-no-such-ns", "nope"];
 
@@ -148,7 +149,7 @@ export const SAME_OUTPUT: readonly string[][] = [
 export interface KubectlCasesContext {
   /** kubectl with the kubeconfig downloaded from the hub (GET /v1/clusters/{id}/kubeconfig). */
   hub: Kubectl;
-  /** kubectl straight at the API server with the edge's ServiceAccount token. */
+  /** kubectl straight at the API server with a token of the edge's proxy ServiceAccount. */
   direct: Kubectl;
   /** The API server behind the edge. */
   kube: KubeDouble;

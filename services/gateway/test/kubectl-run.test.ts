@@ -62,7 +62,7 @@ before(async () => {
   });
   dir = mkdtempSync(path.join(tmpdir(), "kubectl-run-"));
   directCfg = path.join(dir, "direct.kubeconfig");
-  writeFileSync(directCfg, stack.kube.kubeconfig({ token: "edge-token" }));
+  writeFileSync(directCfg, stack.kube.kubeconfig({ token: "edge-proxy-token" }));
 });
 after(async () => {
   await gw?.close();
@@ -113,7 +113,7 @@ for (const argv of SAME) {
 test("Forbidden reaches the caller verbatim with kubectl's exit code", async () => {
   const r = await kubectl(["get", "secrets", "-n", "shop"]);
   assert.equal(r.body.exitCode, 1);
-  assert.match(r.body.stderr, /Error from server \(Forbidden\): secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge" cannot list resource "secrets"/);
+  assert.match(r.body.stderr, /Error from server \(Forbidden\): secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot list resource "secrets"/);
 });
 
 test("every request kubectl makes is audited with the caller's kind and id", async () => {

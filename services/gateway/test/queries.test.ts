@@ -40,7 +40,7 @@ before(async () => {
   });
   dir = mkdtempSync(path.join(tmpdir(), "queries-"));
   directCfg = path.join(dir, "direct.kubeconfig");
-  writeFileSync(directCfg, stack.kube.kubeconfig({ token: "edge-token" }));
+  writeFileSync(directCfg, stack.kube.kubeconfig({ token: "edge-proxy-token" }));
 });
 after(async () => {
   await gw?.close();

@@ -8,9 +8,9 @@
 import pg from "pg";
 import { CallerKind, peeringv1 } from "@daalu/proto";
 import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
-import { startKubeDouble, type KubeDouble } from "@daalu/kube-double";
+import { EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
-import { registerProxy, type HttpTarget } from "../../../edge/src/proxy/index.js";
+import { registerProxy, type ApiServerRef, type HttpTarget } from "../../../edge/src/proxy/index.js";
 import { loadConfig } from "../src/config.js";
 import { start, type RunningTunnelProxy } from "../src/service.js";
 
@@ -31,12 +31,14 @@ export interface TunnelStack {
 /**
  * Creates clusters first (ids are needed for the override), then starts the services.
  * `edgeTargets`: in-cluster HTTP targets the edge registers (as EDGE_HTTP_TARGETS would).
+ * `edgeApiServer`: how the edge reaches the kube-double (default: as the proxy ServiceAccount, a fixed token);
+ * a suite can have the edge's own KubeAccess mint its credentials instead.
  * `audit: false`: no in-process audit service (the test runs its own, e.g. as a process it kills);
  * records still wait in the stream, which the tunnel-proxy creates.
  * Services connect to `env.env.NATS_URL` and clusters are created over `env.nc`,
  * so an env pointed at a private nats-server puts the whole stack on it.
  */
-export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget>; audit?: boolean } = {}): Promise<TunnelStack> {
+export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget>; audit?: boolean; edgeApiServer?: (kube: KubeDouble) => Promise<ApiServerRef> } = {}): Promise<TunnelStack> {
   const quiet = { ...env.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "silent" };
   const log = (n: string) => createLogger(n, quiet.LOG_LEVEL);
   const peeringMod = await import("../../peering/src/service.js");
@@ -47,7 +49,8 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
   const audit = opts.audit === false ? undefined : await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }), log("audit"));
   const kube = await startKubeDouble();
   const server = new grpc.Server();
-  registerProxy(server, { apiServer: { server: kube.url, ca: kube.ca!, token: "edge-token" }, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: log("edge") });
+  const apiServer = opts.edgeApiServer ? await opts.edgeApiServer(kube) : { server: kube.url, ca: kube.ca!, token: "edge-proxy-token" };
+  registerProxy(server, { apiServer, ownNamespace: EDGE_NAMESPACE, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: log("edge") });
   const edgeAddr = `127.0.0.1:${await bindGrpc(server, "127.0.0.1:0")}`;
 
   const pc = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "test" } } });

@@ -1,3 +1,4 @@
+import { toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invitev1, peeringv1 } from "@daalu/proto";
 
@@ -63,16 +64,11 @@ export function subnetJson(s: peeringv1.TenantSubnet | undefined) {
   return { cidr: s.cidr, hubIp: s.hubIp, capacity: s.capacity, allocated: s.allocated };
 }
 
-export function bootstrapJson(r: invitev1.RedeemInviteResponse) {
-  return {
-    tenantId: r.tenantId,
-    clusterId: r.clusterId,
-    clusterName: r.clusterName,
-    tunnelIp: r.tunnelIp,
-    subnet: r.subnet,
-    hubTunnelIp: r.hubTunnelIp,
-    hubPublicKey: r.hubPublicKey,
-    hubEndpoint: r.hubEndpoint,
-    keepaliveSeconds: r.keepaliveSeconds,
-  };
+/**
+ * POST /v1/bootstrap's answer: the contract's RedeemInviteResponse in the
+ * protobuf JSON mapping (lowerCamelCase names), every field present even when
+ * empty or 0, as the edge's bootstrap client (fromJson, edge/src/domain/tunnel-config.ts) reads it.
+ */
+export function bootstrapJson(r: invitev1.RedeemInviteResponse): JsonValue {
+  return toJson(invitev1.RedeemInviteResponseSchema, r, { alwaysEmitImplicit: true });
 }
