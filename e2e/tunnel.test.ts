@@ -23,7 +23,7 @@ import { peeringv1 } from "@daalu/proto";
 import { eventSubject } from "@daalu/runtime";
 import { eventually, setup, type ServiceProcess, type TestEnv } from "@daalu/testing";
 import pg from "pg";
-import { ExitCode } from "../edge/src/index.js";
+import { ExitCode } from "@daalu/edge";
 import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
 import { getStatusFrom, readyz, startEdgeRun, WG_PORT } from "./edge-host.js";
 import { spawnServiceIn, startHubStack, type HubStack } from "./hub-stack.js";
