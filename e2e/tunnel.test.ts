@@ -152,7 +152,7 @@ async function connected(w: World, ids: string[], agents: EdgeRun[], timeoutMs =
     );
   } catch (err) {
     const tail = (s: string) => s.slice(-3000);
-    throw new Error(`${(err as Error).message}\n--- edge logs:\n${agents.map((a) => tail(a.output())).join("\n---\n")}\n--- peering log:\n${tail(w.peering.output())}`);
+    throw new Error(`${(err as Error).message}\n--- edge logs:\n${agents.map((a) => tail(a.output())).join("\n---\n")}\n--- peering log:\n${tail(w.peering.output())}`, { cause: err });
   }
 }
 

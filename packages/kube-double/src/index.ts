@@ -11,7 +11,7 @@
  */
 import type http from "node:http";
 import { createHandler, listen, portOf, type RequestRecord, type ServerState } from "./server.js";
-import { ObjectStore, type KubeObject } from "./store.js";
+import { ObjectStore } from "./store.js";
 import { LogStore } from "./logs.js";
 import { DEFAULT_TOKENS, defaultPolicy, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
 import { DEFAULT_FIXTURES_DIR, loadFixtures } from "./fixtures.js";
@@ -121,7 +121,8 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
   };
   const streams = new Set<http.ServerResponse>();
   const host = opts.host ?? DEFAULT_HOST;
-  const server = await listen(createHandler(state, streams), tls, host, opts.port ?? 0);
+  const handle = createHandler(state, streams); // answers every failure itself: never rejects
+  const server = await listen((req, res) => void handle(req, res), tls, host, opts.port ?? 0);
   const port = portOf(server);
   const url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const ca = tls?.ca;
