@@ -140,5 +140,5 @@ if (process.argv[2] === "--inner") {
     },
   );
 } else {
-  outer().then((code) => process.exit(code));
+  void outer().then((code) => process.exit(code));
 }

@@ -16,7 +16,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { EDGE_USER, defaultPolicy } from "@daalu/kube-double";
 import { eventually, setup } from "@daalu/testing";
-import { ExitCode } from "../edge/src/index.js";
+import { ExitCode } from "@daalu/edge";
 import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
 import { getStatusFrom, readyz, startEdgeRun, startPlainHubPeer, WG_PORT } from "./edge-host.js";
 import { startHubStack } from "./hub-stack.js";

@@ -23,7 +23,7 @@ import { peeringv1 } from "@daalu/proto";
 import { eventSubject } from "@daalu/runtime";
 import { eventually, setup, type ServiceProcess, type TestEnv } from "@daalu/testing";
 import pg from "pg";
-import { ExitCode } from "../edge/src/index.js";
+import { ExitCode } from "@daalu/edge";
 import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
 import { getStatusFrom, readyz, startEdgeRun, WG_PORT } from "./edge-host.js";
 import { spawnServiceIn, startHubStack, type HubStack } from "./hub-stack.js";
@@ -152,7 +152,7 @@ async function connected(w: World, ids: string[], agents: EdgeRun[], timeoutMs =
     );
   } catch (err) {
     const tail = (s: string) => s.slice(-3000);
-    throw new Error(`${(err as Error).message}\n--- edge logs:\n${agents.map((a) => tail(a.output())).join("\n---\n")}\n--- peering log:\n${tail(w.peering.output())}`);
+    throw new Error(`${(err as Error).message}\n--- edge logs:\n${agents.map((a) => tail(a.output())).join("\n---\n")}\n--- peering log:\n${tail(w.peering.output())}`, { cause: err });
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what is missing, starts the test
-# servers where absent, then lint -> typecheck -> unit -> integration -> e2e.
+# servers where absent, then buf lint -> typecheck -> lint -> unit -> integration -> e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,9 @@ fi
 
 echo "== typecheck"
 npx tsc -p tsconfig.json
+
+echo "== lint (eslint, dependency-cruiser, knip, jscpd)"
+npm run -s lint
 
 echo "== unit + integration + e2e"
 # One node:test run so the closing summary counts every test. The timeout bounds

@@ -73,7 +73,7 @@ async function listening(place: Place, port: number, what: string): Promise<void
       (await place.dial(port)).destroy();
       return;
     } catch (err) {
-      if (Date.now() > until) throw new Error(`${what} does not listen on ${port} in ${place.where}: ${(err as Error).message}`);
+      if (Date.now() > until) throw new Error(`${what} does not listen on ${port} in ${place.where}: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -181,11 +181,11 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     stops.push(() => apiServer.close());
     const api = async (method: "GET" | "POST", p: string, body?: unknown) => {
       const r = await gateway.request({ method, path: p, headers: { authorization: `Bearer ${adminToken}`, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-      return { status: r.statusCode, body: (await r.body.json()) as any };
+      return { status: r.statusCode, body: (await r.body.json()) as { cluster: { id: string; status: string; tunnelIp: string }; token: string } };
     };
     const created = await api("POST", "/v1/clusters", { name: "bench" });
     if (created.status !== 201) throw new Error(`create cluster: ${created.status} ${JSON.stringify(created.body)}`);
-    const clusterId = created.body.cluster.id as string;
+    const clusterId = created.body.cluster.id;
 
     const topology: string[] = [];
     const tpEnv: Record<string, string> = {};
@@ -197,7 +197,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         EDGE_SECRET_NAME: SECRET,
         EDGE_HUB_URL: publicUrl,
         EDGE_HUB_CA_FILE: tls.caFile,
-        EDGE_BOOTSTRAP_TOKEN: created.body.token as string,
+        EDGE_BOOTSTRAP_TOKEN: created.body.token,
         LOG_LEVEL: "warn",
       });
       const code = await within(new Promise<number | null>((r) => boot.once("exit", r)), "edge bootstrap", logs);
@@ -214,7 +214,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       stops.push(() => agent.stop());
       await within(agent.ready, "edge run", logs);
       const until = Date.now() + START_TIMEOUT_MS;
-      let row: any;
+      let row: { status: string; tunnelIp: string };
       for (;;) {
         row = (await api("GET", `/v1/clusters/${clusterId}`)).body.cluster;
         if (String(row.status).toUpperCase() === "CONNECTED") break;

@@ -126,18 +126,37 @@ test("a slow reader pauses the upstream response instead of buffering it", async
   const TOTAL = 32 * 1024 * 1024;
   const line = "x".repeat(1023);
   for (let i = 0; i < TOTAL / 1024; i++) kube.appendLog(ns, name, container, line);
-  await new Promise((r) => setTimeout(r, 500));
-  // Backpressure reached the API server: most of it is still queued there,
-  // not read into the edge (whose gRPC writes would otherwise buffer it all).
-  assert.ok(kube.unsentStreamBytes() > TOTAL / 2, `only ${kube.unsentStreamBytes()} bytes wait at the API server`);
+  // Wait until the bytes stop moving: every buffer between the API server and the paused reader
+  // (kernel, edge, gRPC, client) is full. Backpressure reached the API server: most of it is still
+  // queued there, so everything downstream (the client's buffer included) holds less than half.
+  // Without backpressure the edge would read it all, and the queue would settle near zero.
+  const unsent = await stopsChanging(() => kube.unsentStreamBytes());
+  const openLogs = kube.requestCount((q) => q.subresource === "log" && q.status === undefined);
+  assert.ok(unsent > TOTAL / 2, `only ${unsent} bytes wait at the API server (open log streams: ${openLogs})`);
   let got = 0;
   s.on("data", (m: edgev1.ProxyResponse) => {
     if (m.frame.case === "chunk") got += m.frame.value.data.length;
   });
-  // Buffered in the client so far (what it would hold had it not paused) is what arrives at once on resume.
   s.resume();
-  await new Promise((r) => setTimeout(r, 50));
-  assert.ok(got < TOTAL / 2, `${got} bytes were buffered while paused`);
   await eventually(() => assert.ok(got >= TOTAL - 1, `${got}`), { timeoutMs: 30_000 });
   s.cancel();
 });
+
+/**
+ * Polls `read` until it returns the same value `polls` times in a row, `intervalMs` apart: the
+ * moment data stops flowing. Everything that moves it runs in this process, so an unchanged
+ * reading across polls means nothing can move, not that nothing had the CPU.
+ */
+async function stopsChanging(read: () => number, polls = 5, intervalMs = 50, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let same = 0;
+  while (same < polls) {
+    if (Date.now() > deadline) throw new Error(`still changing after ${timeoutMs} ms (last ${last})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = read();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}

@@ -12,11 +12,12 @@
  */
 import type http from "node:http";
 import { createHandler, listen, portOf, type RequestRecord, type ServerState } from "./server.js";
-import { ObjectStore, type KubeObject } from "./store.js";
+import { ObjectStore } from "./store.js";
 import { LogStore } from "./logs.js";
 import { DEFAULT_TOKENS, defaultPolicy, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
 import { DEFAULT_FIXTURES_DIR, loadFixtures } from "./fixtures.js";
 import { selfSignedTls, type TlsMaterial } from "./tls.js";
+import { unsentBytes } from "./paced.js";
 
 export { ObjectStore, type KubeObject, type StoreEvent } from "./store.js";
 export { LogStore, type LogLine } from "./logs.js";
@@ -76,8 +77,10 @@ export interface KubeDouble {
   addToken(token: string, user: KubeUser): void;
   /**
    * Bytes open watch/log streams have written that their clients have not
-   * taken yet (queued in this server because the connection pushes back):
-   * how a test sees that a slow reader's backpressure reached the API server.
+   * taken yet (queued in this server because the connection pushes back; log
+   * streams write a piece only once the socket took the last, as a real API
+   * server does): how a test sees that a slow reader's backpressure reached
+   * the API server.
    */
   unsentStreamBytes(): number;
   /** Append log lines to a container; `logs -f` streams see them at once. */
@@ -120,7 +123,8 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
   };
   const streams = new Set<http.ServerResponse>();
   const host = opts.host ?? DEFAULT_HOST;
-  const server = await listen(createHandler(state, streams), tls, host, opts.port ?? 0);
+  const handle = createHandler(state, streams); // answers every failure itself: never rejects
+  const server = await listen((req, res) => void handle(req, res), tls, host, opts.port ?? 0);
   const port = portOf(server);
   const url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const ca = tls?.ca;
@@ -142,7 +146,7 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
     },
     unsentStreamBytes() {
       let n = 0;
-      for (const r of streams) n += r.writableLength;
+      for (const r of streams) n += unsentBytes(r);
       return n;
     },
     appendLog(ns, pod, container, lines, o) {

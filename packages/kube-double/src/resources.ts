@@ -47,10 +47,6 @@ export function findResource(group: string, version: string, plural: string): Re
   return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
-export function resourceForKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  return RESOURCES.find((r) => groupVersion(r) === apiVersion && r.kind === kind);
-}
-
 /** `deployments.apps`, or `pods` for the core group: how Status messages name a resource. */
 export function qualifiedName(r: Pick<ResourceInfo, "group" | "plural">): string {
   return r.group ? `${r.plural}.${r.group}` : r.plural;

@@ -15,6 +15,7 @@ import { authorize, serviceAccountUser, type KubeUser, type RbacPolicy } from ".
 import { ObjectStore, type KubeObject, type StoreEvent } from "./store.js";
 import { LogStore } from "./logs.js";
 import { jsonPatch, mergePatch } from "./patch.js";
+import { PacedWriter } from "./paced.js";
 
 /** What `/version` answers: kubectl (and the gcloud kubectl dispatcher) pick their behaviour from it. */
 export const SERVER_VERSION = {
@@ -402,20 +403,21 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
     if (tail !== null && Number(tail) >= 0) lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
     let budget = q.get("limitBytes") ? Number(q.get("limitBytes")) : Infinity;
     res.writeHead(200, { "Content-Type": "text/plain", "Cache-Control": "no-cache, private", "Transfer-Encoding": "chunked" });
+    const out = new PacedWriter(res);
     const write = (text: string) => {
       if (budget <= 0) return;
       const b = Buffer.from(text).subarray(0, budget);
       budget -= b.length;
-      res.write(b);
+      out.write(b);
     };
     for (const l of lines) write(fmt(l));
     if (q.get("follow") !== "true" || previous) {
-      res.end();
+      out.end();
       return;
     }
     res.flushHeaders();
     streams.add(res);
-    const stop = logs.follow(rr.namespace!, rr.name!, container, { write: (l) => write(fmt(l)), end: () => res.end() });
+    const stop = logs.follow(rr.namespace!, rr.name!, container, { write: (l) => write(fmt(l)), end: () => out.end() });
     const cleanup = () => {
       stop();
       streams.delete(res);

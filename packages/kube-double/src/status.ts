@@ -59,8 +59,6 @@ export const unauthorized = () => failure(401, "Unauthorized", "Unauthorized");
 /** The 404 a real server sends for a path it has no handler for. */
 export const pathNotFound = () => failure(404, "NotFound", "the server could not find the requested resource", {});
 
-export const gone = (message: string) => failure(410, "Expired", message);
-
 /** What `ForbiddenStatusError` writes for a resource request. */
 export function forbidden(a: { user: string; verb: string; group: string; plural: string; subresource?: string; namespace?: string; name?: string }): KubeStatusError {
   const resource = a.subresource ? `${a.plural}/${a.subresource}` : a.plural;
@@ -69,9 +67,4 @@ export function forbidden(a: { user: string; verb: string; group: string; plural
   const q = qualifiedName({ group: a.group, plural: a.plural });
   const message = a.name ? `${q} "${a.name}" is forbidden: ${why}` : `${q} is forbidden: ${why}`;
   return failure(403, "Forbidden", message, detailsOf({ group: a.group, plural: a.plural }, a.name));
-}
-
-/** What `ForbiddenStatusError` writes for a non-resource path (`/healthz`, `/metrics`…). */
-export function forbiddenPath(user: string, verb: string, path: string): KubeStatusError {
-  return failure(403, "Forbidden", `forbidden: User "${user}" cannot ${verb} path "${path}"`, {});
 }

@@ -3,6 +3,7 @@
  * veth pair, and an agent process per namespace that owns a device there.
  * Everything created here is removed by `cleanup()`, also after a failure.
  */
+import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,21 @@ export function skipReason(): string | undefined {
   if (spawnSync("wireguard-go", ["--version"]).error) return "wireguard-go is not installed";
   if (spawnSync("ip", ["netns", "list"]).status !== 0) return "`ip netns` is unavailable";
   return undefined;
+}
+
+/**
+ * The namespace suites' guard test: a skip must name a precondition this machine really lacks
+ * (probed here apart from skipReason), a run must have them all, and CI (root, with wireguard-go
+ * installed by scripts/ensure-services.sh) never skips. Catches a suite that silently stops running.
+ */
+export function assertSkipMatchesMachine(skip: string | undefined): void {
+  const lacks: string[] = [];
+  if (spawnSync("id", ["-u"], { encoding: "utf8" }).stdout.trim() !== "0") lacks.push("root");
+  if (spawnSync("sh", ["-c", "command -v wireguard-go"]).status !== 0) lacks.push("wireguard-go");
+  if (spawnSync("ip", ["netns", "list"]).status !== 0) lacks.push("ip netns");
+  if (skip === undefined) assert.deepEqual(lacks, [], "the namespace suite ran on a machine that lacks what it needs");
+  else assert.notDeepEqual(lacks, [], `the namespace suite skipped ("${skip}") on a machine with root, wireguard-go and ip netns`);
+  if (process.env["CI"]) assert.equal(skip, undefined, "CI runs as root with wireguard-go: the namespace suite must run there");
 }
 
 export function sh(args: string[], allowFail = false): { code: number; out: string } {

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { eventually, spawnService } from "@daalu/testing";
+import { AUDIT_CONSUMER, auditStreamName } from "../src/adapters/nats/stream.js";
 import { FAILPOINT_AFTER_COMMIT } from "../src/adapters/nats/writer.js";
 import { auditEnv, dbStats, harness, pool, record, sums } from "./helpers.js";
 
@@ -49,10 +52,20 @@ test("death after commit, before ack: the redelivered batch adds no row and no u
   const svc = spawnService("audit", base);
   t.after(() => svc.kill());
   await svc.ready;
-  await eventually(async () => assert.equal((await dbStats(env.databaseUrl)).rows, 20), { timeoutMs: 15_000 });
-  // Give the redelivery of the committed batch time to be written (and ignored).
-  await new Promise((res) => setTimeout(res, 2_500));
+  // The committed batch was never acked: after AUDIT_ACK_WAIT it is delivered again. Done when the
+  // writer consumer has nothing left to deliver or ack, and it did deliver a message twice.
+  await eventually(async () => {
+    const c = await writerConsumer(env.nc, env.prefix);
+    assert.deepEqual({ pending: c.pending, ackPending: c.ackPending }, { pending: 0, ackPending: 0 });
+    assert.ok(c.deliveries > c.lastStreamSeq, `the committed batch was redelivered (${c.deliveries} deliveries of ${c.lastStreamSeq} messages)`);
+  }, { timeoutMs: 15_000 });
   const s = await dbStats(env.databaseUrl);
   assert.equal(s.rows, 20);
   assert.deepEqual({ calls: s.calls, errors: s.errors, bytesIn: s.bytesIn, bytesOut: s.bytesOut }, sums(records));
 });
+
+/** The audit writer consumer: messages not yet delivered, delivered but unacked, and deliveries so far. */
+async function writerConsumer(nc: NatsConnection, prefix: string): Promise<{ pending: number; ackPending: number; deliveries: number; lastStreamSeq: number }> {
+  const info = await (await jetstreamManager(nc)).consumers.info(auditStreamName(prefix), AUDIT_CONSUMER);
+  return { pending: info.num_pending, ackPending: info.num_ack_pending, deliveries: info.delivered.consumer_seq, lastStreamSeq: info.delivered.stream_seq };
+}

@@ -38,9 +38,10 @@ export interface RunningInvite {
 
 /**
  * Wires the invite service: database (migrated), NATS (queue group "invite"),
- * gRPC, and the peering client. Used by main.ts and, in-process, by tests.
+ * gRPC, and the peering client. Used by main.ts and, in-process, by tests
+ * (which may pass a clock: `now` decides creation, expiry and redemption times).
  */
-export async function start(config: InviteConfig, logger: Logger): Promise<RunningInvite> {
+export async function start(config: InviteConfig, logger: Logger, deps: { now?: () => Date } = {}): Promise<RunningInvite> {
   const nc: NatsConnection = await connectNats(config.natsUrl, SERVICE_NAME, logger);
   const pool = createPool({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
   const db: Kysely<InviteDb> = createDb<InviteDb>({ url: config.databaseUrl, schema: SCHEMA }, pool);
@@ -72,6 +73,7 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
     hubUrl: config.hubUrl,
     chartRef: config.chartRef,
     peeringTimeoutMs: config.peeringTimeoutMs,
+    now: deps.now,
   });
   const impl = inviteHandlers(invites);
   const nats = serveNats(nc, invitev1.InviteService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });

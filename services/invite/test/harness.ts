@@ -33,8 +33,8 @@ export interface Stack {
   peering: ReturnType<typeof peeringClient>;
   /** Calls as an operator of `tenant`. */
   as(tenant: string): { tenantId: string; caller: { kind: CallerKind; id: string }; timeoutMs: number };
-  /** Starts invite in this process with extra env; stopped when the test ends. */
-  startInvite(extra?: Record<string, string>): Promise<{ grpcPort: number | undefined; stop(): Promise<void> }>;
+  /** Starts invite in this process with extra env (and a clock); stopped when the test ends. */
+  startInvite(extra?: Record<string, string>, deps?: { now?: () => Date }): Promise<{ grpcPort: number | undefined; stop(): Promise<void> }>;
   /** Spawns invite as a process (failpoints kill it); killed when the test ends. */
   spawnInvite(extra?: Record<string, string>): Promise<ServiceProcess>;
 }
@@ -64,9 +64,9 @@ export async function stack(t: TestContext, inviteEnv: Record<string, string> | 
     invites: inviteClient(env.nc, { prefix: env.prefix, defaults: { timeoutMs: CALL_TIMEOUT_MS } }),
     peering: peeringClient(env),
     as: (tenant) => ({ tenantId: tenant, caller: { kind: CallerKind.USER, id: `admin@${tenant}` }, timeoutMs: CALL_TIMEOUT_MS }),
-    async startInvite(extra = {}) {
+    async startInvite(extra = {}, deps = {}) {
       const cfg = loadConfig({ ...env.env, ...INVITE_TEST_ENV, ...extra });
-      const running = await start(cfg, createLogger("invite", process.env["LOG_LEVEL"] ?? "silent"));
+      const running = await start(cfg, createLogger("invite", process.env["LOG_LEVEL"] ?? "silent"), deps);
       let stopped = false;
       const stop = async () => {
         if (stopped) return;

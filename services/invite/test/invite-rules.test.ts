@@ -106,8 +106,10 @@ test("every redeem error has its own code, and none changes any state", async (t
 });
 
 test("expired tokens are refused, and regenerate follows the rules", async (t) => {
-  // Short enough to wait out, long enough that a loaded machine does not expire the regenerated one mid-test.
-  const s = await stack(t, { INVITE_TTL: "2s" });
+  // The service's clock is the test's: expiry comes from moving it past the TTL, not from waiting.
+  let clock = Date.now();
+  const s = await stack(t, false);
+  await s.startInvite({ INVITE_TTL: "1h" }, { now: () => new Date(clock) });
   const created = await s.invites.createInvite({ clusterName: "short-lived" }, s.as("acme"));
   const clusterId = created.invite!.clusterId;
   const key = generateKeyPair().publicKey;
@@ -115,7 +117,9 @@ test("expired tokens are refused, and regenerate follows the rules", async (t) =
   // Pending: cannot be regenerated; the message says what to do instead.
   await assert.rejects(s.invites.regenerateInvite({ inviteId: created.invite!.id }, s.as("acme")), (e: { reason: string; message: string }) => e.reason === "INVITE_NOT_REGENERABLE" && /revoke it first, or create a new invite/.test(e.message));
 
-  await new Promise((r) => setTimeout(r, 2_100));
+  clock += 60 * 60_000 - 1_000;
+  assert.equal((await snapshot(s, "acme", clusterId)).invites[0]!.state, InviteState.PENDING, "still pending a second before the TTL");
+  clock += 2_000;
   const before = await snapshot(s, "acme", clusterId);
   assert.equal(before.invites[0]!.state, InviteState.EXPIRED);
   await assert.rejects(s.invites.redeemInvite({ token: created.token, publicKey: key }), (e: { reason: string; httpStatus: number; code: Code; message: string }) =>

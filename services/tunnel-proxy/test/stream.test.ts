@@ -88,17 +88,24 @@ test("slow reader: the responder never runs more than the window ahead", async (
   const chunk = new Uint8Array(16 * 1024).fill(7);
   const total = 640; // 10 MiB
   const windowBytes = 256 * 1024;
+  let writing = 0; // writes started
+  let written = 0; // writes that resolved
   const s = serve(async (r) => {
     r.head(enc(""));
-    for (let i = 0; i < total; i++) await r.write(chunk);
+    for (let i = 0; i < total; i++) {
+      writing++;
+      await r.write(chunk);
+      written++;
+    }
     r.end();
   });
   const rep = await requestStream(env.nc, s.subject, enc(""), { timeoutMs: 2_000, windowChunks: 16, windowBytes });
   const responder = s.responders[0]!;
-  // Nobody reads for a while: the responder must stall at the window.
-  await new Promise((r) => setTimeout(r, 300));
-  assert.ok(responder.bytesOut <= windowBytes, `sent ${responder.bytesOut} bytes to a reader that read nothing`);
-  assert.ok(responder.bytesOut > 0);
+  // Nobody reads: the responder sends one window, then its next write waits for credit.
+  await eventually(() => {
+    assert.equal(responder.bytesOut, windowBytes, "the responder sent exactly one window to a reader that read nothing");
+    assert.deepEqual({ writing, written }, { writing: windowBytes / chunk.length + 1, written: windowBytes / chunk.length });
+  });
   let read = 0;
   let maxAhead = 0;
   let i = 0;
