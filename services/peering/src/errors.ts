@@ -92,8 +92,8 @@ export class SubnetExhaustedError extends DaaluError {
 
 export class InvalidPublicKeyError extends DaaluError {
   override name = "InvalidPublicKeyError";
-  constructor() {
-    super(Code.InvalidArgument, "public key must be a WireGuard key: base64 of exactly 32 bytes", { reason: "INVALID_PUBLIC_KEY" });
+  constructor(message = "public key must be a WireGuard key: base64 of exactly 32 bytes, not a low-order point") {
+    super(Code.InvalidArgument, message, { reason: "INVALID_PUBLIC_KEY" });
   }
 }
 
