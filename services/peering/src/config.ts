@@ -31,7 +31,7 @@ export interface PeeringConfig extends CommonConfig {
   databaseUrl: string;
   /** "off" disables the gRPC server. */
   grpcAddr: string;
-  /** Pool that new tenants' subnets are carved from, e.g. "10.100.0.0/14". */
+  /** Pool that new tenants' subnets are carved from, e.g. "10.100.0.0/14", and the only block a tenant subnet may lie in (explicit or widened). */
   subnetPool: string;
   /** Pool of the tenants' hub addresses (one /32 each), disjoint from every tenant subnet. */
   hubPool: string;

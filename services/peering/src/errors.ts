@@ -58,6 +58,14 @@ export class SubnetReservedError extends DaaluError {
   }
 }
 
+/** Tenant subnets come only from the tenant pool, so a tenant can never route a block the hub host uses. */
+export class SubnetOutsidePoolError extends DaaluError {
+  override name = "SubnetOutsidePoolError";
+  constructor(requested: string, pool: string) {
+    super(Code.InvalidArgument, `${requested} lies outside the tenant subnet pool ${pool}; choose a block inside it`, { reason: "SUBNET_OUTSIDE_POOL" });
+  }
+}
+
 export class HubPoolExhaustedError extends DaaluError {
   override name = "HubPoolExhaustedError";
   constructor(hubPool: string) {

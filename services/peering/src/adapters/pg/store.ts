@@ -10,6 +10,7 @@ import {
   blockSize,
   classifySubnetChange,
   clusterCapacity,
+  containsCidr,
   overlaps,
   formatCidr,
   formatIpv4,
@@ -33,6 +34,7 @@ import {
   SubnetAlreadySetError,
   SubnetExhaustedError,
   SubnetNotSupernetError,
+  SubnetOutsidePoolError,
   SubnetOverlapError,
   SubnetPoolExhaustedError,
   SubnetReservedError,
@@ -351,9 +353,14 @@ export class PeeringStore {
 
   private readonly hubPool: Ipv4Cidr;
 
-  /** A tenant subnet must stay clear of the hub address pool, also when widened. */
-  private checkClearOfHubPool(c: Ipv4Cidr): void {
+  /**
+   * Where a requested tenant subnet may lie, also when widened: clear of the
+   * hub address pool and inside the tenant pool (the only block the hub host
+   * routes into the tunnel), so no tenant can route a block the hub host uses.
+   */
+  private checkPlacement(c: Ipv4Cidr): void {
     if (overlaps(c, this.hubPool)) throw new SubnetReservedError(formatCidr(c), formatCidr(this.hubPool));
+    if (!containsCidr(this.pool, c)) throw new SubnetOutsidePoolError(formatCidr(c), formatCidr(this.pool));
   }
 
   private readonly texts = new Map<string, string>();
@@ -414,7 +421,7 @@ export class PeeringStore {
           if (want && formatCidr(want) !== existing.cidr) throw new SubnetAlreadySetError(existing.cidr, formatCidr(want));
           return existing;
         }
-        if (want) this.checkClearOfHubPool(want);
+        if (want) this.checkPlacement(want);
         try {
           // Subnet and hub-address assignments take turns (tenant creation is
           // rare), so racing tenants do not all pick the same free block or
@@ -497,7 +504,7 @@ export class PeeringStore {
         const change = classifySubnetChange(current, want);
         if (change === "not-supernet") throw new SubnetNotSupernetError(formatCidr(current), formatCidr(want));
         if (change === "widen") {
-          this.checkClearOfHubPool(want);
+          this.checkPlacement(want);
           await sql`update tenant_subnets set cidr = ${formatCidr(want)}::cidr, updated_at = now() where tenant_id = ${tenantId}`.execute(trx);
         }
         return true;
