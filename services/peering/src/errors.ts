@@ -133,6 +133,14 @@ export class EnrollmentNotPendingError extends DaaluError {
   }
 }
 
+/** A start-up error: the hub's stored private key cannot be opened with the configured key-encryption keys. */
+export class HubKeyUnreadableError extends DaaluError {
+  override name = "HubKeyUnreadableError";
+  constructor(message: string, cause?: unknown) {
+    super(Code.FailedPrecondition, `hub identity: ${message}`, { reason: "HUB_KEY_UNREADABLE", cause });
+  }
+}
+
 export class InvalidArgumentError extends DaaluError {
   override name = "InvalidArgumentError";
   constructor(message: string) {
