@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApiToken, ensureTenant, openGatewayStore } from "@daalu/gateway";
 import { spawnChild, type Child, type LineSink } from "./children.js";
+import { devKeyEncryptionKeys } from "./kek.js";
 import { startEmbeddedPostgres, type EmbeddedDb } from "./postgres.js";
 import { freePort, waitForPort } from "./ports.js";
 
@@ -158,6 +159,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
 
     // The hub knows a service is up from its info-level "ready" line, so quieter levels would hang start-up.
     const childEnv: Record<string, string | undefined> = { ...baseEnv, ...opts.env };
+    childEnv["PEERING_KEY_ENCRYPTION_KEYS"] ??= await devKeyEncryptionKeys(dataDir);
     if (["warn", "error", "fatal", "silent"].includes(childEnv["LOG_LEVEL"] ?? "")) {
       output("devhub", `LOG_LEVEL=${childEnv["LOG_LEVEL"]} would hide the services' ready lines; using info`);
       childEnv["LOG_LEVEL"] = "info";

@@ -101,7 +101,14 @@ export async function setup(): Promise<TestEnv> {
     natsUrl: s.natsUrl,
     prefix,
     nc,
-    env: { DATABASE_URL: databaseUrl, NATS_URL: s.natsUrl, DAALU_NATS_PREFIX: prefix, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn" },
+    env: {
+      DATABASE_URL: databaseUrl,
+      NATS_URL: s.natsUrl,
+      DAALU_NATS_PREFIX: prefix,
+      LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn",
+      // Peering seals the hub's private key with it (a fresh key-encryption key per test).
+      PEERING_KEY_ENCRYPTION_KEYS: `test:${randomBytes(32).toString("base64")}`,
+    },
     async cleanup() {
       await nc.drain().catch(() => undefined);
       const a = new pg.Client({ connectionString: s.databaseUrl });

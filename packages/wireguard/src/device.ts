@@ -4,7 +4,9 @@ import { isIP } from "node:net";
 import { createInterface } from "node:readline";
 import { rm } from "node:fs/promises";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
+import { must, run } from "./exec.js";
 import { isValidKey, keyToHex } from "./keys.js";
+import { addTunnelRoute, checkCidr } from "./routes.js";
 import type { PeerConfig, PeerStatus } from "./types.js";
 import { parseGet, peerSetLines, setRequest, uapiRequest, uapiSocketPath, UAPI_SOCKET_DIR } from "./uapi.js";
 
@@ -29,7 +31,11 @@ export interface WgDevice {
   addAddress(cidr: string): Promise<void>;
   /** Removes an address; a no-op when absent. */
   removeAddress(cidr: string): Promise<void>;
-  /** `ip route replace <cidr> dev <name> [src <src>]`: traffic for `cidr` goes into the tunnel (from `src`). */
+  /**
+   * `ip route add <cidr> dev <name> [src <src>]`: traffic for `cidr` goes into
+   * the tunnel (from `src`). Never replaces a route of the host: one that the
+   * new route would shadow fails with WG_ROUTE_CONFLICT (see routes.ts).
+   */
   addRoute(cidr: string, opts?: { src?: string }): Promise<void>;
   /** Removes such a route; a no-op when absent. */
   removeRoute(cidr: string): Promise<void>;
@@ -54,33 +60,6 @@ const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
 function badArg(message: string, reason: string): DaaluError {
   return new DaaluError(Code.InvalidArgument, message, { reason });
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
-
-async function must(cmd: string, args: string[], input?: string): Promise<string> {
-  const r = await run(cmd, args, input);
-  if (r.code !== 0) {
-    throw new DaaluError(Code.Internal, `${cmd} ${args.slice(0, 4).join(" ")} failed: ${r.stderr.trim() || `exit ${r.code}`}`, { reason: "WG_COMMAND_FAILED" });
-  }
-  return r.stdout;
 }
 
 async function linkKind(name: string): Promise<string | undefined> {
@@ -114,13 +93,6 @@ export async function resolveEndpoint(endpoint: string): Promise<string> {
     }
   }
   return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-function checkCidr(cidr: string): { ip: string; prefix: number } {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
-  const fam = m ? isIP(m[1]!) : 0;
-  if (!m || !fam || Number(m[2]) > (fam === 4 ? 32 : 128)) throw badArg(`${JSON.stringify(cidr)} is not an address/prefix`, "WG_BAD_CIDR");
-  return { ip: m[1]!, prefix: Number(m[2]) };
 }
 
 async function normalizePeer(p: PeerConfig): Promise<PeerConfig> {
@@ -281,9 +253,7 @@ class Device implements WgDevice {
   async addRoute(cidr: string, opts: { src?: string } = {}): Promise<void> {
     checkCidr(cidr);
     if (opts.src !== undefined && !isIP(opts.src)) throw badArg(`route source ${JSON.stringify(opts.src)} is not an IP address`, "WG_BAD_CIDR");
-    await this.serial(async () => {
-      await must("ip", ["route", "replace", cidr, "dev", this.name, ...(opts.src ? ["src", opts.src] : [])]);
-    });
+    await this.serial(() => addTunnelRoute(cidr, this.name, opts.src));
   }
 
   async removeRoute(cidr: string): Promise<void> {
@@ -410,21 +380,4 @@ export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Pr
   }
   const child = await spawnWireguardGo(name, socket, opts);
   return new Device(name, "wireguard-go", new UapiBackend(socket), child, opts.logger, socket);
-}
-
-/**
- * Makes `cidr` unreachable in this network namespace unless a more specific
- * route (a tunnel interface's) covers the address. Tunnel addresses then never
- * leak to the underlay's default route when a peer route is missing: the
- * packet fails with EHOSTUNREACH instead of leaving through eth0.
- */
-export async function guardRoute(cidr: string): Promise<void> {
-  checkCidr(cidr);
-  await must("ip", ["route", "replace", "unreachable", cidr]);
-}
-
-/** Removes a guard route; a no-op when absent. */
-export async function unguardRoute(cidr: string): Promise<void> {
-  checkCidr(cidr);
-  await run("ip", ["route", "del", "unreachable", cidr]);
 }

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { generateKeyPair, isValidKey, keyFromHex, keyToHex, publicKeyOf } from "./keys.js";
+import { LOW_ORDER_KEYS } from "../test/low-order.js";
+import { generateKeyPair, isLowOrderPublicKey, isValidKey, isValidPublicKey, keyFromHex, keyToHex, publicKeyOf } from "./keys.js";
 
 test("generated keys are valid and the public key derives from the private one", () => {
   const kp = generateKeyPair();
@@ -29,4 +30,16 @@ test("malformed keys are refused", () => {
     assert.equal(isValidKey(bad), false, JSON.stringify(bad));
   }
   assert.equal(isValidKey(Buffer.alloc(32, 7).toString("base64")), true);
+});
+
+test("low-order public keys are refused, real ones accepted", () => {
+  assert.equal(LOW_ORDER_KEYS.length, 14);
+  for (const k of LOW_ORDER_KEYS) {
+    assert.equal(isValidKey(k), true, `${k} is well-formed`);
+    assert.equal(isLowOrderPublicKey(k), true, k);
+    assert.equal(isValidPublicKey(k), false, k);
+  }
+  for (let i = 0; i < 50; i++) assert.equal(isValidPublicKey(generateKeyPair().publicKey), true);
+  assert.equal(isValidPublicKey(Buffer.alloc(32, 7).toString("base64")), true, "an arbitrary 32-byte string is a point on the curve or its twist, not of small order");
+  assert.equal(isValidPublicKey("not a key"), false);
 });

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash } from "node:crypto";
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, createHash, type KeyObject } from "node:crypto";
 
 /**
  * WireGuard keys are Curve25519 (X25519) keys, 32 bytes, written as standard
@@ -16,6 +16,37 @@ const KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 export function isValidKey(key: string): boolean {
   if (typeof key !== "string" || !KEY_RE.test(key)) return false;
   return Buffer.from(key, "base64").length === 32;
+}
+
+/** SubjectPublicKeyInfo DER prefix of an X25519 public key (RFC 8410); the 32 key bytes follow. */
+const X25519_SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+
+/** A throwaway scalar for the low-order test below; its shared secrets are never used. */
+let probeKey: KeyObject | undefined;
+
+/**
+ * True when `publicKey` (a valid key, see isValidKey) is a point of small
+ * order on Curve25519 (all zero, u = 1, the order-8 points, p - 1, p, p + 1,
+ * and their encodings with the top bit set): X25519 with any private key
+ * gives the all-zero shared secret, so a peer with such a key can never have
+ * a session. The test is the canonical one, computed rather than listed:
+ * X25519(random scalar, key) is all zero exactly for these points, and
+ * OpenSSL refuses to derive it.
+ */
+export function isLowOrderPublicKey(publicKey: string): boolean {
+  probeKey ??= generateKeyPairSync("x25519").privateKey;
+  const key = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, Buffer.from(publicKey, "base64")]), format: "der", type: "spki" });
+  try {
+    return diffieHellman({ privateKey: probeKey, publicKey: key }).every((b) => b === 0);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_OSSL_FAILED_DURING_DERIVATION") return true;
+    throw err;
+  }
+}
+
+/** A key a peer can use: well-formed (isValidKey) and not a low-order point. */
+export function isValidPublicKey(key: string): boolean {
+  return isValidKey(key) && !isLowOrderPublicKey(key);
 }
 
 function b64urlToB64(s: string): string {

@@ -107,6 +107,27 @@ describe("WgDevice across two network namespaces", { skip }, () => {
     await assert.rejects(edge.tcp("10.99.0.1", 7000, "x", 1500));
   });
 
+  it("a tunnel route never replaces or shadows a route of the host", async () => {
+    // The host's own networks in the hub's namespace: routes on its underlay link and an operator's blackhole.
+    const lan = `v${pair.id}a`;
+    inNs(pair.a, ["ip", "route", "add", "10.77.5.0/24", "dev", lan]);
+    inNs(pair.a, ["ip", "route", "add", "10.77.6.128/25", "dev", lan]);
+    inNs(pair.a, ["ip", "route", "add", "blackhole", "10.77.8.0/24"]);
+    const route = (cidr: string) => inNs(pair.a, ["ip", "-4", "route", "show", "exact", cidr]).out.trim();
+    const conflict = (e: Error & { reason?: string }) => e.reason === "WG_ROUTE_CONFLICT" && /10\.77\./.test(e.message);
+    await assert.rejects(hub.addRoute("10.77.5.0/24", "10.99.0.1"), conflict, "same block as the host's LAN");
+    assert.match(route("10.77.5.0/24"), new RegExp(`dev ${lan}`), "the host's route survives");
+    await assert.rejects(hub.addRoute("10.77.6.0/24"), conflict, "a block holding a more specific host route");
+    assert.equal(route("10.77.6.0/24"), "", "nothing installed");
+    assert.match(route("10.77.6.128/25"), new RegExp(`dev ${lan}`));
+    await assert.rejects(hub.addRoute("10.77.8.0/24"), conflict, "an operator's blackhole is not ours to replace");
+    assert.match(route("10.77.8.0/24"), /^blackhole/);
+    // A free block is routed into the tunnel, and adding it again is a no-op.
+    await hub.addRoute("10.77.7.0/24", "10.99.0.1");
+    await hub.addRoute("10.77.7.0/24", "10.99.0.1");
+    assert.match(route("10.77.7.0/24"), new RegExp(`dev ${hubIf}.*src 10\\.99\\.0\\.1`));
+  });
+
   it("close removes the interface and stops wireguard-go", async () => {
     await hub.close();
     await edge.close();

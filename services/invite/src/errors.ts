@@ -45,7 +45,7 @@ export class TokenRevokedError extends DaaluError {
 export class InvalidPublicKeyError extends DaaluError {
   override name = "InvalidPublicKeyError";
   constructor() {
-    super(Code.InvalidArgument, "the WireGuard public key must be base64 of exactly 32 bytes (44 characters, as `wg pubkey` prints)", { reason: "INVALID_PUBLIC_KEY", httpStatus: 400 });
+    super(Code.InvalidArgument, "the WireGuard public key must be base64 of exactly 32 bytes (44 characters, as `wg pubkey` prints) and not a low-order point", { reason: "INVALID_PUBLIC_KEY", httpStatus: 400 });
   }
 }
 

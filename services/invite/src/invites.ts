@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { invitev1, peeringv1 } from "@daalu/proto";
 import { Code, DaaluError, type Failpoints, type Logger, type MethodsOf, type ServiceClient, type ServiceSender } from "@daalu/runtime";
-import { isValidKey } from "@daalu/wireguard";
+import { isValidPublicKey } from "@daalu/wireguard";
 import type { InviteRow, InviteStore } from "./adapters/pg/store.js";
 import { helmCommand } from "./domain/helm-command.js";
 import { expiryFor, inviteStatus, regenerateRefusal, revokeRefusal, type InviteStatus } from "./domain/invite-state.js";
@@ -190,7 +190,7 @@ export class Invites {
   async redeem(token: string, publicKey: string, signal?: AbortSignal): Promise<TunnelConfig> {
     const parsed = parseToken(token);
     if (!parsed) throw new TokenMalformedError();
-    if (!isValidKey(publicKey)) throw new InvalidPublicKeyError();
+    if (!isValidPublicKey(publicKey)) throw new InvalidPublicKeyError();
 
     let reserved: InviteRow | undefined;
     let outcome: { row: InviteRow; reservation: peeringv1.ReserveEnrollmentResponse | undefined };

@@ -4,6 +4,7 @@ import { invitev1 } from "@daalu/proto";
 import { Code } from "@daalu/runtime";
 import { eventually } from "@daalu/testing";
 import { generateKeyPair } from "@daalu/wireguard";
+import { LOW_ORDER_KEYS } from "../../../packages/wireguard/test/low-order.js";
 import { reason, stack, type Stack } from "./harness.js";
 
 const { InviteState } = invitev1;
@@ -103,6 +104,26 @@ test("every redeem error has its own code, and none changes any state", async (t
   const revokedBefore = await snapshot(s, "acme", second.invite!.clusterId);
   await assert.rejects(s.invites.redeemInvite({ token: second.token, publicKey: key }), reason("TOKEN_REVOKED", Code.FailedPrecondition, 410));
   assert.deepEqual(await snapshot(s, "acme", second.invite!.clusterId), revokedBefore);
+});
+
+test("a low-order key or the hub's own key is refused and the token stays unburned", async (t) => {
+  const s = await stack(t);
+  // The hub's public key as any edge learns it: from a redemption.
+  const first = await s.invites.createInvite({ clusterName: "edge-a" }, s.as("acme"));
+  const hubPublicKey = (await s.invites.redeemInvite({ token: first.token, publicKey: generateKeyPair().publicKey })).hubPublicKey;
+  const created = await s.invites.createInvite({ clusterName: "edge-b" }, s.as("acme"));
+  const clusterId = created.invite!.clusterId;
+  const before = await snapshot(s, "acme", clusterId);
+  for (const bad of [...LOW_ORDER_KEYS, hubPublicKey]) {
+    await assert.rejects(s.invites.redeemInvite({ token: created.token, publicKey: bad }), reason("INVALID_PUBLIC_KEY", Code.InvalidArgument, 400), bad);
+  }
+  const after = await snapshot(s, "acme", clusterId);
+  assert.deepEqual(after, before, "token not burned, no address allocated");
+  assert.equal(after.tunnelIp, "");
+  assert.equal(after.invites.find((i) => i.id === created.invite!.id)!.state, InviteState.PENDING);
+  // The same token still enrolls a real key.
+  const cfg = await s.invites.redeemInvite({ token: created.token, publicKey: generateKeyPair().publicKey });
+  assert.equal(cfg.clusterId, clusterId);
 });
 
 test("expired tokens are refused, and regenerate follows the rules", async (t) => {

@@ -2,6 +2,7 @@
 import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
 import { hostname } from "node:os";
 import { CidrParseError, formatCidr, overlaps, parseCidr } from "./domain/ipv4.js";
+import { KeyRingParseError, parseKeyRing, type KeyRing } from "./keyring.js";
 import { readHubNodeConfig, type HubNodeConfig } from "./wg-node/config.js";
 
 export const SERVICE_NAME = "peering";
@@ -31,7 +32,7 @@ export interface PeeringConfig extends CommonConfig {
   databaseUrl: string;
   /** "off" disables the gRPC server. */
   grpcAddr: string;
-  /** Pool that new tenants' subnets are carved from, e.g. "10.100.0.0/14". */
+  /** Pool that new tenants' subnets are carved from, e.g. "10.100.0.0/14", and the only block a tenant subnet may lie in (explicit or widened). */
   subnetPool: string;
   /** Pool of the tenants' hub addresses (one /32 each), disjoint from every tenant subnet. */
   hubPool: string;
@@ -40,6 +41,12 @@ export interface PeeringConfig extends CommonConfig {
   hubEndpoint: string;
   keepaliveMs: number;
   hubPrivateKeyFile: string | undefined;
+  /**
+   * PEERING_KEY_ENCRYPTION_KEYS: the key-encryption keys that seal the hub's
+   * private key in PostgreSQL (the first seals, all open). Required unless the
+   * key comes from PEERING_HUB_PRIVATE_KEY_FILE.
+   */
+  keyRing: KeyRing | undefined;
   recoveryIntervalMs: number;
   pendingTimeoutMs: number;
   dbPoolSize: number;
@@ -77,6 +84,22 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
   r.check(m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536, `PEERING_HUB_ENDPOINT must be host:port, got "${hubEndpoint}"`);
   const keepaliveMs = r.duration("PEERING_KEEPALIVE", DEFAULT_KEEPALIVE_MS);
   r.check(keepaliveMs >= 1000 && keepaliveMs <= 65_535_000 && keepaliveMs % 1000 === 0, `PEERING_KEEPALIVE must be whole seconds between 1s and 65535s`);
+  const hubPrivateKeyFile = r.optional("PEERING_HUB_PRIVATE_KEY_FILE");
+  let keyRing: KeyRing | undefined;
+  const kekText = r.optional("PEERING_KEY_ENCRYPTION_KEYS");
+  if (kekText !== undefined) {
+    try {
+      keyRing = parseKeyRing(kekText);
+    } catch (err) {
+      if (!(err instanceof KeyRingParseError)) throw err;
+      r.check(false, `PEERING_KEY_ENCRYPTION_KEYS: ${err.message}`);
+    }
+  } else {
+    r.check(
+      hubPrivateKeyFile !== undefined,
+      "PEERING_KEY_ENCRYPTION_KEYS is required: the hub's WireGuard private key is stored encrypted (id:base64 of 32 bytes, e.g. kek1:$(openssl rand -base64 32)); or give the key in PEERING_HUB_PRIVATE_KEY_FILE",
+    );
+  }
   const grpcAddr = r.str("PEERING_GRPC_ADDR", DEFAULT_GRPC_ADDR);
   r.check(grpcAddr === "off" || /^.+:\d{1,5}$/.test(grpcAddr), `PEERING_GRPC_ADDR must be host:port or "off", got "${grpcAddr}"`);
   const cfg: PeeringConfig = {
@@ -89,7 +112,8 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     growthBits: r.int("PEERING_SUBNET_GROWTH_BITS", DEFAULT_GROWTH_BITS, 0, 8),
     hubEndpoint,
     keepaliveMs,
-    hubPrivateKeyFile: r.optional("PEERING_HUB_PRIVATE_KEY_FILE"),
+    hubPrivateKeyFile,
+    keyRing,
     recoveryIntervalMs: r.duration("PEERING_RECOVERY_INTERVAL", DEFAULT_RECOVERY_INTERVAL_MS),
     pendingTimeoutMs: r.duration("PEERING_PENDING_TIMEOUT", DEFAULT_PENDING_TIMEOUT_MS),
     dbPoolSize: r.int("PEERING_DB_POOL", DEFAULT_DB_POOL, 1, 1000),

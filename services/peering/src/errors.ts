@@ -58,6 +58,14 @@ export class SubnetReservedError extends DaaluError {
   }
 }
 
+/** Tenant subnets come only from the tenant pool, so a tenant can never route a block the hub host uses. */
+export class SubnetOutsidePoolError extends DaaluError {
+  override name = "SubnetOutsidePoolError";
+  constructor(requested: string, pool: string) {
+    super(Code.InvalidArgument, `${requested} lies outside the tenant subnet pool ${pool}; choose a block inside it`, { reason: "SUBNET_OUTSIDE_POOL" });
+  }
+}
+
 export class HubPoolExhaustedError extends DaaluError {
   override name = "HubPoolExhaustedError";
   constructor(hubPool: string) {
@@ -92,8 +100,8 @@ export class SubnetExhaustedError extends DaaluError {
 
 export class InvalidPublicKeyError extends DaaluError {
   override name = "InvalidPublicKeyError";
-  constructor() {
-    super(Code.InvalidArgument, "public key must be a WireGuard key: base64 of exactly 32 bytes", { reason: "INVALID_PUBLIC_KEY" });
+  constructor(message = "public key must be a WireGuard key: base64 of exactly 32 bytes, not a low-order point") {
+    super(Code.InvalidArgument, message, { reason: "INVALID_PUBLIC_KEY" });
   }
 }
 
@@ -122,6 +130,14 @@ export class EnrollmentNotPendingError extends DaaluError {
   override name = "EnrollmentNotPendingError";
   constructor(enrollmentId: string) {
     super(Code.FailedPrecondition, `enrollment ${enrollmentId} is not pending (released or superseded)`, { reason: "ENROLLMENT_NOT_PENDING" });
+  }
+}
+
+/** A start-up error: the hub's stored private key cannot be opened with the configured key-encryption keys. */
+export class HubKeyUnreadableError extends DaaluError {
+  override name = "HubKeyUnreadableError";
+  constructor(message: string, cause?: unknown) {
+    super(Code.FailedPrecondition, `hub identity: ${message}`, { reason: "HUB_KEY_UNREADABLE", cause });
   }
 }
 

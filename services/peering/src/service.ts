@@ -68,6 +68,7 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
     defaultPrefix: config.defaultPrefix,
     growthBits: config.growthBits,
     ...(hubPrivateKey ? { hubPrivateKey } : {}),
+    ...(config.keyRing ? { keyRing: config.keyRing } : {}),
     logger: logger.child({ component: "store" }),
     pgPool,
   });

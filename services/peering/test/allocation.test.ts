@@ -150,7 +150,7 @@ test("deleting a cluster returns its address; re-enrolling keeps the address and
 test("lowest-free search stays fast in a /16 holding 60k addresses", { timeout: 120_000 }, async (t) => {
   const env = await setup();
   t.after(() => env.cleanup());
-  const svc = await startPeering(env);
+  const svc = await startPeering(env, { PEERING_SUBNET_POOL: "10.64.0.0/16" });
   t.after(() => svc.stop());
   const ops = tenantClient(env, TENANT);
   const invite = serviceClient(env);

@@ -3,7 +3,27 @@ import assert from "node:assert/strict";
 import { CallerKind, invitev1 } from "@daalu/proto";
 import { Code, DaaluError, serveNats, sql, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { eventually, setup } from "@daalu/testing";
+import { LOW_ORDER_KEYS } from "../../../packages/wireguard/test/low-order.js";
 import { dbAddresses, logger, newKey, serviceClient, startPeering, tenantClient } from "./harness.js";
+
+test("low-order keys and the hub's own key are refused before anything changes", { timeout: 60_000 }, async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const svc = await startPeering(env);
+  t.after(() => svc.stop());
+  const id = (await tenantClient(env, "acme").createCluster({ name: "edge" })).cluster!.id;
+  const inv = serviceClient(env);
+  const invalidKey = (e: DaaluError) => e.code === Code.InvalidArgument && e.reason === "INVALID_PUBLIC_KEY";
+  for (const [i, publicKey] of [...LOW_ORDER_KEYS, svc.hub.publicKey].entries()) {
+    await assert.rejects(inv.reserveEnrollment({ clusterId: id, publicKey, enrollmentId: `bad-${i}` }), invalidKey, publicKey);
+  }
+  await assert.rejects(inv.reserveEnrollment({ clusterId: id, publicKey: svc.hub.publicKey, enrollmentId: "hub" }), (e: DaaluError) => invalidKey(e) && /hub's own key/.test(e.message));
+  assert.equal((await dbAddresses(svc, "acme")).size, 0, "no address allocated");
+  const row = await svc.store.getCluster(id);
+  assert.deepEqual([row.pendingEnrollmentId, row.publicKey], [null, null], "nothing pending, no key");
+  // The cluster still enrolls with a real key.
+  await inv.reserveEnrollment({ clusterId: id, publicKey: newKey(), enrollmentId: "good" });
+});
 
 test("reserve/commit/release: idempotent replays, release frees a new address, bad input refused", { timeout: 60_000 }, async (t) => {
   const env = await setup();

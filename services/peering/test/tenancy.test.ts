@@ -52,10 +52,29 @@ test("subnets of tenants created concurrently never overlap", { timeout: 60_000 
   assert.equal((await tenantClient(env, tenants[0]!).setTenantSubnet({ cidr: wide })).subnet!.cidr, wide);
 });
 
-test("subnet rules: explicit, widen only, no overlap, clear errors", { timeout: 60_000 }, async (t) => {
+test("tenant subnets come only from the tenant pool, parsed strictly", { timeout: 60_000 }, async (t) => {
   const env = await setup();
   t.after(() => env.cleanup());
   const svc = await startPeering(env);
+  t.after(() => svc.stop());
+  const a = tenantClient(env, "a");
+  const reason = (r: string, code = Code.InvalidArgument) => (e: DaaluError) => e.code === code && e.reason === r;
+  // Outside the pool (10.100.0.0/14 by default): the hub host's own networks stay out of reach.
+  for (const cidr of ["198.51.100.0/24", "203.0.113.0/24", "10.0.0.0/24", "10.104.0.0/24", "10.96.0.0/16"]) {
+    await assert.rejects(a.setTenantSubnet({ cidr }), (e: DaaluError) => reason("SUBNET_OUTSIDE_POOL")(e) && e.message.includes("10.100.0.0/14"), cidr);
+    await assert.rejects(a.createCluster({ name: "x", subnet: cidr }), reason("SUBNET_OUTSIDE_POOL"), cidr);
+  }
+  for (const cidr of ["10.100.4.0/24\n", "10.100.4.0/24 ", " 10.100.4.0/24", "10.100.04.0/24", "10.100.4.5/24", "10.100.4.0/33", "10.100.4.0/30", "10.100.4.0/024"]) {
+    await assert.rejects(a.setTenantSubnet({ cidr }), reason("INVALID_SUBNET"), JSON.stringify(cidr));
+  }
+  await assert.rejects(a.getTenantSubnet({}), (e: DaaluError) => e.code === Code.NotFound, "nothing was created");
+  assert.equal((await a.setTenantSubnet({ cidr: "10.100.4.0/24" })).subnet!.cidr, "10.100.4.0/24");
+});
+
+test("subnet rules: explicit, widen only, no overlap, clear errors", { timeout: 60_000 }, async (t) => {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const svc = await startPeering(env, { PEERING_SUBNET_POOL: "172.20.0.0/17" });
   t.after(() => svc.stop());
   const a = tenantClient(env, "a");
   const b = tenantClient(env, "b");
@@ -76,7 +95,8 @@ test("subnet rules: explicit, widen only, no overlap, clear errors", { timeout: 
   await b.setTenantSubnet({ cidr: "172.20.10.0/24" });
   assert.equal((await b.getTenantSubnet({})).subnet!.hubIp, "10.99.0.2", "each tenant has its own hub address");
   await assert.rejects(a.setTenantSubnet({ cidr: "172.20.8.0/22" }), (e: DaaluError) => e.code === Code.AlreadyExists && e.reason === "SUBNET_OVERLAP" && e.httpStatus === 409);
-  await assert.rejects(tenantClient(env, "c").setTenantSubnet({ cidr: "172.20.0.0/16" }), (e: DaaluError) => e.reason === "SUBNET_OVERLAP");
+  await assert.rejects(tenantClient(env, "c").setTenantSubnet({ cidr: "172.20.0.0/17" }), (e: DaaluError) => e.reason === "SUBNET_OVERLAP");
+  await assert.rejects(a.setTenantSubnet({ cidr: "172.20.0.0/16" }), (e: DaaluError) => e.reason === "SUBNET_OUTSIDE_POOL", "a widen leaves the pool");
   // A widen to a supernet whose network differs keeps the hub address.
   const w = (await a.setTenantSubnet({ cidr: "172.20.8.0/23" })).subnet!;
   assert.deepEqual({ cidr: w.cidr, hubIp: w.hubIp, capacity: w.capacity }, { cidr: "172.20.8.0/23", hubIp: "10.99.0.1", capacity: 510 });

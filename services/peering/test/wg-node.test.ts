@@ -13,7 +13,7 @@ import { CallerKind, peeringv1 } from "@daalu/proto";
 import { eventSubject, natsClient } from "@daalu/runtime";
 import { fingerprint, generateKeyPair } from "@daalu/wireguard";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
-import { assertSkipMatchesMachine, createRootLinkedNs, skipReason, startAgent, type NsAgent, type RootLinkedNs } from "../../../packages/wireguard/test/netns.js";
+import { assertSkipMatchesMachine, createRootLinkedNs, sh, skipReason, startAgent, type NsAgent, type RootLinkedNs } from "../../../packages/wireguard/test/netns.js";
 import { HealthStore } from "../src/adapters/pg/health-store.js";
 import type { PeeringService } from "../src/service.js";
 import { HubNode, type HubNodeConfig } from "../src/wg-node/index.js";
@@ -55,10 +55,10 @@ describe("hub WireGuard node", { skip }, () => {
     const n = parseInt(link.ns.slice(4, 6), 16);
     // Hub addresses and the subnet of their own, so nothing in the root namespace meets anyone else's.
     guardCidrs = [`10.252.${n}.0/24`, `10.253.${n}.0/24`];
-    svc = await startPeering(env, { PEERING_HUB_POOL: `10.253.${n}.0/24` });
+    svc = await startPeering(env, { PEERING_SUBNET_POOL: `10.252.${n}.0/24`, PEERING_HUB_POOL: `10.253.${n}.0/24` });
     health = new HealthStore(svc.db);
     const client = serviceClient(env);
-    await svc.store.ensureSubnet(tenant, `10.252.${n}.0/24`);
+    await svc.store.ensureSubnet(tenant, `10.252.${n}.0/25`);
     const c = await svc.store.createCluster(tenant, "wg-node-test");
     clusterId = c.id;
     const res = await client.reserveEnrollment({ clusterId, publicKey: edgeKeys.publicKey, enrollmentId: "enr-1" }, { tenantId: tenant });
@@ -236,6 +236,35 @@ describe("hub WireGuard node", { skip }, () => {
     });
     await client.deleteCluster({ clusterId: c.id }, { tenantId: tenant });
     await eventually(async () => assert.ok(!(await node.device.peers()).some((p) => p.publicKey === keys.publicKey), "the peer removed"), { timeoutMs: 1_000, intervalMs: 20 });
+  });
+
+  it("never replaces a route of the hub host: the conflict is logged, shown in the diagnostics, and the host route survives", async () => {
+    const n = guardCidrs[0]!.split(".")[2];
+    const hostDev = `v${link.ns.slice(4, 10)}r`;
+    const hostRoute = `10.252.${n}.192/26`;
+    const routeOf = (cidr: string) => sh(["ip", "-4", "route", "show", "exact", cidr]).out.trim();
+    // A network of the hub host inside the tenant pool (the root-namespace end of the test's veth).
+    sh(["ip", "route", "add", hostRoute, "dev", hostDev]);
+    const other = `t2-${tenant}`;
+    await svc.store.ensureSubnet(other, `10.252.${n}.128/25`);
+    const c = await svc.store.createCluster(other, "shadowing");
+    const client = serviceClient(env);
+    await client.reserveEnrollment({ clusterId: c.id, publicKey: generateKeyPair().publicKey, enrollmentId: "enr-3" }, { tenantId: other });
+    await client.commitEnrollment({ clusterId: c.id, enrollmentId: "enr-3" }, { tenantId: other });
+    const hub = natsClient(env.nc, peeringv1.HubNodeService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
+    await eventually(
+      async () => {
+        const { diagnostics: d } = await hub.getDiagnostics({ clusterId: c.id }, { tenantId: other });
+        assert.ok(d!.lastErrors.some((e) => e.message.includes(`route 10.252.${n}.128/25 not installed`) && e.message.includes(hostRoute)), d!.lastErrors.map((e) => e.message).join(" | "));
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    assert.match(routeOf(hostRoute), new RegExp(`dev ${hostDev}`), "the host's route survives");
+    assert.equal(routeOf(`10.252.${n}.128/25`), "", "the tenant route is not installed");
+    assert.match(routeOf(`10.252.${n}.0/25`), new RegExp(`dev ${config.interface}`), "other tenants keep theirs");
+    // Once the host route is gone, the next reconcile installs the tenant's route.
+    sh(["ip", "route", "del", hostRoute, "dev", hostDev]);
+    await eventually(() => assert.match(routeOf(`10.252.${n}.128/25`), new RegExp(`dev ${config.interface}`)), { timeoutMs: 10_000, intervalMs: 100 });
   });
 });
 

@@ -86,7 +86,9 @@ test("misaligned blocks are refused with the aligned form suggested", () => {
 });
 
 test("bad CIDR text is refused", () => {
-  for (const s of ["", "10.0.0.0", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/08", "10.0.0/24", "300.0.0.0/8", "::1/128", "10.0.0.0/24/1", "10.0.0.0/2x"]) {
+  for (const s of ["", "10.0.0.0", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/08", "10.0.0/24", "300.0.0.0/8", "::1/128", "10.0.0.0/24/1", "10.0.0.0/2x",
+    // Never tidied up: whitespace and newlines around or inside are refused, as are leading zeros.
+    "10.1.2.0/24\n", " 10.1.2.0/24", "10.1.2.0/24 ", "10.1.2.0 /24", "10.1.2.0/ 24", "\t10.1.2.0/24", "10.1.02.0/24", "010.1.2.0/24"]) {
     assert.throws(() => parseCidr(s), CidrParseError, s);
   }
 });

@@ -42,12 +42,14 @@ export function blockSize(prefix: number): number {
 }
 
 /**
- * Parses "a.b.c.d/n". The address must be the block's network address
- * (10.100.0.0/24, not 10.100.0.7/24): a misaligned block is a typo more often
- * than not, so it is refused with the aligned form suggested.
+ * Parses "a.b.c.d/n", strictly: no surrounding whitespace or newline, no
+ * leading zeros, prefix 0..32, and the address must be the block's network
+ * address (10.100.0.0/24, not 10.100.0.7/24): a misaligned block is a typo
+ * more often than not, so it is refused with the aligned form suggested. Text
+ * that reaches routing commands is never tidied up, only accepted or refused.
  */
 export function parseCidr(text: string): Ipv4Cidr {
-  const t = text.trim();
+  const t = text;
   const slash = t.indexOf("/");
   if (slash < 0) throw new CidrParseError(`"${text}" is not an IPv4 CIDR (expected a.b.c.d/n, e.g. 10.100.0.0/24)`);
   const ip = parseIpv4(t.slice(0, slash));

@@ -7,7 +7,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
-import { eventSubject, requireTenant, serveNats, type Logger, type NatsConnection, type NatsServer } from "@daalu/runtime";
+import { DaaluError, eventSubject, requireTenant, serveNats, type Logger, type NatsConnection, type NatsServer } from "@daalu/runtime";
 import { guardRoute, openDevice, unguardRoute, type PeerStatus, type WgDevice } from "@daalu/wireguard";
 import type { Subscription } from "@nats-io/transport-node";
 import { ClusterEvents } from "../adapters/nats/events.js";
@@ -71,8 +71,10 @@ interface Tracked {
 export class HubNode {
   private dev: WgDevice | undefined;
   private readonly tracked = new Map<string, Tracked>();
-  /** tenant → hub address and subnet route applied on the interface. */
-  private readonly addresses = new Map<string, { hubIp: string; subnet: string }>();
+  /** tenant → hub address and subnet applied on the interface; `routed` false while the route conflicts with the host's. */
+  private readonly addresses = new Map<string, { hubIp: string; subnet: string; routed: boolean }>();
+  /** tenant → why its subnet route is not installed (a host route it would shadow), for the diagnostics. */
+  private readonly routeConflicts = new Map<string, { at: number; message: string }>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private sub: Subscription | undefined;
@@ -103,7 +105,7 @@ export class HubNode {
   async start(): Promise<void> {
     const { config } = this.deps;
     this.dev = await openDevice(config.interface, { backend: config.backend, logger: this.log });
-    for (const cidr of this.deps.guardCidrs ?? []) await guardRoute(cidr);
+    for (const cidr of this.deps.guardCidrs ?? []) await guardRoute(cidr, config.interface);
     // Subscribe before the rebuild so no event between the two is lost.
     this.sub = this.deps.nc.subscribe(eventSubject(this.deps.prefix, "*", "cluster.>"), {
       callback: (err, msg) => {
@@ -202,16 +204,30 @@ export class HubNode {
   /**
    * The tenant's hub address as a /32 plus a route for its subnet sourced from
    * it: hub addresses may sit outside the subnet (PEERING_HUB_POOL), and the
-   * edge only accepts packets from the hub's /32. A widened subnet swaps the route.
+   * edge only accepts packets from the hub's /32. A widened subnet swaps the
+   * route. The route is added, never replaced: one that would shadow a route
+   * of the hub host is left out, logged and shown in the tenant's clusters'
+   * diagnostics, and tried again at the next reconcile.
    */
   private async ensureAddress(tenantId: string, hubIp: string, subnet: string): Promise<void> {
     const cur = this.addresses.get(tenantId);
-    if (cur && cur.hubIp === hubIp && cur.subnet === subnet) return;
-    if (cur && cur.subnet !== subnet) await this.device.removeRoute(cur.subnet);
+    if (cur && cur.hubIp === hubIp && cur.subnet === subnet && cur.routed) return;
+    if (cur?.routed && cur.subnet !== subnet) await this.device.removeRoute(cur.subnet);
     if (cur && cur.hubIp !== hubIp) await this.device.removeAddress(`${cur.hubIp}/32`);
     await this.device.addAddress(`${hubIp}/32`);
-    await this.device.addRoute(subnet, { src: hubIp });
-    this.addresses.set(tenantId, { hubIp, subnet });
+    let routed = cur?.routed === true && cur.subnet === subnet;
+    if (!routed) {
+      try {
+        await this.device.addRoute(subnet, { src: hubIp });
+        routed = true;
+        if (this.routeConflicts.delete(tenantId)) this.log.info({ tenantId, subnet }, "tenant subnet routed into the tunnel after an earlier conflict");
+      } catch (err) {
+        if (!(err instanceof DaaluError) || err.reason !== "WG_ROUTE_CONFLICT") throw err;
+        if (this.routeConflicts.get(tenantId)?.message !== err.message) this.log.error({ tenantId, subnet, reason: err.reason, conflict: err.message }, "tenant subnet route conflicts with a route of the hub host; not installed");
+        this.routeConflicts.set(tenantId, { at: Date.now(), message: err.message });
+      }
+    }
+    this.addresses.set(tenantId, { hubIp, subnet, routed });
   }
 
   /** Makes the device and the tracked set equal to PostgreSQL. */
@@ -245,9 +261,10 @@ export class HubNode {
     }
     for (const [tenant, a] of [...this.addresses]) {
       if (!tenants.has(tenant)) {
-        await this.device.removeRoute(a.subnet);
+        if (a.routed) await this.device.removeRoute(a.subnet);
         await this.device.removeAddress(`${a.hubIp}/32`);
         this.addresses.delete(tenant);
+        this.routeConflicts.delete(tenant);
       }
     }
     const ids = new Set<string>();
@@ -475,6 +492,8 @@ export class HubNode {
   async diagnostics(clusterId: string, tenantId: string): Promise<peeringv1.ClusterDiagnostics> {
     const { config } = this.deps;
     const now = Date.now();
+    const conflict = this.routeConflicts.get(tenantId);
+    const tenantErrors = conflict ? [conflict] : [];
     const t = this.tracked.get(clusterId);
     if (t && t.tenantId === tenantId) {
       return buildDiagnostics({
@@ -490,7 +509,7 @@ export class HubNode {
         peer: t.peer,
         lastHandshakeMs: t.lastHandshakeMs,
         probe: t.probe,
-        errors: t.errors,
+        errors: [...tenantErrors, ...t.errors],
         alert: t.alert ? { id: t.alert.id, summary: t.alert.summary, diagnostic: t.alert.diagnostic, raisedAt: t.alert.raisedAt.getTime() } : undefined,
         nodeName: config.nodeName,
         iface: config.interface,
@@ -514,7 +533,7 @@ export class HubNode {
       peer: undefined,
       lastHandshakeMs: c.lastHandshake?.getTime() ?? 0,
       probe: undefined,
-      errors: [],
+      errors: tenantErrors,
       alert: undefined,
       nodeName: config.nodeName,
       iface: config.interface,

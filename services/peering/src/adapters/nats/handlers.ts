@@ -6,7 +6,7 @@
  */
 import { CallerKind, peeringv1 } from "@daalu/proto";
 import { Code, DaaluError, TENANT_ID_PATTERN, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
-import { isValidKey } from "@daalu/wireguard";
+import { isValidPublicKey } from "@daalu/wireguard";
 import { clusterNameProblem } from "../../domain/cluster.js";
 import { EnrollmentInProgressError, InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
 import type { PeeringStore, Reservation } from "../pg/store.js";
@@ -108,7 +108,10 @@ export function peeringImpl({ store, events, hub, settlePending }: HandlerDeps):
 
     async reserveEnrollment(req, ctx) {
       const scope = internalScope(ctx);
-      if (!isValidKey(req.publicKey)) throw new InvalidPublicKeyError();
+      // Refused before anything changes: a low-order key can never have a
+      // session, and the hub's own key as a peer of the hub is meaningless.
+      if (!isValidPublicKey(req.publicKey)) throw new InvalidPublicKeyError();
+      if (req.publicKey === hub.publicKey) throw new InvalidPublicKeyError("the public key is the hub's own key; generate a key pair on the edge");
       const enrollmentId = enrollmentIdOf(req.enrollmentId);
       try {
         return tunnelConfig(await store.reserve(req.clusterId, req.publicKey, enrollmentId, scope), hub);

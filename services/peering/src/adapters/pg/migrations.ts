@@ -94,4 +94,21 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table tenant_subnets add constraint tenant_subnets_hub_ip unique (hub_ip)`.execute(db);
     },
   },
+  // The hub's private key is sealed with envelope encryption (keyring.ts): a
+  // data key per row wrapped by a key-encryption key. Rows from before are
+  // sealed by the next start (hub-identity-store.ts); a row holds exactly one form.
+  "202611230000_hub_identity_sealed": {
+    async up(db) {
+      await sql`
+        alter table hub_identity
+          alter column private_key drop not null,
+          add column kek_id text,
+          add column wrapped_dek bytea,
+          add column private_key_sealed bytea,
+          add constraint hub_identity_one_form check (
+            (private_key is null) = (private_key_sealed is not null)
+            and (private_key_sealed is null) = (kek_id is null)
+            and (kek_id is null) = (wrapped_dek is null))`.execute(db);
+    },
+  },
 };

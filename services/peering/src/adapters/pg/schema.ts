@@ -43,11 +43,15 @@ export interface EnrollmentsTable {
   committed_at: Date;
 }
 
+/** The private key is sealed (keyring.ts); `private_key` only holds a row from before encryption until the next start seals it. */
 export interface HubIdentityTable {
   id: number;
-  private_key: string;
+  private_key: string | null;
   public_key: string;
   created_at: Date;
+  kek_id: string | null;
+  wrapped_dek: Buffer | null;
+  private_key_sealed: Buffer | null;
 }
 
 export interface PeeringDb {

@@ -3,13 +3,13 @@
  * translated to domain errors here (headscale's db/ layer).
  */
 import { PG_DEADLOCK, PG_EXCLUSION_VIOLATION, isUniqueViolation, pgCode, sql, storeError, type Logger, type PgPool } from "@daalu/runtime";
-import { generateKeyPair, publicKeyOf } from "@daalu/wireguard";
 import { CompiledQuery, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import { decideCommit, decideReserve, isUuid, type ClusterStatusName } from "../../domain/cluster.js";
 import {
   blockSize,
   classifySubnetChange,
   clusterCapacity,
+  containsCidr,
   overlaps,
   formatCidr,
   formatIpv4,
@@ -33,11 +33,14 @@ import {
   SubnetAlreadySetError,
   SubnetExhaustedError,
   SubnetNotSupernetError,
+  SubnetOutsidePoolError,
   SubnetOverlapError,
   SubnetPoolExhaustedError,
   SubnetReservedError,
 } from "../../errors.js";
+import type { KeyRing } from "../../keyring.js";
 import { Batcher } from "./batcher.js";
+import { HubIdentityStore, type HubIdentity } from "./hub-identity-store.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { ClustersTable, PeeringDb } from "./schema.js";
 
@@ -131,6 +134,8 @@ export interface StoreOptions {
   growthBits: number;
   /** A hub private key from a file; when set, the database key is not used. */
   hubPrivateKey?: string;
+  /** Key-encryption keys that seal the hub's private key in the database. */
+  keyRing?: KeyRing;
   logger?: Logger;
   /**
    * The pool under `db`. With it the hot enrollment statements run as named
@@ -347,13 +352,21 @@ export class PeeringStore {
   ) {
     this.pool = parseCidr(opts.pool);
     this.hubPool = parseCidr(opts.hubPool);
+    this.identity = new HubIdentityStore(db, { fileKey: opts.hubPrivateKey, keyRing: opts.keyRing, logger: opts.logger });
   }
+
+  private readonly identity: HubIdentityStore;
 
   private readonly hubPool: Ipv4Cidr;
 
-  /** A tenant subnet must stay clear of the hub address pool, also when widened. */
-  private checkClearOfHubPool(c: Ipv4Cidr): void {
+  /**
+   * Where a requested tenant subnet may lie, also when widened: clear of the
+   * hub address pool and inside the tenant pool (the only block the hub host
+   * routes into the tunnel), so no tenant can route a block the hub host uses.
+   */
+  private checkPlacement(c: Ipv4Cidr): void {
     if (overlaps(c, this.hubPool)) throw new SubnetReservedError(formatCidr(c), formatCidr(this.hubPool));
+    if (!containsCidr(this.pool, c)) throw new SubnetOutsidePoolError(formatCidr(c), formatCidr(this.pool));
   }
 
   private readonly texts = new Map<string, string>();
@@ -414,7 +427,7 @@ export class PeeringStore {
           if (want && formatCidr(want) !== existing.cidr) throw new SubnetAlreadySetError(existing.cidr, formatCidr(want));
           return existing;
         }
-        if (want) this.checkClearOfHubPool(want);
+        if (want) this.checkPlacement(want);
         try {
           // Subnet and hub-address assignments take turns (tenant creation is
           // rare), so racing tenants do not all pick the same free block or
@@ -497,7 +510,7 @@ export class PeeringStore {
         const change = classifySubnetChange(current, want);
         if (change === "not-supernet") throw new SubnetNotSupernetError(formatCidr(current), formatCidr(want));
         if (change === "widen") {
-          this.checkClearOfHubPool(want);
+          this.checkPlacement(want);
           await sql`update tenant_subnets set cidr = ${formatCidr(want)}::cidr, updated_at = now() where tenant_id = ${tenantId}`.execute(trx);
         }
         return true;
@@ -917,34 +930,14 @@ export class PeeringStore {
     }
   }
 
-  /**
-   * The hub's WireGuard key pair: from the configured file, else the one in
-   * the database, created on first use. `on conflict do nothing` makes
-   * replicas starting together agree on a single pair.
-   */
-  async hubIdentity(): Promise<{ privateKey: string; publicKey: string }> {
-    if (this.opts.hubPrivateKey) return { privateKey: this.opts.hubPrivateKey, publicKey: publicKeyOf(this.opts.hubPrivateKey) };
-    try {
-      const kp = generateKeyPair();
-      await sql`insert into hub_identity (id, private_key, public_key) values (1, ${kp.privateKey}, ${kp.publicKey}) on conflict (id) do nothing`.execute(this.db);
-      const r = await sql<{ private_key: string; public_key: string }>`select private_key, public_key from hub_identity where id = 1`.execute(this.db);
-      return { privateKey: r.rows[0]!.private_key, publicKey: r.rows[0]!.public_key };
-    } catch (err) {
-      throw storeError(err);
-    }
+  /** The hub's WireGuard key pair (see HubIdentityStore). */
+  hubIdentity(): Promise<HubIdentity> {
+    return this.identity.get();
   }
 
   /** The hub's private key (for the WireGuard node). Never log it. */
-  async hubPrivateKey(): Promise<string> {
-    if (this.opts.hubPrivateKey) return this.opts.hubPrivateKey;
-    try {
-      const r = await sql<{ private_key: string }>`select private_key from hub_identity where id = 1`.execute(this.db);
-      const k = r.rows[0]?.private_key;
-      if (!k) throw new Error("hub identity not initialised (the peering service creates it at start)");
-      return k;
-    } catch (err) {
-      throw storeError(err);
-    }
+  hubPrivateKey(): Promise<string> {
+    return this.identity.privateKey();
   }
 }
 
