@@ -61,6 +61,7 @@ export function normalisePath(path: string): string[] | undefined {
   } catch {
     return undefined;
   }
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (/[%\s\u0000-\u001f\u007f\\]/.test(decoded)) return undefined;
   const segs = decoded.split("/").filter((s) => s !== "");
   if (segs.some((s) => /^\.+$/.test(s))) return undefined;
@@ -107,6 +108,7 @@ export function splitPath(raw: string): { path: string; query: string } | undefi
   const query = q < 0 ? "" : raw.slice(q + 1);
   // Refuse dot segments, encoded slashes/dots and control characters: the prefix
   // check must hold for the path the upstream server resolves, not just the string.
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (/[\u0000-\u001f\u007f#\\]/.test(raw)) return undefined;
   if (/%2e|%2f|%5c|%00/i.test(path)) return undefined;
   if (path.split("/").some((s) => s === "." || s === "..")) return undefined;

@@ -70,8 +70,6 @@ test("PostgreSQL unreachable for the audit database mid-load: every record lands
   });
 
   const records = Array.from({ length: 600 }, (_, i) => record("acme", `c${i % 3}`, i));
-  let outageStart = 0;
-  let outageEnd = 0;
   const load = pool(records, 20, async (r, i) => {
     if (i % 100 === 0) await new Promise((res) => setTimeout(res, 100));
     return publisher.publish(r);
@@ -80,11 +78,11 @@ test("PostgreSQL unreachable for the audit database mid-load: every record lands
   await eventually(async () => assert.ok((await dbStats(env.databaseUrl)).rows >= 50, "some rows before the outage"));
   await admin.query(`alter database ${dbName} allow_connections false`);
   await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [dbName]);
-  outageStart = Date.now();
+  const outageStart = Date.now();
   await new Promise((res) => setTimeout(res, 3_000));
   const failuresDuringOutage = audit.stats().failures;
   await admin.query(`alter database ${dbName} allow_connections true`);
-  outageEnd = Date.now();
+  const outageEnd = Date.now();
   await load;
 
   assert.ok(failuresDuringOutage > 0, "the writer saw the database go away");

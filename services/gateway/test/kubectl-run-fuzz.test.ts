@@ -76,11 +76,19 @@ function pflag(args: string[], flags: FlagSet): { values: Map<string, string[]>;
     while (rest) {
       const name = short.get(rest[0]!);
       if (!name) return { error: `unknown shorthand ${rest[0]}` };
-      if (rest.length > 2 && rest[1] === "=") (set(name, rest.slice(2)), (rest = ""));
-      else if (flags.get(name)!.arity === "bool") (set(name, "true"), (rest = rest.slice(1)));
-      else if (rest.length > 1) (set(name, rest.slice(1)), (rest = ""));
-      else if (i + 1 < args.length) (set(name, args[++i]!), (rest = ""));
-      else return { error: `-${rest[0]} needs an argument` };
+      if (rest.length > 2 && rest[1] === "=") {
+        set(name, rest.slice(2));
+        rest = "";
+      } else if (flags.get(name)!.arity === "bool") {
+        set(name, "true");
+        rest = rest.slice(1);
+      } else if (rest.length > 1) {
+        set(name, rest.slice(1));
+        rest = "";
+      } else if (i + 1 < args.length) {
+        set(name, args[++i]!);
+        rest = "";
+      } else return { error: `-${rest[0]} needs an argument` };
     }
   }
   return { values, positionals };
@@ -211,7 +219,7 @@ function listen(handler: Parameters<typeof createServer>[1]): Promise<Server> {
 function ownedBy(dirs: string[], uid: number): string[] {
   const out: string[] = [];
   for (const d of dirs) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(d);
     } catch {

@@ -73,6 +73,7 @@ export function checkKubectlArgv(argv: unknown): ArgvVerdict {
     if (typeof a !== "string") return bad("every argv element must be a string");
     if (a.length > MAX_ARG_LENGTH) return bad(`an argument is longer than ${MAX_ARG_LENGTH} characters`);
     // No shell ever sees argv; control characters are refused because nothing legitimate needs them.
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(a)) return bad("arguments must not contain control characters");
     bytes += Buffer.byteLength(a);
   }

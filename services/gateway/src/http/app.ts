@@ -81,7 +81,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     if (body === "" || (typeof body === "string" && body.trim() === "")) return done(null, undefined);
-    defaultJson(req, body as string, done);
+    void defaultJson(req, body as string, done);
   });
 
   // One SERVER span per request, continuing an incoming traceparent.
