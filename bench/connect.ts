@@ -125,7 +125,7 @@ async function main(): Promise<number> {
           }
         }
       }
-      await agent.stop("SIGTERM");
+      await agent.stop();
       await hub.api("DELETE", `/v1/clusters/${clusterId}`);
     }
     const sorted = [...times].sort((a, b) => a - b);

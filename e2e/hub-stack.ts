@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { spawnService, type ServiceProcess, type TestEnv } from "@daalu/testing";
 import { generateKeyPair, type KeyPair } from "@daalu/wireguard";
-import { ROOT } from "./netns.js";
+import { ROOT, type NsHost } from "./netns.js";
 
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -87,41 +87,10 @@ export async function startHubStack(env: TestEnv, dir: string, opts: { hubEndpoi
 }
 
 /**
- * A service's main.ts run as a process inside a namespace (same contract as
- * spawnService: resolves on the "ready" log line; like spawnService, `name`
- * may also be a `.ts` entry relative to the repo root).
+ * A service's main.ts run as a process inside a namespace (spawnService in
+ * `host`'s namespace, killed with it; `name` may also be a `.ts` entry
+ * relative to the repo root).
  */
-export function spawnServiceIn(host: { spawn(cmd: string, args: string[], env: Record<string, string>): import("node:child_process").ChildProcess }, name: string, env: Record<string, string>): ServiceProcess {
-  const file = name.endsWith(".ts") ? path.join(ROOT, name) : path.join(ROOT, "services", name, "src/main.ts");
-  // DAALU_CPU_PROF_DIR: a V8 CPU profile per service on exit, as spawnService does.
-  const prof = process.env["DAALU_CPU_PROF_DIR"];
-  const child = host.spawn(process.execPath, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), "--import", "tsx", file], env);
-  let out = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"msg":"ready"')) resolve();
-    });
-    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before ready:\n${out.slice(-4000)}`)));
-  });
-  ready.catch(() => undefined);
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return {
-    child,
-    ready,
-    output: () => out,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      // A drain that wedges must not hang the test's cleanup.
-      const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+export function spawnServiceIn(host: NsHost, name: string, env: Record<string, string>): ServiceProcess {
+  return spawnService(name, env, { netns: host.ns, track: (c) => host.track(c) });
 }

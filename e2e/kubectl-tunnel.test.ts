@@ -144,7 +144,7 @@ async function startWorld(): Promise<World> {
   const edgeKubeconfig = path.join(dir, "edge-kubeconfig.yaml");
   writeFileSync(edgeKubeconfig, kube.kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
   const edge = startEdgeRun(edgeHost, { EDGE_KUBECONFIG: edgeKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName, EDGE_WG_INTERFACE: net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081" });
-  cleanups.push(() => edge.stop("SIGKILL"));
+  cleanups.push(() => edge.kill());
   await Promise.all([edge.ready, tlsGateway.ready, audit.ready, tunnelProxy.ready]);
   mark("all ready");
   // No override: the tunnel-proxy finds the edge at its tunnel address.

@@ -123,7 +123,7 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
       const host = net.edges[i]!;
       const edgeEnv = { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName(i), EDGE_WG_INTERFACE: net.ifname(`de${i}`), EDGE_PROBE_ADDR: "127.0.0.1:8081", ...extraEdgeEnv };
       const agent = startEdgeRun(host, edgeEnv);
-      t.after(() => agent.stop("SIGKILL"));
+      t.after(() => agent.kill());
       return { clusterId, host, config, edgeEnv, agent };
     },
     async restartPeering() {
@@ -199,7 +199,7 @@ test("tunnel: awaiting_handshake → connected; edge killed and restarted → ba
   const edgeEnv = { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName(0), EDGE_WG_INTERFACE: w.net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081" };
   const started = Date.now();
   const agent = startEdgeRun(edgeHost!, edgeEnv);
-  t.after(() => agent.stop("SIGKILL"));
+  t.after(() => agent.kill());
   await connected(w, [clusterId], [agent]);
   t.diagnostic(`edge start → CONNECTED in ${Date.now() - started} ms`);
   const config = JSON.parse(secretData(w.kube.kube, secretName(0))!["tunnel.json"]!) as { tunnelIp: string; hubTunnelIp: string };
@@ -212,10 +212,10 @@ test("tunnel: awaiting_handshake → connected; edge killed and restarted → ba
 
   // Crash: SIGKILL leaves the interface (and wireguard-go) behind; the new process takes it over.
   const hsAtKill = (await hubHandshakes(w)).values().next().value!;
-  await agent.stop("SIGKILL");
+  await agent.kill();
   const restarted = Date.now();
   const again = startEdgeRun(edgeHost!, edgeEnv);
-  t.after(() => again.stop("SIGKILL"));
+  t.after(() => again.kill());
 
   // The clock: the hub's own record of the new handshake (wg latest-handshakes,
   // 1 s resolution), so the test's polling (each GetStatus spawns a client)

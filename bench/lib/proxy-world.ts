@@ -210,7 +210,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         EDGE_WG_BACKEND: "wireguard-go",
         EDGE_PROBE_ADDR: "127.0.0.1:8081",
       });
-      named.push({ label: "edge run", where: edge.where, p: { child: agent.child, ready: agent.ready, output: agent.output, kill: async () => void (await agent.stop("SIGKILL")), stop: () => agent.stop() } });
+      named.push({ label: "edge run", where: edge.where, p: agent });
       stops.push(() => agent.stop());
       await within(agent.ready, "edge run", logs);
       const until = Date.now() + START_TIMEOUT_MS;

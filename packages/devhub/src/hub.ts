@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApiToken, ensureTenant, openGatewayStore } from "@daalu/gateway";
-import { spawnChild, type Child, type LineSink } from "./children.js";
+import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
 import { startEmbeddedPostgres, type EmbeddedDb } from "./postgres.js";
 import { freePort, waitForPort } from "./ports.js";
 
@@ -11,6 +11,10 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const DEFAULT_DATA_DIR = path.join(ROOT, ".data");
 export const DEFAULT_GATEWAY_LISTEN = "0.0.0.0:8080";
 export const DEFAULT_TENANT = "default";
+
+/** Where a child's output lines go: its name and one line. */
+export type LineSink = (name: string, line: string) => void;
+type Child = SpawnedProcess;
 
 /**
  * The services the hub runs, in start order (a service's dependencies first).
@@ -128,13 +132,15 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
     if (!natsUrl) {
       const port = await freePort();
       await mkdir(path.join(dataDir, "nats"), { recursive: true });
-      nats = spawnChild({
+      nats = spawnProcess({
         name: "nats",
         command: "nats-server",
         args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", path.join(dataDir, "nats")],
-        env: baseEnv,
-        cwd: ROOT,
-        output,
+        baseEnv,
+        onLine: (l) => output("nats", l),
+        keepOutput: false,
+        // Its own process group: Ctrl-C reaches only the devhub, which stops the services first.
+        detached: true,
         readyWhen: (l) => l.includes("Server is ready"),
       });
       children.push(nats);
@@ -179,19 +185,20 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
           DAALU_NATS_PREFIX: prefix,
           ...(await svc.env(i, { gatewayHost: listen.host, gatewayPort: firstPort, publicUrl, wireguard })),
         };
-        const c = spawnChild({
-          name: `${svc.name}-${i + 1}`,
-          command: process.execPath,
-          args: [
-            // One directory per child: each of its threads (main, tsx's loader) writes its own file there.
-            ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.join(opts.cpuProfDir, `${svc.name}-${i + 1}`)}`] : []),
-            "--import",
-            "tsx",
-            path.join(ROOT, "services", svc.name, "src/main.ts"),
-          ],
+        const name = `${svc.name}-${i + 1}`;
+        const c = spawnProcess({
+          name,
+          entry: `services/${svc.name}/src/main.ts`,
+          // One directory per child: each of its threads (main, tsx's loader) writes its own file there.
+          ...(opts.cpuProfDir ? { cpuProfDir: path.join(opts.cpuProfDir, name) } : {}),
+          baseEnv: {},
           env,
-          cwd: ROOT,
-          output,
+          onLine: (l) => output(name, l),
+          keepOutput: false,
+          // Each child in its own process group: Ctrl-C in the terminal reaches only the
+          // devhub, which then stops the services in order before NATS and PostgreSQL
+          // (a service whose database vanished mid-drain could hang and be orphaned).
+          detached: true,
         });
         children.push(c);
         started.push(c);

@@ -9,6 +9,7 @@ export * from "./grpc.js";
 export * from "./db.js";
 export * from "./lifecycle.js";
 export * from "./run-service.js";
+export * from "./spawn.js";
 export * from "./failpoint.js";
 export type * from "./rpc-types.js";
 export { TtlCache } from "./ttl-cache.js";
