@@ -26,7 +26,7 @@ import pg from "pg";
 import { ExitCode } from "../edge/src/index.js";
 import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
 import { getStatusFrom, readyz, startEdgeRun, WG_PORT } from "./edge-host.js";
-import { spawnServiceIn, startHubStack, type HubStack } from "./hub-stack.js";
+import { startHubStack, type HubStack } from "./hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns, type NsHost } from "./netns.js";
 
 const skip = e2eSkipReason();
@@ -71,7 +71,6 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
     net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) }),
   ]);
   const hubIface = net.ifname("dh");
-  let peeringEnv: Record<string, string> = {};
   const kubeStarting = startKube();
   const hubStarting = startHubStack(env, net.dir, {
     hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
@@ -83,10 +82,7 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
       PEERING_HEALTH_INTERVAL: "300ms",
       ...peeringExtra,
     },
-    spawnPeering: (e) => {
-      peeringEnv = e;
-      return spawnServiceIn(net.hub, "peering", e);
-    },
+    peeringIn: net.hub,
   });
   const [hub, kube] = await Promise.all([hubStarting, kubeStarting]).catch(async (err) => {
     // Whichever came up is stopped before failing.
@@ -107,7 +103,7 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
     hub,
     kube,
     hubIface,
-    peering: hub.services[0]!,
+    peering: hub.process("peering"),
     async status(clusterId) {
       return String((await hub.api("GET", `/v1/clusters/${clusterId}`)).body.cluster.status).toUpperCase();
     },
@@ -127,8 +123,8 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
       return { clusterId, host, config, edgeEnv, agent };
     },
     async restartPeering() {
-      const p = spawnServiceIn(net.hub, "peering", peeringEnv);
-      t.after(() => p.stop());
+      // Stopped with the hub stack.
+      const p = hub.respawn("peering");
       w.peering = p;
       await p.ready;
     },
