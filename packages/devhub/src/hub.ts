@@ -138,6 +138,9 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true } } : {}),
       output,
       keepOutput: false,
+      // Ctrl-C in the terminal reaches only the devhub, which then stops the services in order before
+      // NATS and PostgreSQL (a service whose database vanished mid-drain could hang and be orphaned).
+      detached: true,
       ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
     });
     return {

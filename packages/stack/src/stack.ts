@@ -82,6 +82,12 @@ export interface StackOptions {
   keepOutput?: boolean;
   /** One V8 CPU profile directory per process under this one (default: DAALU_CPU_PROF_DIR, shared). */
   cpuProfDir?: string;
+  /**
+   * Each process in its own process group, so a terminal's Ctrl-C reaches only
+   * this process, which then stops the services in order (the devhub). Off by
+   * default: a test runner's Ctrl-C then reaches the services too.
+   */
+  detached?: boolean;
   /** How long each service may take to be ready (default spawnProcess's). */
   readyTimeoutMs?: number;
 }
@@ -215,8 +221,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         ...(o.output ? { onLine: (l: string) => o.output!(name, l) } : {}),
         keepOutput: o.keepOutput ?? true,
         ...(o.readyTimeoutMs ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
-        // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops services in order.
-        detached: true,
+        detached: o.detached ?? false,
       });
       processes.push(p);
       spawned.set(name, { env, where });
