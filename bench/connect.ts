@@ -21,7 +21,7 @@ import { KubeAccess } from "../edge/src/adapters/kube.js";
 import { bootstrap } from "../edge/src/bootstrap.js";
 import { loadConfig, type BootstrapConfig } from "../edge/src/config.js";
 import { startEdgeRun, WG_PORT } from "../e2e/edge-host.js";
-import { spawnServiceIn, startHubStack } from "../e2e/hub-stack.js";
+import { startHubStack } from "../e2e/hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns } from "../e2e/netns.js";
 
 const RUNS = Math.max(10, Number(process.env["BENCH_RUNS"] ?? 10));
@@ -55,10 +55,10 @@ async function main(): Promise<number> {
     const hub = await startHubStack(env, net.dir, {
       hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
       peeringEnv: { PEERING_WG: "true", PEERING_WG_INTERFACE: net.ifname("dh"), PEERING_WG_BACKEND: "wireguard-go", PEERING_WG_PORT: String(WG_PORT), PEERING_HEALTH_INTERVAL: "100ms", PEERING_PROBE_INTERVAL: "200ms" },
-      spawnPeering: (e) => spawnServiceIn(net.hub, "peering", e),
+      peeringIn: net.hub,
     });
     cleanups.unshift(() => hub.stop());
-    if (!hub.services[0]!.output().includes("hub WireGuard node started")) {
+    if (!hub.process("peering").output().includes("hub WireGuard node started")) {
       const why = "peering does not start the hub WireGuard node (PEERING_WG not wired into peering yet)";
       process.stdout.write(`connect: cannot run: ${why}\n`);
       result({ skipped: why });
@@ -125,7 +125,7 @@ async function main(): Promise<number> {
           }
         }
       }
-      await agent.stop("SIGTERM");
+      await agent.stop();
       await hub.api("DELETE", `/v1/clusters/${clusterId}`);
     }
     const sorted = [...times].sort((a, b) => a - b);

@@ -112,7 +112,7 @@ async function cpuSnapshot(hub: Hub, c: pg.Client): Promise<Map<string, number>>
   const m = new Map<string, number>();
   for (const ch of hub.children) {
     const svc = ch.name.replace(/-\d+$/, "");
-    m.set(svc, (m.get(svc) ?? 0) + cpuMs(ch.process.pid));
+    m.set(svc, (m.get(svc) ?? 0) + cpuMs(ch.child.pid));
   }
   // PostgreSQL backends of the bench database, named by the service whose pool opened them (application_name).
   const pids = await c.query(

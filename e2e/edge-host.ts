@@ -3,9 +3,9 @@
  * wireguard-go + wg + ip (used until the hub node runs in the hub namespace),
  * the edge agent's `run` inside an edge namespace, and probes from inside.
  */
-import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
 import type { TunnelConfig } from "../edge/src/index.js";
 import { ROOT, type Netns, type NsHost } from "./netns.js";
 
@@ -48,30 +48,9 @@ export async function startPlainHubPeer(net: Netns, privateKey: string, hubTunne
   };
 }
 
-/** Starts `edge run` inside `host`; resolves when it logs "ready" (tunnel configured, EdgeService serving). */
-export function startEdgeRun(host: NsHost, env: Record<string, string>): { child: ChildProcess; ready: Promise<void>; output(): string; stop(signal?: NodeJS.Signals): Promise<number | null> } {
-  const prof = process.env["DAALU_CPU_PROF_DIR"];
-  const child = host.spawn(process.execPath, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), "--import", "tsx", EDGE_MAIN, "run"], { LOG_LEVEL: "info", ...env });
-  let out = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"msg":"ready"')) resolve();
-    });
-    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-    child.once("exit", (code) => reject(new Error(`edge run exited (${code}) before ready:\n${out.slice(-3000)}`)));
-  });
-  ready.catch(() => undefined);
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return {
-    child,
-    ready,
-    output: () => out,
-    async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+/** Starts `edge run` inside `host`; ready when it logs "ready" (tunnel configured, EdgeService serving). */
+export function startEdgeRun(host: NsHost, env: Record<string, string>): SpawnedProcess {
+  return spawnProcess({ name: `edge run (${host.ns})`, entry: EDGE_MAIN, args: ["run"], netns: host.ns, track: (c) => host.track(c), env: { LOG_LEVEL: "info", ...env } });
 }
 
 /** GET /readyz from inside the edge's namespace: [status, body]. */

@@ -74,7 +74,7 @@ test("edge: bootstrap through the real hub, tunnel up, GetStatus from the hub on
     EDGE_READY_MAX_HANDSHAKE_AGE: "4s",
     EDGE_PROBE_ADDR: "127.0.0.1:8081",
   });
-  t.after(() => agent.stop("SIGKILL"));
+  t.after(() => agent.kill());
   await agent.ready;
 
   await eventually(async () => assert.notEqual(await hubPeer.handshakeAgeS(data["public-key"]!), undefined, "hub saw a handshake"), { timeoutMs: 10_000, intervalMs: 200 });
@@ -105,7 +105,7 @@ test("edge: bootstrap through the real hub, tunnel up, GetStatus from the hub on
   await edgeHost!.restoreEgress();
 
   // SIGTERM: exit 0 and the interface is gone (the tunnel dies with the pod).
-  assert.equal(await agent.stop("SIGTERM"), 0, agent.output());
+  assert.equal(await agent.stop(), 0, agent.output());
   const links = await edgeHost!.exec("ip", ["-o", "link", "show"]);
   assert.ok(!links.includes(net.ifname("de")), "the edge interface was deleted");
 });

@@ -1,127 +1,55 @@
 /**
- * The real hub services for e2e tests, as separate processes (spawnService with
- * the test's isolated database and subject prefix): peering, invite and the
- * gateway, plus a tenant and an admin API token made with the gateway's CLI.
+ * The real hub services for e2e tests, as separate processes (startStack with
+ * the test's isolated database and subject prefix): by default peering,
+ * invite and the gateway, with a fresh hub WireGuard key in the test's
+ * directory and tenant `acme` with an admin API token.
  */
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import path from "node:path";
 import { spawnService, type ServiceProcess, type TestEnv } from "@daalu/testing";
-import { generateKeyPair, type KeyPair } from "@daalu/wireguard";
-import { ROOT } from "./netns.js";
+import { startStack, type HubService, type Namespace, type ServiceEnv, type Stack } from "@daalu/stack";
+import type { KeyPair } from "@daalu/wireguard";
+import type { NsHost } from "./netns.js";
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
+export { freePort } from "@daalu/stack";
+
+export interface HubStackOptions {
+  /** PEERING_HUB_ENDPOINT: where edges reach the hub's WireGuard port. */
+  hubEndpoint: string;
+  /** Extra settings of peering (e.g. the hub WireGuard node's). */
+  peeringEnv?: Record<string, string>;
+  /** Run peering (and its hub WireGuard node) inside this namespace. */
+  peeringIn?: NsHost;
+  /** Which services (default peering, invite, gateway). */
+  services?: HubService[];
+  serviceEnv?: Partial<Record<HubService, ServiceEnv>>;
+  netns?: Partial<Record<HubService, Namespace>>;
 }
 
-function cli(env: Record<string, string>, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(process.execPath, ["--import", "tsx", path.join(ROOT, "services/gateway/src/cli.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (err, out, stderr) =>
-      err ? reject(new Error(`gateway cli ${args.join(" ")}: ${stderr || err.message}`)) : resolve(String(out)),
-    ),
-  );
-}
+/** What an e2e stack always has: the hub key, the tenant and its admin token. */
+export type HubStack = Stack & { hubKeys: KeyPair; tenant: string; adminToken: string };
 
-export interface HubStack {
-  gatewayUrl: string;
-  adminToken: string;
-  tenant: string;
-  hubKeys: KeyPair;
-  services: ServiceProcess[];
-  /** POST with the admin token; JSON in and out. */
-  api(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }>;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts peering (hub endpoint `hubEndpoint`, hub key written to `dir`), invite
- * and gateway. `peeringEnv` adds settings (e.g. PEERING_WG=true once the hub
- * node is wired in).
- */
-export async function startHubStack(env: TestEnv, dir: string, opts: { hubEndpoint: string; peeringEnv?: Record<string, string>; spawnPeering?: (env: Record<string, string>) => ServiceProcess }): Promise<HubStack> {
-  const hubKeys = generateKeyPair();
-  const keyFile = path.join(dir, "hub.key");
-  writeFileSync(keyFile, `${hubKeys.privateKey}\n`, { mode: 0o600 });
-  const port = await freePort();
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  const base = { ...env.env, LOG_LEVEL: "info" };
-  const services: ServiceProcess[] = [];
-  const stop = async () => {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-  };
-  try {
-    const peeringEnv = { ...base, PEERING_GRPC_ADDR: "127.0.0.1:0", PEERING_HUB_ENDPOINT: opts.hubEndpoint, PEERING_HUB_PRIVATE_KEY_FILE: keyFile, ...opts.peeringEnv };
-    const peering = opts.spawnPeering ? opts.spawnPeering(peeringEnv) : spawnService("peering", peeringEnv);
-    services.push(peering);
-    await peering.ready;
-    // Invite and the gateway only meet over NATS: start them side by side.
-    const invite = spawnService("invite", { ...base, INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_HUB_URL: gatewayUrl });
-    services.push(invite);
-    const gateway = spawnService("gateway", { ...base, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_PUBLIC_URL: gatewayUrl });
-    services.push(gateway);
-    await Promise.all([invite.ready, gateway.ready]);
-    const tenant = "acme";
-    await cli(base, ["tenant", "create", tenant]);
-    const out = await cli(base, ["token", "create", tenant, "e2e-admin", "--role", "admin"]);
-    // `token create` prints the token alone, once.
-    const adminToken = out.trim();
-    const api = async (method: string, p: string, body?: unknown) => {
-      const res = await fetch(gatewayUrl + p, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-    };
-    return { gatewayUrl, adminToken, tenant, hubKeys, services, api, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/**
- * A service's main.ts run as a process inside a namespace (same contract as
- * spawnService: resolves on the "ready" log line; like spawnService, `name`
- * may also be a `.ts` entry relative to the repo root).
- */
-export function spawnServiceIn(host: { spawn(cmd: string, args: string[], env: Record<string, string>): import("node:child_process").ChildProcess }, name: string, env: Record<string, string>): ServiceProcess {
-  const file = name.endsWith(".ts") ? path.join(ROOT, name) : path.join(ROOT, "services", name, "src/main.ts");
-  // DAALU_CPU_PROF_DIR: a V8 CPU profile per service on exit, as spawnService does.
-  const prof = process.env["DAALU_CPU_PROF_DIR"];
-  const child = host.spawn(process.execPath, [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), "--import", "tsx", file], env);
-  let out = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"msg":"ready"')) resolve();
-    });
-    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before ready:\n${out.slice(-4000)}`)));
+export async function startHubStack(env: TestEnv, dir: string, opts: HubStackOptions): Promise<HubStack> {
+  const s = await startStack({
+    databaseUrl: env.databaseUrl,
+    natsUrl: env.natsUrl,
+    prefix: env.prefix,
+    env: { ...env.env, LOG_LEVEL: "info" },
+    services: opts.services ?? ["peering", "invite", "gateway"],
+    hubEndpoint: opts.hubEndpoint,
+    hubKeyDir: dir,
+    serviceEnv: { ...(opts.peeringEnv ? { peering: opts.peeringEnv } : {}), ...opts.serviceEnv },
+    netns: { ...(opts.peeringIn ? { peering: opts.peeringIn } : {}), ...opts.netns },
+    tenant: { id: "acme" },
   });
-  ready.catch(() => undefined);
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return {
-    child,
-    ready,
-    output: () => out,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      // A drain that wedges must not hang the test's cleanup.
-      const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+  const { hubKeys, tenant, adminToken } = s;
+  if (!hubKeys || !tenant || !adminToken) throw new Error("startStack made no hub key or admin token");
+  return Object.assign(s, { hubKeys, tenant, adminToken });
+}
+
+/**
+ * A service's main.ts run as a process inside a namespace (spawnService in
+ * `host`'s namespace, killed with it; `name` may also be a `.ts` entry
+ * relative to the repo root).
+ */
+export function spawnServiceIn(host: NsHost, name: string, env: Record<string, string>): ServiceProcess {
+  return spawnService(name, env, { netns: host.ns, track: (c) => host.track(c) });
 }

@@ -39,7 +39,7 @@ import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
 import { createApiToken, createTenant, openGatewayStore } from "@daalu/gateway";
 import { Kubectl, kubectlCases, type KubectlCasesContext } from "../services/gateway/test/kubectl-cases.js";
 import { startEdgeRun, WG_PORT } from "./edge-host.js";
-import { freePort, spawnServiceIn, startHubStack } from "./hub-stack.js";
+import { freePort, startHubStack } from "./hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns } from "./netns.js";
 
 const skip = e2eSkipReason();
@@ -85,19 +85,19 @@ async function startWorld(): Promise<World> {
   const base = { ...env.env, LOG_LEVEL: "info" };
   const hubIface = net.ifname("dh");
 
-  // Services that need nothing from each other start side by side.
   const kube = await startKube();
   cleanups.push(() => kube.close());
-  const audit = spawnService("audit", { ...base, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" });
-  cleanups.push(() => audit.stop());
-  const tunnelProxy = spawnServiceIn(net.hub, "tunnel-proxy", base);
-  cleanups.push(() => tunnelProxy.stop());
+  // Every hub service a process: peering (with the hub node) and the tunnel-proxy in the hub namespace.
   const hub = await startHubStack(env, dir, {
     hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
+    services: ["peering", "invite", "audit", "tunnel-proxy", "gateway"],
     peeringEnv: { PEERING_WG: "true", PEERING_WG_INTERFACE: hubIface, PEERING_WG_BACKEND: "wireguard-go", PEERING_WG_PORT: String(WG_PORT), PEERING_PROBE_INTERVAL: "1h" },
-    spawnPeering: (e) => spawnServiceIn(net.hub, "peering", e),
+    serviceEnv: { audit: { AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" } },
+    netns: { peering: net.hub, "tunnel-proxy": net.hub },
   });
   cleanups.push(() => hub.stop());
+  const audit = hub.process("audit");
+  const tunnelProxy = hub.process("tunnel-proxy");
   mark("hub stack");
 
   // The gateway kubectl talks to: the same service with a certificate (the hub stack's serves plain http).
@@ -144,8 +144,8 @@ async function startWorld(): Promise<World> {
   const edgeKubeconfig = path.join(dir, "edge-kubeconfig.yaml");
   writeFileSync(edgeKubeconfig, kube.kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
   const edge = startEdgeRun(edgeHost, { EDGE_KUBECONFIG: edgeKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName, EDGE_WG_INTERFACE: net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081" });
-  cleanups.push(() => edge.stop("SIGKILL"));
-  await Promise.all([edge.ready, tlsGateway.ready, audit.ready, tunnelProxy.ready]);
+  cleanups.push(() => edge.kill());
+  await Promise.all([edge.ready, tlsGateway.ready]);
   mark("all ready");
   // No override: the tunnel-proxy finds the edge at its tunnel address.
   assert.match(tunnelProxy.output(), /"overrides":0,"msg":"ready"/);

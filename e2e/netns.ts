@@ -109,6 +109,11 @@ export class NsHost {
     return child;
   }
 
+  /** Kills `child` (started inside this namespace by someone else, e.g. spawnProcess) at cleanup(). */
+  track(child: ChildProcess): void {
+    this.net.track(child);
+  }
+
   /** Takes the underlay link down: the host can no longer send (or receive) anything. */
   async cutEgress(): Promise<void> {
     await run("ip", ["-n", this.ns, "link", "set", this.link, "down"]);

@@ -26,7 +26,7 @@ import pg from "pg";
 import { ExitCode } from "@daalu/edge";
 import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
 import { getStatusFrom, readyz, startEdgeRun, WG_PORT } from "./edge-host.js";
-import { spawnServiceIn, startHubStack, type HubStack } from "./hub-stack.js";
+import { startHubStack, type HubStack } from "./hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns, type NsHost } from "./netns.js";
 
 const skip = e2eSkipReason();
@@ -71,7 +71,6 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
     net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) }),
   ]);
   const hubIface = net.ifname("dh");
-  let peeringEnv: Record<string, string> = {};
   const kubeStarting = startKube();
   const hubStarting = startHubStack(env, net.dir, {
     hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
@@ -83,10 +82,7 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
       PEERING_HEALTH_INTERVAL: "300ms",
       ...peeringExtra,
     },
-    spawnPeering: (e) => {
-      peeringEnv = e;
-      return spawnServiceIn(net.hub, "peering", e);
-    },
+    peeringIn: net.hub,
   });
   const [hub, kube] = await Promise.all([hubStarting, kubeStarting]).catch(async (err) => {
     // Whichever came up is stopped before failing.
@@ -107,7 +103,7 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
     hub,
     kube,
     hubIface,
-    peering: hub.services[0]!,
+    peering: hub.process("peering"),
     async status(clusterId) {
       return String((await hub.api("GET", `/v1/clusters/${clusterId}`)).body.cluster.status).toUpperCase();
     },
@@ -123,12 +119,12 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
       const host = net.edges[i]!;
       const edgeEnv = { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName(i), EDGE_WG_INTERFACE: net.ifname(`de${i}`), EDGE_PROBE_ADDR: "127.0.0.1:8081", ...extraEdgeEnv };
       const agent = startEdgeRun(host, edgeEnv);
-      t.after(() => agent.stop("SIGKILL"));
+      t.after(() => agent.kill());
       return { clusterId, host, config, edgeEnv, agent };
     },
     async restartPeering() {
-      const p = spawnServiceIn(net.hub, "peering", peeringEnv);
-      t.after(() => p.stop());
+      // Stopped with the hub stack.
+      const p = hub.respawn("peering");
       w.peering = p;
       await p.ready;
     },
@@ -199,7 +195,7 @@ test("tunnel: awaiting_handshake → connected; edge killed and restarted → ba
   const edgeEnv = { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName(0), EDGE_WG_INTERFACE: w.net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081" };
   const started = Date.now();
   const agent = startEdgeRun(edgeHost!, edgeEnv);
-  t.after(() => agent.stop("SIGKILL"));
+  t.after(() => agent.kill());
   await connected(w, [clusterId], [agent]);
   t.diagnostic(`edge start → CONNECTED in ${Date.now() - started} ms`);
   const config = JSON.parse(secretData(w.kube.kube, secretName(0))!["tunnel.json"]!) as { tunnelIp: string; hubTunnelIp: string };
@@ -212,10 +208,10 @@ test("tunnel: awaiting_handshake → connected; edge killed and restarted → ba
 
   // Crash: SIGKILL leaves the interface (and wireguard-go) behind; the new process takes it over.
   const hsAtKill = (await hubHandshakes(w)).values().next().value!;
-  await agent.stop("SIGKILL");
+  await agent.kill();
   const restarted = Date.now();
   const again = startEdgeRun(edgeHost!, edgeEnv);
-  t.after(() => again.stop("SIGKILL"));
+  t.after(() => again.kill());
 
   // The clock: the hub's own record of the new handshake (wg latest-handshakes,
   // 1 s resolution), so the test's polling (each GetStatus spawns a client)

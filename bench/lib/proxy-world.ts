@@ -19,15 +19,14 @@
  * 127.0.0.1, which the tunnel-proxy reaches through
  * TUNNEL_PROXY_EDGE_ADDR_OVERRIDE.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Pool } from "undici";
-import { createApiToken, createTenant, openGatewayStore } from "@daalu/gateway";
+import { HUB_SERVICES, startStack, type StackOptions } from "@daalu/stack";
 import { setup, type ServiceProcess } from "@daalu/testing";
-import { generateKeyPair } from "@daalu/wireguard";
 import { EDGE_MAIN, startEdgeRun, WG_PORT } from "../../e2e/edge-host.js";
-import { freePort } from "../../e2e/hub-stack.js";
+import { freePort } from "@daalu/stack";
 import { HUB_UNDERLAY_IP, Netns } from "../../e2e/netns.js";
 import { findPids, type Watched } from "./cpu.js";
 import { gatewayTls } from "./gateway-tls.js";
@@ -134,13 +133,25 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     const nats = hub.run("nats-server", ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", path.join(dir, "nats")]);
     stops.push(() => nats.kill("SIGKILL"));
     await listening(hub, natsPort, "nats-server");
-    const base = { ...env.env, NATS_URL: `nats://127.0.0.1:${natsPort}`, LOG_LEVEL: "info" };
+    const natsUrl = `nats://127.0.0.1:${natsPort}`;
+    const base = { ...env.env, NATS_URL: natsUrl, LOG_LEVEL: "info" };
     const svc = (place: Place, label: string, entry: string, e: Record<string, string>) => {
       const p = place.service(entry, { ...base, ...e });
       named.push({ label, where: place.where, p });
       stops.push(() => p.stop());
       return p;
     };
+    // The hub's services, in the hub's place (its namespace with WireGuard).
+    const hubStack = (o: Pick<StackOptions, "services" | "serviceEnv" | "hubKeyDir" | "hubEndpoint" | "wireguard" | "gateway" | "tenant">) =>
+      within(
+        startStack({ databaseUrl: env.databaseUrl, natsUrl, prefix: env.prefix, env: base, ...(net ? { netns: Object.fromEntries(HUB_SERVICES.map((h) => [h, net!.hub])) } : {}), readyTimeoutMs: START_TIMEOUT_MS, ...o }),
+        `${o.services?.join(", ")}`,
+        logs,
+      ).then((st) => {
+        stops.push(() => st.stop());
+        for (const p of st.processes) named.push({ label: p.name.replace(/-1$/, ""), where: hub.where, p });
+        return st;
+      });
 
     const kube = svc(edge, "kube-double (API server)", "bench/lib/kube-api.ts", { BENCH_KUBE_DIR: dir, BENCH_KUBE_PORT: opts.wireguard ? "6443" : "0" });
     const kubePort = Number((await within(readyFields(kube), "kube-double", logs))["port"]);
@@ -150,30 +161,19 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     const publicUrl = `https://${opts.wireguard ? HUB_UNDERLAY_IP : "127.0.0.1"}:${gwPort}`;
     const tls = gatewayTls(dir, ["127.0.0.1", HUB_UNDERLAY_IP]);
     const gwCa = readFileSync(tls.caFile, "utf8");
-    const hubKeyFile = path.join(dir, "hub.key");
-    writeFileSync(hubKeyFile, `${generateKeyPair().privateKey}\n`, { mode: 0o600 });
     const hubIface = net?.ifname("dh");
     const edgeIface = net?.ifname("de");
 
-    const store = await openGatewayStore(env.databaseUrl);
-    await createTenant(store, TENANT);
-    const adminToken = (await createApiToken(store, TENANT, "bench-admin", { role: "admin" })).token;
-    const viewerToken = (await createApiToken(store, TENANT, "bench-kubectl", { role: "viewer" })).token;
-    await store.close();
-
-    const peering = svc(hub, "peering", "peering", {
-      PEERING_GRPC_ADDR: "127.0.0.1:0",
-      PEERING_HUB_ENDPOINT: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
-      PEERING_HUB_PRIVATE_KEY_FILE: hubKeyFile,
-      ...(hubIface ? { PEERING_WG: "true", PEERING_WG_INTERFACE: hubIface, PEERING_WG_BACKEND: "wireguard-go", PEERING_WG_PORT: String(WG_PORT) } : {}),
+    const hubServices = await hubStack({
+      services: ["peering", "invite", "gateway", "audit"],
+      hubKeyDir: dir,
+      hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
+      ...(hubIface ? { wireguard: { interface: hubIface, backend: "wireguard-go", port: WG_PORT } } : {}),
+      gateway: { listen: `${opts.wireguard ? "0.0.0.0" : "127.0.0.1"}:${gwPort}`, publicUrl, tls },
+      tenant: { id: TENANT, viewer: true },
     });
-    await within(peering.ready, "peering", logs);
-    const others = [
-      svc(hub, "invite", "invite", { INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_HUB_URL: publicUrl }),
-      svc(hub, "gateway", "gateway", { GATEWAY_LISTEN: `${opts.wireguard ? "0.0.0.0" : "127.0.0.1"}:${gwPort}`, GATEWAY_PUBLIC_URL: publicUrl, GATEWAY_TLS_CERT_FILE: tls.certFile, GATEWAY_TLS_KEY_FILE: tls.keyFile, GATEWAY_TLS_CA_FILE: tls.caFile }),
-      svc(hub, "audit", "audit", { AUDIT_GRPC_ADDR: "127.0.0.1:0" }),
-    ];
-    await within(Promise.all(others.map((p) => p.ready)), "invite, gateway and audit", logs);
+    const adminToken = hubServices.adminToken!;
+    const viewerToken = hubServices.viewerToken!;
 
     const gateway = new Pool("https://127.0.0.1", { connections: opts.concurrency, connect: connector(hub, gwPort, gwCa) });
     stops.push(() => gateway.close());
@@ -210,7 +210,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         EDGE_WG_BACKEND: "wireguard-go",
         EDGE_PROBE_ADDR: "127.0.0.1:8081",
       });
-      named.push({ label: "edge run", where: edge.where, p: { child: agent.child, ready: agent.ready, output: agent.output, kill: async () => void (await agent.stop("SIGKILL")), stop: () => agent.stop() } });
+      named.push({ label: "edge run", where: edge.where, p: agent });
       stops.push(() => agent.stop());
       await within(agent.ready, "edge run", logs);
       const until = Date.now() + START_TIMEOUT_MS;
@@ -243,8 +243,8 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       );
       tpEnv["TUNNEL_PROXY_EDGE_ADDR_OVERRIDE"] = `${clusterId}=127.0.0.1:${edgePort}`;
     }
-    const tp = svc(hub, "tunnel-proxy", "tunnel-proxy", tpEnv);
-    const overrides = (await within(readyFields(tp), "tunnel-proxy", logs))["overrides"];
+    const tp = (await hubStack({ services: ["tunnel-proxy"], serviceEnv: { "tunnel-proxy": tpEnv } })).process("tunnel-proxy");
+    const overrides = (await readyFields(tp))["overrides"];
     topology.push(`  tunnel-proxy reports ${String(overrides)} TUNNEL_PROXY_EDGE_ADDR_OVERRIDE entr${overrides === 1 ? "y" : "ies"}`);
     topology.push("  the machine's cores are shared by every process above and by anything else running on it");
 

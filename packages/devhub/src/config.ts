@@ -16,8 +16,7 @@ export interface DevhubConfig {
 /** The devhub's only reader of the environment; every problem at once. */
 export function loadConfig(env: Record<string, string | undefined>): DevhubConfig {
   const r = new EnvReader(env);
-  const gatewayListen = r.str("GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN);
-  r.check(/^.+:\d{1,5}$/.test(gatewayListen), `GATEWAY_LISTEN must be host:port, got "${gatewayListen}"`);
+  const gatewayListen = r.hostPort("GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN);
   const cfg: DevhubConfig = {
     replicas: r.int("DAALU_REPLICAS", DEFAULT_REPLICAS, 1, 32),
     databaseUrl: r.optional("DATABASE_URL"),

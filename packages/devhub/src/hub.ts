@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApiToken, ensureTenant, openGatewayStore } from "@daalu/gateway";
-import { spawnChild, type Child, type LineSink } from "./children.js";
+import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
+import { startStack, type Stack } from "@daalu/stack";
 import { devKeyEncryptionKeys } from "./kek.js";
 import { startEmbeddedPostgres, type EmbeddedDb } from "./postgres.js";
 import { freePort, waitForPort } from "./ports.js";
@@ -13,26 +13,8 @@ export const DEFAULT_DATA_DIR = path.join(ROOT, ".data");
 export const DEFAULT_GATEWAY_LISTEN = "0.0.0.0:8080";
 export const DEFAULT_TENANT = "default";
 
-/**
- * The services the hub runs, in start order (a service's dependencies first).
- * `env(replica)` gives the per-replica settings.
- */
-interface ServiceSpec {
-  name: string;
-  env(replica: number, ctx: { gatewayHost: string; gatewayPort: number; publicUrl: string; wireguard: boolean }): Promise<Record<string, string>> | Record<string, string>;
-}
-
-const SERVICES: ServiceSpec[] = [
-  // Replica 1 of peering is this host's WireGuard hub node (when WireGuard can run here).
-  { name: "peering", env: (i, c) => ({ PEERING_GRPC_ADDR: "127.0.0.1:0", ...(c.wireguard && i === 0 ? { PEERING_WG: "on" } : {}) }) },
-  { name: "invite", env: (_i, c) => ({ INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_HUB_URL: c.publicUrl }) },
-  { name: "audit", env: () => ({ AUDIT_GRPC_ADDR: "127.0.0.1:0" }) },
-  { name: "tunnel-proxy", env: () => ({}) },
-  {
-    name: "gateway",
-    env: (i, c) => ({ GATEWAY_LISTEN: `${c.gatewayHost.includes(":") ? `[${c.gatewayHost}]` : c.gatewayHost}:${c.gatewayPort === 0 ? 0 : c.gatewayPort + i}`, GATEWAY_PUBLIC_URL: c.publicUrl }),
-  },
-];
+/** Where a child's output lines go: its name and one line. */
+export type LineSink = (name: string, line: string) => void;
 
 /** WireGuard can run here: root, and the kernel module or wireguard-go. */
 export function wireguardAvailable(): boolean {
@@ -83,37 +65,27 @@ export interface Hub {
   publicUrl: string;
   /** Set only when this start created the default tenant's admin token. */
   adminToken?: string;
-  children: Child[];
+  /** nats-server (when the devhub started it) and every service process, named `<service>-<replica>`. */
+  children: SpawnedProcess[];
   stop(): Promise<void>;
-}
-
-function splitListen(v: string): { host: string; port: number } {
-  const i = v.lastIndexOf(":");
-  const port = Number(v.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`listen address must be host:port, got "${v}"`);
-  return { host: v.slice(0, i).replace(/^\[|\]$/g, ""), port };
 }
 
 /**
  * Runs the whole hub on this machine: PostgreSQL and NATS (embedded/child
- * unless given), then every service with `replicas` child processes each.
- * `stop()` stops the children gracefully, then NATS, then PostgreSQL.
+ * unless given), then every service with `replicas` child processes each
+ * (startStack). `stop()` stops the services gracefully, then NATS, then PostgreSQL.
  */
 export async function startHub(opts: HubOptions = {}): Promise<Hub> {
-  const replicas = opts.replicas ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 32) throw new Error(`replicas must be 1..32, got ${replicas}`);
   const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
   const output: LineSink = opts.output ?? (() => undefined);
   const baseEnv = opts.baseEnv ?? {};
-  const children: Child[] = [];
   let embeddedDb: EmbeddedDb | undefined;
-  let nats: Child | undefined;
+  let nats: SpawnedProcess | undefined;
+  let stack: Stack | undefined;
 
   const stop = async () => {
     // Services first (they drain in-flight work), then their infrastructure.
-    for (const name of [...SERVICES].reverse().map((s) => s.name)) {
-      await Promise.all(children.filter((c) => c.name.startsWith(`${name}-`)).map((c) => c.stop()));
-    }
+    await stack?.stop();
     await nats?.stop();
     await embeddedDb?.stop();
   };
@@ -129,87 +101,58 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
     if (!natsUrl) {
       const port = await freePort();
       await mkdir(path.join(dataDir, "nats"), { recursive: true });
-      nats = spawnChild({
+      nats = spawnProcess({
         name: "nats",
         command: "nats-server",
         args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", path.join(dataDir, "nats")],
-        env: baseEnv,
-        cwd: ROOT,
-        output,
+        baseEnv,
+        onLine: (l) => output("nats", l),
+        keepOutput: false,
+        // Its own process group: Ctrl-C reaches only the devhub, which stops the services first.
+        detached: true,
         readyWhen: (l) => l.includes("Server is ready"),
       });
-      children.push(nats);
       await Promise.race([nats.ready, waitForPort("127.0.0.1", port, 15_000)]);
       natsUrl = `nats://127.0.0.1:${port}`;
     }
     const prefix = opts.prefix ?? "";
 
-    let adminToken: string | undefined;
-    if (opts.bootstrapAdmin) {
-      const store = await openGatewayStore(databaseUrl);
-      try {
-        if (!(await store.getTenant(DEFAULT_TENANT))) {
-          await ensureTenant(store, DEFAULT_TENANT, "Default tenant");
-          adminToken = (await createApiToken(store, DEFAULT_TENANT, "admin", { role: "admin" })).token;
-        }
-      } finally {
-        await store.close();
-      }
-    }
-
     // The hub knows a service is up from its info-level "ready" line, so quieter levels would hang start-up.
-    const childEnv: Record<string, string | undefined> = { ...baseEnv, ...opts.env };
-    childEnv["PEERING_KEY_ENCRYPTION_KEYS"] ??= await devKeyEncryptionKeys(dataDir);
-    if (["warn", "error", "fatal", "silent"].includes(childEnv["LOG_LEVEL"] ?? "")) {
-      output("devhub", `LOG_LEVEL=${childEnv["LOG_LEVEL"]} would hide the services' ready lines; using info`);
-      childEnv["LOG_LEVEL"] = "info";
+    const env: Record<string, string> = { ...opts.env };
+    const level = env["LOG_LEVEL"] ?? baseEnv["LOG_LEVEL"];
+    if (level && ["warn", "error", "fatal", "silent"].includes(level)) {
+      output("devhub", `LOG_LEVEL=${level} would hide the services' ready lines; using info`);
+      env["LOG_LEVEL"] = "info";
     }
-
+    env["PEERING_KEY_ENCRYPTION_KEYS"] ??= baseEnv["PEERING_KEY_ENCRYPTION_KEYS"] ?? (await devKeyEncryptionKeys(dataDir));
     const wireguard = opts.wireguard ?? wireguardAvailable();
     if (!wireguard) output("devhub", "WireGuard not available here (needs root and wireguard-go or the kernel module): the hub runs without its tunnel node");
-    const listen = splitListen(opts.gatewayListen ?? DEFAULT_GATEWAY_LISTEN);
-    const firstPort = listen.port === 0 ? 0 : listen.port;
-    const publicUrl = opts.publicUrl ?? `http://127.0.0.1:${firstPort === 0 ? await freePort() : firstPort}`;
-    const gatewayUrls: string[] = [];
-    for (const svc of SERVICES) {
-      const started: Child[] = [];
-      for (let i = 0; i < replicas; i++) {
-        const env = {
-          ...childEnv,
-          DATABASE_URL: databaseUrl,
-          NATS_URL: natsUrl,
-          DAALU_NATS_PREFIX: prefix,
-          ...(await svc.env(i, { gatewayHost: listen.host, gatewayPort: firstPort, publicUrl, wireguard })),
-        };
-        const c = spawnChild({
-          name: `${svc.name}-${i + 1}`,
-          command: process.execPath,
-          args: [
-            // One directory per child: each of its threads (main, tsx's loader) writes its own file there.
-            ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.join(opts.cpuProfDir, `${svc.name}-${i + 1}`)}`] : []),
-            "--import",
-            "tsx",
-            path.join(ROOT, "services", svc.name, "src/main.ts"),
-          ],
-          env,
-          cwd: ROOT,
-          output,
-        });
-        children.push(c);
-        started.push(c);
-      }
-      // Replicas of one service start together; the next service waits for them.
-      const records = await Promise.all(started.map((c) => c.ready));
-      if (svc.name === "gateway") for (const r of records) gatewayUrls.push(String(r["url"]));
-    }
+    // Replica 1 of peering is this host's WireGuard hub node.
+    stack = await startStack({
+      databaseUrl,
+      natsUrl,
+      prefix,
+      replicas: opts.replicas ?? 1,
+      env,
+      baseEnv,
+      gateway: { listen: opts.gatewayListen ?? DEFAULT_GATEWAY_LISTEN, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) },
+      ...(wireguard ? { wireguard: {} } : {}),
+      ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true } } : {}),
+      output,
+      keepOutput: false,
+      // Ctrl-C in the terminal reaches only the devhub, which then stops the services in order before
+      // NATS and PostgreSQL (a service whose database vanished mid-drain could hang and be orphaned).
+      detached: true,
+      ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
+    });
     return {
       databaseUrl,
       natsUrl,
       prefix,
-      gatewayUrls,
-      publicUrl: opts.publicUrl ?? (firstPort === 0 ? gatewayUrls[0]! : publicUrl),
-      ...(adminToken ? { adminToken } : {}),
-      children,
+      gatewayUrls: stack.gatewayUrls,
+      publicUrl: stack.publicUrl,
+      ...(stack.adminToken ? { adminToken: stack.adminToken } : {}),
+      children: [...(nats ? [nats] : []), ...stack.processes],
       stop,
     };
   } catch (err) {

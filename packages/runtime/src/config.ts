@@ -96,6 +96,26 @@ export class EnvReader {
     return v as T;
   }
 
+  /**
+   * A `host:port` address (see {@link parseHostPort}); `def` as for str().
+   * `off: true` also accepts "off" and returns undefined for it (a listener
+   * that is disabled); `portZero: false` refuses port 0 (an address to dial or
+   * advertise, not to bind).
+   */
+  hostPort(name: string, def: string, opts: { off: true; portZero?: boolean }): string | undefined;
+  hostPort(name: string, def?: string, opts?: { off?: false; portZero?: boolean }): string;
+  hostPort(name: string, def?: string, opts: { off?: boolean; portZero?: boolean } = {}): string | undefined {
+    const v = this.str(name, def);
+    if (opts.off && v === "off") return undefined;
+    if (v === "" && def === undefined) return v; // already reported as required
+    const hp = parseHostPort(v);
+    if (!hp || (opts.portZero === false && hp.port === 0)) {
+      const what = `host:port${opts.portZero === false ? " with a port from 1 to 65535" : ""}${opts.off ? ' or "off"' : ""}`;
+      this.problems.push(`${name} must be ${what}, got "${v}"`);
+    }
+    return v;
+  }
+
   /** Adds a cross-field problem. */
   check(ok: boolean, problem: string): void {
     if (!ok) this.problems.push(problem);
@@ -105,6 +125,24 @@ export class EnvReader {
   done(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);
   }
+}
+
+/**
+ * The one `host:port` rule of every service: a host name or IPv4 address (no
+ * spaces, no colon) or an IPv6 address in brackets, then a port 0..65535.
+ * Returns the host without brackets, or undefined when `v` is not host:port.
+ */
+export function parseHostPort(v: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65_535) return undefined;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** host:port for a host, with IPv6 addresses in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 export function parseDuration(v: string): number | undefined {

@@ -8,6 +8,7 @@ import { Code, DaaluError, codeFromGrpcStatus, fromWire, toGrpcStatus } from "./
 import { DEFAULT_RPC_TIMEOUT_MS } from "./nats.js";
 import { extractTrace, injectTrace, SpanKind, withSpan, type HeaderCarrier } from "./tracing.js";
 import type { ServiceClient, ServiceImpl } from "./rpc-types.js";
+import type { Resources } from "./run-service.js";
 
 export { grpc };
 
@@ -144,4 +145,16 @@ export function shutdownGrpc(server: grpc.Server, timeoutMs: number): Promise<vo
       resolve();
     });
   });
+}
+
+/**
+ * A gRPC server on `address` with what `register` adds to it, closed with the
+ * service's resources (gracefully, within `drainTimeoutMs`). Resolves to the bound port.
+ */
+export async function serveGrpcOn(res: Resources, address: string, drainTimeoutMs: number, register: (server: grpc.Server) => void): Promise<number> {
+  const server = new grpc.Server();
+  register(server);
+  const port = await bindGrpc(server, address);
+  res.add("grpc-server", () => shutdownGrpc(server, drainTimeoutMs));
+  return port;
 }

@@ -8,6 +8,8 @@ export * from "./nats.js";
 export * from "./grpc.js";
 export * from "./db.js";
 export * from "./lifecycle.js";
+export * from "./run-service.js";
+export * from "./spawn.js";
 export * from "./failpoint.js";
 export type * from "./rpc-types.js";
 export { TtlCache } from "./ttl-cache.js";

@@ -76,13 +76,15 @@ export interface NatsServer {
 /**
  * Serves every unary method of `service` on its subject: decode -> impl ->
  * encode. Errors go back as Daalu-Error-* headers with an empty body.
+ * Resolves once the server has the subscriptions (a flush), so a request sent
+ * from another connection right after finds a responder.
  */
-export function serveNats<S extends GenServiceMethods>(
+export async function serveNats<S extends GenServiceMethods>(
   nc: NatsConnection,
   service: GenService<S>,
   impl: ServiceImpl<S>,
   opts: NatsServeOptions,
-): NatsServer {
+): Promise<NatsServer> {
   const inflight = new Set<Promise<void>>();
   const calls = new Set<AbortController>();
   const subs: Subscription[] = [];
@@ -106,6 +108,7 @@ export function serveNats<S extends GenServiceMethods>(
       }),
     );
   }
+  await nc.flush();
   return {
     get inflight() {
       return inflight.size;

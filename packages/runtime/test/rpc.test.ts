@@ -50,7 +50,7 @@ function impl(): ServiceImpl<InviteMethods> {
 test("NATS RPC carries tenant, caller, errors and one trace across hops", async (t) => {
   const env = await setup();
   t.after(() => env.cleanup());
-  const server = serveNats(env.nc, invitev1.InviteService, impl(), { prefix: env.prefix, queue: "invite", logger });
+  const server = await serveNats(env.nc, invitev1.InviteService, impl(), { prefix: env.prefix, queue: "invite", logger });
   t.after(() => server.drain());
   const client = natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix });
 
@@ -88,7 +88,7 @@ test("a service connection (no async traces) still maps no responders and timeou
   await assert.rejects(client.redeemInvite({ token: "x" }), (e: DaaluError) => e.code === Code.Unavailable);
   // A server that never answers: the caller's own deadline ends the request.
   const slow: ServiceImpl<InviteMethods> = { ...impl(), redeemInvite: () => new Promise(() => undefined) };
-  serveNats(env.nc, invitev1.InviteService, slow, { prefix: env.prefix, queue: "invite", logger });
+  await serveNats(env.nc, invitev1.InviteService, slow, { prefix: env.prefix, queue: "invite", logger });
   await env.nc.flush();
   await assert.rejects(client.redeemInvite({ token: "x" }, { timeoutMs: 200 }), (e: DaaluError) => e.code === Code.DeadlineExceeded);
 });
@@ -107,7 +107,7 @@ test("a handler's signal aborts at the caller's deadline; a closed connection fa
         }),
       ),
   };
-  serveNats(env.nc, invitev1.InviteService, hang, { prefix: env.prefix, queue: "invite", logger });
+  await serveNats(env.nc, invitev1.InviteService, hang, { prefix: env.prefix, queue: "invite", logger });
   await env.nc.flush();
   const nc = await connectNats(env.natsUrl, "runtime-test", logger);
   const client = natsClient(nc, invitev1.InviteService, { prefix: env.prefix });
@@ -124,7 +124,7 @@ test("a one-way send reaches the handler with tenant, caller and trace, and wait
   const env = await setup();
   t.after(() => env.cleanup());
   const seen: Array<{ tenant: string; caller: string; token: string; traceId: string }> = [];
-  const server = serveNats(
+  const server = await serveNats(
     env.nc,
     invitev1.InviteService,
     {

@@ -36,7 +36,7 @@ test("without an exporter spans carry the trace over NATS: same trace id, new sp
       return {};
     },
   };
-  const server = serveNats(env.nc, invitev1.InviteService, impl, { prefix: env.prefix, queue: "invite", logger });
+  const server = await serveNats(env.nc, invitev1.InviteService, impl, { prefix: env.prefix, queue: "invite", logger });
   t.after(() => server.drain());
   await env.nc.flush();
   const client = natsClient(env.nc, invitev1.InviteService, { prefix: env.prefix });

@@ -27,8 +27,7 @@ export interface AuditConfig extends CommonConfig {
 export function loadConfig(env: Record<string, string | undefined>): AuditConfig {
   const r = new EnvReader(env);
   const common = readCommon(r, env, SERVICE_NAME);
-  const grpc = r.str("AUDIT_GRPC_ADDR", DEFAULT_AUDIT_GRPC_ADDR);
-  r.check(grpc === "off" || /^[^\s:]*:\d{1,5}$/.test(grpc) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(grpc), `AUDIT_GRPC_ADDR must be host:port or "off", got "${grpc}"`);
+  const grpcAddr = r.hostPort("AUDIT_GRPC_ADDR", DEFAULT_AUDIT_GRPC_ADDR, { off: true });
   const batchWaitMs = r.duration("AUDIT_BATCH_WAIT", DEFAULT_AUDIT_BATCH_WAIT_MS);
   r.check(batchWaitMs >= 1 && batchWaitMs <= 10_000, `AUDIT_BATCH_WAIT must be between 1ms and 10s, got ${batchWaitMs}ms`);
   const retryMaxMs = r.duration("AUDIT_RETRY_MAX", DEFAULT_AUDIT_RETRY_MAX_MS);
@@ -39,7 +38,7 @@ export function loadConfig(env: Record<string, string | undefined>): AuditConfig
     ...common,
     databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
     dbPoolSize: r.int("AUDIT_DB_POOL", DEFAULT_AUDIT_DB_POOL, 1, 1000),
-    grpcAddr: grpc === "off" ? undefined : grpc,
+    grpcAddr,
     // PostgreSQL allows 65535 bind parameters; 22 columns per row caps a batch near 2900.
     batchSize: r.int("AUDIT_BATCH_SIZE", DEFAULT_AUDIT_BATCH_SIZE, 1, 2_000),
     batchWaitMs,

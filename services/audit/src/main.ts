@@ -1,16 +1,5 @@
-import { createLogger, exitOnStartupError, initTracing, onShutdown, type Logger } from "@daalu/runtime";
-import { SERVICE_NAME, loadConfig } from "./config.js";
-import { start } from "./service.js";
-
 /** The audit service's only entrypoint. */
-let logger: Logger | undefined;
-try {
-  const config = loadConfig(process.env);
-  logger = createLogger(SERVICE_NAME, config.logLevel);
-  initTracing({ serviceName: SERVICE_NAME });
-  const running = await start(config, logger);
-  onShutdown(logger, config.drainTimeoutMs, () => running.closers);
-  logger.info({ grpcPort: running.grpcPort, batchSize: config.batchSize, batchWaitMs: config.batchWaitMs, failpoints: config.failpoints }, "ready");
-} catch (err) {
-  exitOnStartupError(logger, err);
-}
+import { runService } from "@daalu/runtime";
+import { auditService } from "./service.js";
+
+await runService(auditService);

@@ -2,17 +2,17 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { auditv1 } from "@daalu/proto";
 import {
   Failpoints,
-  bindGrpc,
+  assemble,
   connectNats,
   createDb,
-  grpc,
   migrateToLatest,
   serveGrpc,
+  serveGrpcOn,
   serveNats,
-  shutdownGrpc,
-  type Closer,
   type Logger,
   type NatsConnection,
+  type Running,
+  type ServiceDefinition,
 } from "@daalu/runtime";
 import type { Kysely } from "kysely";
 import { auditHandlers } from "./adapters/nats/handlers.js";
@@ -21,19 +21,16 @@ import { AuditWriter, type WriterStats } from "./adapters/nats/writer.js";
 import { migrations } from "./adapters/pg/migrations.js";
 import type { AuditDb } from "./adapters/pg/schema.js";
 import { AuditStore } from "./adapters/pg/store.js";
-import { SERVICE_NAME, type AuditConfig } from "./config.js";
+import { SERVICE_NAME, loadConfig, type AuditConfig } from "./config.js";
 
 export const SCHEMA = "audit";
 
 /** A running audit service. */
-export interface RunningAudit {
+export interface RunningAudit extends Running {
   /** The bound gRPC port, or undefined when gRPC is off. */
   grpcPort: number | undefined;
   /** The writer's counters (inserted, duplicates, malformed, failures). */
   stats(): WriterStats;
-  /** In shutdown order: the writer and adapters first, then connections. */
-  closers: Closer[];
-  stop(): Promise<void>;
 }
 
 /**
@@ -41,58 +38,43 @@ export interface RunningAudit {
  * shared durable consumer, the batch writer, and the query API on NATS (queue
  * group "audit") and gRPC. Used by main.ts and, in-process, by tests.
  */
-export async function start(config: AuditConfig, logger: Logger): Promise<RunningAudit> {
-  const nc: NatsConnection = await connectNats(config.natsUrl, SERVICE_NAME, logger);
-  const db: Kysely<AuditDb> = createDb<AuditDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
-  try {
+export function start(config: AuditConfig, logger: Logger): Promise<RunningAudit> {
+  return assemble(logger, async (res) => {
+    const nc: NatsConnection = await connectNats(config.natsUrl, SERVICE_NAME, logger);
+    res.add("nats", () => nc.drain());
+    const db: Kysely<AuditDb> = createDb<AuditDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPoolSize, logger });
+    res.add("db", () => db.destroy());
     await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger);
     const jsm = await jetstreamManager(nc);
     await ensureAuditStream(jsm, config.natsPrefix);
     // max_ack_pending is shared by every replica: a few batches in flight, bounded memory.
     await ensureAuditConsumer(jsm, config.natsPrefix, { maxAckPending: config.batchSize * 4, ackWaitMs: config.ackWaitMs });
-  } catch (err) {
-    await db.destroy().catch(() => undefined);
-    await nc.close().catch(() => undefined);
-    throw err;
-  }
-  const store = new AuditStore(db);
-  const writer = new AuditWriter({
-    js: jetstream(nc),
-    prefix: config.natsPrefix,
-    store,
-    batchSize: config.batchSize,
-    batchWaitMs: config.batchWaitMs,
-    retryMaxMs: config.retryMaxMs,
-    failpoints: new Failpoints(config.failpoints),
-    logger: logger.child({ component: "writer" }),
+    const store = new AuditStore(db);
+    const writer = new AuditWriter({
+      js: jetstream(nc),
+      prefix: config.natsPrefix,
+      store,
+      batchSize: config.batchSize,
+      batchWaitMs: config.batchWaitMs,
+      retryMaxMs: config.retryMaxMs,
+      failpoints: new Failpoints(config.failpoints),
+      logger: logger.child({ component: "writer" }),
+    });
+    writer.start();
+    res.add("writer", () => writer.stop());
+
+    const impl = auditHandlers(store);
+    const nats = await serveNats(nc, auditv1.AuditService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });
+    res.add("nats-server", () => nats.drain());
+    const grpcPort = config.grpcAddr ? await serveGrpcOn(res, config.grpcAddr, config.drainTimeoutMs, (server) => serveGrpc(server, auditv1.AuditService, impl, logger.child({ component: "grpc" }))) : undefined;
+    return { grpcPort, stats: () => ({ ...writer.stats }) };
   });
-  writer.start();
-
-  const impl = auditHandlers(store);
-  const nats = serveNats(nc, auditv1.AuditService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });
-  // Subscriptions are on the server once flush returns, before anyone hears we are ready.
-  await nc.flush();
-  let grpcServer: grpc.Server | undefined;
-  let grpcPort: number | undefined;
-  if (config.grpcAddr) {
-    grpcServer = new grpc.Server();
-    serveGrpc(grpcServer, auditv1.AuditService, impl, logger.child({ component: "grpc" }));
-    grpcPort = await bindGrpc(grpcServer, config.grpcAddr);
-  }
-
-  const closers: Closer[] = [
-    { name: "writer", close: () => writer.stop() },
-    { name: "nats-server", close: () => nats.drain() },
-    ...(grpcServer ? [{ name: "grpc-server", close: () => shutdownGrpc(grpcServer, config.drainTimeoutMs) }] : []),
-    { name: "nats", close: () => nc.drain() },
-    { name: "db", close: () => db.destroy() },
-  ];
-  return {
-    grpcPort,
-    stats: () => ({ ...writer.stats }),
-    closers,
-    async stop() {
-      for (const c of closers) await c.close().catch((err: unknown) => logger.warn({ err, closer: c.name }, "close failed"));
-    },
-  };
 }
+
+/** The audit service for runService (main.ts) and in-process stacks. */
+export const auditService: ServiceDefinition<AuditConfig, RunningAudit> = {
+  name: SERVICE_NAME,
+  loadConfig,
+  start,
+  readyFields: (r, c) => ({ grpcPort: r.grpcPort, batchSize: c.batchSize, batchWaitMs: c.batchWaitMs, failpoints: c.failpoints }),
+};

@@ -1,4 +1,4 @@
-import { EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { EnvReader, parseHostPort, readCommon, type CommonConfig } from "@daalu/runtime";
 import { DEFAULT_DATABASE_URL } from "@daalu/runtime";
 
 export const DEFAULT_GATEWAY_LISTEN = "0.0.0.0:8080";
@@ -42,23 +42,12 @@ export interface GatewayConfig extends CommonConfig {
   tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
 }
 
-/** host:port; port 0 asks the OS for a free one (tests). */
-export function parseListen(v: string): { host: string; port: number } | undefined {
-  const i = v.lastIndexOf(":");
-  if (i <= 0) return undefined;
-  const host = v.slice(0, i).replace(/^\[|\]$/g, "");
-  const port = Number(v.slice(i + 1));
-  if (!/^\d+$/.test(v.slice(i + 1)) || port > 65535) return undefined;
-  return { host, port };
-}
-
 /** The only reader of the environment; reports every problem at once. */
 export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
   const r = new EnvReader(env);
   const common = readCommon(r, env, "gateway");
-  const listenRaw = r.str("GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN);
-  const listen = parseListen(listenRaw);
-  r.check(listen !== undefined, `GATEWAY_LISTEN must be host:port, got "${listenRaw}"`);
+  // Port 0 asks the OS for a free one (tests).
+  const listen = parseHostPort(r.hostPort("GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN));
   const port = listen?.port ?? 8080;
   const certFile = r.optional("GATEWAY_TLS_CERT_FILE");
   const keyFile = r.optional("GATEWAY_TLS_KEY_FILE");

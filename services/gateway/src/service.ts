@@ -1,13 +1,13 @@
 import { CallerKind, peeringv1 } from "@daalu/proto";
 import { inviteClient } from "@daalu/invite";
 import { peeringClient } from "@daalu/peering";
-import { connectNats, createDb, migrateToLatest, natsClient, type Logger, type NatsConnection } from "@daalu/runtime";
+import { assemble, connectNats, createDb, formatHostPort, migrateToLatest, natsClient, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import { migrations } from "./adapters/pg/migrations.js";
 import { GatewayStore, SCHEMA, type GatewayDb } from "./adapters/pg/store.js";
 import { Authenticator } from "./auth.js";
-import type { GatewayConfig } from "./config.js";
+import { loadConfig, type GatewayConfig } from "./config.js";
 import { readFile } from "node:fs/promises";
 import { buildApp, type RouteList } from "./http/app.js";
 import { createAuditClient, createAuditPublisher } from "@daalu/audit";
@@ -20,14 +20,14 @@ import { queryRoutesPlugin } from "./http/queries.js";
 import { targetsPlugin } from "./http/targets.js";
 import { Code, DaaluError } from "@daalu/runtime";
 
-export interface RunningGateway {
+export interface RunningGateway extends Running {
   /** http://host:port actually bound (port 0 resolved). */
   url: string;
   app: FastifyInstance;
   routes: RouteList;
   store: GatewayStore;
   nc: NatsConnection;
-  /** Stops taking requests, lets in-flight ones finish, then drains NATS and closes the pool. */
+  /** Stops taking requests, lets in-flight ones finish, then drains NATS and closes the pool (the same as stop()). */
   close(): Promise<void>;
 }
 
@@ -39,12 +39,12 @@ const GATEWAY_CALLER = { kind: CallerKind.SERVICE, id: "gateway" };
 
 /** Starts the gateway in this process (main.ts and in-process tests). */
 export async function start(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  const db: Kysely<GatewayDb> = createDb<GatewayDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPool, logger });
-  let nc: NatsConnection | undefined;
-  try {
+  const running = await assemble(logger, async (res) => {
+    const db: Kysely<GatewayDb> = createDb<GatewayDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPool, logger });
+    res.add("db", () => db.destroy());
     await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger);
-    nc = await connectNats(config.natsUrl, "gateway", logger);
-    const conn = nc;
+    const conn = await connectNats(config.natsUrl, "gateway", logger);
+    res.add("nats", () => conn.drain().catch(() => undefined));
     const store = new GatewayStore(db);
     const prefix = config.natsPrefix;
     const peering = peeringClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } });
@@ -75,6 +75,8 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
         }
       },
     });
+    // Fastify closes first: in-flight requests finish before NATS drains and the pool closes.
+    res.add("http", () => app.close());
     // The Kubernetes-API-compatible endpoint per cluster and kubeconfig download.
     await app.register(k8sProxyPlugin, {
       peering,
@@ -104,24 +106,18 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     const addr = app.server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-    return {
-      url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
-      app,
-      routes,
-      store,
-      nc: conn,
-      async close() {
-        await app.close();
-        await conn.drain().catch(() => undefined);
-        await db.destroy();
-      },
-    };
-  } catch (err) {
-    await nc?.close().catch(() => undefined);
-    await db.destroy().catch(() => undefined);
-    throw err;
-  }
+    return { url: `${tls ? "https" : "http"}://${formatHostPort(host, port)}`, app, routes, store, nc: conn };
+  });
+  return Object.assign(running, { close: () => running.stop() });
 }
+
+/** The gateway for runService (main.ts) and in-process stacks. */
+export const gatewayService: ServiceDefinition<GatewayConfig, RunningGateway> = {
+  name: "gateway",
+  loadConfig,
+  start,
+  readyFields: (r, c) => ({ url: r.url, publicUrl: c.publicUrl }),
+};
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;

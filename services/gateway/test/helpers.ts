@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createLogger } from "@daalu/runtime";
+import { startStack as startServices } from "@daalu/stack";
 import { setup, type TestEnv } from "@daalu/testing";
 import { createApiToken, createTenant, openGatewayStore } from "../src/admin.js";
 import { loadConfig } from "../src/config.js";
@@ -83,25 +84,22 @@ export async function http(base: string, method: string, path: string, opts: { t
 }
 
 /**
- * The real invite and peering services, started in this process through their
- * own start functions (as their main.ts does), plus the gateway. In-process so
- * that one InMemorySpanExporter sees every service's spans.
+ * The real peering, invite and gateway services, started in this process
+ * (startStack's in-process mode, the same start() their main.ts runs), so
+ * that one InMemorySpanExporter sees every service's spans. GATEWAY_TLS_* in
+ * `opts.gateway` serve https.
  */
 export async function startStack(env: TestEnv, opts: { invite?: Record<string, string>; gateway?: Record<string, string> } = {}): Promise<{ gw: RunningGateway; stop(): Promise<void> }> {
-  const peeringMod = await import("../../peering/src/service.js");
-  const peeringCfg = await import("../../peering/src/config.js");
-  const inviteMod = await import("../../invite/src/service.js");
-  const inviteCfg = await import("../../invite/src/config.js");
-  const quiet = { ...env.env, LOG_LEVEL: "silent" };
-  const peering = await peeringMod.start(peeringCfg.loadConfig({ ...quiet, PEERING_GRPC_ADDR: "127.0.0.1:0" }), createLogger("peering", "silent"));
-  const invite = await inviteMod.start(inviteCfg.loadConfig({ ...quiet, INVITE_GRPC_ADDR: "127.0.0.1:0", INVITE_PEERING_TIMEOUT: "20s", ...opts.invite }), createLogger("invite", "silent"));
-  const gw = await startGateway(env, opts.gateway);
-  return {
-    gw,
-    async stop() {
-      await gw.close();
-      await invite.stop();
-      await peering.stop();
-    },
-  };
+  const { GATEWAY_TLS_CERT_FILE: certFile, GATEWAY_TLS_KEY_FILE: keyFile, GATEWAY_TLS_CA_FILE: caFile, ...gateway } = opts.gateway ?? {};
+  const stack = await startServices({
+    databaseUrl: env.databaseUrl,
+    natsUrl: env.natsUrl,
+    prefix: env.prefix,
+    env: { ...env.env, LOG_LEVEL: "silent" },
+    services: ["peering", "invite", "gateway"],
+    inProcess: ["peering", "invite", "gateway"],
+    serviceEnv: { invite: { INVITE_PEERING_TIMEOUT: "20s", ...opts.invite }, gateway },
+    ...(certFile && keyFile ? { gateway: { tls: { certFile, keyFile, ...(caFile ? { caFile } : {}) } } } : {}),
+  });
+  return { gw: stack.inProcess.gateway!, stop: () => stack.stop() };
 }

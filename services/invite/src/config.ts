@@ -37,8 +37,7 @@ export interface InviteConfig extends CommonConfig {
 export function loadConfig(env: Record<string, string | undefined>): InviteConfig {
   const r = new EnvReader(env);
   const common = readCommon(r, env, SERVICE_NAME);
-  const grpc = r.str("INVITE_GRPC_ADDR", DEFAULT_INVITE_GRPC_ADDR);
-  r.check(grpc === "off" || /^[^\s:]*:\d{1,5}$/.test(grpc) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(grpc), `INVITE_GRPC_ADDR must be host:port or "off", got "${grpc}"`);
+  const grpcAddr = r.hostPort("INVITE_GRPC_ADDR", DEFAULT_INVITE_GRPC_ADDR, { off: true });
   const ttlMs = r.duration("INVITE_TTL", DEFAULT_INVITE_TTL_MS);
   r.check(ttlMs > 0, "INVITE_TTL must be positive");
   const peeringTimeoutMs = r.duration("INVITE_PEERING_TIMEOUT", DEFAULT_INVITE_PEERING_TIMEOUT_MS);
@@ -51,7 +50,7 @@ export function loadConfig(env: Record<string, string | undefined>): InviteConfi
     ...common,
     databaseUrl: r.str("DATABASE_URL", DEFAULT_DATABASE_URL),
     dbPoolSize: r.int("INVITE_DB_POOL", DEFAULT_INVITE_DB_POOL, 1, 1000),
-    grpcAddr: grpc === "off" ? undefined : grpc,
+    grpcAddr,
     ttlMs,
     hubUrl,
     chartRef,

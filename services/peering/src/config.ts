@@ -79,9 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     if (!(err instanceof CidrParseError)) throw err;
     r.check(false, `PEERING_HUB_POOL: ${err.message}`);
   }
-  const hubEndpoint = r.str("PEERING_HUB_ENDPOINT", DEFAULT_HUB_ENDPOINT);
-  const m = /^(.+):(\d{1,5})$/.exec(hubEndpoint);
-  r.check(m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536, `PEERING_HUB_ENDPOINT must be host:port, got "${hubEndpoint}"`);
+  const hubEndpoint = r.hostPort("PEERING_HUB_ENDPOINT", DEFAULT_HUB_ENDPOINT, { portZero: false });
   const keepaliveMs = r.duration("PEERING_KEEPALIVE", DEFAULT_KEEPALIVE_MS);
   r.check(keepaliveMs >= 1000 && keepaliveMs <= 65_535_000 && keepaliveMs % 1000 === 0, `PEERING_KEEPALIVE must be whole seconds between 1s and 65535s`);
   const hubPrivateKeyFile = r.optional("PEERING_HUB_PRIVATE_KEY_FILE");
@@ -100,8 +98,7 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
       "PEERING_KEY_ENCRYPTION_KEYS is required: the hub's WireGuard private key is stored encrypted (id:base64 of 32 bytes, e.g. kek1:$(openssl rand -base64 32)); or give the key in PEERING_HUB_PRIVATE_KEY_FILE",
     );
   }
-  const grpcAddr = r.str("PEERING_GRPC_ADDR", DEFAULT_GRPC_ADDR);
-  r.check(grpcAddr === "off" || /^.+:\d{1,5}$/.test(grpcAddr), `PEERING_GRPC_ADDR must be host:port or "off", got "${grpcAddr}"`);
+  const grpcAddr = r.hostPort("PEERING_GRPC_ADDR", DEFAULT_GRPC_ADDR, { off: true }) ?? "off";
   const cfg: PeeringConfig = {
     ...common,
     databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),

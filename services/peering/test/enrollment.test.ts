@@ -116,7 +116,7 @@ test("recovery sweep commits redeemed reservations and releases the rest", { tim
       return r;
     },
   };
-  const fakeServer = serveNats(env.nc, invitev1.InviteService, fake, { prefix: env.prefix, queue: "invite", logger });
+  const fakeServer = await serveNats(env.nc, invitev1.InviteService, fake, { prefix: env.prefix, queue: "invite", logger });
   t.after(() => fakeServer.drain());
 
   const svc = await startPeering(env, { PEERING_PENDING_TIMEOUT: "300ms", PEERING_RECOVERY_INTERVAL: "100ms" });

@@ -1,5 +1,5 @@
 /** The only reader of process.env for the tunnel-proxy. */
-import { EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { EnvReader, parseHostPort, readCommon, type CommonConfig } from "@daalu/runtime";
 
 export const SERVICE_NAME = "tunnel-proxy";
 /** The edge's gRPC port on its tunnel address (the edge's DEFAULT_GRPC_PORT). */
@@ -28,8 +28,8 @@ export function parseOverride(v: string | undefined, problems: string[]): Record
   const out: Record<string, string> = {};
   if (!v) return out;
   for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const m = /^([A-Za-z0-9_-]+)=(.+:\d{1,5})$/.exec(part);
-    if (!m) problems.push(`TUNNEL_PROXY_EDGE_ADDR_OVERRIDE entries must be cluster=host:port, got "${part}"`);
+    const m = /^([A-Za-z0-9_-]+)=(.+)$/.exec(part);
+    if (!m || !parseHostPort(m[2]!)) problems.push(`TUNNEL_PROXY_EDGE_ADDR_OVERRIDE entries must be cluster=host:port, got "${part}"`);
     else out[m[1]!] = m[2]!;
   }
   return out;

@@ -16,6 +16,6 @@ export function queryClient(nc: NatsConnection, opts: { prefix: string; defaults
 }
 
 /** Serves QueryService on daalu.query.v1.<Method> in queue group `queue`. */
-export function serveQueries(nc: NatsConnection, opts: { prefix: string; queue: string; logger: Logger; getTimeoutMs?: number }): NatsServer {
+export function serveQueries(nc: NatsConnection, opts: { prefix: string; queue: string; logger: Logger; getTimeoutMs?: number }): Promise<NatsServer> {
   return serveNats(nc, queryv1.QueryService, queryHandlers({ nc, prefix: opts.prefix, ...(opts.getTimeoutMs ? { getTimeoutMs: opts.getTimeoutMs } : {}) }), { prefix: opts.prefix, queue: opts.queue, logger: opts.logger });
 }

@@ -6,20 +6,18 @@ import type { Subscription } from "@nats-io/transport-node";
 import { CallerKind } from "@daalu/proto";
 import { auditStreamName, createAuditPublisher, AuditUnavailableError } from "@daalu/audit";
 import { peeringClient } from "@daalu/peering";
-import { connectNats, TtlCache, tunnelSubject, type Closer, type Logger, type NatsConnection } from "@daalu/runtime";
-import { SERVICE_NAME, type TunnelProxyConfig } from "./config.js";
+import { assemble, connectNats, TtlCache, tunnelSubject, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
+import { SERVICE_NAME, loadConfig, type TunnelProxyConfig } from "./config.js";
 import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
 import { ClusterNotConnectedError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
 
-export interface RunningTunnelProxy {
+export interface RunningTunnelProxy extends Running {
   nc: NatsConnection;
   /** Calls being answered now. */
   readonly inflight: number;
-  closers: Closer[];
-  stop(): Promise<void>;
 }
 
 const SELF = { kind: CallerKind.SERVICE, id: SERVICE_NAME };
@@ -27,100 +25,93 @@ const SELF = { kind: CallerKind.SERVICE, id: SERVICE_NAME };
 const AUDIT_READY_CACHE_MS = 1_000;
 
 /** Subscribes to every cluster's Proxy subject and answers calls through the tunnel. */
-export async function start(config: TunnelProxyConfig, logger: Logger): Promise<RunningTunnelProxy> {
-  const nc = await connectNats(config.natsUrl, SERVICE_NAME, logger);
-  const prefix = config.natsPrefix;
-  let audit;
-  try {
-    audit = await createAuditPublisher(nc, { prefix });
-  } catch (err) {
-    await nc.close().catch(() => undefined);
-    throw err;
-  }
-  const jsm = await jetstreamManager(nc);
-  const peering = peeringClient(nc, { prefix, defaults: { caller: SELF } });
-  const edges = new EdgeClients();
+export function start(config: TunnelProxyConfig, logger: Logger): Promise<RunningTunnelProxy> {
+  return assemble(logger, async (res) => {
+    const nc = await connectNats(config.natsUrl, SERVICE_NAME, logger);
+    res.add("nats", () => nc.drain());
+    const prefix = config.natsPrefix;
+    const audit = await createAuditPublisher(nc, { prefix });
+    const jsm = await jetstreamManager(nc);
+    const peering = peeringClient(nc, { prefix, defaults: { caller: SELF } });
+    const edges = new EdgeClients();
+    res.add("edges", () => edges.close());
 
-  // Single-flight: when a hot cluster's entry expires, one lookup serves every call in flight.
-  const cache = new TtlCache<string>(config.clusterCacheMs);
-  const edgeAddress = (tenantId: string, clusterId: string): Promise<string> =>
-    cache.get(`${tenantId}/${clusterId}`, async () => {
-      // Asked every time the cache is cold, override or not: the cluster must exist in this tenant.
-      const got = await peering.getCluster({ clusterId }, { tenantId, caller: SELF, timeoutMs: 5_000 });
-      const override = config.edgeAddrOverride[clusterId];
-      if (override) return override;
-      // Refused (and not cached) when peering already knows the tunnel is not up: no call would get through.
-      const no = got.cluster ? tunnelRefusal(got.cluster, Date.now()) : { kind: "not-enrolled", message: `cluster ${clusterId} has no tunnel yet (not enrolled)` };
-      if (no) throw no.kind === "not-enrolled" ? new ClusterNotConnectedError(clusterId, no.message) : new TunnelNotConnectedError(no.message);
-      return `${got.cluster!.tunnelIp}:${config.edgePort}`;
-    });
-  let auditOkUntil = 0;
-  const auditReady = async () => {
-    if (Date.now() < auditOkUntil) return;
-    try {
-      await jsm.streams.info(auditStreamName(prefix));
-    } catch (err) {
-      throw new AuditUnavailableError(err);
-    }
-    auditOkUntil = Date.now() + AUDIT_READY_CACHE_MS;
-  };
-
-  const deps = {
-    nc,
-    edges,
-    edgeAddress,
-    audit,
-    auditReady,
-    unaryTimeoutMs: config.unaryTimeoutMs,
-    unaryBufferBytes: config.unaryBufferBytes,
-    auditDeadlineMs: config.auditDeadlineMs,
-    logger: logger.child({ component: "proxy" }),
-  };
-  const inflight = new Set<Promise<void>>();
-  // One hub node holds every tunnel today, so one queue group takes all clusters.
-  // With several WireGuard nodes, each node subscribes to the subjects of the
-  // clusters whose peers it holds (tunnelSubject(prefix, tenant, cluster, "Proxy")
-  // per cluster, from peering's node assignment) instead of this wildcard.
-  const sub: Subscription = nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), {
-    queue: SERVICE_NAME,
-    callback: (err, msg) => {
-      if (err) {
-        logger.error({ err }, "subscription error");
-        return;
+    // Single-flight: when a hot cluster's entry expires, one lookup serves every call in flight.
+    const cache = new TtlCache<string>(config.clusterCacheMs);
+    const edgeAddress = (tenantId: string, clusterId: string): Promise<string> =>
+      cache.get(`${tenantId}/${clusterId}`, async () => {
+        // Asked every time the cache is cold, override or not: the cluster must exist in this tenant.
+        const got = await peering.getCluster({ clusterId }, { tenantId, caller: SELF, timeoutMs: 5_000 });
+        const override = config.edgeAddrOverride[clusterId];
+        if (override) return override;
+        // Refused (and not cached) when peering already knows the tunnel is not up: no call would get through.
+        const no = got.cluster ? tunnelRefusal(got.cluster, Date.now()) : { kind: "not-enrolled", message: `cluster ${clusterId} has no tunnel yet (not enrolled)` };
+        if (no) throw no.kind === "not-enrolled" ? new ClusterNotConnectedError(clusterId, no.message) : new TunnelNotConnectedError(no.message);
+        return `${got.cluster!.tunnelIp}:${config.edgePort}`;
+      });
+    let auditOkUntil = 0;
+    const auditReady = async () => {
+      if (Date.now() < auditOkUntil) return;
+      try {
+        await jsm.streams.info(auditStreamName(prefix));
+      } catch (err) {
+        throw new AuditUnavailableError(err);
       }
-      const p = handleProxy(deps, msg).catch((e) => logger.error({ err: e }, "proxy handler crashed"));
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    },
-  });
+      auditOkUntil = Date.now() + AUDIT_READY_CACHE_MS;
+    };
 
-  // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
-  const queries = serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }) });
-  // The server has our subscriptions once flush returns: a request sent right
-  // after start() (a test, a replica's first caller) finds a responder.
-  await nc.flush();
-
-  const closers: Closer[] = [
-    { name: "queries", close: () => queries.drain() },
-    {
-      name: "proxy-subscription",
-      close: async () => {
-        await sub.drain().catch(() => undefined);
-        // Open streams end when their callers hang up or the drain timeout passes.
-        await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, config.drainTimeoutMs))]);
+    const deps = {
+      nc,
+      edges,
+      edgeAddress,
+      audit,
+      auditReady,
+      unaryTimeoutMs: config.unaryTimeoutMs,
+      unaryBufferBytes: config.unaryBufferBytes,
+      auditDeadlineMs: config.auditDeadlineMs,
+      logger: logger.child({ component: "proxy" }),
+    };
+    const inflight = new Set<Promise<void>>();
+    // One hub node holds every tunnel today, so one queue group takes all clusters.
+    // With several WireGuard nodes, each node subscribes to the subjects of the
+    // clusters whose peers it holds (tunnelSubject(prefix, tenant, cluster, "Proxy")
+    // per cluster, from peering's node assignment) instead of this wildcard.
+    const sub: Subscription = nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), {
+      queue: SERVICE_NAME,
+      callback: (err, msg) => {
+        if (err) {
+          logger.error({ err }, "subscription error");
+          return;
+        }
+        const p = handleProxy(deps, msg).catch((e) => logger.error({ err: e }, "proxy handler crashed"));
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
       },
-    },
-    { name: "edges", close: async () => edges.close() },
-    { name: "nats", close: () => nc.drain() },
-  ];
-  return {
-    nc,
-    get inflight() {
-      return inflight.size;
-    },
-    closers,
-    async stop() {
-      for (const c of closers) await c.close().catch((err: unknown) => logger.warn({ err, closer: c.name }, "close failed"));
-    },
-  };
+    });
+    res.add("proxy-subscription", async () => {
+      await sub.drain().catch(() => undefined);
+      // Open streams end when their callers hang up or the drain timeout passes.
+      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, config.drainTimeoutMs))]);
+    });
+
+    // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
+    // serveQueries flushes: a request sent right after start() (a test, a
+    // replica's first caller) finds both subscriptions on the server.
+    const queries = await serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }) });
+    res.add("queries", () => queries.drain());
+    return {
+      nc,
+      get inflight() {
+        return inflight.size;
+      },
+    };
+  });
 }
+
+/** The tunnel-proxy for runService (main.ts) and in-process stacks. */
+export const tunnelProxyService: ServiceDefinition<TunnelProxyConfig, RunningTunnelProxy> = {
+  name: SERVICE_NAME,
+  loadConfig,
+  start,
+  readyFields: (_r, c) => ({ edgePort: c.edgePort, overrides: Object.keys(c.edgeAddrOverride).length }),
+};

@@ -2,7 +2,8 @@
  * The stack behind a call through the tunnel, without WireGuard: the real
  * kube-double, the edge's Proxy RPC on a loopback gRPC server (the tunnel's
  * stand-in), and the real peering, audit and tunnel-proxy services in this
- * process, pointed at the edge by TUNNEL_PROXY_EDGE_ADDR_OVERRIDE. Shared by
+ * process (startStack, in-process), the tunnel-proxy pointed at the edge by
+ * TUNNEL_PROXY_EDGE_ADDR_OVERRIDE. Shared by
  * this package's tests, the gateway's k8s tests and bench/proxy.ts.
  */
 import pg from "pg";
@@ -11,8 +12,8 @@ import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
 import { EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
 import { registerProxy, type ApiServerRef, type HttpTarget } from "../../../edge/src/proxy/index.js";
-import { loadConfig } from "../src/config.js";
-import { start, type RunningTunnelProxy } from "../src/service.js";
+import { startStack, type HubService, type Stack } from "@daalu/stack";
+import type { RunningTunnelProxy } from "../src/service.js";
 
 export interface TunnelStack {
   kube: KubeDouble;
@@ -40,27 +41,39 @@ export interface TunnelStack {
  */
 export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget>; audit?: boolean; edgeApiServer?: (kube: KubeDouble) => Promise<ApiServerRef> } = {}): Promise<TunnelStack> {
   const quiet = { ...env.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "silent" };
-  const log = (n: string) => createLogger(n, quiet.LOG_LEVEL);
-  const peeringMod = await import("../../peering/src/service.js");
-  const peeringCfg = await import("../../peering/src/config.js");
-  const auditMod = await import("../../audit/src/service.js");
-  const auditCfg = await import("../../audit/src/config.js");
-  const peering = await peeringMod.start(peeringCfg.loadConfig({ ...quiet, PEERING_GRPC_ADDR: "off" }), log("peering"));
-  const audit = opts.audit === false ? undefined : await auditMod.start(auditCfg.loadConfig({ ...quiet, AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }), log("audit"));
   const kube = await startKubeDouble();
   const server = new grpc.Server();
   const apiServer = opts.edgeApiServer ? await opts.edgeApiServer(kube) : { server: kube.url, ca: kube.ca!, token: "edge-proxy-token" };
-  registerProxy(server, { apiServer, ownNamespace: EDGE_NAMESPACE, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: log("edge") });
-  const edgeAddr = `127.0.0.1:${await bindGrpc(server, "127.0.0.1:0")}`;
-
-  const pc = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "test" } } });
+  registerProxy(server, { apiServer, ownNamespace: EDGE_NAMESPACE, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: createLogger("edge", quiet.LOG_LEVEL) });
   const clusterIds: string[] = [];
-  for (const c of clusters) {
-    const r = await pc.createCluster({ name: c.name }, { tenantId: c.tenant });
-    clusterIds.push(r.cluster!.id);
+  let stack: Stack;
+  let edgeAddr: string;
+  try {
+    edgeAddr = `127.0.0.1:${await bindGrpc(server, "127.0.0.1:0")}`;
+    const services: HubService[] = opts.audit === false ? ["peering", "tunnel-proxy"] : ["peering", "audit", "tunnel-proxy"];
+    stack = await startStack({
+      databaseUrl: env.databaseUrl,
+      natsUrl: env.env["NATS_URL"] ?? env.natsUrl,
+      prefix: env.prefix,
+      env: quiet,
+      services,
+      inProcess: services,
+      serviceEnv: {
+        peering: { PEERING_GRPC_ADDR: "off" },
+        audit: { AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" },
+        // Clusters first (their ids go into the override), once peering serves.
+        "tunnel-proxy": async () => {
+          const pc = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "test" } } });
+          for (const c of clusters) clusterIds.push((await pc.createCluster({ name: c.name }, { tenantId: c.tenant })).cluster!.id);
+          return { TUNNEL_PROXY_EDGE_ADDR_OVERRIDE: clusterIds.map((id) => `${id}=${edgeAddr}`).join(","), ...extra };
+        },
+      },
+    });
+  } catch (err) {
+    server.forceShutdown();
+    await kube.close();
+    throw err;
   }
-  const override = clusterIds.map((id) => `${id}=${edgeAddr}`).join(",");
-  const proxy = await start(loadConfig({ ...quiet, TUNNEL_PROXY_EDGE_ADDR_OVERRIDE: override, ...extra }), log("tunnel-proxy"));
   const db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
   // pg emits idle-client errors on the pool (e.g. the test database dropped at
   // cleanup); unhandled, they crash the test process.
@@ -68,7 +81,7 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
   return {
     kube,
     edgeAddr,
-    proxy,
+    proxy: stack.inProcess["tunnel-proxy"]!,
     clusterIds,
     async auditRows(clusterId, where) {
       const r = await db.query(`select count(*)::int as n from audit.calls where cluster_id = $1${where ? ` and (${where})` : ""}`, [clusterId]);
@@ -86,11 +99,9 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
           errors.push(err);
         }
       };
-      await step(() => proxy.stop());
+      await step(() => stack.stop());
       await step(() => server.forceShutdown());
       await step(() => kube.close());
-      await step(() => audit?.stop());
-      await step(() => peering.stop());
       await step(() => db.end());
       if (errors.length > 0) throw errors[0];
     },

@@ -134,7 +134,7 @@ export class HubNode {
       });
       await this.reconcile();
     });
-    this.server = serveNats(
+    this.server = await serveNats(
       this.deps.nc,
       peeringv1.HubNodeService,
       {
