@@ -8,7 +8,7 @@
  */
 import { isUniqueViolation, sql, storeError, type Logger } from "@daalu/runtime";
 import type { Kysely } from "kysely";
-import { decideCommit, decideReserve, isUuid } from "../../domain/cluster.js";
+import { decideCommit, decideReserve, isUuid, type ReserveFacts } from "../../domain/cluster.js";
 import { clusterCapacity, formatCidr, formatIpv4, hostRange, parseCidr, parseIpv4, type Ipv4Cidr } from "../../domain/ipv4.js";
 import { ClusterNotFoundError, EnrollmentInProgressError, EnrollmentKeyMismatchError, EnrollmentNotPendingError, PublicKeyInUseError, SubnetExhaustedError } from "../../errors.js";
 import { Batcher } from "./batcher.js";
@@ -91,7 +91,8 @@ export class EnrollmentStore {
    * what that means); "lost-race": another reservation took the candidate
    * address first (a new statement sees it and picks the next one).
    */
-  private async reserveFast(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation | "slow" | "lost-race"> {
+  /** @internal Exposed for test/enrollment-decisions.test.ts. */
+  async reserveFast(clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation | "slow" | "lost-race"> {
     const rows = await this.statements.run(
       tenantId === undefined ? "peering_reserve" : "peering_reserve_tenant",
       () => reserveStatement(tenantId !== undefined),
@@ -113,22 +114,31 @@ export class EnrollmentStore {
    * queue keeps a burst of one tenant from holding every pooled connection
    * while it waits), the decision is the domain's.
    */
-  private reserveLocked(owner: string, clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
+  /** @internal Exposed for test/enrollment-decisions.test.ts. */
+  reserveLocked(owner: string, clusterId: string, publicKey: string, enrollmentId: string, tenantId?: string): Promise<Reservation> {
     return this.db.transaction().execute(async (trx) => {
       const tenantSubnet = await subnetRow(trx, owner, true);
       const c = await findCluster(trx, clusterId, tenantId, true);
       if (!c || !tenantSubnet) throw new ClusterNotFoundError(clusterId);
       const subnet = { tenantId: owner, cidr: formatCidr(parseCidr(tenantSubnet.cidr)), hubIp: tenantSubnet.hub_ip };
-      const decision = decideReserve(c, enrollmentId, publicKey);
-      if (decision === "key-mismatch") throw new EnrollmentKeyMismatchError();
-      if (decision === "busy") throw new EnrollmentInProgressError();
-      if (decision !== "reserve") return { cluster: c, subnet };
-
-      const check = await sql<{ used_enrollment: boolean; key_clash: boolean }>`
-        select exists (select 1 from enrollments where enrollment_id = ${enrollmentId}) as used_enrollment,
-               exists (select 1 from clusters where id <> ${clusterId}::uuid and (public_key = ${publicKey} or pending_public_key = ${publicKey})) as key_clash`.execute(trx);
-      if (check.rows[0]!.used_enrollment) throw new EnrollmentNotPendingError(enrollmentId);
-      if (check.rows[0]!.key_clash) throw new PublicKeyInUseError();
+      const facts = await sql<ReserveFacts>`
+        select exists (select 1 from enrollments where enrollment_id = ${enrollmentId}) as "enrollmentUsed",
+               exists (select 1 from clusters where id <> ${clusterId}::uuid and (public_key = ${publicKey} or pending_public_key = ${publicKey})) as "keyInUse"`.execute(trx);
+      switch (decideReserve(c, enrollmentId, publicKey, facts.rows[0]!)) {
+        case "pending-replay":
+        case "committed-replay":
+          return { cluster: c, subnet };
+        case "key-mismatch":
+          throw new EnrollmentKeyMismatchError();
+        case "busy":
+          throw new EnrollmentInProgressError();
+        case "enrollment-used":
+          throw new EnrollmentNotPendingError(enrollmentId);
+        case "key-in-use":
+          throw new PublicKeyInUseError();
+        case "reserve":
+          break;
+      }
 
       let tunnelIp = c.tunnelIp;
       const newAddress = tunnelIp === null;

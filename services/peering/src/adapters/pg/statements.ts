@@ -34,8 +34,9 @@ const param = (n: number, cast = ""): RawBuilder<unknown> => sql.raw(`$${n}${cas
 
 /**
  * The reservation as one statement ($1 cluster id, $2 enrollment id, $3
- * public key, $4 tenant when `tenantScoped`): lock the cluster row only if it
- * is free to reserve (the same preconditions as decideReserve's "reserve"),
+ * public key, $4 tenant when `tenantScoped`): lock the cluster row only if
+ * decideReserve would say "reserve" (nothing pending, not this enrollment's
+ * replay, the enrollment id never committed, the key nobody else's),
  * keep its address or insert the lowest free one, mark it pending only when
  * it has an address. See EnrollmentStore.reserveFast.
  */
