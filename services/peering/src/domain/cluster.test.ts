@@ -14,17 +14,22 @@ test("uuid check", () => {
 
 const fresh: EnrollmentState = { publicKey: null, lastEnrollmentId: null, pendingEnrollmentId: null, pendingPublicKey: null };
 
-test("reserve decisions: fresh, replays, mismatch, busy", () => {
-  assert.equal(decideReserve(fresh, "e1", "K"), "reserve");
+test("reserve decisions: fresh, replays, mismatch, busy, used enrollment, key in use", () => {
+  const none = { enrollmentUsed: false, keyInUse: false };
+  assert.equal(decideReserve(fresh, "e1", "K", none), "reserve");
   const pending = { ...fresh, pendingEnrollmentId: "e1", pendingPublicKey: "K" };
-  assert.equal(decideReserve(pending, "e1", "K"), "pending-replay");
-  assert.equal(decideReserve(pending, "e1", "K2"), "key-mismatch");
-  assert.equal(decideReserve(pending, "e2", "K2"), "busy");
+  assert.equal(decideReserve(pending, "e1", "K", none), "pending-replay");
+  assert.equal(decideReserve(pending, "e1", "K2", none), "key-mismatch");
+  assert.equal(decideReserve(pending, "e2", "K2", none), "busy");
   const committed = { ...fresh, publicKey: "K", lastEnrollmentId: "e1" };
-  assert.equal(decideReserve(committed, "e1", "K"), "committed-replay");
-  assert.equal(decideReserve(committed, "e1", "K2"), "key-mismatch");
+  // A committed enrollment is a used one: the replay wins over "enrollment-used".
+  assert.equal(decideReserve(committed, "e1", "K", { ...none, enrollmentUsed: true }), "committed-replay");
+  assert.equal(decideReserve(committed, "e1", "K2", { ...none, enrollmentUsed: true }), "key-mismatch");
   // A re-enrollment with a new invite on an enrolled cluster is a fresh reservation.
-  assert.equal(decideReserve(committed, "e2", "K2"), "reserve");
+  assert.equal(decideReserve(committed, "e2", "K2", none), "reserve");
+  assert.equal(decideReserve(committed, "e0", "K2", { ...none, enrollmentUsed: true }), "enrollment-used");
+  assert.equal(decideReserve(fresh, "e1", "K", { ...none, keyInUse: true }), "key-in-use");
+  assert.equal(decideReserve(pending, "e2", "K2", { enrollmentUsed: true, keyInUse: true }), "busy", "busy is decided first");
 });
 
 test("commit decisions", () => {

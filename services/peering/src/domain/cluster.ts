@@ -32,20 +32,36 @@ export interface EnrollmentState {
   pendingPublicKey: string | null;
 }
 
+/** What else the database knows that decides a reservation. */
+export interface ReserveFacts {
+  /** The enrollment id was committed before (for any cluster): an old, superseded invite. */
+  enrollmentUsed: boolean;
+  /** Another cluster holds the key, enrolled or pending. */
+  keyInUse: boolean;
+}
+
 /**
- * What a ReserveEnrollment call means given the row:
+ * What a ReserveEnrollment call means given the row, in this order:
  *  - "pending-replay": the same enrollment is already reserved with the same key;
  *  - "committed-replay": the same enrollment was already committed with the same key;
  *  - "key-mismatch": the same enrollment id with another key (a confused caller);
  *  - "busy": another enrollment is in flight for this cluster;
+ *  - "enrollment-used": the enrollment id was committed before (a late replay of a superseded invite);
+ *  - "key-in-use": another cluster holds the key;
  *  - "reserve": a fresh reservation.
+ *
+ * The one rule for both reservation paths: the locked path calls it, the
+ * single-statement fast path is its "reserve" row in SQL (reserveStatement),
+ * and test/enrollment-decisions.test.ts runs one table against both.
  */
-export type ReserveDecision = "pending-replay" | "committed-replay" | "key-mismatch" | "busy" | "reserve";
+export type ReserveDecision = "pending-replay" | "committed-replay" | "key-mismatch" | "busy" | "enrollment-used" | "key-in-use" | "reserve";
 
-export function decideReserve(s: EnrollmentState, enrollmentId: string, publicKey: string): ReserveDecision {
+export function decideReserve(s: EnrollmentState, enrollmentId: string, publicKey: string, facts: ReserveFacts): ReserveDecision {
   if (s.pendingEnrollmentId === enrollmentId) return s.pendingPublicKey === publicKey ? "pending-replay" : "key-mismatch";
   if (s.lastEnrollmentId === enrollmentId && s.pendingEnrollmentId === null) return s.publicKey === publicKey ? "committed-replay" : "key-mismatch";
   if (s.pendingEnrollmentId !== null) return "busy";
+  if (facts.enrollmentUsed) return "enrollment-used";
+  if (facts.keyInUse) return "key-in-use";
   return "reserve";
 }
 

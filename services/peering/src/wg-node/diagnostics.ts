@@ -7,8 +7,12 @@ import { create, toJson, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { fingerprint, type PeerStatus } from "@daalu/wireguard";
+import type { ClusterRecord } from "../adapters/pg/store.js";
 import type { HealthState } from "../domain/health.js";
+import { ClusterNotFoundError } from "../errors.js";
+import type { HubNodeConfig } from "./config.js";
 import type { ProbeReport } from "./prober.js";
+import type { Tracked } from "./tracked.js";
 
 const STATUS: Record<HealthState, peeringv1.ClusterStatus> = {
   pending_enrollment: peeringv1.ClusterStatus.PENDING_ENROLLMENT,
@@ -89,6 +93,67 @@ export function buildDiagnostics(d: DiagnosticsInput): peeringv1.ClusterDiagnost
     };
   }
   return create(peeringv1.ClusterDiagnosticsSchema, init);
+}
+
+/** Where a cluster's diagnostics come from: the node's tracked state, else the row. */
+export interface DiagnosticsSource {
+  now: number;
+  clusterId: string;
+  tenantId: string;
+  /** The cluster as this node tracks it (enrolled, a peer here). */
+  tracked: Tracked | undefined;
+  /** Why the tenant's subnet is not routed into the tunnel (a host route it would shadow). */
+  routeConflict: { at: number; message: string } | undefined;
+  /** The row of a cluster of `tenantId` (throws NotFound for another tenant's). */
+  getCluster(clusterId: string, tenantId: string): Promise<ClusterRecord>;
+  config: HubNodeConfig;
+}
+
+/** The diagnostic blob of a cluster of `tenantId` (NotFound for another tenant's). */
+export async function clusterDiagnostics(d: DiagnosticsSource): Promise<peeringv1.ClusterDiagnostics> {
+  const { config, now, clusterId, tenantId } = d;
+  const tenantErrors = d.routeConflict ? [d.routeConflict] : [];
+  const node = { nodeName: config.nodeName, iface: config.interface, disconnectAfterMs: config.disconnectAfterMs, alertAfterMs: config.alertAfterMs };
+  const t = d.tracked;
+  if (t && t.tenantId === tenantId) {
+    return buildDiagnostics({
+      now,
+      clusterId,
+      tenantId,
+      name: t.name,
+      state: t.state,
+      since: t.since,
+      diagnostic: t.diagnostic,
+      publicKey: t.publicKey,
+      tunnelIp: t.tunnelIp,
+      peer: t.peer,
+      lastHandshakeMs: t.lastHandshakeMs,
+      probe: t.probe,
+      errors: [...tenantErrors, ...t.errors],
+      alert: t.alert ? { id: t.alert.id, summary: t.alert.summary, diagnostic: t.alert.diagnostic, raisedAt: t.alert.raisedAt.getTime() } : undefined,
+      ...node,
+    });
+  }
+  // Not a peer of this node (pending enrollment): what the row says. Throws NotFound across tenants.
+  const c = await d.getCluster(clusterId, tenantId);
+  if (!c) throw new ClusterNotFoundError(clusterId);
+  return buildDiagnostics({
+    now,
+    clusterId,
+    tenantId,
+    name: c.name,
+    state: c.status,
+    since: c.statusSince.getTime(),
+    diagnostic: c.diagnostic,
+    publicKey: c.publicKey ?? undefined,
+    tunnelIp: c.tunnelIp ?? undefined,
+    peer: undefined,
+    lastHandshakeMs: c.lastHandshake?.getTime() ?? 0,
+    probe: undefined,
+    errors: tenantErrors,
+    alert: undefined,
+    ...node,
+  });
 }
 
 /** The blob as JSON (proto3 JSON names, enums by name) for GET /v1/clusters/{id}/diagnostics. */

@@ -1,23 +1,26 @@
 /**
  * The hub's WireGuard node: owns the hub interface, keeps its peers equal to
  * the enrolled clusters in PostgreSQL (rebuilt on start, followed by cluster
- * events, re-reconciled periodically), sweeps handshake/probe state through
- * the health state machine and publishes status changes and alerts.
+ * events, re-reconciled periodically; device-sync.ts), sweeps handshake/probe
+ * state through the health state machine and publishes status changes and
+ * alerts (alerts.ts); diagnostics.ts answers GetDiagnostics.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
-import { DaaluError, eventSubject, requireTenant, serveNats, type Logger, type NatsConnection, type NatsServer } from "@daalu/runtime";
-import { guardRoute, openDevice, unguardRoute, type PeerStatus, type WgDevice } from "@daalu/wireguard";
+import { eventSubject, requireTenant, serveNats, type Logger, type NatsConnection, type NatsServer } from "@daalu/runtime";
+import { guardRoute, openDevice, unguardRoute, type WgDevice } from "@daalu/wireguard";
 import type { Subscription } from "@nats-io/transport-node";
 import { ClusterEvents } from "../adapters/nats/events.js";
-import type { AlertRecord, HealthStore } from "../adapters/pg/health-store.js";
+import type { HealthStore } from "../adapters/pg/health-store.js";
 import type { HealthPatch, PeeringStore } from "../adapters/pg/store.js";
-import { evaluateHealth, type HealthState } from "../domain/health.js";
-import { ClusterNotFoundError } from "../errors.js";
+import { evaluateHealth } from "../domain/health.js";
+import { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
-import { buildDiagnostics } from "./diagnostics.js";
-import { EdgeProber, type ProbeReport } from "./prober.js";
+import { DeviceSync } from "./device-sync.js";
+import { clusterDiagnostics } from "./diagnostics.js";
+import { EdgeProber } from "./prober.js";
+import { newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
 /** What the node needs of the peering store. */
 export type HubNodeStore = Pick<PeeringStore, "listSubnets" | "updateHealth" | "hubPrivateKey" | "getCluster">;
@@ -38,43 +41,9 @@ export interface HubNodeDeps {
   guardCidrs?: string[];
 }
 
-/** Errors kept per cluster for the diagnostic blob. */
-const MAX_ERRORS = 10;
-
-interface Tracked {
-  clusterId: string;
-  tenantId: string;
-  name: string;
-  publicKey: string;
-  tunnelIp: string;
-  enrolledAt: number;
-  state: HealthState;
-  since: number;
-  diagnostic: string;
-  /** Newest handshake seen: max(device, stored), so a fresh device after a restart does not look like an outage. */
-  lastHandshakeMs: number;
-  storedHandshakeMs: number;
-  /** The peer's rx counter at the previous sweep (-1: no sample on this device yet). */
-  rxBytes: number;
-  /** When the rx counter last grew (keepalives, data): the sign of life between the ~2-minute rekeys. */
-  lastRxMs: number;
-  apiReachable: boolean;
-  edgeVersion: string;
-  probe: ProbeReport | undefined;
-  probing: boolean;
-  nextProbeAt: number;
-  alert: AlertRecord | undefined;
-  errors: Array<{ at: number; message: string }>;
-  peer: PeerStatus | undefined;
-}
-
 export class HubNode {
   private dev: WgDevice | undefined;
   private readonly tracked = new Map<string, Tracked>();
-  /** tenant → hub address and subnet applied on the interface; `routed` false while the route conflicts with the host's. */
-  private readonly addresses = new Map<string, { hubIp: string; subnet: string; routed: boolean }>();
-  /** tenant → why its subnet route is not installed (a host route it would shadow), for the diagnostics. */
-  private readonly routeConflicts = new Map<string, { at: number; message: string }>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private sub: Subscription | undefined;
@@ -82,6 +51,8 @@ export class HubNode {
   private readonly probes = new Set<Promise<void>>();
   private readonly prober: EdgeProber;
   private readonly events: ClusterEvents;
+  private readonly alerts: Alerts;
+  private readonly sync: DeviceSync;
   private readonly log: Logger;
   private stopping = false;
 
@@ -93,6 +64,8 @@ export class HubNode {
     this.log = deps.logger.child({ component: "wg-node", iface: deps.config.interface });
     this.prober = new EdgeProber(deps.config.edgeGrpcPort, deps.config.probeTimeoutMs);
     this.events = new ClusterEvents(deps.nc, deps.prefix, this.log);
+    this.alerts = new Alerts(deps.health, deps.nc, deps.prefix, this.log);
+    this.sync = new DeviceSync(() => this.device, this.log);
   }
 
   /** The open device (for tests and the benchmark). */
@@ -179,18 +152,8 @@ export class HubNode {
     return p;
   }
 
-  private track(t: Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer" | "rxBytes" | "lastRxMs">): Tracked {
-    const full: Tracked = {
-      ...t,
-      rxBytes: -1,
-      lastRxMs: 0,
-      probe: undefined,
-      probing: false,
-      // Spread the first probes over one interval instead of probing every edge at once.
-      nextProbeAt: Date.now() + Math.random() * this.deps.config.probeIntervalMs,
-      errors: [],
-      peer: undefined,
-    };
+  private track(t: TrackedInit): Tracked {
+    const full = newTracked(t, this.deps.config.probeIntervalMs);
     this.tracked.set(t.clusterId, full);
     return full;
   }
@@ -198,36 +161,7 @@ export class HubNode {
   private async untrack(t: Tracked, why: string): Promise<void> {
     this.tracked.delete(t.clusterId);
     this.prober.forget(t.tunnelIp);
-    if (t.alert) await this.resolveAlert(t, Date.now(), why);
-  }
-
-  /**
-   * The tenant's hub address as a /32 plus a route for its subnet sourced from
-   * it: hub addresses may sit outside the subnet (PEERING_HUB_POOL), and the
-   * edge only accepts packets from the hub's /32. A widened subnet swaps the
-   * route. The route is added, never replaced: one that would shadow a route
-   * of the hub host is left out, logged and shown in the tenant's clusters'
-   * diagnostics, and tried again at the next reconcile.
-   */
-  private async ensureAddress(tenantId: string, hubIp: string, subnet: string): Promise<void> {
-    const cur = this.addresses.get(tenantId);
-    if (cur && cur.hubIp === hubIp && cur.subnet === subnet && cur.routed) return;
-    if (cur?.routed && cur.subnet !== subnet) await this.device.removeRoute(cur.subnet);
-    if (cur && cur.hubIp !== hubIp) await this.device.removeAddress(`${cur.hubIp}/32`);
-    await this.device.addAddress(`${hubIp}/32`);
-    let routed = cur?.routed === true && cur.subnet === subnet;
-    if (!routed) {
-      try {
-        await this.device.addRoute(subnet, { src: hubIp });
-        routed = true;
-        if (this.routeConflicts.delete(tenantId)) this.log.info({ tenantId, subnet }, "tenant subnet routed into the tunnel after an earlier conflict");
-      } catch (err) {
-        if (!(err instanceof DaaluError) || err.reason !== "WG_ROUTE_CONFLICT") throw err;
-        if (this.routeConflicts.get(tenantId)?.message !== err.message) this.log.error({ tenantId, subnet, reason: err.reason, conflict: err.message }, "tenant subnet route conflicts with a route of the hub host; not installed");
-        this.routeConflicts.set(tenantId, { at: Date.now(), message: err.message });
-      }
-    }
-    this.addresses.set(tenantId, { hubIp, subnet, routed });
+    if (t.alert) await this.alerts.resolve(t, Date.now(), why);
   }
 
   /** Makes the device and the tracked set equal to PostgreSQL. */
@@ -238,35 +172,8 @@ export class HubNode {
       this.deps.health.openAlerts(),
       this.device.peers(),
     ]);
-    const want = new Map(rows.map((r) => [r.publicKey, r]));
-    const have = new Map(current.map((p) => [p.publicKey, p]));
-    for (const p of current) {
-      if (!want.has(p.publicKey)) {
-        await this.device.removePeer(p.publicKey);
-        this.log.info({ peer: p.publicKey.slice(0, 8) }, "removed peer not in the database");
-      }
-    }
-    for (const r of rows) {
-      const allowed = `${r.tunnelIp}/32`;
-      const cur = have.get(r.publicKey);
-      if (!cur || cur.allowedIps.length !== 1 || cur.allowedIps[0] !== allowed) {
-        await this.device.setPeer({ publicKey: r.publicKey, allowedIps: [allowed] });
-        if (this.tracked.size > 0) this.log.info({ clusterId: r.clusterId }, "added missing peer");
-      }
-    }
-    const tenants = new Set<string>();
-    for (const s of subnets) {
-      tenants.add(s.tenantId);
-      await this.ensureAddress(s.tenantId, s.hubIp, s.cidr);
-    }
-    for (const [tenant, a] of [...this.addresses]) {
-      if (!tenants.has(tenant)) {
-        if (a.routed) await this.device.removeRoute(a.subnet);
-        await this.device.removeAddress(`${a.hubIp}/32`);
-        this.addresses.delete(tenant);
-        this.routeConflicts.delete(tenant);
-      }
-    }
+    await this.sync.syncPeers(rows, current, this.tracked.size === 0);
+    await this.sync.syncTenants(subnets);
     const ids = new Set<string>();
     for (const r of rows) {
       ids.add(r.clusterId);
@@ -306,7 +213,7 @@ export class HubNode {
         if (!c || !c.publicKey || !c.tunnelIp) return this.log.warn({ clusterId: ev.clusterId }, "enrollment event without key or address");
         await this.device.setPeer({ publicKey: c.publicKey, allowedIps: [`${c.tunnelIp}/32`] });
         if (ev.previousPublicKey && ev.previousPublicKey !== c.publicKey) await this.device.removePeer(ev.previousPublicKey);
-        if (ev.subnet && ev.hubIp) await this.ensureAddress(ev.tenantId, ev.hubIp, ev.subnet);
+        if (ev.subnet && ev.hubIp) await this.sync.ensureAddress(ev.tenantId, ev.hubIp, ev.subnet);
         const old = this.tracked.get(ev.clusterId);
         if (old) this.prober.forget(old.tunnelIp);
         const now = Date.now();
@@ -353,7 +260,7 @@ export class HubNode {
       for (const t of [...this.tracked.values()]) {
         const p = byKey.get(t.publicKey);
         if (!p) {
-          this.recordError(t, now, "peer missing on the hub device; re-added");
+          recordError(t, now, "peer missing on the hub device; re-added");
           await this.device.setPeer({ publicKey: t.publicKey, allowedIps: [`${t.tunnelIp}/32`] });
           continue;
         }
@@ -371,11 +278,6 @@ export class HubNode {
         this.maybeProbe(t, now);
       }
     });
-  }
-
-  private recordError(t: Tracked, at: number, message: string): void {
-    t.errors.push({ at, message });
-    if (t.errors.length > MAX_ERRORS) t.errors.shift();
   }
 
   private maybeProbe(t: Tracked, now: number): void {
@@ -398,7 +300,7 @@ export class HubNode {
         t.nextProbeAt = report.at + config.probeIntervalMs;
         if (this.tracked.get(t.clusterId) !== t || t.publicKey !== key) return;
         t.probe = report;
-        if (!report.ok) this.recordError(t, report.at, report.error);
+        if (!report.ok) recordError(t, report.at, report.error);
         if (!this.stopping) await this.evaluate(t, Date.now());
       }),
     );
@@ -445,100 +347,20 @@ export class HubNode {
         if (out.state === "disconnected") this.prober.forget(t.tunnelIp);
       }
     }
-    if (out.alert?.action === "raise") {
-      const rec = await this.deps.health.raiseAlert({ tenantId: t.tenantId, clusterId: t.clusterId, summary: out.alert.summary, diagnostic: out.diagnostic, raisedAt: new Date(out.alert.raisedAt) });
-      if (rec) {
-        t.alert = rec;
-        this.publishAlert("alert.critical", t, rec);
-        this.log.error({ clusterId: t.clusterId, alertId: rec.id, summary: rec.summary }, "critical alert raised");
-      } else {
-        t.alert = (await this.deps.health.openAlerts()).get(t.clusterId);
-      }
-    } else if (out.alert?.action === "resolve") {
-      await this.resolveAlert(t, now, out.alert.summary);
-    }
-  }
-
-  private async resolveAlert(t: Tracked, now: number, why: string): Promise<void> {
-    const rec = await this.deps.health.resolveAlert(t.clusterId, new Date(now), why);
-    t.alert = undefined;
-    if (rec) {
-      this.publishAlert("alert.resolved", t, rec);
-      this.log.info({ clusterId: t.clusterId, alertId: rec.id, why }, "critical alert resolved");
-    }
-  }
-
-  private publishAlert(kind: "alert.critical" | "alert.resolved", t: Tracked, a: AlertRecord): void {
-    const msg = create(peeringv1.AlertSchema, {
-      id: a.id,
-      tenantId: a.tenantId,
-      clusterId: a.clusterId,
-      clusterName: t.name,
-      severity: peeringv1.AlertSeverity.CRITICAL,
-      summary: a.summary,
-      diagnostic: kind === "alert.critical" ? a.diagnostic : t.diagnostic,
-      raisedAt: timestampFromMs(a.raisedAt.getTime()),
-      ...(a.resolvedAt ? { resolvedAt: timestampFromMs(a.resolvedAt.getTime()) } : {}),
-    });
-    const subject = eventSubject(this.deps.prefix, a.tenantId, kind);
-    try {
-      this.deps.nc.publish(subject, toBinary(peeringv1.AlertSchema, msg));
-    } catch (err) {
-      this.log.warn({ err, subject }, "alert not published");
-    }
+    if (out.alert?.action === "raise") await this.alerts.raise(t, out.alert.summary, out.diagnostic, out.alert.raisedAt);
+    else if (out.alert?.action === "resolve") await this.alerts.resolve(t, now, out.alert.summary);
   }
 
   /** The diagnostic blob of a cluster of `tenantId` (NotFound for another tenant's). */
-  async diagnostics(clusterId: string, tenantId: string): Promise<peeringv1.ClusterDiagnostics> {
-    const { config } = this.deps;
-    const now = Date.now();
-    const conflict = this.routeConflicts.get(tenantId);
-    const tenantErrors = conflict ? [conflict] : [];
-    const t = this.tracked.get(clusterId);
-    if (t && t.tenantId === tenantId) {
-      return buildDiagnostics({
-        now,
-        clusterId,
-        tenantId,
-        name: t.name,
-        state: t.state,
-        since: t.since,
-        diagnostic: t.diagnostic,
-        publicKey: t.publicKey,
-        tunnelIp: t.tunnelIp,
-        peer: t.peer,
-        lastHandshakeMs: t.lastHandshakeMs,
-        probe: t.probe,
-        errors: [...tenantErrors, ...t.errors],
-        alert: t.alert ? { id: t.alert.id, summary: t.alert.summary, diagnostic: t.alert.diagnostic, raisedAt: t.alert.raisedAt.getTime() } : undefined,
-        nodeName: config.nodeName,
-        iface: config.interface,
-        disconnectAfterMs: config.disconnectAfterMs,
-        alertAfterMs: config.alertAfterMs,
-      });
-    }
-    // Not a peer of this node (pending enrollment): what the row says. Throws NotFound across tenants.
-    const c = await this.deps.store.getCluster(clusterId, tenantId);
-    if (!c) throw new ClusterNotFoundError(clusterId);
-    return buildDiagnostics({
-      now,
+  diagnostics(clusterId: string, tenantId: string): Promise<peeringv1.ClusterDiagnostics> {
+    return clusterDiagnostics({
+      now: Date.now(),
       clusterId,
       tenantId,
-      name: c.name,
-      state: c.status,
-      since: c.statusSince.getTime(),
-      diagnostic: c.diagnostic,
-      publicKey: c.publicKey ?? undefined,
-      tunnelIp: c.tunnelIp ?? undefined,
-      peer: undefined,
-      lastHandshakeMs: c.lastHandshake?.getTime() ?? 0,
-      probe: undefined,
-      errors: tenantErrors,
-      alert: undefined,
-      nodeName: config.nodeName,
-      iface: config.interface,
-      disconnectAfterMs: config.disconnectAfterMs,
-      alertAfterMs: config.alertAfterMs,
+      tracked: this.tracked.get(clusterId),
+      routeConflict: this.sync.conflictOf(tenantId),
+      getCluster: (id, tenant) => this.deps.store.getCluster(id, tenant),
+      config: this.deps.config,
     });
   }
 }

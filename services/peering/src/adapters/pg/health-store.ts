@@ -1,12 +1,13 @@
 /**
- * What the hub's WireGuard node reads and writes besides the health columns of
- * `clusters` (those go through PeeringStore.updateHealth): the enrolled
- * clusters with their health, and the critical alerts, which must survive a
- * hub restart so an outage is alerted once, not once per restart.
+ * What the hub's WireGuard node reads and writes: the enrolled clusters with
+ * their health, the health columns of `clusters`, and the critical alerts,
+ * which must survive a hub restart so an outage is alerted once, not once per
+ * restart.
  */
 import { sql, storeError, type Migration } from "@daalu/runtime";
 import type { Kysely } from "kysely";
-import type { ClusterStatusName } from "../../domain/cluster.js";
+import { isUuid, type ClusterStatusName } from "../../domain/cluster.js";
+import { findCluster, type ClusterRecord, type HealthPatch } from "./rows.js";
 import type { PeeringDb } from "./schema.js";
 
 /** Migration `202611220000_cluster_alerts` (listed in migrations.ts). */
@@ -87,6 +88,36 @@ function toAlert(r: AlertRow): AlertRecord {
 
 export class HealthStore {
   constructor(private readonly db: Kysely<PeeringDb>) {}
+
+  /**
+   * Writes health fields. Returns the row after the update and its status
+   * before it, or undefined when the cluster no longer exists.
+   */
+  async updateHealth(clusterId: string, patch: HealthPatch): Promise<{ cluster: ClusterRecord; previousStatus: ClusterStatusName } | undefined> {
+    if (!isUuid(clusterId)) return undefined;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const before = await findCluster(trx, clusterId, undefined, true);
+        if (!before) return undefined;
+        const statusChanged = patch.status !== undefined && patch.status !== before.status;
+        await trx
+          .updateTable("clusters")
+          .set({
+            ...(patch.status !== undefined ? { status: patch.status } : {}),
+            ...(patch.statusSince !== undefined ? { status_since: patch.statusSince } : statusChanged ? { status_since: new Date() } : {}),
+            ...(patch.lastHandshake !== undefined ? { last_handshake: patch.lastHandshake } : {}),
+            ...(patch.edgeVersion !== undefined ? { edge_version: patch.edgeVersion } : {}),
+            ...(patch.apiReachable !== undefined ? { api_reachable: patch.apiReachable } : {}),
+            ...(patch.diagnostic !== undefined ? { diagnostic: patch.diagnostic } : {}),
+          })
+          .where("id", "=", clusterId)
+          .execute();
+        return { cluster: (await findCluster(trx, clusterId))!, previousStatus: before.status };
+      });
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
 
   /** Every enrolled cluster with its address, subnet and stored health, in one query. */
   async listTracked(): Promise<TrackedClusterRow[]> {
