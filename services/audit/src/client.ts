@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate, timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { auditv1, CallerKind } from "@daalu/proto";
@@ -143,7 +143,7 @@ export async function createAuditPublisher(nc: NatsConnection, opts: AuditPublis
   return {
     publish(record, o = {}) {
       // Validate exactly as the writer will: a record it would drop must never be acknowledged here.
-      const checked = toCallRow({ ...record, time: record.time ? timestampDate(record.time) : undefined });
+      const checked = toCallRow(record);
       if (!checked.ok) return Promise.reject(new InvalidCallRecordError(checked.problem));
       if (o.signal?.aborted) return Promise.reject(new AuditUnavailableError(o.signal.reason));
       const subject = auditSubject(opts.prefix, record.tenantId, record.clusterId);
