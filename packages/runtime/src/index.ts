@@ -11,3 +11,4 @@ export * from "./lifecycle.js";
 export * from "./failpoint.js";
 export type * from "./rpc-types.js";
 export { TtlCache } from "./ttl-cache.js";
+export * from "./secret-token.js";
