@@ -5,6 +5,7 @@ export * from "./logger.js";
 export * from "./context.js";
 export * from "./tracing.js";
 export * from "./nats.js";
+export * from "./error-headers.js";
 export * from "./grpc.js";
 export * from "./db.js";
 export * from "./lifecycle.js";

@@ -6,10 +6,6 @@ import type { Logger } from "pino";
 import {
   HEADER_CALLER,
   HEADER_DEADLINE,
-  HEADER_ERROR_CODE,
-  HEADER_ERROR_HTTP,
-  HEADER_ERROR_MESSAGE,
-  HEADER_ERROR_REASON,
   HEADER_TENANT,
   formatCaller,
   parseCaller,
@@ -17,7 +13,8 @@ import {
   type CallOptions,
 } from "./context.js";
 import { DeadlineSet, type Expiring } from "./deadlines.js";
-import { Code, DaaluError, fromWire } from "./errors.js";
+import { Code, DaaluError } from "./errors.js";
+import { errorFromHeaders, errorHeaders } from "./error-headers.js";
 import { context as otelContext, extractTrace, injectTrace, SpanKind, withSpan, type HeaderCarrier } from "./tracing.js";
 import type { ServiceClient, ServiceImpl, ServiceSender } from "./rpc-types.js";
 
@@ -170,12 +167,7 @@ async function handle(
       else log.debug({ code: Code[de.code], reason: de.reason }, "request refused");
       span.setAttribute("daalu.error.reason", de.reason);
       if (!msg.reply) throw err;
-      const eh = natsHeaders();
-      eh.set(HEADER_ERROR_CODE, String(de.code));
-      eh.set(HEADER_ERROR_REASON, de.reason);
-      eh.set(HEADER_ERROR_MESSAGE, encodeURIComponent(de.message));
-      eh.set(HEADER_ERROR_HTTP, String(de.httpStatus));
-      msg.respond(new Uint8Array(0), { headers: eh });
+      msg.respond(new Uint8Array(0), { headers: errorHeaders(de) });
       throw err;
     }
   })
@@ -349,15 +341,8 @@ export function natsClient<S extends GenServiceMethods>(
           }
           throw DaaluError.from(err);
         }
-        const rh = res.headers;
-        if (rh?.has(HEADER_ERROR_CODE)) {
-          throw fromWire({
-            code: Number(rh.get(HEADER_ERROR_CODE)),
-            reason: rh.get(HEADER_ERROR_REASON),
-            message: decodeURIComponent(rh.get(HEADER_ERROR_MESSAGE)),
-            httpStatus: Number(rh.get(HEADER_ERROR_HTTP)) || undefined,
-          } as never);
-        }
+        const failed = errorFromHeaders(res.headers);
+        if (failed) throw failed;
         return fromBinary(method.output, res.data);
       });
   }
