@@ -12,4 +12,4 @@ export * from "./lifecycle.js";
 export * from "./failpoint.js";
 export type * from "./rpc-types.js";
 export { TtlCache } from "./ttl-cache.js";
-export * from "./secret-token.js";
+export * from "./pure.js";

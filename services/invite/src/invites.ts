@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { invitev1, peeringv1 } from "@daalu/proto";
-import { Code, DaaluError, type Failpoints, type Logger, type MethodsOf, type ServiceClient, type ServiceSender } from "@daalu/runtime";
+import { Code, DaaluError, isUuid, type Failpoints, type Logger, type MethodsOf, type ServiceClient, type ServiceSender } from "@daalu/runtime";
 import { isValidKey } from "@daalu/wireguard";
 import type { InviteRow, InviteStore } from "./adapters/pg/store.js";
 import { helmCommand } from "./domain/helm-command.js";
@@ -57,10 +57,8 @@ export interface IssuedInvite {
 /** What the edge receives on redemption (the contract's RedeemInviteResponse). */
 export type TunnelConfig = MessageInitShape<typeof invitev1.RedeemInviteResponseSchema>;
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function requireUuid(id: string): string {
-  if (!UUID_RE.test(id)) throw new InvalidInviteIdError(id);
+  if (!isUuid(id)) throw new InvalidInviteIdError(id);
   return id.toLowerCase();
 }
 
@@ -137,7 +135,7 @@ export class Invites {
   }
 
   async list(tenantId: string, clusterId: string, signal?: AbortSignal): Promise<InviteView[]> {
-    if (clusterId && !UUID_RE.test(clusterId)) return [];
+    if (clusterId && !isUuid(clusterId)) return [];
     const rows = await this.store.list(tenantId, clusterId ? clusterId.toLowerCase() : undefined, signal);
     return rows.map((r) => this.view(r));
   }

@@ -7,6 +7,7 @@
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { auditv1 } from "@daalu/proto";
+import { isUuid } from "@daalu/runtime/pure";
 
 /** A call record as one row of `audit.calls`. */
 export interface CallRow {
@@ -36,7 +37,6 @@ export interface CallRow {
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Tenant and cluster ids are single NATS subject tokens. */
 const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 export const MAX_SHORT_FIELD = 512;
@@ -49,10 +49,6 @@ const MAX_TIME = Date.UTC(9999, 11, 31);
 export function cleanText(s: string, max: number): string {
   const t = s.includes("\u0000") ? s.replaceAll("\u0000", "") : s;
   return t.length > max ? t.slice(0, max) : t;
-}
-
-export function isUuid(s: string): boolean {
-  return UUID.test(s);
 }
 
 export function isSubjectToken(s: string): boolean {

@@ -1,5 +1,4 @@
-// The pure subpath: domain/ code does not load the runtime's I/O adapters.
-import { secretTokenScheme } from "@daalu/runtime/secret-token";
+import { secretTokenScheme } from "@daalu/runtime/pure";
 
 /**
  * API tokens: `dak1_<selector>_<verifier>`, the runtime's secret-token scheme

@@ -1,5 +1,4 @@
-// The pure subpath: domain/ code does not load the runtime's I/O adapters.
-import { secretTokenScheme } from "@daalu/runtime/secret-token";
+import { secretTokenScheme } from "@daalu/runtime/pure";
 
 /**
  * Invite tokens: `dfi1_<selector>_<verifier>`, the runtime's secret-token
