@@ -1,7 +1,6 @@
 import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { connect, createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { CallerKind } from "@daalu/proto";
 import type { Logger } from "pino";
 import {
   HEADER_CALLER,
@@ -9,6 +8,7 @@ import {
   HEADER_TENANT,
   formatCaller,
   parseCaller,
+  resolveCallOptions,
   type CallContext,
   type CallOptions,
 } from "./context.js";
@@ -303,10 +303,10 @@ function request(nc: NatsConnection, subject: string, data: Uint8Array, headers:
 }
 
 /** The request headers every call carries: tenant, caller, deadline, trace context. */
-function callHeaders(o: CallOptions, timeout: number): MsgHdrs {
+function callHeaders(o: ReturnType<typeof resolveCallOptions>, timeout: number): MsgHdrs {
   const h = natsHeaders();
   if (o.tenantId) h.set(HEADER_TENANT, o.tenantId);
-  h.set(HEADER_CALLER, formatCaller(o.caller ?? { kind: CallerKind.SERVICE, id: "unknown" }));
+  h.set(HEADER_CALLER, formatCaller(o.caller));
   h.set(HEADER_DEADLINE, String(Date.now() + timeout));
   injectTrace(carrier(h));
   return h;
@@ -326,7 +326,7 @@ export function natsClient<S extends GenServiceMethods>(
     const attributes = { "rpc.system": "nats", "rpc.method": method.name };
     client[method.localName] = (req: unknown, call: CallOptions = {}) =>
       withSpan(spanName, { kind: SpanKind.CLIENT, attributes }, async () => {
-        const o = opts.defaults ? { ...opts.defaults, ...call } : call;
+        const o = resolveCallOptions(opts.defaults, call);
         const timeout = o.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
         const body = toBinary(method.input, create(method.input, req as never));
         let res: Msg;
@@ -367,7 +367,7 @@ export function natsSender<S extends GenServiceMethods>(
     if (method.methodKind !== "unary") continue;
     const subject = methodSubject(opts.prefix, method);
     sender[method.localName] = (req: unknown, call: CallOptions = {}) => {
-      const o = opts.defaults ? { ...opts.defaults, ...call } : call;
+      const o = resolveCallOptions(opts.defaults, call);
       try {
         nc.publish(subject, toBinary(method.input, create(method.input, req as never)), { headers: callHeaders(o, o.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS) });
       } catch (err) {

@@ -3,7 +3,7 @@ import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import { auditv1, CallerKind } from "@daalu/proto";
+import { auditv1 } from "@daalu/proto";
 import { auditSubject, grpcClient, natsClient, type CallOptions, type MethodsOf, type NatsConnection, type ServiceClient } from "@daalu/runtime";
 import { ensureAuditStream, HEADER_AUDIT_BATCH } from "./adapters/nats/stream.js";
 import { toCallRow } from "./domain/record.js";
@@ -13,7 +13,7 @@ export type AuditClient = ServiceClient<MethodsOf<typeof auditv1.AuditService>>;
 
 /** The typed audit query client over NATS (what the gateway uses). */
 export function createAuditClient(nc: NatsConnection, opts: { prefix: string; defaults?: CallOptions }): AuditClient {
-  return natsClient(nc, auditv1.AuditService, { prefix: opts.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "unknown" }, ...opts.defaults } });
+  return natsClient(nc, auditv1.AuditService, opts);
 }
 
 /** The typed audit query client over gRPC (default port 7104). */

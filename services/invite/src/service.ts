@@ -1,4 +1,5 @@
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind, invitev1 } from "@daalu/proto";
+import { peeringClient, peeringSender } from "@daalu/peering";
 import {
   Failpoints,
   bindGrpc,
@@ -7,8 +8,6 @@ import {
   createPool,
   grpc,
   migrateToLatest,
-  natsClient,
-  natsSender,
   serveGrpc,
   serveNats,
   shutdownGrpc,
@@ -51,12 +50,12 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
     await nc.close().catch(() => undefined);
     throw err;
   }
-  const peering = natsClient(nc, peeringv1.PeeringService, {
+  const peering = peeringClient(nc, {
     prefix: config.natsPrefix,
     defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
   });
   const invitesLog = logger.child({ component: "invites" });
-  const peeringSend = natsSender(nc, peeringv1.PeeringService, {
+  const peeringSend = peeringSender(nc, {
     prefix: config.natsPrefix,
     defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
     // The token is burned; peering's recovery sweep commits the enrollment without this message.

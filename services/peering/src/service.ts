@@ -2,7 +2,8 @@
  * Wiring of the peering service, runnable in-process (tests) or from main.ts.
  */
 import { readFile } from "node:fs/promises";
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind, peeringv1 } from "@daalu/proto";
+import { inviteClient } from "@daalu/invite";
 import {
   bindGrpc,
   connectNats,
@@ -10,7 +11,6 @@ import {
   createPool,
   grpc,
   migrateToLatest,
-  natsClient,
   serveGrpc,
   serveNats,
   shutdownGrpc,
@@ -76,7 +76,7 @@ export async function start(config: PeeringConfig, logger: Logger): Promise<Peer
 
   const nc = await connectNats(config.natsUrl, config.serviceName, logger);
   const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }));
-  const invite = natsClient(nc, invitev1.InviteService, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
+  const invite = inviteClient(nc, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
   const recoveryLog = logger.child({ component: "recovery" });
   const impl = peeringImpl({
     store,
