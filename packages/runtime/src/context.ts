@@ -37,6 +37,22 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** The caller of a call that names none and whose client has no default caller. */
+export const DEFAULT_CALLER: CallerRef = { kind: CallerKind.SERVICE, id: "unknown" };
+
+/**
+ * The one default-caller rule, applied by every client factory (natsClient,
+ * natsSender, grpcClient): a call goes out as the caller it names, else as its
+ * client's `defaults.caller`, else as DEFAULT_CALLER ("service:unknown").
+ * Other options: the call's own over the client's defaults. A service's typed
+ * client (its client.ts) passes `defaults` through unchanged, and a service
+ * that calls another makes that client with its own identity
+ * (`{ kind: SERVICE, id: "<its name>" }`) as `defaults.caller`.
+ */
+export function resolveCallOptions(defaults: CallOptions | undefined, call: CallOptions): CallOptions & { caller: CallerRef } {
+  return { ...defaults, ...call, caller: call.caller ?? defaults?.caller ?? DEFAULT_CALLER };
+}
+
 const KIND_NAMES: Record<string, CallerKind> = {
   user: CallerKind.USER,
   assistant: CallerKind.ASSISTANT,

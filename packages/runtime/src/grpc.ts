@@ -1,9 +1,8 @@
 import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
-import { CallerKind } from "@daalu/proto";
 import type { Logger } from "pino";
-import { HEADER_CALLER, HEADER_ERROR_HTTP, HEADER_ERROR_REASON, HEADER_TENANT, formatCaller, parseCaller, type CallContext, type CallOptions } from "./context.js";
+import { HEADER_CALLER, HEADER_ERROR_HTTP, HEADER_ERROR_REASON, HEADER_TENANT, formatCaller, parseCaller, resolveCallOptions, type CallContext, type CallOptions } from "./context.js";
 import { Code, DaaluError, codeFromGrpcStatus, fromWire, toGrpcStatus } from "./errors.js";
 import { DEFAULT_RPC_TIMEOUT_MS } from "./nats.js";
 import { extractTrace, injectTrace, SpanKind, withSpan, type HeaderCarrier } from "./tracing.js";
@@ -111,10 +110,10 @@ export function grpcClient<S extends GenServiceMethods>(
     if (method.methodKind !== "unary") continue;
     client[method.localName] = (req: unknown, call: CallOptions = {}) =>
       withSpan(`${method.parent.typeName}/${method.name}`, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", "rpc.method": method.name } }, () => {
-        const o = { ...opts.defaults, ...call };
+        const o = resolveCallOptions(opts.defaults, call);
         const md = new grpc.Metadata();
         if (o.tenantId) md.set(HEADER_TENANT.toLowerCase(), o.tenantId);
-        md.set(HEADER_CALLER.toLowerCase(), formatCaller(o.caller ?? { kind: CallerKind.SERVICE, id: "unknown" }));
+        md.set(HEADER_CALLER.toLowerCase(), formatCaller(o.caller));
         injectTrace(metaCarrier(md));
         const fn = raw[method.localName]!.bind(raw);
         return new Promise((resolve, reject) => {

@@ -1,23 +1,20 @@
 import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { connect, createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { CallerKind } from "@daalu/proto";
 import type { Logger } from "pino";
 import {
   HEADER_CALLER,
   HEADER_DEADLINE,
-  HEADER_ERROR_CODE,
-  HEADER_ERROR_HTTP,
-  HEADER_ERROR_MESSAGE,
-  HEADER_ERROR_REASON,
   HEADER_TENANT,
   formatCaller,
   parseCaller,
+  resolveCallOptions,
   type CallContext,
   type CallOptions,
 } from "./context.js";
 import { DeadlineSet, type Expiring } from "./deadlines.js";
-import { Code, DaaluError, fromWire } from "./errors.js";
+import { Code, DaaluError } from "./errors.js";
+import { errorFromHeaders, errorHeaders } from "./error-headers.js";
 import { context as otelContext, extractTrace, injectTrace, SpanKind, withSpan, type HeaderCarrier } from "./tracing.js";
 import type { ServiceClient, ServiceImpl, ServiceSender } from "./rpc-types.js";
 
@@ -173,12 +170,7 @@ async function handle(
       else log.debug({ code: Code[de.code], reason: de.reason }, "request refused");
       span.setAttribute("daalu.error.reason", de.reason);
       if (!msg.reply) throw err;
-      const eh = natsHeaders();
-      eh.set(HEADER_ERROR_CODE, String(de.code));
-      eh.set(HEADER_ERROR_REASON, de.reason);
-      eh.set(HEADER_ERROR_MESSAGE, encodeURIComponent(de.message));
-      eh.set(HEADER_ERROR_HTTP, String(de.httpStatus));
-      msg.respond(new Uint8Array(0), { headers: eh });
+      msg.respond(new Uint8Array(0), { headers: errorHeaders(de) });
       throw err;
     }
   })
@@ -314,10 +306,10 @@ function request(nc: NatsConnection, subject: string, data: Uint8Array, headers:
 }
 
 /** The request headers every call carries: tenant, caller, deadline, trace context. */
-function callHeaders(o: CallOptions, timeout: number): MsgHdrs {
+function callHeaders(o: ReturnType<typeof resolveCallOptions>, timeout: number): MsgHdrs {
   const h = natsHeaders();
   if (o.tenantId) h.set(HEADER_TENANT, o.tenantId);
-  h.set(HEADER_CALLER, formatCaller(o.caller ?? { kind: CallerKind.SERVICE, id: "unknown" }));
+  h.set(HEADER_CALLER, formatCaller(o.caller));
   h.set(HEADER_DEADLINE, String(Date.now() + timeout));
   injectTrace(carrier(h));
   return h;
@@ -337,7 +329,7 @@ export function natsClient<S extends GenServiceMethods>(
     const attributes = { "rpc.system": "nats", "rpc.method": method.name };
     client[method.localName] = (req: unknown, call: CallOptions = {}) =>
       withSpan(spanName, { kind: SpanKind.CLIENT, attributes }, async () => {
-        const o = opts.defaults ? { ...opts.defaults, ...call } : call;
+        const o = resolveCallOptions(opts.defaults, call);
         const timeout = o.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
         const body = toBinary(method.input, create(method.input, req as never));
         let res: Msg;
@@ -353,15 +345,8 @@ export function natsClient<S extends GenServiceMethods>(
           }
           throw DaaluError.from(err);
         }
-        const rh = res.headers;
-        if (rh?.has(HEADER_ERROR_CODE)) {
-          throw fromWire({
-            code: Number(rh.get(HEADER_ERROR_CODE)),
-            reason: rh.get(HEADER_ERROR_REASON),
-            message: decodeURIComponent(rh.get(HEADER_ERROR_MESSAGE)),
-            httpStatus: Number(rh.get(HEADER_ERROR_HTTP)) || undefined,
-          } as never);
-        }
+        const failed = errorFromHeaders(res.headers);
+        if (failed) throw failed;
         return fromBinary(method.output, res.data);
       });
   }
@@ -386,7 +371,7 @@ export function natsSender<S extends GenServiceMethods>(
     if (method.methodKind !== "unary") continue;
     const subject = methodSubject(opts.prefix, method);
     sender[method.localName] = (req: unknown, call: CallOptions = {}) => {
-      const o = opts.defaults ? { ...opts.defaults, ...call } : call;
+      const o = resolveCallOptions(opts.defaults, call);
       try {
         nc.publish(subject, toBinary(method.input, create(method.input, req as never)), { headers: callHeaders(o, o.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS) });
       } catch (err) {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate, timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import { auditv1, CallerKind } from "@daalu/proto";
+import { auditv1 } from "@daalu/proto";
 import { auditSubject, grpcClient, natsClient, type CallOptions, type MethodsOf, type NatsConnection, type ServiceClient } from "@daalu/runtime";
 import { ensureAuditStream, HEADER_AUDIT_BATCH } from "./adapters/nats/stream.js";
 import { toCallRow } from "./domain/record.js";
@@ -13,7 +13,7 @@ export type AuditClient = ServiceClient<MethodsOf<typeof auditv1.AuditService>>;
 
 /** The typed audit query client over NATS (what the gateway uses). */
 export function createAuditClient(nc: NatsConnection, opts: { prefix: string; defaults?: CallOptions }): AuditClient {
-  return natsClient(nc, auditv1.AuditService, { prefix: opts.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "unknown" }, ...opts.defaults } });
+  return natsClient(nc, auditv1.AuditService, opts);
 }
 
 /** The typed audit query client over gRPC (default port 7104). */
@@ -143,7 +143,7 @@ export async function createAuditPublisher(nc: NatsConnection, opts: AuditPublis
   return {
     publish(record, o = {}) {
       // Validate exactly as the writer will: a record it would drop must never be acknowledged here.
-      const checked = toCallRow({ ...record, time: record.time ? timestampDate(record.time) : undefined });
+      const checked = toCallRow(record);
       if (!checked.ok) return Promise.reject(new InvalidCallRecordError(checked.problem));
       if (o.signal?.aborted) return Promise.reject(new AuditUnavailableError(o.signal.reason));
       const subject = auditSubject(opts.prefix, record.tenantId, record.clusterId);

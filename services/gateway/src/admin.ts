@@ -2,7 +2,7 @@ import { createDb, migrateToLatest, TENANT_ID_PATTERN, type Logger } from "@daal
 import type { Kysely } from "kysely";
 import { migrations } from "./adapters/pg/migrations.js";
 import { GatewayStore, SCHEMA, type GatewayDb, type Tenant } from "./adapters/pg/store.js";
-import { CALLER_KINDS, generateApiToken, ROLES, type CallerKindName, type Role } from "./domain/api-token.js";
+import { apiTokens, CALLER_KINDS, ROLES, type CallerKindName, type Role } from "./domain/api-token.js";
 import { InvalidTenantError } from "./errors.js";
 
 /**
@@ -57,7 +57,7 @@ export async function createApiToken(
   if (!ROLES.includes(role)) throw new InvalidTenantError(`role must be one of ${ROLES.join(", ")}`);
   if (!CALLER_KINDS.includes(kind)) throw new InvalidTenantError(`kind must be one of ${CALLER_KINDS.join(", ")}`);
   if (!/^[A-Za-z0-9._@-]{1,100}$/.test(name)) throw new InvalidTenantError("token name must be 1-100 characters of A-Z a-z 0-9 . _ @ -");
-  const t = generateApiToken();
+  const t = apiTokens.generate();
   const row = await store.insertToken({ tenantId, name, role, callerKind: kind, selector: t.selector, verifierHash: t.verifierHash });
   return { id: row.id, tenantId, name, role, kind, token: t.token };
 }

@@ -1,6 +1,6 @@
 import { CallerKind } from "@daalu/proto";
-import type { CallerRef, Logger } from "@daalu/runtime";
-import { bearer, parseApiToken, roleAtLeast, sha256, verifierMatches, type CallerKindName, type Role } from "./domain/api-token.js";
+import { sha256, type CallerRef, type Logger } from "@daalu/runtime";
+import { apiTokens, bearer, roleAtLeast, type CallerKindName, type Role } from "./domain/api-token.js";
 import type { GatewayStore } from "./adapters/pg/store.js";
 import { AdminRequiredError, OperatorRequiredError, UnauthenticatedError } from "./errors.js";
 
@@ -45,12 +45,12 @@ export class Authenticator {
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.principal;
     if (hit) this.cache.delete(key);
-    const parsed = parseApiToken(token);
+    const parsed = apiTokens.parse(token);
     if (!parsed) throw new UnauthenticatedError("malformed API token");
     const row = await this.store.tokenBySelector(parsed.selector);
-    // The selector is not secret, so an unknown one may fail fast; only the
-    // verifier is secret and it is compared in constant time.
-    if (!row || !verifierMatches(parsed.verifier, row.verifierHash)) throw new UnauthenticatedError("unknown API token");
+    // The verifier is compared in constant time, and an unknown selector is
+    // compared against a dummy hash: both failures cost the same work.
+    if (!apiTokens.verify(parsed.verifier, row?.verifierHash) || !row) throw new UnauthenticatedError("unknown API token");
     if (row.revokedAt) throw new UnauthenticatedError("this API token was revoked");
     const principal: Principal = {
       tenantId: row.tenantId,

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { invitev1, peeringv1 } from "@daalu/proto";
-import { Code, DaaluError, type Failpoints, type Logger, type MethodsOf, type ServiceClient, type ServiceSender } from "@daalu/runtime";
+import type { PeeringClient, PeeringSender } from "@daalu/peering";
+import { Code, DaaluError, isUuid, type Failpoints, type Logger } from "@daalu/runtime";
 import { isValidPublicKey } from "@daalu/wireguard";
 import type { InviteRow, InviteStore } from "./adapters/pg/store.js";
 import { helmCommand } from "./domain/helm-command.js";
@@ -20,10 +21,6 @@ import {
   TokenUnknownError,
 } from "./errors.js";
 
-export type PeeringClient = ServiceClient<MethodsOf<typeof peeringv1.PeeringService>>;
-/** One-way sends to peering: only the saga's commit goes this way. */
-export type PeeringSender = Pick<ServiceSender<MethodsOf<typeof peeringv1.PeeringService>>, "commitEnrollment">;
-
 /** Failpoints on the redeem saga (DAALU_FAILPOINTS), used by the crash tests. */
 export const FAILPOINT_AFTER_RESERVE = "invite.redeem.after-reserve";
 export const FAILPOINT_AFTER_BURN = "invite.redeem.after-burn";
@@ -31,8 +28,8 @@ export const FAILPOINT_AFTER_BURN = "invite.redeem.after-burn";
 export interface InvitesOptions {
   store: InviteStore;
   peering: PeeringClient;
-  /** Sends CommitEnrollment without waiting for it (see redeem). */
-  peeringSend: PeeringSender;
+  /** Sends CommitEnrollment without waiting for it (see redeem); only the saga's commit goes this way. */
+  peeringSend: Pick<PeeringSender, "commitEnrollment">;
   failpoints: Failpoints;
   logger: Logger;
   ttlMs: number;
@@ -57,10 +54,8 @@ export interface IssuedInvite {
 /** What the edge receives on redemption (the contract's RedeemInviteResponse). */
 export type TunnelConfig = MessageInitShape<typeof invitev1.RedeemInviteResponseSchema>;
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function requireUuid(id: string): string {
-  if (!UUID_RE.test(id)) throw new InvalidInviteIdError(id);
+  if (!isUuid(id)) throw new InvalidInviteIdError(id);
   return id.toLowerCase();
 }
 
@@ -137,7 +132,7 @@ export class Invites {
   }
 
   async list(tenantId: string, clusterId: string, signal?: AbortSignal): Promise<InviteView[]> {
-    if (clusterId && !UUID_RE.test(clusterId)) return [];
+    if (clusterId && !isUuid(clusterId)) return [];
     const rows = await this.store.list(tenantId, clusterId ? clusterId.toLowerCase() : undefined, signal);
     return rows.map((r) => this.view(r));
   }

@@ -1,4 +1,5 @@
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind, invitev1 } from "@daalu/proto";
+import { peeringClient, peeringSender } from "@daalu/peering";
 import {
   Failpoints,
   assemble,
@@ -6,8 +7,6 @@ import {
   createDb,
   createPool,
   migrateToLatest,
-  natsClient,
-  natsSender,
   serveGrpc,
   serveGrpcOn,
   serveNats,
@@ -45,12 +44,12 @@ export function start(config: InviteConfig, logger: Logger, deps: { now?: () => 
     const db: Kysely<InviteDb> = createDb<InviteDb>({ url: config.databaseUrl, schema: SCHEMA }, pool);
     res.add("db", () => db.destroy());
     await migrateToLatest(db as Kysely<unknown>, SCHEMA, migrations, logger);
-    const peering = natsClient(nc, peeringv1.PeeringService, {
+    const peering = peeringClient(nc, {
       prefix: config.natsPrefix,
       defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
     });
     const invitesLog = logger.child({ component: "invites" });
-    const peeringSend = natsSender(nc, peeringv1.PeeringService, {
+    const peeringSend = peeringSender(nc, {
       prefix: config.natsPrefix,
       defaults: { caller: { kind: CallerKind.SERVICE, id: SERVICE_NAME }, timeoutMs: config.peeringTimeoutMs },
       // The token is burned; peering's recovery sweep commits the enrollment without this message.

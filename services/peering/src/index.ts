@@ -1,3 +1,3 @@
 /** @daalu/peering — public API: the typed client and the types callers need. */
-export { peeringClient, type PeeringClient } from "./client.js";
+export { peeringClient, peeringSender, type PeeringClient, type PeeringSender } from "./client.js";
 export { peeringv1 } from "@daalu/proto";

@@ -6,15 +6,15 @@
  * release. Both are compare-and-set on the exact reservation.
  */
 import { invitev1, peeringv1 } from "@daalu/proto";
-import { Code, DaaluError, type Logger, type ServiceClient, type MethodsOf } from "@daalu/runtime";
+import type { InviteClient } from "@daalu/invite";
+import { Code, DaaluError, type Logger } from "@daalu/runtime";
 import type { PeeringStore, StalePending } from "./adapters/pg/store.js";
 import type { ClusterEvents } from "./adapters/nats/events.js";
 
-export type InviteClient = Pick<ServiceClient<MethodsOf<typeof invitev1.InviteService>>, "getRedemption">;
-
 export interface RecoveryDeps {
   store: PeeringStore;
-  invite: InviteClient;
+  /** Only GetRedemption: the invite service's final word on a reservation. */
+  invite: Pick<InviteClient, "getRedemption">;
   events: ClusterEvents;
   logger: Logger;
   pendingTimeoutMs: number;

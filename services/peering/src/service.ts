@@ -2,14 +2,14 @@
  * Wiring of the peering service, runnable in-process (tests) or from main.ts.
  */
 import { readFile } from "node:fs/promises";
-import { CallerKind, invitev1, peeringv1 } from "@daalu/proto";
+import { CallerKind, peeringv1 } from "@daalu/proto";
+import { inviteClient } from "@daalu/invite";
 import {
   assemble,
   connectNats,
   createDb,
   createPool,
   migrateToLatest,
-  natsClient,
   serveGrpc,
   serveGrpcOn,
   serveNats,
@@ -77,7 +77,7 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
     const nc = await connectNats(config.natsUrl, config.serviceName, logger);
     res.add("nats", () => nc.drain());
     const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }));
-    const invite = natsClient(nc, invitev1.InviteService, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
+    const invite = inviteClient(nc, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
     const recoveryLog = logger.child({ component: "recovery" });
     const impl = peeringImpl({
       store,

@@ -4,7 +4,7 @@
  * Assistant and agents use. Callers name themselves in CallOptions.caller;
  * that caller is what the audit rows of the query's Kubernetes GETs carry.
  */
-import { queryv1, CallerKind } from "@daalu/proto";
+import { queryv1 } from "@daalu/proto";
 import { natsClient, serveNats, type CallOptions, type Logger, type MethodsOf, type NatsConnection, type NatsServer, type ServiceClient } from "@daalu/runtime";
 import { queryHandlers } from "./adapters/nats/queries.js";
 
@@ -12,7 +12,7 @@ export type QueryClient = ServiceClient<MethodsOf<typeof queryv1.QueryService>>;
 
 /** The typed query client over NATS. */
 export function queryClient(nc: NatsConnection, opts: { prefix: string; defaults?: CallOptions }): QueryClient {
-  return natsClient(nc, queryv1.QueryService, { prefix: opts.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "unknown" }, ...opts.defaults } });
+  return natsClient(nc, queryv1.QueryService, opts);
 }
 
 /** Serves QueryService on daalu.query.v1.<Method> in queue group `queue`. */

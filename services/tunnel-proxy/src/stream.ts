@@ -22,7 +22,7 @@
  * "requester vanishes").
  */
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { Code, DaaluError, fromWire, HEADER_ERROR_CODE, HEADER_ERROR_HTTP, HEADER_ERROR_MESSAGE, HEADER_ERROR_REASON, inboxMux } from "@daalu/runtime";
+import { Code, DaaluError, errorFromHeaders, errorHeaders, inboxMux } from "@daalu/runtime";
 
 export const STREAM_KIND = "Daalu-Stream";
 export const STREAM_SEQ = "Daalu-Stream-Seq";
@@ -44,23 +44,6 @@ export interface StreamTimings {
   heartbeatMs?: number;
   /** Each side gives up after this long without hearing from the other. */
   idleTimeoutMs?: number;
-}
-
-function errorHeaders(err: DaaluError, h: MsgHdrs = natsHeaders()): MsgHdrs {
-  h.set(HEADER_ERROR_CODE, String(err.code));
-  h.set(HEADER_ERROR_REASON, err.reason);
-  h.set(HEADER_ERROR_MESSAGE, encodeURIComponent(err.message));
-  h.set(HEADER_ERROR_HTTP, String(err.httpStatus));
-  return h;
-}
-
-function errorFrom(h: MsgHdrs): DaaluError {
-  return fromWire({
-    code: Number(h.get(HEADER_ERROR_CODE)),
-    reason: h.get(HEADER_ERROR_REASON) || undefined,
-    message: decodeURIComponent(h.get(HEADER_ERROR_MESSAGE) || "stream failed"),
-    httpStatus: Number(h.get(HEADER_ERROR_HTTP)) || undefined,
-  } as never);
 }
 
 // ---------------------------------------------------------------- responder
@@ -346,7 +329,7 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
     const k = h?.get(STREAM_KIND);
     if (k === "hb") return;
     if (k === "error") {
-      const e = errorFrom(h!);
+      const e = errorFromHeaders(h) ?? new DaaluError(Code.Unknown, "stream failed");
       if (!headDone) {
         headDone = true;
         cleanup();

@@ -4,13 +4,14 @@
  * desc), a total order, so the next page starts strictly after that position:
  * no gaps and no duplicates, even while new rows arrive. Pure.
  */
+import { isUuid } from "@daalu/runtime/pure";
+
 export interface CallPosition {
   time: Date;
   id: string;
 }
 
 const VERSION = 1;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeCursor(p: CallPosition): string {
   return Buffer.from(JSON.stringify([VERSION, p.time.getTime(), p.id]), "utf8").toString("base64url");
@@ -27,7 +28,7 @@ export function decodeCursor(token: string): CallPosition | undefined {
   }
   if (!Array.isArray(v) || v.length !== 3 || v[0] !== VERSION) return undefined;
   const [, ms, id] = v as [unknown, unknown, unknown];
-  if (typeof ms !== "number" || !Number.isSafeInteger(ms) || typeof id !== "string" || !UUID.test(id)) return undefined;
+  if (typeof ms !== "number" || !Number.isSafeInteger(ms) || typeof id !== "string" || !isUuid(id) || id !== id.toLowerCase()) return undefined;
   const time = new Date(ms);
   if (!Number.isFinite(time.getTime())) return undefined;
   return { time, id };

@@ -1,9 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseAuditSubject, toCallRow, uniqueById, type RecordInput } from "./record.js";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { auditv1 } from "@daalu/proto";
+import { parseAuditSubject, toCallRow, uniqueById } from "./record.js";
 
-function input(over: Partial<RecordInput> = {}): RecordInput {
-  return {
+/** A plain (not yet created) record init: overrides spread over the valid default. */
+type RecordInit = Exclude<MessageInitShape<typeof auditv1.CallRecordSchema>, auditv1.CallRecord>;
+
+function input(over: RecordInit = {}): auditv1.CallRecord {
+  return create(auditv1.CallRecordSchema, {
     id: "0190F5D2-7B1C-7A00-8000-000000000001",
     tenantId: "acme",
     clusterId: "c1",
@@ -14,9 +20,9 @@ function input(over: Partial<RecordInput> = {}): RecordInput {
     bytesIn: 0n,
     bytesOut: 1234n,
     traceId: "0af7651916cd43dd8448eb211c80319c",
-    time: new Date("2026-11-22T10:15:00.123Z"),
+    time: timestampFromDate(new Date("2026-11-22T10:15:00.123Z")),
     ...over,
-  };
+  });
 }
 
 test("a valid record becomes a row with a lower-case id", () => {
@@ -28,12 +34,13 @@ test("a valid record becomes a row with a lower-case id", () => {
 });
 
 test("records that can never be stored are refused with a reason", () => {
-  const bad: [Partial<RecordInput>, RegExp][] = [
+  const bad: [RecordInit, RegExp][] = [
     [{ id: "not-a-uuid" }, /UUID/],
     [{ tenantId: "" }, /tenant_id/],
     [{ clusterId: "a.b" }, /cluster_id/],
     [{ time: undefined }, /time is required/],
-    [{ time: new Date(Number.NaN) }, /out of range/],
+    [{ time: { seconds: 10n ** 15n } }, /out of range/],
+    [{ time: { seconds: -1n } }, /out of range/],
     [{ outcome: { statusCode: 1000, error: "", ok: false } }, /status_code/],
     [{ bytesIn: 2n ** 60n }, /bytes_in/],
   ];

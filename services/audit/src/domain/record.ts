@@ -2,8 +2,12 @@
  * Call records as stored: validation and normalisation of what the publisher
  * sent. Pure: no I/O. A record that fails here is malformed for good (retrying
  * cannot fix it), so the writer terminates its message instead of blocking the
- * stream behind it.
+ * stream behind it. Takes the generated `auditv1.CallRecord` as it was
+ * decoded (plain data); no mirror of the contract is kept here.
  */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { auditv1 } from "@daalu/proto";
+import { isUuid } from "@daalu/runtime/pure";
 
 /** A call record as one row of `audit.calls`. */
 export interface CallRow {
@@ -31,25 +35,8 @@ export interface CallRow {
   time: Date;
 }
 
-/** The fields of a decoded CallRecord this module reads (structurally the generated type). */
-export interface RecordInput {
-  id: string;
-  tenantId: string;
-  clusterId: string;
-  caller?: { kind: number; id: string } | undefined;
-  operation?: { verb: string; resource: string; namespace: string; name: string; path: string; subresource: string; apiGroup: string } | undefined;
-  outcome?: { statusCode: number; error: string; ok: boolean } | undefined;
-  latencyMs: number;
-  bytesIn: bigint;
-  bytesOut: bigint;
-  traceId: string;
-  /** The record's time, already converted (undefined when missing). */
-  time: Date | undefined;
-}
-
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Tenant and cluster ids are single NATS subject tokens. */
 const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 export const MAX_SHORT_FIELD = 512;
@@ -62,10 +49,6 @@ const MAX_TIME = Date.UTC(9999, 11, 31);
 export function cleanText(s: string, max: number): string {
   const t = s.includes("\u0000") ? s.replaceAll("\u0000", "") : s;
   return t.length > max ? t.slice(0, max) : t;
-}
-
-export function isUuid(s: string): boolean {
-  return UUID.test(s);
 }
 
 export function isSubjectToken(s: string): boolean {
@@ -81,15 +64,15 @@ function safeCount(v: bigint, field: string): Checked<number> {
  * Validates and normalises a decoded record. `subject` (tenant, cluster of the
  * JetStream subject it arrived on), when given, must agree with the record.
  */
-export function toCallRow(r: RecordInput, subject?: { tenantId: string; clusterId: string }): Checked<CallRow> {
+export function toCallRow(r: auditv1.CallRecord, subject?: { tenantId: string; clusterId: string }): Checked<CallRow> {
   if (!isUuid(r.id)) return { ok: false, problem: `id must be a UUID, got "${cleanText(r.id, 64)}"` };
   if (!isSubjectToken(r.tenantId)) return { ok: false, problem: "tenant_id must be a non-empty subject token" };
   if (!isSubjectToken(r.clusterId)) return { ok: false, problem: "cluster_id must be a non-empty subject token" };
   if (subject && (subject.tenantId !== r.tenantId || subject.clusterId !== r.clusterId)) {
     return { ok: false, problem: "tenant_id/cluster_id do not match the subject the record was published on" };
   }
-  if (r.time === undefined) return { ok: false, problem: "time is required" };
-  const ms = r.time.getTime();
+  if (!r.time) return { ok: false, problem: "time is required" };
+  const ms = timestampDate(r.time).getTime();
   if (!Number.isFinite(ms) || ms < MIN_TIME || ms > MAX_TIME) return { ok: false, problem: "time is out of range" };
   const status = r.outcome?.statusCode ?? 0;
   if (status > 999) return { ok: false, problem: `status_code must be an HTTP status, got ${status}` };

@@ -1,31 +1,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bearer, generateApiToken, parseApiToken, roleAtLeast, ROLES, verifierMatches, type Role } from "./api-token.js";
+import { apiTokens, bearer, roleAtLeast, ROLES, type Role } from "./api-token.js";
 
-test("a generated token parses back and verifies against its stored hash only", () => {
-  const t = generateApiToken();
+// Issued before API tokens moved to the runtime's scheme: the token and the hash its row holds.
+const ISSUED = "dak1_-yBFao-02f4jSG2St9wBJg_S3CVut8EKU5zmL3iByxRdpvA5QovVHmew-gNMld8ocY";
+const STORED = Buffer.from("a036dbfa4189b96cf7effc8c6e10e837e5d22e0fadf9a1d4c0096dc948f748f5", "hex");
+
+test("an API token issued before still authenticates against its stored hash", () => {
+  const p = apiTokens.parse(ISSUED);
+  assert.equal(p?.selector, "-yBFao-02f4jSG2St9wBJg");
+  assert.equal(apiTokens.verify(p!.verifier, STORED), true);
+});
+
+test("a new API token has the dak1_<selector>_<verifier> shape and verifies", () => {
+  const t = apiTokens.generate();
   assert.match(t.token, /^dak1_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43}$/);
-  const p = parseApiToken(t.token);
-  assert.ok(p);
-  assert.equal(p.selector, t.selector);
-  assert.ok(verifierMatches(p.verifier, t.verifierHash));
-  const other = generateApiToken();
-  assert.equal(verifierMatches(p.verifier, other.verifierHash), false);
-  assert.equal(verifierMatches(p.verifier, Buffer.alloc(3)), false);
-});
-
-test("selectors and verifiers containing '_' still split at the right place", () => {
-  for (let i = 0; i < 200; i++) {
-    const t = generateApiToken();
-    assert.equal(parseApiToken(t.token)?.selector, t.selector);
-  }
-});
-
-test("malformed tokens are refused", () => {
-  const t = generateApiToken().token;
-  for (const bad of ["", "dak1_", t.slice(0, -1), `${t}x`, t.replace("dak1", "dak2"), t.slice(0, 27) + "." + t.slice(28), `dak1_${"a".repeat(22)}-${"b".repeat(43)}`]) {
-    assert.equal(parseApiToken(bad), undefined, bad);
-  }
+  const p = apiTokens.parse(t.token)!;
+  assert.equal(apiTokens.verify(p.verifier, t.verifierHash), true);
+  assert.equal(apiTokens.parse(t.token.replace("dak1_", "dfi1_")), undefined);
 });
 
 test("bearer extracts the credential", () => {

@@ -19,10 +19,8 @@ export function clusterNameProblem(name: string): string | undefined {
 export const CLUSTER_STATUSES = ["pending_enrollment", "awaiting_handshake", "connected", "disconnected", "error"] as const;
 export type ClusterStatusName = (typeof CLUSTER_STATUSES)[number];
 
-/** UUIDs are cluster ids; anything else cannot name a cluster. */
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-}
+/** UUIDs are cluster ids; anything else cannot name a cluster (the runtime's one UUID check). */
+export { isUuid } from "@daalu/runtime/pure";
 
 /** The enrollment columns of a cluster row that decide what a Reserve call does. */
 export interface EnrollmentState {

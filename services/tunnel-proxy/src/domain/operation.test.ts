@@ -1,11 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { auditv1 } from "@daalu/proto";
 import { isStreaming, parseOperation } from "./operation.js";
 
+const op = (fields: MessageInitShape<typeof auditv1.OperationSchema>) => create(auditv1.OperationSchema, fields);
+
 test("resource calls map to the API server's verbs and names", () => {
-  assert.deepEqual(parseOperation("kubernetes", "GET", "/api/v1/namespaces/default/pods?limit=500"), { verb: "list", resource: "pods", namespace: "default", name: "", path: "/api/v1/namespaces/default/pods", subresource: "", apiGroup: "" });
-  assert.deepEqual(parseOperation("kubernetes", "GET", "/api/v1/pods"), { verb: "list", resource: "pods", namespace: "", name: "", path: "/api/v1/pods", subresource: "", apiGroup: "" });
-  assert.deepEqual(parseOperation("kubernetes", "GET", "/apis/apps/v1/namespaces/web/deployments/front"), { verb: "get", resource: "deployments", namespace: "web", name: "front", path: "/apis/apps/v1/namespaces/web/deployments/front", subresource: "", apiGroup: "apps" });
+  assert.deepEqual(parseOperation("kubernetes", "GET", "/api/v1/namespaces/default/pods?limit=500"), op({ verb: "list", resource: "pods", namespace: "default", name: "", path: "/api/v1/namespaces/default/pods", subresource: "", apiGroup: "" }));
+  assert.deepEqual(parseOperation("kubernetes", "GET", "/api/v1/pods"), op({ verb: "list", resource: "pods", namespace: "", name: "", path: "/api/v1/pods", subresource: "", apiGroup: "" }));
+  assert.deepEqual(parseOperation("kubernetes", "GET", "/apis/apps/v1/namespaces/web/deployments/front"), op({ verb: "get", resource: "deployments", namespace: "web", name: "front", path: "/apis/apps/v1/namespaces/web/deployments/front", subresource: "", apiGroup: "apps" }));
   const log = parseOperation("kubernetes", "GET", "/api/v1/namespaces/default/pods/web-0/log?follow=true&tailLines=10");
   assert.equal(log.verb, "get");
   assert.equal(log.subresource, "log");
@@ -28,7 +32,7 @@ test("discovery and non-resource paths keep the path", () => {
 });
 
 test("HTTP targets record the target and the method", () => {
-  assert.deepEqual(parseOperation("prometheus", "GET", "/api/v1/query?query=up"), { verb: "get", resource: "prometheus", namespace: "", name: "", path: "/api/v1/query", subresource: "", apiGroup: "" });
+  assert.deepEqual(parseOperation("prometheus", "GET", "/api/v1/query?query=up"), op({ verb: "get", resource: "prometheus", namespace: "", name: "", path: "/api/v1/query", subresource: "", apiGroup: "" }));
 });
 
 test("watches and followed logs are streams; everything else is unary", () => {

@@ -1,18 +1,11 @@
 /**
  * What a proxied call does, in Kubernetes API terms (the audit record's
- * Operation), and whether its answer is a stream. Pure: no I/O. Mirrors
- * kube-apiserver's RequestInfo resolver closely enough for audit and metering.
+ * `daalu.audit.v1.Operation`, the generated type itself), and whether its
+ * answer is a stream. Pure: no I/O. Mirrors kube-apiserver's RequestInfo
+ * resolver closely enough for audit and metering.
  */
-
-export interface Operation {
-  verb: string;
-  resource: string;
-  namespace: string;
-  name: string;
-  path: string;
-  subresource: string;
-  apiGroup: string;
-}
+import { create } from "@bufbuild/protobuf";
+import { auditv1 } from "@daalu/proto";
 
 const TRUE = new Set(["1", "true", "True", "TRUE"]);
 
@@ -38,11 +31,11 @@ function verbFor(method: string, hasName: boolean, watch: boolean): string {
  * Parses a proxied call. `target` other than "kubernetes" records the target
  * as the resource and the HTTP method as the verb.
  */
-export function parseOperation(target: string, method: string, rawPath: string): Operation {
+export function parseOperation(target: string, method: string, rawPath: string): auditv1.Operation {
   const q = rawPath.indexOf("?");
   const path = q < 0 ? rawPath : rawPath.slice(0, q);
   const query = new URLSearchParams(q < 0 ? "" : rawPath.slice(q + 1));
-  const op: Operation = { verb: method.toLowerCase(), resource: "", namespace: "", name: "", path, subresource: "", apiGroup: "" };
+  const op = create(auditv1.OperationSchema, { verb: method.toLowerCase(), path });
   if (target !== "kubernetes") {
     op.resource = target;
     return op;
@@ -59,8 +52,12 @@ export function parseOperation(target: string, method: string, rawPath: string):
   else if (segs[0] === "apis" && segs.length >= 3) {
     op.apiGroup = segs[1]!;
     rest = segs.slice(3);
-  } else return { ...op, verb: verbFor(method, true, false) }; // discovery, /version, /openapi
-  if (rest.length === 0) return { ...op, verb: verbFor(method, true, false) };
+  } else rest = [];
+  // Discovery, /version, /openapi: no resource.
+  if (rest.length === 0) {
+    op.verb = verbFor(method, true, false);
+    return op;
+  }
   // Legacy /watch/ prefix.
   let watch = TRUE.has(query.get("watch") ?? "");
   if (rest[0] === "watch") {

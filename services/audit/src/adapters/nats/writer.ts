@@ -1,5 +1,4 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { auditv1 } from "@daalu/proto";
 import { pgCode, type Failpoints, type Logger } from "@daalu/runtime";
@@ -178,13 +177,7 @@ export class AuditWriter {
       settled.set(msg, state);
       const scope = parseAuditSubject(msg.subject);
       for (const rec of records) {
-        let time: Date | undefined;
-        try {
-          time = rec.time ? timestampDate(rec.time) : undefined;
-        } catch {
-          time = undefined;
-        }
-        const checked = toCallRow({ ...rec, time }, scope);
+        const checked = toCallRow(rec, scope);
         state.rows++;
         if (!checked.ok) {
           this.reject(state, msg, checked.problem);

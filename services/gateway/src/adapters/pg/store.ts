@@ -1,5 +1,5 @@
 import { sql, type Generated, type Kysely } from "kysely";
-import { isUniqueViolation, storeError } from "@daalu/runtime";
+import { isUniqueViolation, isUuid, storeError } from "@daalu/runtime";
 import type { CallerKindName, Role } from "../../domain/api-token.js";
 import { TenantExistsError, TenantNotFoundError, TokenNotFoundError } from "../../errors.js";
 
@@ -94,7 +94,7 @@ export class GatewayStore {
   }
 
   async revokeToken(id: string): Promise<ApiTokenRow> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new TokenNotFoundError(id);
+    if (!isUuid(id)) throw new TokenNotFoundError(id);
     try {
       const r = await this.db
         .updateTable("api_tokens")
