@@ -11,7 +11,8 @@
  * `setRbac`, and `requests` to assert what went through.
  */
 import type http from "node:http";
-import { createHandler, listen, portOf, type RequestRecord, type ServerState } from "./server.js";
+import { createHandler, listen, portOf } from "./server.js";
+import type { RequestRecord, ServerState } from "./state.js";
 import { ObjectStore } from "./store.js";
 import { LogStore } from "./logs.js";
 import { DEFAULT_TOKENS, defaultPolicy, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
@@ -24,7 +25,8 @@ export { LogStore, type LogLine } from "./logs.js";
 export { ADMIN_USER, BOOTSTRAP_USER, DEFAULT_TOKENS, EDGE_NAMESPACE, EDGE_PROXY_SERVICE_ACCOUNT, EDGE_PROXY_USER, EDGE_TUNNEL_SECRET, EDGE_USER, defaultPolicy, serviceAccountUser, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
 export { DEFAULT_FIXTURES_DIR, loadFixtures } from "./fixtures.js";
 export { selfSignedTls, type TlsMaterial } from "./tls.js";
-export { SERVER_VERSION, type RequestRecord } from "./server.js";
+export { SERVER_VERSION } from "./server.js";
+export type { RequestRecord } from "./state.js";
 export { RESOURCES, type ResourceInfo } from "./resources.js";
 
 export const DEFAULT_HOST = "127.0.0.1";
