@@ -237,8 +237,15 @@ test("RBAC: the proxy account reads, never writes, no Secrets, no wildcards; the
     assert.deepEqual(strip(rulesOf(objs, `${full}-bootstrap`)), [
       { via: "RoleBinding/Role", apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
       { via: "RoleBinding/Role", apiGroups: [""], resources: ["secrets"], resourceNames: ["daalu-edge-tunnel"], verbs: ["get", "update"] },
+      // create cannot be limited by name in Kubernetes RBAC: the Role is namespaced, get/update are by name.
+      { via: "RoleBinding/Role", apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+      { via: "RoleBinding/Role", apiGroups: [""], resources: ["configmaps"], resourceNames: ["daalu-edge-tunnel-public"], verbs: ["get", "update"] },
       { via: "RoleBinding/Role", apiGroups: [""], resources: ["serviceaccounts"], resourceNames: [full], verbs: ["get"] },
     ]);
+    // The Job writes the ConfigMap its Role names, with the keepalive the agent applies.
+    const job = podOf(one(objs, "Job")).containers[0]!;
+    assert.equal(envOf(job, "EDGE_PUBLIC_CONFIGMAP_NAME")?.value, "daalu-edge-tunnel-public");
+    assert.equal(envOf(job, "EDGE_KEEPALIVE")?.value, envOf(agent.containers[0]!, "EDGE_KEEPALIVE")?.value);
     // Every binding's subjects are this release's accounts in its namespace.
     for (const b of objs.filter((o) => o.kind.endsWith("Binding")) as Binding[]) {
       for (const s of b.subjects) assert.ok(s.kind === "ServiceAccount" && s.namespace === NS && s.name.startsWith(full), `${b.metadata.name}: ${JSON.stringify(s)}`);
