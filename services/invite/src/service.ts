@@ -71,6 +71,7 @@ export async function start(config: InviteConfig, logger: Logger): Promise<Runni
     ttlMs: config.ttlMs,
     hubUrl: config.hubUrl,
     chartRef: config.chartRef,
+    chartVersion: config.chartVersion,
     peeringTimeoutMs: config.peeringTimeoutMs,
   });
   const impl = inviteHandlers(invites);
