@@ -4,6 +4,7 @@ import { fingerprint, generateKeyPair } from "@daalu/wireguard";
 import type { BootstrapConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
 import { classifyHubResponse } from "./domain/hub-response.js";
+import { publicTunnelConfig } from "./domain/public-config.js";
 import type { EdgeKeys, TunnelConfig, TunnelSecret } from "./domain/tunnel-config.js";
 import { isTlsTrustError, postBootstrap, type HubAnswer } from "./adapters/hub-client.js";
 import { BadHubAnswerError, BootstrapRejectedError, EdgeError, ExitCode, HubUnreachableError, HubUntrustedError } from "./errors.js";
@@ -12,10 +13,12 @@ import { BadHubAnswerError, BootstrapRejectedError, EdgeError, ExitCode, HubUnre
 export interface SecretStore {
   readonly namespace: string;
   readonly secretName: string;
+  readonly publicConfigMapName: string;
   readTunnelSecret(): Promise<TunnelSecret | undefined>;
   createTunnelSecret(s: TunnelSecret, owner?: { name: string; uid: string }): Promise<boolean>;
   updateTunnelSecret(s: TunnelSecret): Promise<void>;
   serviceAccountUid(name: string): Promise<string | undefined>;
+  writePublicConfig(data: Record<string, string>, owner?: { name: string; uid: string }): Promise<"created" | "updated" | "unchanged">;
 }
 
 export interface BootstrapDeps {
@@ -37,7 +40,11 @@ export type BootstrapResult = { outcome: "bootstrapped"; config: TunnelConfig } 
  *      a lost response retries with the same key, which the hub replays;
  *   3. {token, publicKey} goes to the hub, with bounded retries for transient
  *      failures only;
- *   4. the Secret is completed with the tunnel configuration.
+ *   4. the Secret is completed with the tunnel configuration;
+ *   5. the public half (hub endpoint and key, our address and public key,
+ *      keepalive, allowed IPs) goes to a ConfigMap beside the Secret. A
+ *      re-run with a complete Secret redeems nothing but still (re)writes it,
+ *      so a Job retried after a failed ConfigMap write completes the install.
  * Only the public key leaves the cluster.
  */
 export async function bootstrap(cfg: BootstrapConfig, logger: Logger, deps: BootstrapDeps): Promise<BootstrapResult> {
@@ -45,10 +52,25 @@ export async function bootstrap(cfg: BootstrapConfig, logger: Logger, deps: Boot
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const where = { namespace: store.namespace, secret: store.secretName };
 
+  // The agent's ServiceAccount owns the Secret and the ConfigMap, so `helm uninstall` removes both. Looked up once.
+  let ownerLookup: Promise<{ name: string; uid: string } | undefined> | undefined;
+  const ownerRef = () =>
+    (ownerLookup ??= (async () => {
+      const name = cfg.ownerServiceAccount;
+      const uid = name ? await store.serviceAccountUid(name) : undefined;
+      if (name && !uid) logger.warn({ serviceAccount: name }, "cannot read the owning ServiceAccount; the Secret and ConfigMap will outlive helm uninstall");
+      return name && uid ? { name, uid } : undefined;
+    })());
+  const done = async (outcome: BootstrapResult["outcome"], s: { config: TunnelConfig; publicKey: string }): Promise<BootstrapResult> => {
+    const written = await store.writePublicConfig(publicTunnelConfig(s.config, s.publicKey, cfg.keepaliveSeconds), await ownerRef());
+    logger.info({ namespace: store.namespace, configMap: store.publicConfigMapName, written }, "public tunnel configuration in its ConfigMap (no key, no token)");
+    return { outcome, config: s.config };
+  };
+
   let existing = await store.readTunnelSecret();
   if (existing?.state === "complete") {
     logger.info({ ...where, clusterId: existing.config.clusterId, tunnelIp: existing.config.tunnelIp }, "tunnel Secret already exists: already bootstrapped, no token redeemed");
-    return { outcome: "already-bootstrapped", config: existing.config };
+    return done("already-bootstrapped", existing);
   }
   let keys: EdgeKeys;
   if (existing) {
@@ -56,19 +78,13 @@ export async function bootstrap(cfg: BootstrapConfig, logger: Logger, deps: Boot
     logger.info({ ...where, key: fingerprint(keys.publicKey) }, "resuming an unfinished bootstrap with its stored key");
   } else {
     const fresh = generateKeyPair();
-    let owner: { name: string; uid: string } | undefined;
-    if (cfg.ownerServiceAccount) {
-      const uid = await store.serviceAccountUid(cfg.ownerServiceAccount);
-      if (uid) owner = { name: cfg.ownerServiceAccount, uid };
-      else logger.warn({ serviceAccount: cfg.ownerServiceAccount }, "cannot read the owning ServiceAccount; the Secret will outlive helm uninstall");
-    }
-    if (await store.createTunnelSecret({ state: "pending", ...fresh }, owner)) {
+    if (await store.createTunnelSecret({ state: "pending", ...fresh }, await ownerRef())) {
       keys = fresh;
     } else {
       // Another bootstrap pod created it between our read and create: use its state.
       existing = await store.readTunnelSecret();
       if (!existing) throw new EdgeError(Code.Internal, `${where.namespace}/${where.secret} vanished during bootstrap`, ExitCode.Internal);
-      if (existing.state === "complete") return { outcome: "already-bootstrapped", config: existing.config };
+      if (existing.state === "complete") return done("already-bootstrapped", existing);
       keys = { privateKey: existing.privateKey, publicKey: existing.publicKey };
     }
     logger.info({ ...where, key: fingerprint(keys.publicKey) }, "generated the WireGuard key pair; private key stored in the Secret only");
@@ -83,7 +99,7 @@ export async function bootstrap(cfg: BootstrapConfig, logger: Logger, deps: Boot
     { ...where, tenantId: config.tenantId, clusterId: config.clusterId, cluster: config.clusterName, tunnelIp: config.tunnelIp, hubEndpoint: config.hubEndpoint },
     "bootstrapped: tunnel configuration stored",
   );
-  return { outcome: "bootstrapped", config };
+  return done("bootstrapped", { config, publicKey: keys.publicKey });
 }
 
 async function redeem(

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError } from "@daalu/runtime";
-import { DEFAULT_GRPC_PORT, DEFAULT_SECRET_NAME, DEFAULT_WG_INTERFACE, isLoopbackHost, loadConfig } from "./config.js";
+import { DEFAULT_GRPC_PORT, DEFAULT_PUBLIC_CONFIGMAP_NAME, DEFAULT_SECRET_NAME, DEFAULT_WG_INTERFACE, isLoopbackHost, loadConfig } from "./config.js";
 
 const inPod = { KUBERNETES_SERVICE_HOST: "10.96.0.1" };
 const boot = { ...inPod, EDGE_HUB_URL: "https://hub.example.com/", EDGE_BOOTSTRAP_TOKEN: "dfi1_x" };
@@ -23,7 +23,12 @@ test("bootstrap defaults", () => {
   assert.equal(c.hubUrl, "https://hub.example.com", "trailing slash dropped");
   assert.equal(c.attempts, 8);
   assert.equal(c.kube.secretName, DEFAULT_SECRET_NAME);
+  assert.equal(c.kube.publicConfigMapName, DEFAULT_PUBLIC_CONFIGMAP_NAME);
+  assert.equal(c.keepaliveSeconds, undefined, "the hub's keepalive unless the chart sets one");
   assert.equal(c.kube.kubeconfig, undefined);
+  const set = loadConfig("bootstrap", { ...boot, EDGE_PUBLIC_CONFIGMAP_NAME: "edge-public", EDGE_KEEPALIVE: "40" });
+  assert.ok(set.mode === "bootstrap" && set.kube.publicConfigMapName === "edge-public" && set.keepaliveSeconds === 40);
+  assert.match(problems("bootstrap", { ...boot, EDGE_PUBLIC_CONFIGMAP_NAME: "Bad_Name", EDGE_KEEPALIVE: "2.5s" }).join(), /EDGE_PUBLIC_CONFIGMAP_NAME must be a Kubernetes object name.*EDGE_KEEPALIVE must be whole seconds/);
 });
 
 test("plain http is refused unless loopback or explicitly allowed", () => {

@@ -11,6 +11,8 @@ import { parseHttpTargets } from "./proxy/targets.js";
 export type EdgeMode = "bootstrap" | "run";
 
 export const DEFAULT_SECRET_NAME = "daalu-edge-tunnel";
+/** The ConfigMap with the tunnel's public configuration (no key, no token), written beside the Secret. */
+export const DEFAULT_PUBLIC_CONFIGMAP_NAME = "daalu-edge-tunnel-public";
 /** The ServiceAccount proxied calls run as (the chart's `<release>-proxy`: read-only, no Secrets). */
 export const DEFAULT_PROXY_SERVICE_ACCOUNT = "daalu-edge-proxy";
 export const DEFAULT_BOOTSTRAP_ATTEMPTS = 8;
@@ -44,6 +46,8 @@ export interface KubeConfigRef {
   /** Namespace of the Secret; undefined = the pod's own (ServiceAccount namespace file). */
   namespace: string | undefined;
   secretName: string;
+  /** The ConfigMap the bootstrap Job writes the public tunnel configuration to (default DEFAULT_PUBLIC_CONFIGMAP_NAME). */
+  publicConfigMapName?: string;
   /** ServiceAccount whose tokens (TokenRequest) proxied calls and the status probe use; never the pod's own. */
   proxyServiceAccount: string;
   /** Per-call timeout for Kubernetes API requests. */
@@ -69,6 +73,8 @@ export interface BootstrapConfig extends CommonEdgeConfig {
   hubTimeoutMs: number;
   /** ServiceAccount that owns the Secret, so `helm uninstall` garbage-collects the private key. */
   ownerServiceAccount: string | undefined;
+  /** The chart's keepalive override (EDGE_KEEPALIVE), shown in the public ConfigMap as the agent applies it. */
+  keepaliveSeconds: number | undefined;
 }
 
 export interface RunConfig extends CommonEdgeConfig {
@@ -111,13 +117,29 @@ function splitHostPort(r: EnvReader, name: string, v: string): { host: string; p
   return { host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port: Number(m[2]) };
 }
 
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** EDGE_KEEPALIVE: plain seconds (the chart's wg.keepalive: 25) or a duration ("25s"); undefined when unset. */
+function readKeepalive(r: EnvReader): number | undefined {
+  const ka = r.optional("EDGE_KEEPALIVE");
+  if (ka === undefined) return undefined;
+  const ms = /^\d+$/.test(ka) ? Number(ka) * 1000 : parseDuration(ka);
+  if (ms === undefined || ms % 1000 !== 0 || ms / 1000 > 65_535) {
+    r.check(false, `EDGE_KEEPALIVE must be whole seconds 0..65535 (e.g. 25 or 25s), got "${ka}"`);
+    return undefined;
+  }
+  return ms / 1000;
+}
+
 export function loadConfig(mode: string | undefined, env: Record<string, string | undefined>): EdgeConfig {
   const r = new EnvReader(env);
   r.check(mode === "bootstrap" || mode === "run", `the mode must be "bootstrap" or "run", got "${mode ?? ""}" (usage: edge bootstrap|run)`);
   const secretName = r.str("EDGE_SECRET_NAME", DEFAULT_SECRET_NAME);
-  r.check(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(secretName), `EDGE_SECRET_NAME must be a Kubernetes object name, got "${secretName}"`);
+  r.check(K8S_NAME.test(secretName), `EDGE_SECRET_NAME must be a Kubernetes object name, got "${secretName}"`);
+  const publicConfigMapName = r.str("EDGE_PUBLIC_CONFIGMAP_NAME", DEFAULT_PUBLIC_CONFIGMAP_NAME);
+  r.check(K8S_NAME.test(publicConfigMapName), `EDGE_PUBLIC_CONFIGMAP_NAME must be a Kubernetes object name, got "${publicConfigMapName}"`);
   const proxyServiceAccount = r.str("EDGE_PROXY_SERVICE_ACCOUNT", DEFAULT_PROXY_SERVICE_ACCOUNT);
-  r.check(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(proxyServiceAccount), `EDGE_PROXY_SERVICE_ACCOUNT must be a Kubernetes object name, got "${proxyServiceAccount}"`);
+  r.check(K8S_NAME.test(proxyServiceAccount), `EDGE_PROXY_SERVICE_ACCOUNT must be a Kubernetes object name, got "${proxyServiceAccount}"`);
   const kubeconfig = r.optional("EDGE_KUBECONFIG");
   // client-node's in-cluster config needs the Service env Kubernetes injects into every pod.
   r.check(kubeconfig !== undefined || r.optional("KUBERNETES_SERVICE_HOST") !== undefined, "not running in a Kubernetes pod (no KUBERNETES_SERVICE_HOST): set EDGE_KUBECONFIG to a kubeconfig file");
@@ -127,6 +149,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
       kubeconfig,
       namespace: r.optional("EDGE_NAMESPACE"),
       secretName,
+      publicConfigMapName,
       proxyServiceAccount,
       timeoutMs: r.duration("EDGE_KUBE_TIMEOUT", DEFAULT_KUBE_TIMEOUT_MS),
     },
@@ -160,6 +183,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
       backoffMaxMs: r.duration("EDGE_BOOTSTRAP_BACKOFF_MAX", DEFAULT_BOOTSTRAP_BACKOFF_MAX_MS),
       hubTimeoutMs: r.duration("EDGE_HUB_TIMEOUT", DEFAULT_HUB_TIMEOUT_MS),
       ownerServiceAccount: r.optional("EDGE_SERVICE_ACCOUNT"),
+      keepaliveSeconds: readKeepalive(r),
     };
     r.check(cfg.backoffBaseMs <= cfg.backoffMaxMs, "EDGE_BOOTSTRAP_BACKOFF must not exceed EDGE_BOOTSTRAP_BACKOFF_MAX");
     r.done();
@@ -168,14 +192,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
 
   const wgInterface = r.str("EDGE_WG_INTERFACE", DEFAULT_WG_INTERFACE);
   r.check(/^[A-Za-z0-9_.-]{1,15}$/.test(wgInterface), `EDGE_WG_INTERFACE must be a Linux interface name (1-15 of A-Za-z0-9_.-), got "${wgInterface}"`);
-  const ka = r.optional("EDGE_KEEPALIVE");
-  let keepaliveSeconds: number | undefined;
-  if (ka !== undefined) {
-    // Plain seconds (the chart's wg.keepalive: 25) or a duration ("25s").
-    const ms = /^\d+$/.test(ka) ? Number(ka) * 1000 : parseDuration(ka);
-    if (ms === undefined || ms % 1000 !== 0 || ms / 1000 > 65_535) r.check(false, `EDGE_KEEPALIVE must be whole seconds 0..65535 (e.g. 25 or 25s), got "${ka}"`);
-    else keepaliveSeconds = ms / 1000;
-  }
+  const keepaliveSeconds = readKeepalive(r);
   const probe = splitHostPort(r, "EDGE_PROBE_ADDR", r.str("EDGE_PROBE_ADDR", DEFAULT_PROBE_ADDR));
   const cfg: RunConfig = {
     ...common,

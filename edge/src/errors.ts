@@ -28,7 +28,7 @@ export const ExitCode = {
   HubUnreachable: 20,
   /** The hub's TLS certificate is not trusted (set hub.caBundle / EDGE_HUB_CA_FILE). */
   HubUntrusted: 21,
-  /** The ServiceAccount may not create/get/update the tunnel Secret. */
+  /** The ServiceAccount may not create/get/update the tunnel Secret or its public ConfigMap. */
   KubeForbidden: 30,
   /** The Kubernetes API failed otherwise (unreachable, 5xx). */
   KubeUnavailable: 31,
@@ -89,6 +89,14 @@ export class SecretForbiddenError extends EdgeError {
   override name = "SecretForbiddenError";
   constructor(message: string, cause?: unknown) {
     super(Code.PermissionDenied, message, ExitCode.KubeForbidden, { reason: "SECRET_FORBIDDEN", cause });
+  }
+}
+
+/** The ServiceAccount lacks the RBAC to write the public tunnel ConfigMap. */
+export class ConfigMapForbiddenError extends EdgeError {
+  override name = "ConfigMapForbiddenError";
+  constructor(message: string, cause?: unknown) {
+    super(Code.PermissionDenied, message, ExitCode.KubeForbidden, { reason: "CONFIGMAP_FORBIDDEN", cause });
   }
 }
 

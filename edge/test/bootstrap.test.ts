@@ -4,11 +4,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { BOOTSTRAP_USER, selfSignedTls } from "@daalu/kube-double";
+import { BOOTSTRAP_USER, defaultPolicy, EDGE_NAMESPACE, EDGE_TUNNEL_CONFIGMAP, selfSignedTls, type KubeDouble } from "@daalu/kube-double";
 import { generateKeyPair, isValidKey, publicKeyOf } from "@daalu/wireguard";
+import { parse } from "yaml";
 import { ExitCode } from "../src/errors.js";
 import { messages, problem, runEdge, secretData, startHubStandIn, startKube } from "./helpers.js";
 
@@ -26,6 +28,20 @@ const config = (publicKey: string) => ({
   keepaliveSeconds: 25,
   _echo: publicKey,
 });
+
+/** The public ConfigMap's data as the double stores it, or undefined. */
+function publicConfig(kube: KubeDouble): Record<string, string> | undefined {
+  return (kube.store.get("configmaps", EDGE_NAMESPACE, EDGE_TUNNEL_CONFIGMAP) as { data?: Record<string, string> } | undefined)?.data;
+}
+
+/** What a security team runs: the real kubectl against the double. */
+function kubectlGetYaml(kubeconfig: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", mkdtempSync(path.join(tmpdir(), "kubectl-cache-")), ...args, "-o", "yaml"], { timeout: 30_000 }, (err, out, errOut) =>
+      err ? reject(new Error(`${err.message}: ${errOut}`)) : resolve(out),
+    ),
+  );
+}
 
 function env(kubeconfig: string, hubUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -61,11 +77,54 @@ test("bootstrap stores the key pair and the tunnel config; the hub sees only the
   assert.ok(!first.output.includes(TOKEN), "the token is never logged");
   assert.ok(!first.output.includes(data["private-key"]!), "the private key is never logged");
 
+  // The public half, beside the Secret: exactly these fields, none of them secret.
+  const pub = publicConfig(k.kube)!;
+  assert.deepEqual(pub, {
+    "hub-endpoint": "192.0.2.1:51820",
+    "hub-public-key": hubKey,
+    address: "10.77.0.2/32",
+    "public-key": data["public-key"],
+    "persistent-keepalive": "25",
+    "allowed-ips": "10.77.0.1/32",
+  });
+  for (const v of Object.values(pub) as string[]) {
+    assert.ok(!v.includes(data["private-key"]!) && !v.includes(TOKEN), "no private key and no token in the ConfigMap");
+  }
+  const shown = parse(await kubectlGetYaml(k.adminKubeconfig, ["-n", "daalu-edge", "get", "configmap", EDGE_TUNNEL_CONFIGMAP])) as { kind: string; data: Record<string, string> };
+  assert.equal(shown.kind, "ConfigMap");
+  assert.deepEqual(shown.data, pub, "kubectl shows the whole public tunnel");
+
+  // A re-run (the ConfigMap lost meanwhile) redeems nothing and writes the ConfigMap again.
+  k.kube.store.delete("configmaps", EDGE_NAMESPACE, EDGE_TUNNEL_CONFIGMAP);
   const again = await runEdge("bootstrap", env(k.bootstrapKubeconfig, hub.url));
   assert.equal(again.code, ExitCode.Ok, again.output);
   assert.match(again.output, /already bootstrapped, no token redeemed/);
   assert.equal(hub.requests.length, 1, "the second run did not call the hub");
   assert.equal(secretData(k.kube)!["private-key"], data["private-key"], "the key is kept");
+  assert.deepEqual(publicConfig(k.kube), pub, "the ConfigMap is back");
+});
+
+test("the ConfigMap shows the chart's keepalive; without RBAC for it the Job fails after redeeming, and its retry completes without redeeming", async (t) => {
+  const k = await startKube();
+  const hub = await startHubStandIn((req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(config(req.body.publicKey!))));
+  t.after(async () => Promise.all([k.close(), hub.close()]));
+  // The bootstrap Role as it was before the ConfigMap: Secrets only.
+  k.kube.setRbac(BOOTSTRAP_USER, [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "update"], namespaces: [EDGE_NAMESPACE] }]);
+  const r = await runEdge("bootstrap", env(k.bootstrapKubeconfig, hub.url, { EDGE_KEEPALIVE: "40" }));
+  assert.equal(r.code, ExitCode.KubeForbidden, r.output);
+  assert.match(messages(r.output), /may not get configmap daalu-edge\/daalu-edge-tunnel-public \(HTTP 403: .*\)\. It needs a Role .* "create" on "configmaps" and "get", "update" on the configmap daalu-edge-tunnel-public/);
+  assert.equal(secretData(k.kube)!["state"], "complete", "the tunnel itself is bootstrapped");
+  assert.equal(publicConfig(k.kube), undefined);
+
+  k.kube.setRbac(BOOTSTRAP_USER, defaultPolicy()[BOOTSTRAP_USER]!);
+  const retry = await runEdge("bootstrap", env(k.bootstrapKubeconfig, hub.url, { EDGE_KEEPALIVE: "40" }));
+  assert.equal(retry.code, ExitCode.Ok, retry.output);
+  assert.equal(hub.requests.length, 1, "the retry did not redeem again");
+  assert.equal(publicConfig(k.kube)!["persistent-keepalive"], "40");
+  // Another tunnel config (the same cluster, re-addressed): an existing ConfigMap is updated, not left stale.
+  k.kube.store.update("configmaps", EDGE_NAMESPACE, EDGE_TUNNEL_CONFIGMAP, (o) => (o["data"]["address"] = "10.77.0.99/32"));
+  assert.equal((await runEdge("bootstrap", env(k.bootstrapKubeconfig, hub.url, { EDGE_KEEPALIVE: "40" }))).code, ExitCode.Ok);
+  assert.equal(publicConfig(k.kube)!["address"], "10.77.0.2/32");
 });
 
 test("a lost answer is retried with the same key, so the hub can replay", async (t) => {

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { ApiException, CoreV1Api, KubeConfig, VersionApi, type V1Node, type V1Secret } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, KubeConfig, VersionApi, type V1ConfigMap, type V1Node, type V1Secret } from "@kubernetes/client-node";
 import { createLogger, type Logger } from "@daalu/runtime";
-import type { KubeConfigRef } from "../config.js";
+import { DEFAULT_PUBLIC_CONFIGMAP_NAME, type KubeConfigRef } from "../config.js";
 import type { ApiServerRef } from "../proxy/index.js";
 import { decodeTunnelSecret, encodeTunnelSecret, InvalidTunnelConfig, type TunnelSecret } from "../domain/tunnel-config.js";
-import { BadTunnelSecretError, KubeUnavailableError, SecretForbiddenError } from "../errors.js";
+import { BadTunnelSecretError, ConfigMapForbiddenError, KubeUnavailableError, SecretForbiddenError } from "../errors.js";
 import { PROXY_TOKEN_SECONDS, ProxyTokenSource } from "./proxy-token.js";
 
 /** Where the pod's namespace is mounted with the ServiceAccount token. */
@@ -72,6 +72,7 @@ export class KubeAccess {
     private readonly core: CoreV1Api,
     readonly namespace: string,
     readonly secretName: string,
+    readonly publicConfigMapName: string,
     private readonly proxyServiceAccount: string,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
@@ -90,7 +91,7 @@ export class KubeAccess {
       }
     }
     if (!namespace) throw new KubeUnavailableError(`cannot tell the pod's namespace: set EDGE_NAMESPACE (the chart sets it from metadata.namespace)`);
-    return new KubeAccess(kc, kc.makeApiClient(CoreV1Api), namespace, ref.secretName, ref.proxyServiceAccount, ref.timeoutMs, logger.child({ component: "kube" }));
+    return new KubeAccess(kc, kc.makeApiClient(CoreV1Api), namespace, ref.secretName, ref.publicConfigMapName ?? DEFAULT_PUBLIC_CONFIGMAP_NAME, ref.proxyServiceAccount, ref.timeoutMs, logger.child({ component: "kube" }));
   }
 
   private where(): string {
@@ -177,6 +178,49 @@ export class KubeAccess {
       } catch (err) {
         if (statusOf(err) === 409 && i < 5) continue;
         throw this.translate("update", err);
+      }
+    }
+  }
+
+  /**
+   * Writes the public tunnel configuration (no key, no token) to its
+   * ConfigMap: created when absent, replaced when its data differ, left alone
+   * otherwise. Needs create, and get/update on that one name (the chart's
+   * bootstrap Role).
+   */
+  async writePublicConfig(data: Record<string, string>, owner?: { name: string; uid: string }): Promise<"created" | "updated" | "unchanged"> {
+    const name = this.publicConfigMapName;
+    const where = `configmap ${this.namespace}/${name}`;
+    const fail = (verb: string, err: unknown): Error =>
+      statusOf(err) === 403 || statusOf(err) === 401
+        ? new ConfigMapForbiddenError(
+            `the ServiceAccount may not ${verb} ${where} (${describeKubeError(err)}). ` +
+              `It needs a Role in namespace ${this.namespace} with "create" on "configmaps" and "get", "update" on the configmap ${name} (the chart's bootstrap Role)`,
+            err,
+          )
+        : new KubeUnavailableError(`cannot ${verb} ${where}: ${describeKubeError(err)}`, err);
+    const labels = { "app.kubernetes.io/name": "daalu-edge", "app.kubernetes.io/component": "tunnel" };
+    for (let i = 0; ; i++) {
+      let cur: V1ConfigMap | undefined;
+      try {
+        cur = await withTimeout(this.core.readNamespacedConfigMap({ name, namespace: this.namespace }), this.timeoutMs, `get ${where}`);
+      } catch (err) {
+        if (statusOf(err) !== 404) throw fail("get", err);
+      }
+      try {
+        if (!cur) {
+          const metadata = { name, namespace: this.namespace, labels, ...(owner ? { ownerReferences: [{ apiVersion: "v1", kind: "ServiceAccount", name: owner.name, uid: owner.uid }] } : {}) };
+          await withTimeout(this.core.createNamespacedConfigMap({ namespace: this.namespace, body: { apiVersion: "v1", kind: "ConfigMap", metadata, data } }), this.timeoutMs, `create ${where}`);
+          return "created";
+        }
+        if (JSON.stringify(cur.data ?? {}) === JSON.stringify(data) && !cur.binaryData) return "unchanged";
+        const body: V1ConfigMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { ...cur.metadata, labels: { ...cur.metadata?.labels, ...labels } }, data };
+        await withTimeout(this.core.replaceNamespacedConfigMap({ name, namespace: this.namespace, body }), this.timeoutMs, `update ${where}`);
+        return "updated";
+      } catch (err) {
+        // 409: someone created or changed it between our read and write; read again.
+        if (statusOf(err) === 409 && i < 5) continue;
+        throw fail(cur ? "update" : "create", err);
       }
     }
   }

@@ -22,7 +22,7 @@ import { unsentBytes } from "./paced.js";
 
 export { ObjectStore, type KubeObject, type StoreEvent } from "./store.js";
 export { LogStore, type LogLine } from "./logs.js";
-export { ADMIN_USER, BOOTSTRAP_USER, DEFAULT_TOKENS, EDGE_NAMESPACE, EDGE_PROXY_SERVICE_ACCOUNT, EDGE_PROXY_USER, EDGE_TUNNEL_SECRET, EDGE_USER, defaultPolicy, serviceAccountUser, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
+export { ADMIN_USER, BOOTSTRAP_USER, DEFAULT_TOKENS, EDGE_NAMESPACE, EDGE_PROXY_SERVICE_ACCOUNT, EDGE_PROXY_USER, EDGE_TUNNEL_CONFIGMAP, EDGE_TUNNEL_SECRET, EDGE_USER, defaultPolicy, serviceAccountUser, type KubeUser, type PolicyRule, type RbacPolicy } from "./rbac.js";
 export { DEFAULT_FIXTURES_DIR, loadFixtures } from "./fixtures.js";
 export { selfSignedTls, type TlsMaterial } from "./tls.js";
 export { SERVER_VERSION } from "./server.js";

@@ -35,6 +35,8 @@ export interface RequestAttributes {
 export const EDGE_NAMESPACE = "daalu-edge";
 /** The tunnel Secret the bootstrap Job writes and the edge reads (its WireGuard private key). */
 export const EDGE_TUNNEL_SECRET = "daalu-edge-tunnel";
+/** The ConfigMap with the tunnel's public configuration, written by the bootstrap Job beside the Secret. */
+export const EDGE_TUNNEL_CONFIGMAP = "daalu-edge-tunnel-public";
 /** The edge pod's own ServiceAccount: reads its tunnel Secret and mints tokens of the proxy account, nothing else. */
 export const EDGE_USER = `system:serviceaccount:${EDGE_NAMESPACE}:daalu-edge`;
 /** The ServiceAccount proxied calls run as: the read-only ClusterRole, no Secrets. */
@@ -62,7 +64,7 @@ export const DEFAULT_TOKENS: Readonly<Record<string, KubeUser>> = {
  * The chart's RBAC (deploy/daalu-edge/templates/rbac-*.yaml): the proxy account
  * has the read-only ClusterRole (no Secrets), the pod's own account gets its one
  * tunnel Secret and tokens of the proxy account, the bootstrap Job writes
- * Secrets in daalu-edge.
+ * Secrets in daalu-edge and the tunnel's public ConfigMap.
  */
 export function defaultPolicy(): RbacPolicy {
   return {
@@ -75,7 +77,11 @@ export function defaultPolicy(): RbacPolicy {
       { apiGroups: [""], resources: ["secrets"], resourceNames: [EDGE_TUNNEL_SECRET], verbs: ["get"], namespaces: [EDGE_NAMESPACE] },
       { apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [EDGE_PROXY_SERVICE_ACCOUNT], verbs: ["create"], namespaces: [EDGE_NAMESPACE] },
     ],
-    [BOOTSTRAP_USER]: [{ apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "update"], namespaces: [EDGE_NAMESPACE] }],
+    [BOOTSTRAP_USER]: [
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "update"], namespaces: [EDGE_NAMESPACE] },
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["create"], namespaces: [EDGE_NAMESPACE] },
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: [EDGE_TUNNEL_CONFIGMAP], verbs: ["get", "update"], namespaces: [EDGE_NAMESPACE] },
+    ],
   };
 }
 

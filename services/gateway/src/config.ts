@@ -1,3 +1,5 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { EnvReader, parseHostPort, readCommon, type CommonConfig } from "@daalu/runtime";
 import { DEFAULT_DATABASE_URL } from "@daalu/runtime";
 
@@ -19,6 +21,12 @@ export const DEFAULT_GATEWAY_AUTH_CACHE_MS = 5_000;
 export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS = 8;
 export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT = 2;
 export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
+/**
+ * The edge chart served at /charts (a Helm repository): the repo's
+ * deploy/daalu-edge, packaged at start; its Chart.yaml version is the edge
+ * release this hub offers.
+ */
+export const DEFAULT_GATEWAY_EDGE_CHART_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../deploy/daalu-edge");
 /** uid and gid kubectl runs as when the gateway runs as root (nobody). */
 export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
@@ -33,6 +41,8 @@ export interface GatewayConfig extends CommonConfig {
   bootstrapBurst: number;
   bodyLimit: number;
   authCacheMs: number;
+  /** The edge chart's directory, served as a Helm repository at /charts. */
+  edgeChartDir: string;
   kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
   /**
    * Serve HTTPS with this certificate and key (PEM files). kubectl sends bearer
@@ -66,6 +76,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
     tls,
+    edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
     kubectl: {
       maxRuns: r.int("GATEWAY_KUBECTL_MAX_RUNS", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS, 1, 1_000),
       maxRunsPerTenant: r.int("GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT, 1, 1_000),

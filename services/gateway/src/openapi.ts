@@ -243,6 +243,22 @@ export const openapi = {
         responses: { "200": { description: "the target's answer, as it sent it" }, ...errors },
       },
     },
+    "/charts/index.yaml": {
+      get: {
+        summary: "The edge chart's Helm repository index (public)",
+        description: "The hub is a Helm chart repository for the daalu-edge chart: `helm install daalu-edge daalu-edge --repo <hub>/charts --version <v>` (the command an invite prints). The version is the edge release this hub offers.",
+        security: [],
+        responses: { "200": { description: "index.yaml", content: { "application/x-yaml": {} } } },
+      },
+    },
+    "/charts/{file}": {
+      get: {
+        summary: "The packaged edge chart, daalu-edge-<version>.tgz (public)",
+        security: [],
+        parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "the chart archive", content: { "application/gzip": {} } }, "404": problem },
+      },
+    },
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },

@@ -13,6 +13,7 @@ import { buildApp, type RouteList } from "./http/app.js";
 import { createAuditClient, createAuditPublisher } from "@daalu/audit";
 import { queryClient } from "@daalu/tunnel-proxy";
 import { auditRoutesPlugin } from "./http/audit-routes.js";
+import { chartsPlugin } from "./http/charts.js";
 import { diagnosticsPlugin } from "./http/diagnostics.js";
 import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
@@ -101,6 +102,7 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
       limits: { total: k.maxRuns, perTenant: Math.min(k.maxRunsPerTenant, k.maxRuns), perCluster: k.maxRunsPerCluster },
       runAs: k.runAs,
     });
+    await app.register(chartsPlugin, { dir: config.edgeChartDir, logger });
     await app.register(diagnosticsPlugin, { auth, hubNode: natsClient(conn, peeringv1.HubNodeService, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();

@@ -7,8 +7,8 @@ import { assertProblem, gatewayHarness, http, type Res } from "./helpers.js";
 // viewer learns nothing about an admin route's. Table-driven over Fastify's
 // route table, so a new route is covered the day it is added.
 
-/** The only routes anyone may call without a token. */
-const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap"]);
+/** The only routes anyone may call without a token. The edge chart's Helm repository (/charts) holds nothing secret and helm sends no token. */
+const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}"]);
 /** Routes that need an admin token. */
 const ADMIN = new Set(["POST /v1/clusters", "DELETE /v1/clusters/{id}", "POST /v1/clusters/{id}/invites", "POST /v1/invites/{id}/revoke", "POST /v1/invites/{id}/regenerate", "PUT /v1/subnet"]);
 

@@ -15,7 +15,12 @@ export const DEFAULT_INVITE_GRPC_ADDR = "0.0.0.0:7101";
 export const DEFAULT_INVITE_DB_POOL = 8;
 export const DEFAULT_INVITE_TTL_MS = 3_600_000;
 export const DEFAULT_INVITE_HUB_URL = "http://127.0.0.1:8080";
-export const DEFAULT_INVITE_CHART_REF = "daalu/daalu-edge";
+/**
+ * The edge chart version the helm command installs: the edge release this hub
+ * offers, which the gateway serves at <hub>/charts from deploy/daalu-edge. It
+ * must equal that Chart.yaml's version (config.test.ts pins it).
+ */
+export const DEFAULT_INVITE_CHART_VERSION = "0.1.0";
 export const DEFAULT_INVITE_PEERING_TIMEOUT_MS = 5_000;
 
 export interface InviteConfig extends CommonConfig {
@@ -27,8 +32,10 @@ export interface InviteConfig extends CommonConfig {
   ttlMs: number;
   /** hub.url in the helm command: where the edge's bootstrap Job reaches the gateway. */
   hubUrl: string;
-  /** The chart reference in the helm command. */
-  chartRef: string;
+  /** The chart reference in the helm command; undefined = the hub's own repository (<hubUrl>/charts). */
+  chartRef: string | undefined;
+  /** The chart version in the helm command. */
+  chartVersion: string;
   /** Timeout of each call to the peering service. */
   peeringTimeoutMs: number;
 }
@@ -44,8 +51,10 @@ export function loadConfig(env: Record<string, string | undefined>): InviteConfi
   r.check(peeringTimeoutMs > 0, "INVITE_PEERING_TIMEOUT must be positive");
   const hubUrl = r.url("INVITE_HUB_URL", DEFAULT_INVITE_HUB_URL);
   r.check(isShellSafe(hubUrl), `INVITE_HUB_URL must not contain spaces, quotes, commas or shell metacharacters, got "${hubUrl}"`);
-  const chartRef = r.str("INVITE_CHART_REF", DEFAULT_INVITE_CHART_REF);
-  r.check(isShellSafe(chartRef), `INVITE_CHART_REF must not contain spaces, quotes, commas or shell metacharacters, got "${chartRef}"`);
+  const chartRef = r.optional("INVITE_CHART_REF") || undefined;
+  r.check(chartRef === undefined || isShellSafe(chartRef), `INVITE_CHART_REF must not contain spaces, quotes, commas or shell metacharacters, got "${chartRef}"`);
+  const chartVersion = r.str("INVITE_CHART_VERSION", DEFAULT_INVITE_CHART_VERSION);
+  r.check(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/.test(chartVersion), `INVITE_CHART_VERSION must be a SemVer version like 1.2.3, got "${chartVersion}"`);
   const cfg: InviteConfig = {
     ...common,
     databaseUrl: r.str("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -54,6 +63,7 @@ export function loadConfig(env: Record<string, string | undefined>): InviteConfi
     ttlMs,
     hubUrl,
     chartRef,
+    chartVersion,
     peeringTimeoutMs,
   };
   r.done();

@@ -34,7 +34,9 @@ export interface InvitesOptions {
   logger: Logger;
   ttlMs: number;
   hubUrl: string;
-  chartRef: string;
+  /** undefined: the hub's own chart repository. */
+  chartRef: string | undefined;
+  chartVersion: string;
   peeringTimeoutMs: number;
   now?: () => Date;
 }
@@ -128,7 +130,7 @@ export class Invites {
       createdBy,
       regeneratedFrom,
     });
-    return { invite: this.view(row), token: t.token, helmCommand: helmCommand({ chartRef: this.opts.chartRef, hubUrl: this.opts.hubUrl, token: t.token }) };
+    return { invite: this.view(row), token: t.token, helmCommand: helmCommand({ chartRef: this.opts.chartRef, chartVersion: this.opts.chartVersion, hubUrl: this.opts.hubUrl, token: t.token }) };
   }
 
   async list(tenantId: string, clusterId: string, signal?: AbortSignal): Promise<InviteView[]> {

@@ -64,6 +64,7 @@ export function start(config: InviteConfig, logger: Logger, deps: { now?: () => 
       ttlMs: config.ttlMs,
       hubUrl: config.hubUrl,
       chartRef: config.chartRef,
+      chartVersion: config.chartVersion,
       peeringTimeoutMs: config.peeringTimeoutMs,
       now: deps.now,
     });

@@ -6,6 +6,7 @@ import { eventually } from "@daalu/testing";
 import { generateKeyPair } from "@daalu/wireguard";
 import { LOW_ORDER_KEYS } from "../../../packages/wireguard/test/low-order.js";
 import { reason, stack, type Stack } from "./harness.js";
+import { DEFAULT_INVITE_CHART_VERSION } from "../src/config.js";
 
 const { InviteState } = invitev1;
 
@@ -28,7 +29,7 @@ test("create returns a one-time token and the documented helm command; list neve
   assert.match(created.token, /^dfi1_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43}$/);
   assert.equal(
     created.helmCommand,
-    `helm install daalu-edge oci://charts.example.com/daalu-edge --namespace daalu-edge --create-namespace --set hub.url=https://hub.example.com --set bootstrap.token=${created.token}`,
+    `helm install daalu-edge oci://charts.example.com/daalu-edge --version ${DEFAULT_INVITE_CHART_VERSION} --namespace daalu-edge --create-namespace --set hub.url=https://hub.example.com --set bootstrap.token=${created.token}`,
   );
   const inv = created.invite!;
   assert.equal(inv.state, InviteState.PENDING);

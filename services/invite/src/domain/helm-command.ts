@@ -1,24 +1,48 @@
 /**
  * The copy-paste install command shown with a new token, in exactly the
- * documented form (README, issue 2):
+ * documented form (README, "The helm command"). By default the chart comes
+ * from the hub itself, which serves it as a Helm repository at <hub>/charts
+ * (the gateway's /charts routes), so the command needs nothing but the hub:
  *
- *   helm install daalu-edge <chartRef> --namespace daalu-edge --create-namespace \
- *     --set hub.url=<hubUrl> --set bootstrap.token=<token>
+ *   helm install daalu-edge daalu-edge --repo <hubUrl>/charts --version <v> \
+ *     --namespace daalu-edge --create-namespace --set hub.url=<hubUrl> --set bootstrap.token=<token>
  *
- * (on one line). Tokens, URLs and chart refs are restricted to shell-safe
+ * With INVITE_CHART_REF set (an OCI reference or `repo/chart` elsewhere), that
+ * reference replaces `daalu-edge --repo <hubUrl>/charts`. Printed on one line.
+ * Tokens, URLs, chart refs and versions are restricted to shell-safe
  * characters, so nothing needs quoting; anything else is refused rather than
  * producing a command that would do something different when pasted.
  */
 const SHELL_SAFE = /^[A-Za-z0-9_\-./:@%+=~]+$/;
+
+/** The chart's name in the hub's repository (deploy/daalu-edge/Chart.yaml). */
+export const EDGE_CHART_NAME = "daalu-edge";
+/** Where the hub serves its chart repository, below the hub URL. */
+export const HUB_CHARTS_PATH = "/charts";
 
 /** True when `v` can be pasted into a shell command without quoting (config validates hub URL and chart ref with it). */
 export function isShellSafe(v: string): boolean {
   return SHELL_SAFE.test(v);
 }
 
-export function helmCommand(opts: { chartRef: string; hubUrl: string; token: string }): string {
+export interface HelmCommandOptions {
+  /** undefined: the hub's own repository (`--repo <hubUrl>/charts`). */
+  chartRef?: string | undefined;
+  /** The chart version to install (the edge release the hub offers). */
+  chartVersion: string;
+  hubUrl: string;
+  token: string;
+}
+
+/** The `<chart> --repo … --version …` part, as helm takes it. */
+export function chartArgs(o: Pick<HelmCommandOptions, "chartRef" | "chartVersion" | "hubUrl">): string {
+  const chart = o.chartRef ?? `${EDGE_CHART_NAME} --repo ${o.hubUrl.replace(/\/+$/, "")}${HUB_CHARTS_PATH}`;
+  return `${chart} --version ${o.chartVersion}`;
+}
+
+export function helmCommand(opts: HelmCommandOptions): string {
   for (const [name, v] of Object.entries(opts)) {
-    if (!isShellSafe(v)) throw new Error(`helmCommand: ${name} contains characters that are not shell-safe`);
+    if (v !== undefined && !isShellSafe(v)) throw new Error(`helmCommand: ${name} contains characters that are not shell-safe`);
   }
-  return `helm install daalu-edge ${opts.chartRef} --namespace daalu-edge --create-namespace --set hub.url=${opts.hubUrl} --set bootstrap.token=${opts.token}`;
+  return `helm install daalu-edge ${chartArgs(opts)} --namespace daalu-edge --create-namespace --set hub.url=${opts.hubUrl} --set bootstrap.token=${opts.token}`;
 }
