@@ -2,7 +2,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { edgev1 } from "@daalu/proto";
 import { formatCaller, HEADER_CALLER, HEADER_TENANT, injectTrace, tunnelSubject, type CallerRef } from "@daalu/runtime";
-import { requestStream, type StreamTimings } from "./stream.js";
+import type { StreamTimings } from "./stream-protocol.js";
+import { requestStream } from "./stream-requester.js";
 
 /** The answer of a call through the tunnel: status, headers, and the body as a pull stream. */
 export interface ProxyAnswer {

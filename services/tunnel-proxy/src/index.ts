@@ -4,6 +4,8 @@
  */
 export { proxyCall, type ProxyAnswer, type ProxyCallOptions } from "./client.js";
 export { queryClient, serveQueries, type QueryClient } from "./queries.js";
-export * from "./stream.js";
+export * from "./stream-protocol.js";
+export * from "./stream-requester.js";
+export * from "./stream-responder.js";
 export { start, type RunningTunnelProxy } from "./service.js";
 export { loadConfig, type TunnelProxyConfig } from "./config.js";

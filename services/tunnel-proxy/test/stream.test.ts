@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Code, DaaluError } from "@daalu/runtime";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
-import { acceptStream, requestStream, type StreamResponder } from "../src/stream.js";
+import { requestStream } from "../src/stream-requester.js";
+import { acceptStream, type StreamResponder } from "../src/stream-responder.js";
 
 // The chunked stream protocol over the real NATS: order, errors, the credit
 // window under a slow reader, and cancellation in both directions.

@@ -8,10 +8,11 @@
  * The caller's API token is checked here and never forwarded: the edge calls
  * the API server as its own ServiceAccount. A cluster of another tenant is
  * 404, exactly like a cluster that does not exist. Answers stream with
- * backpressure: the body is a pull stream (stream.ts) piped into the socket,
- * so a client that reads slowly stops the acks, the tunnel-proxy, the edge
- * and the API server in turn; a client that hangs up cancels the call down to
- * the API server (pinned by test/k8s-kubectl.test.ts "logs -f cancelled").
+ * backpressure: the body is a pull stream (tunnel-proxy's stream-requester.ts)
+ * piped into the socket, so a client that reads slowly stops the acks, the
+ * tunnel-proxy, the edge and the API server in turn; a client that hangs up
+ * cancels the call down to the API server (pinned by test/k8s-kubectl.test.ts
+ * "logs -f cancelled").
  *
  * Errors on /k8s answer as a Kubernetes `Status` (not problem+json) because
  * kubectl prints a Status' message verbatim and nothing else usefully; the

@@ -1,6 +1,6 @@
 /**
  * The tunnel subject handler: one ProxyRequest in, a chunked stream out (see
- * stream.ts), one audit record per call.
+ * stream-protocol.ts), one audit record per call.
  *
  * Audit rule (the proxy never answers a call whose record was not accepted):
  * - Unary calls: the edge's whole answer is held (up to unaryBufferBytes), the
@@ -33,7 +33,7 @@ import {
   context as otelContext,
   type Logger,
 } from "@daalu/runtime";
-import { acceptStream, type StreamResponder } from "../../stream.js";
+import { acceptStream, type StreamResponder } from "../../stream-responder.js";
 import { isStreaming, parseOperation } from "../../domain/operation.js";
 import { InvalidProxyRequestError, TenantMismatchError } from "../../errors.js";
 import type { EdgeClients } from "../grpc/edge-client.js";
