@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { generateKeyPair, openDevice, type PeerConfig } from "@daalu/wireguard";
-import { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS, evaluateHealth, type HealthState } from "../services/peering/src/domain/health.js";
+import { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS, evaluateHealth, type HealthState } from "@daalu/peering";
 
 const PEERS = Number(process.env["BENCH_PEERS"] ?? 5000);
 const ADDS = Number(process.env["BENCH_ADDS"] ?? 250);

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
-import type { TunnelConfig } from "../edge/src/index.js";
+import type { TunnelConfig } from "@daalu/edge";
 import { ROOT, type Netns, type NsHost } from "./netns.js";
 
 export const EDGE_MAIN = path.join(ROOT, "edge/src/main.ts");

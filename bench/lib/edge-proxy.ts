@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createLogger } from "@daalu/runtime";
-import { startStatusServer } from "../../edge/src/adapters/grpc.js";
+import { startStatusServer } from "@daalu/edge";
 
 const env = process.env;
 const server = env["BENCH_API_SERVER"];

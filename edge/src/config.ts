@@ -8,8 +8,6 @@ import { parseHttpTargets } from "./proxy/targets.js";
  * the chart sets them (deploy/daalu-edge/templates/).
  */
 
-export type EdgeMode = "bootstrap" | "run";
-
 export const DEFAULT_SECRET_NAME = "daalu-edge-tunnel";
 /** The ConfigMap with the tunnel's public configuration (no key, no token), written beside the Secret. */
 export const DEFAULT_PUBLIC_CONFIGMAP_NAME = "daalu-edge-tunnel-public";
@@ -20,7 +18,6 @@ export const DEFAULT_BOOTSTRAP_BACKOFF_MS = 500;
 export const DEFAULT_BOOTSTRAP_BACKOFF_MAX_MS = 15_000;
 export const DEFAULT_HUB_TIMEOUT_MS = 10_000;
 export const DEFAULT_WG_INTERFACE = "dle0";
-export const DEFAULT_KEEPALIVE_SECONDS = 25;
 export const DEFAULT_GRPC_PORT = 7443;
 export const DEFAULT_PROBE_ADDR = "0.0.0.0:8081";
 export const DEFAULT_READY_MAX_HANDSHAKE_AGE_MS = 180_000;

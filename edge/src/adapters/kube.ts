@@ -11,7 +11,7 @@ import { PROXY_TOKEN_SECONDS, ProxyTokenSource } from "./proxy-token.js";
 export const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /** Label that marks the bootstrap state, so `kubectl get secret -L daalu.dev/bootstrap` shows it. */
-export const STATE_LABEL = "daalu.dev/bootstrap";
+const STATE_LABEL = "daalu.dev/bootstrap";
 
 /** The API server's error as an operator reads it: status code plus the server's own message, verbatim. */
 export function describeKubeError(err: unknown): string {

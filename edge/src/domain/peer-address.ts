@@ -1,4 +1,4 @@
-import { isIPv4 } from "node:net";
+import { isIPv4 } from "@daalu/runtime/pure";
 
 /**
  * The host part of a gRPC peer string as grpc-js reports it from

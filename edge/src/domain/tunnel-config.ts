@@ -1,4 +1,4 @@
-import { BlockList, isIPv4 } from "node:net";
+import { ipv4InSubnet, isIPv4 } from "@daalu/runtime/pure";
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { invitev1 } from "@daalu/proto";
 import { isValidKey, publicKeyOf } from "@daalu/wireguard";
@@ -51,9 +51,7 @@ export function parseCidr(cidr: string): { network: string; prefix: number } | u
 }
 
 function inSubnet(ip: string, cidr: { network: string; prefix: number }): boolean {
-  const bl = new BlockList();
-  bl.addSubnet(cidr.network, cidr.prefix, "ipv4");
-  return bl.check(ip, "ipv4");
+  return ipv4InSubnet(ip, cidr.network, cidr.prefix);
 }
 
 /**

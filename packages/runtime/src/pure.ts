@@ -5,3 +5,4 @@
  */
 export * from "./secret-token.js";
 export * from "./ids.js";
+export * from "./ipv4.js";

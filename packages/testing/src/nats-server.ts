@@ -74,7 +74,7 @@ export async function startNatsServer(opts: { jetstream?: boolean } = {}): Promi
     try {
       await waitForPort(port, 10_000, () => c.exitCode !== null || c.signalCode !== null);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${log}`);
+      throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
     }
   };
   const stop = async (o: { kill?: boolean } = {}) => {

@@ -54,6 +54,8 @@ export interface Res {
   status: number;
   type: string;
   headers: Headers;
+  /** The parsed JSON (or text) body; tests read it field by field. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON body, read loosely by tests
   body: any;
 }
 

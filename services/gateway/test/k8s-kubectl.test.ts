@@ -9,7 +9,7 @@ import { http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 import { Kubectl, kubectlCases } from "./kubectl-cases.js";
 import { tunnelSecretCases } from "./kubectl-secret-cases.js";
-import { KubeAccess } from "../../../edge/src/adapters/kube.js";
+import { KubeAccess } from "@daalu/edge";
 
 // The real kubectl through gateway -> NATS -> tunnel-proxy -> edge (loopback
 // gRPC, no WireGuard) -> kube-double, compared with kubectl run directly

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
-import { parseHttpTargets } from "../../../edge/src/proxy/index.js";
+import { parseHttpTargets } from "@daalu/edge/proxy";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
 import { targetsPlugin } from "../src/http/targets.js";
 import { http as call, seedTenant, type Tokens } from "./helpers.js";

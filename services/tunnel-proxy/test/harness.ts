@@ -11,7 +11,7 @@ import { CallerKind, peeringv1 } from "@daalu/proto";
 import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
 import { EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
-import { registerProxy, type ApiServerRef, type HttpTarget } from "../../../edge/src/proxy/index.js";
+import { registerProxy, type ApiServerRef, type HttpTarget } from "@daalu/edge/proxy";
 import { startStack, type HubService, type Stack } from "@daalu/stack";
 import type { RunningTunnelProxy } from "../src/service.js";
 

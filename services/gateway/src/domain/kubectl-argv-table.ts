@@ -99,7 +99,6 @@ export const VERB_FLAGS = {
 } as const satisfies Record<string, Record<string, FlagSpec>>;
 
 export type VerbKey = keyof typeof VERB_FLAGS;
-export const VERB_KEYS = Object.keys(VERB_FLAGS) as VerbKey[];
 
 /** Every flag `verb` accepts, keyed by long name. */
 export function flagsOf(verb: VerbKey): Readonly<Record<string, FlagSpec>> {

@@ -1,9 +1,8 @@
 /**
  * The diagnostic blob of one cluster: what an engineer needs to see why a
- * tunnel is not green, as a typed message (peeringv1.ClusterDiagnostics) that
- * renders to readable JSON with `diagnosticsToJson`.
+ * tunnel is not green, as a typed message (peeringv1.ClusterDiagnostics).
  */
-import { create, toJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { fingerprint, type PeerStatus } from "@daalu/wireguard";
@@ -154,9 +153,4 @@ export async function clusterDiagnostics(d: DiagnosticsSource): Promise<peeringv
     alert: undefined,
     ...node,
   });
-}
-
-/** The blob as JSON (proto3 JSON names, enums by name) for GET /v1/clusters/{id}/diagnostics. */
-export function diagnosticsToJson(d: peeringv1.ClusterDiagnostics): unknown {
-  return toJson(peeringv1.ClusterDiagnosticsSchema, d);
 }

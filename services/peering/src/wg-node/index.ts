@@ -1,5 +1,3 @@
-/** The hub's WireGuard node (wired by peering's main when PEERING_WG=on). */
-export { HubNode, type HubNodeDeps, type HubNodeStore } from "./hub-node.js";
+/** The hub's WireGuard node (wired by peering's service when PEERING_WG=on). */
+export { HubNode } from "./hub-node.js";
 export * from "./config.js";
-export { buildDiagnostics, diagnosticsToJson, type DiagnosticsInput } from "./diagnostics.js";
-export { EdgeProber, type ProbeReport } from "./prober.js";

@@ -7,7 +7,6 @@ export const AUDIT_STREAM = "DAALU_AUDIT";
 export const AUDIT_CONSUMER = "audit-writer";
 /** A record republished within this window (same Nats-Msg-Id) is dropped by JetStream itself. */
 export const AUDIT_DUPLICATE_WINDOW_MS = 120_000;
-export const DEFAULT_AUDIT_ACK_WAIT_MS = 30_000;
 /** Header of a message carrying a CallRecordBatch (value: its record count) instead of one CallRecord. */
 export const HEADER_AUDIT_BATCH = "Daalu-Audit-Batch";
 

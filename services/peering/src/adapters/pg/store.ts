@@ -19,7 +19,7 @@ import type { PeeringDb } from "./schema.js";
 import { PreparedStatements } from "./statements.js";
 import { SubnetStore } from "./subnet-store.js";
 
-export type { ClusterRecord, CommitResult, HealthPatch, PeerRecord, Reservation, ReservedCluster, StalePending, SubnetRecord, SubnetRef } from "./rows.js";
+export type { ClusterRecord, CommitResult, HealthPatch, PeerRecord, Reservation, StalePending, SubnetRecord, SubnetRef } from "./rows.js";
 
 export interface StoreOptions {
   /** Pool new tenants' subnets are carved from. */

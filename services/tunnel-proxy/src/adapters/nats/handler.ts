@@ -35,7 +35,7 @@ import {
 } from "@daalu/runtime";
 import { acceptStream, type StreamResponder } from "../../stream-responder.js";
 import { isStreaming, parseOperation } from "../../domain/operation.js";
-import { InvalidProxyRequestError, TenantMismatchError } from "../../errors.js";
+import { EdgeUnavailableError, InvalidProxyRequestError, TenantMismatchError } from "../../errors.js";
 import type { EdgeClients } from "../grpc/edge-client.js";
 
 export interface HandlerDeps {
@@ -156,7 +156,7 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
       call.on("error", (err: grpc.ServiceError) => {
         void chain.then(() => {
           if (res.signal.aborted) reject(new DaaluError(Code.Canceled, "cancelled by the caller", { reason: "CANCELLED_BY_CALLER", httpStatus: 499 }));
-          else if (err.code === grpc.status.UNAVAILABLE && !err.metadata?.get("daalu-error-reason").length && !head) reject(new DaaluError(Code.Unavailable, `the edge of cluster ${clusterId} is unreachable: ${err.details}`, { reason: "EDGE_UNAVAILABLE" }));
+          else if (err.code === grpc.status.UNAVAILABLE && !err.metadata?.get("daalu-error-reason").length && !head) reject(new EdgeUnavailableError(clusterId, err.details));
           else reject(fromGrpcError(err));
         }, reject);
       });
