@@ -129,7 +129,11 @@ export function runEdge(mode: string, env: Record<string, string>, timeoutMs = 1
   );
 }
 
-/** A grpc-js client of EdgeService with the raw (untyped) Proxy method, as the tunnel-proxy holds one. */
+/**
+ * A grpc-js client of EdgeService with the raw (untyped) Proxy method, as the tunnel-proxy holds one.
+ * A slow reader of Proxy reads with a `data` listener and pauses in it: a call paused before its
+ * first read buffers every message in grpc-js without bound (docs/architecture.md).
+ */
 export type RawProxyClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientReadableStream<edgev1.ProxyResponse>>;
 
 /** The edge's Proxy RPC on a loopback gRPC server (the tunnel's stand-in) and a client of it. */

@@ -6,10 +6,14 @@
  * body chunks. Reads of the edge's own Secrets are answered here with a 403
  * Status and never reach the API server (policy.ts).
  *
- * - Backpressure: a chunk is written only while call.write() returns true;
- *   otherwise the upstream response is paused until 'drain', so gRPC flow
- *   control (and, behind it, the hub's credit window) reaches the API server's
- *   TCP connection. Pinned by edge/test/proxy.test.ts "slow reader".
+ * - Backpressure: the response is read only while call.write() returns true;
+ *   otherwise not until 'drain', so gRPC flow control (and, behind it, the
+ *   hub's credit window) reaches the API server's TCP connection. The edge
+ *   holds at most grpc-js's 16 unsent messages of at most what one read()
+ *   found buffered (the response's high-water mark plus one socket read).
+ *   Pinned by edge/test/proxy.test.ts "slow reader".
+ * - Throughput: a message carries everything buffered when it is read, not
+ *   one HTTP chunk (a `logs -f` stream sends one chunk per line).
  * - Cancellation: the call's 'cancelled' event, its deadline and timeout_ms
  *   abort the upstream request. Pinned by "cancel reaches the API server".
  * - Status and body are forwarded verbatim (a Forbidden Status JSON reaches
@@ -177,11 +181,22 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
             },
           });
           call.write(head);
-          res.on("data", (data: Buffer) => {
-            if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
-              res.pause();
-              call.once("drain", () => res.resume());
+          // Paused mode: each read() takes all the response has buffered, so a run of small HTTP
+          // chunks (`logs -f` gets one per line) leaves as one message; nothing is read while
+          // gRPC pushes back, and then the response's buffer fills and its socket stops reading.
+          let waiting = false;
+          const pump = () => {
+            waiting = false;
+            for (let data = res.read() as Buffer | null; data !== null; data = res.read() as Buffer | null) {
+              if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
+                waiting = true;
+                call.once("drain", pump);
+                return;
+              }
             }
+          };
+          res.on("readable", () => {
+            if (!waiting) pump();
           });
           res.on("end", () => {
             done();

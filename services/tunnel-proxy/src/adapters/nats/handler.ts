@@ -129,6 +129,8 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
       let chain = Promise.resolve();
       // Each frame is handled in order; the gRPC stream is paused while a
       // write waits for credit, so a slow reader pushes back to the edge.
+      // Never pause the call before this first read: grpc-js would then
+      // take in every message unbounded (docs/architecture.md).
       call.on("data", (m: edgev1.ProxyResponse) => {
         call.pause();
         chain = chain
