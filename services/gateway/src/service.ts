@@ -1,7 +1,7 @@
-import { CallerKind, peeringv1 } from "@daalu/proto";
+import { CallerKind } from "@daalu/proto";
 import { inviteClient } from "@daalu/invite";
-import { peeringClient } from "@daalu/peering";
-import { assemble, connectNats, createDb, formatHostPort, migrateToLatest, natsClient, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
+import { hubNodeClient, peeringClient } from "@daalu/peering";
+import { assemble, connectNats, createDb, formatHostPort, migrateToLatest, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import { migrations } from "./adapters/pg/migrations.js";
@@ -103,7 +103,7 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
       runAs: k.runAs,
     });
     await app.register(chartsPlugin, { dir: config.edgeChartDir, logger });
-    await app.register(diagnosticsPlugin, { auth, hubNode: natsClient(conn, peeringv1.HubNodeService, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
+    await app.register(diagnosticsPlugin, { auth, hubNode: hubNodeClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === "object" && addr ? addr.port : config.port;

@@ -20,3 +20,13 @@ export function peeringClient(nc: NatsConnection, opts: { prefix: string; defaul
 export function peeringSender(nc: NatsConnection, opts: { prefix: string; defaults?: CallOptions; onError?: (err: unknown, subject: string) => void }): PeeringSender {
   return natsSender(nc, peeringv1.PeeringService, opts);
 }
+
+export type HubNodeClient = ServiceClient<MethodsOf<typeof peeringv1.HubNodeService>>;
+
+/**
+ * The hub nodes' own API (HubNodeService over NATS: diagnostics of a cluster's tunnel),
+ * answered by whichever hub node holds that tunnel.
+ */
+export function hubNodeClient(nc: NatsConnection, opts: { prefix: string; defaults?: CallOptions }): HubNodeClient {
+  return natsClient(nc, peeringv1.HubNodeService, opts);
+}

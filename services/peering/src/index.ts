@@ -1,5 +1,5 @@
 /** @daalu/peering — public API: the typed client and the types callers need. */
-export { peeringClient, peeringSender, type PeeringClient, type PeeringSender } from "./client.js";
+export { hubNodeClient, peeringClient, peeringSender, type HubNodeClient, type PeeringClient, type PeeringSender } from "./client.js";
 export { peeringv1 } from "@daalu/proto";
 /** Cluster health evaluation (pure), for tooling that replays probe results (bench peers). */
 export { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS, evaluateHealth, type HealthState } from "./domain/health.js";
