@@ -9,7 +9,7 @@ import { startStack, type HubService, type Namespace, type ServiceEnv, type Stac
 import type { KeyPair } from "@daalu/wireguard";
 import type { NsHost } from "./netns.js";
 
-export { freePort } from "@daalu/stack";
+export { freePort } from "@daalu/runtime";
 
 export interface HubStackOptions {
   /** PEERING_HUB_ENDPOINT: where edges reach the hub's WireGuard port. */

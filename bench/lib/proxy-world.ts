@@ -26,7 +26,7 @@ import { Pool } from "undici";
 import { HUB_SERVICES, startStack, type StackOptions } from "@daalu/stack";
 import { setup, type ServiceProcess } from "@daalu/testing";
 import { EDGE_MAIN, startEdgeRun, WG_PORT } from "../../e2e/edge-host.js";
-import { freePort } from "@daalu/stack";
+import { freePort } from "@daalu/runtime";
 import { HUB_UNDERLAY_IP, Netns } from "../../e2e/netns.js";
 import { findPids, type Watched } from "./cpu.js";
 import { gatewayTls } from "./gateway-tls.js";

@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
+import { freePort, spawnProcess, type SpawnedProcess } from "@daalu/runtime";
 import { startStack, type Stack } from "@daalu/stack";
 import { devKeyEncryptionKeys } from "./kek.js";
 import { startEmbeddedPostgres, type EmbeddedDb } from "./postgres.js";
-import { freePort, waitForPort } from "./ports.js";
+import { waitForPort } from "./ports.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const DEFAULT_DATA_DIR = path.join(ROOT, ".data");

