@@ -1,16 +1,16 @@
 /**
  * Pieces the edge e2e tests share: a plain WireGuard hub peer made with
  * wireguard-go + wg + ip (used until the hub node runs in the hub namespace),
- * the edge agent's `run` inside an edge namespace, and probes from inside.
+ * probes from inside a namespace, and (from @daalu/netns) the edge agent's
+ * `run` inside an edge namespace.
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
 import type { TunnelConfig } from "@daalu/edge";
+import { WG_PORT } from "@daalu/netns";
 import { ROOT, type Netns, type NsHost } from "./netns.js";
 
-export const EDGE_MAIN = path.join(ROOT, "edge/src/main.ts");
-export const WG_PORT = 51820;
+export { EDGE_MAIN, startEdgeRun, WG_PORT } from "@daalu/netns";
 
 /** A hub-side WireGuard interface in the hub namespace, configured by hand. */
 export async function startPlainHubPeer(net: Netns, privateKey: string, hubTunnelIp: string): Promise<{ iface: string; addPeer(publicKey: string, tunnelIp: string): Promise<void>; handshakeAgeS(publicKey: string): Promise<number | undefined> }> {
@@ -46,11 +46,6 @@ export async function startPlainHubPeer(net: Netns, privateKey: string, hubTunne
       return t > 0 ? Math.floor(Date.now() / 1000) - t : undefined;
     },
   };
-}
-
-/** Starts `edge run` inside `host`; ready when it logs "ready" (tunnel configured, EdgeService serving). */
-export function startEdgeRun(host: NsHost, env: Record<string, string>): SpawnedProcess {
-  return spawnProcess({ name: `edge run (${host.ns})`, entry: EDGE_MAIN, args: ["run"], netns: host.ns, track: (c) => host.track(c), env: { LOG_LEVEL: "info", ...env } });
 }
 
 /** GET /readyz from inside the edge's namespace: [status, body]. */

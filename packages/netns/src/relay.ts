@@ -2,7 +2,7 @@
  * Runs inside a network namespace (see netns.ts `forward()`): listens on
  * host:port there and pipes each connection to a unix socket that the test
  * process serves from the other namespace.
- *   node --import tsx e2e/relay.ts <host> <port> <unix-socket>
+ *   node --import tsx packages/netns/src/relay.ts <host> <port> <unix-socket>
  */
 import { connect, createServer } from "node:net";
 
