@@ -2,6 +2,8 @@
 # Quick start:
 #   ./daalu.sh up     install what is missing and run the whole hub (embedded PostgreSQL
 #                     and a child nats-server unless DATABASE_URL / NATS_URL are set)
+#   ./daalu.sh demo   the hub plus 3 simulated customer clusters (edges in network
+#                     namespaces with WireGuard); without root: the hub alone
 #   ./daalu.sh test   install what is missing and run every test
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,13 +30,32 @@ case "${1:-}" in
     }
     exec npx tsx packages/devhub/src/main.ts "$@"
     ;;
+  demo)
+    shift
+    ensure_node
+    need=()
+    command -v nats-server >/dev/null || [ -n "${NATS_URL:-}" ] || need+=(nats-server)
+    if [ "$(id -u)" = 0 ]; then
+      # The simulated clusters' tunnels: Debian packages, nothing from elsewhere.
+      command -v wireguard-go >/dev/null || need+=(wireguard-go)
+      command -v wg >/dev/null || need+=(wireguard-tools)
+      command -v ip >/dev/null || need+=(iproute2)
+      command -v kubectl >/dev/null || need+=(kubernetes-client)
+    fi
+    if [ "${#need[@]}" -gt 0 ]; then
+      echo "daalu: installing ${need[*]} (Debian packages)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    fi
+    # node itself (no npx/tsx wrapper): Ctrl-C reaches the demo once and its exit code is the command's.
+    exec node --import tsx packages/demo/src/main.ts "$@"
+    ;;
   test)
     shift
     ensure_node
     exec bash scripts/test.sh "$@"
     ;;
   *)
-    echo "usage: ./daalu.sh up | test" >&2
+    echo "usage: ./daalu.sh up | demo | test" >&2
     exit 2
     ;;
 esac

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, spawnProcess, type SpawnedProcess } from "@daalu/runtime";
-import { startStack, type Stack } from "@daalu/stack";
+import { startStack, type HubService, type Namespace, type Stack, type StackOptions } from "@daalu/stack";
 import { devKeyEncryptionKeys } from "./kek.js";
 import { startEmbeddedPostgres, type EmbeddedDb } from "./postgres.js";
 import { waitForPort } from "./ports.js";
@@ -46,8 +46,14 @@ export interface HubOptions {
   output?: LineSink;
   /** Create tenant `default` and an admin token when the tenant does not exist yet. */
   bootstrapAdmin?: boolean;
-  /** Run the hub WireGuard node (default: when wireguardAvailable()). */
-  wireguard?: boolean;
+  /** Run the hub WireGuard node (default: when wireguardAvailable()), optionally with these settings. */
+  wireguard?: boolean | NonNullable<StackOptions["wireguard"]>;
+  /** PEERING_HUB_ENDPOINT: where edges reach the hub's WireGuard port. */
+  hubEndpoint?: string;
+  /** Called once PostgreSQL and NATS are up, before any service starts (the demo forwards them into its hub namespace). */
+  prepare?: (infra: { databaseUrl: string; natsUrl: string }) => Promise<void>;
+  /** Run these services inside a network namespace (the demo: peering with the hub node and the tunnel-proxy). */
+  netns?: Partial<Record<HubService, Namespace>>;
   /**
    * Write a V8 CPU profile per service child into this directory when it exits
    * (benches; the same as spawnService's DAALU_CPU_PROF_DIR).
@@ -56,6 +62,8 @@ export interface HubOptions {
 }
 
 export interface Hub {
+  /** The stack's services (its admin `api`, `process()`). */
+  stack: Stack;
   databaseUrl: string;
   natsUrl: string;
   prefix: string;
@@ -116,6 +124,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       natsUrl = `nats://127.0.0.1:${port}`;
     }
     const prefix = opts.prefix ?? "";
+    await opts.prepare?.({ databaseUrl, natsUrl });
 
     // The hub knows a service is up from its info-level "ready" line, so quieter levels would hang start-up.
     const env: Record<string, string> = { ...opts.env };
@@ -136,7 +145,9 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       env,
       baseEnv,
       gateway: { listen: opts.gatewayListen ?? DEFAULT_GATEWAY_LISTEN, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) },
-      ...(wireguard ? { wireguard: {} } : {}),
+      ...(wireguard ? { wireguard: typeof wireguard === "object" ? wireguard : {} } : {}),
+      ...(opts.hubEndpoint ? { hubEndpoint: opts.hubEndpoint } : {}),
+      ...(opts.netns ? { netns: opts.netns } : {}),
       ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true } } : {}),
       output,
       keepOutput: false,
@@ -146,6 +157,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
     });
     return {
+      stack,
       databaseUrl,
       natsUrl,
       prefix,

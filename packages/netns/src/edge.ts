@@ -1,6 +1,6 @@
 /** The edge agent's `run` inside an edge namespace, as e2e tests, benches and the demo start it. */
 import path from "node:path";
-import { spawnProcess, type SpawnedProcess } from "@daalu/runtime";
+import { spawnProcess, type SpawnedProcess, type SpawnOptions } from "@daalu/runtime";
 import { ROOT, type NsHost } from "./netns.js";
 
 export const EDGE_MAIN = path.join(ROOT, "edge/src/main.ts");
@@ -8,6 +8,6 @@ export const EDGE_MAIN = path.join(ROOT, "edge/src/main.ts");
 export const WG_PORT = 51820;
 
 /** Starts `edge run` inside `host`; ready when it logs "ready" (tunnel configured, EdgeService serving). */
-export function startEdgeRun(host: NsHost, env: Record<string, string>, opts: { onLine?: (line: string) => void; keepOutput?: boolean } = {}): SpawnedProcess {
+export function startEdgeRun(host: NsHost, env: Record<string, string>, opts: Pick<SpawnOptions, "onLine" | "keepOutput" | "detached"> = {}): SpawnedProcess {
   return spawnProcess({ name: `edge run (${host.ns})`, entry: EDGE_MAIN, args: ["run"], netns: host.ns, track: (c) => host.track(c), env: { LOG_LEVEL: "info", ...env }, ...opts });
 }

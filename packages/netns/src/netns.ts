@@ -104,7 +104,7 @@ export class NsHost {
 
   /** Starts a long-running process inside the namespace; it is killed by cleanup(). */
   spawn(cmd: string, args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
-    const child = spawn("ip", ["netns", "exec", this.ns, cmd, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ip", ["netns", "exec", this.ns, cmd, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: this.net.ownGroups });
     this.net.track(child);
     return child;
   }
@@ -157,10 +157,17 @@ export class Netns {
   readonly edges: NsHost[] = [];
   private readonly children = new Set<ChildProcess>();
   private readonly servers = new Set<Server>();
-  private readonly namespaces: string[] = [];
+  /** The namespaces made so far, hub first. */
+  readonly namespaces: string[] = [];
   private readonly ifnames = new Set<string>();
   private readonly exitHook = () => this.cleanupSync();
   private cleaned = false;
+  /**
+   * Processes started here get their own process group (when the caller handles
+   * SIGINT itself): a terminal's Ctrl-C then reaches only the caller, which stops
+   * its services before the relays they use.
+   */
+  ownGroups = false;
   hub!: NsHost;
 
   private constructor() {}
@@ -176,6 +183,7 @@ export class Netns {
     process.once("exit", n.exitHook);
     live.add(n);
     if (opts.exitOnSignal ?? true) hookSignals();
+    else n.ownGroups = true;
     try {
       const hubNs = await n.addNamespace("h");
       await run("ip", ["-n", hubNs, "link", "add", "br0", "type", "bridge"]);
