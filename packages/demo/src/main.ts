@@ -61,7 +61,7 @@ try {
     baseEnv: process.env,
     output: (name, line) => {
       log.write(`${name.padEnd(18)} | ${line}\n`);
-      if (name === "demo" || name === "devhub") say(`${name}: ${line}`);
+      if (name === "demo") say(`demo: ${line}`);
     },
   });
   starting = false;
