@@ -104,9 +104,8 @@ export function loopbackRedirectUri(uri: unknown): string | undefined {
   return u.href;
 }
 
-/** PKCE: a code verifier (RFC 7636 §4.1) and its S256 challenge. */
-export const PKCE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
-export const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** PKCE: a code verifier (RFC 7636 §4.1); its S256 challenge is 43 base64url characters (schemas.ts). */
+const PKCE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 export function pkceChallengeS256(verifier: string): string {
   return createHash("sha256").update(verifier).digest("base64url");
