@@ -9,6 +9,7 @@ import { CsrfTokenInvalidError, InvalidCredentialsError, SessionExpiredError, To
 /** The browser session's cookie: HttpOnly, Secure, SameSite=Strict, Path=/. */
 export const SESSION_COOKIE = "daalu_session";
 const SECRET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+const SWEEP_EVERY_MS = 3_600_000;
 
 /** A live session and its user (the role is the user's current one). */
 export interface SessionInfo {
@@ -49,6 +50,7 @@ export function secretCookie(header: string | undefined, name: string): string |
 export class Sessions {
   private readonly perUser: TokenBuckets;
   private readonly perIp: TokenBuckets;
+  private lastSweep = 0;
 
   constructor(
     readonly store: UserStore,
@@ -86,6 +88,7 @@ export class Sessions {
     const id = secretId(secret);
     const expiresAt = new Date(now + this.settings.ttlMs);
     await this.store.insertSession({ id, userId: user.id, createdAt: new Date(now), expiresAt });
+    this.sweep(now);
     return { secret, info: { id, csrfToken: csrfTokenOf(secret), expiresAt, user } };
   }
 
@@ -109,6 +112,16 @@ export class Sessions {
     const info = await this.resolve(secret);
     if (method !== "GET" && method !== "HEAD" && !(csrfHeader !== undefined && safeEqual(csrfHeader, info.csrfToken))) throw new CsrfTokenInvalidError();
     return info;
+  }
+
+  /** At most once an hour, on a sign-in: ended sessions, codes and logins are deleted (best effort). */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    this.store
+      .deleteEnded(new Date(now))
+      .then((n) => n > 0 && this.logger.debug({ rows: n }, "ended sessions deleted"))
+      .catch((err: unknown) => this.logger.warn({ err }, "could not delete ended sessions"));
   }
 
   async revoke(id: Buffer): Promise<void> {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createUser, ensureUser, openGatewayStore } from "../src/admin.js";
+import { eventually } from "@daalu/testing";
 import { CONTENT_SECURITY_POLICY } from "../src/http/security-headers.js";
 import { assertProblem, http } from "./helpers.js";
 import { asBrowser, PASSWORD, setCookies, signIn, signInHarness } from "./sign-in-harness.js";
@@ -190,4 +191,20 @@ test("ensureUser (the devhub's first start) creates the admin once with a genera
   await assert.rejects(createUser(store, "acme", "Bad Name!", { role: "viewer" }), /username/);
   await assert.rejects(createUser(store, "acme", "bob", { role: "viewer", password: "short" }), /password/);
   await assert.rejects(createUser(store, "acme", "alice", { role: "viewer" }), /taken/);
+});
+
+test("ended sessions are deleted by the hourly sweep a sign-in runs", async (t) => {
+  const { gw, clock } = await signInHarness(t);
+  const alice = await signIn(gw.url, "alice");
+  const victor = await signIn(gw.url, "victor");
+  assert.equal((await asBrowser(gw.url, alice, "DELETE", "/v1/session")).status, 204);
+  const count = async () => (await gw.store.db.selectFrom("sessions").select(gw.store.db.fn.countAll<string>().as("n")).executeTakeFirstOrThrow()).n;
+  assert.equal(Number(await count()), 2);
+  // Within the hour nothing is swept; after it, alice's revoked session goes and victor's (idle-expired, not yet past its end) stays.
+  clock.advance(2 * HOUR);
+  await signIn(gw.url, "oscar");
+  await eventually(async () => assert.equal(Number(await count()), 2));
+  const users = await gw.store.db.selectFrom("sessions").innerJoin("users", "users.id", "sessions.user_id").select("users.username").orderBy("users.username").execute();
+  assert.deepEqual(users.map((u) => u.username), ["oscar", "victor"]);
+  assertProblem(await asBrowser(gw.url, victor, "GET", "/v1/session"), 401, "SESSION_EXPIRED");
 });

@@ -140,6 +140,18 @@ export class UserStore {
     }
   }
 
+  /** Housekeeping: forgets sessions, CLI codes and OIDC logins that ended before `now`; the number of rows. */
+  async deleteEnded(now: Date): Promise<number> {
+    try {
+      const s = await this.db.deleteFrom("sessions").where((eb) => eb.or([eb("expires_at", "<", now), eb("revoked_at", "<", now)])).executeTakeFirst();
+      const c = await this.db.deleteFrom("cli_auth_codes").where("expires_at", "<", now).executeTakeFirst();
+      const o = await this.db.deleteFrom("oidc_logins").where("expires_at", "<", now).executeTakeFirst();
+      return Number(s.numDeletedRows + c.numDeletedRows + o.numDeletedRows);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
   async insertCliCode(c: { id: Buffer; userId: string; codeChallenge: string; redirectUri: string; createdAt: Date; expiresAt: Date }): Promise<void> {
     try {
       await this.db
