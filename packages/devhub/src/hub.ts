@@ -73,6 +73,8 @@ export interface Hub {
   publicUrl: string;
   /** Set only when this start created the default tenant's admin token. */
   adminToken?: string;
+  /** The password of the user `admin` of tenant default, when this start created it. */
+  adminPassword?: string;
   /** nats-server (when the devhub started it) and every service process, named `<service>-<replica>`. */
   children: SpawnedProcess[];
   stop(): Promise<void>;
@@ -148,7 +150,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       ...(wireguard ? { wireguard: typeof wireguard === "object" ? wireguard : {} } : {}),
       ...(opts.hubEndpoint ? { hubEndpoint: opts.hubEndpoint } : {}),
       ...(opts.netns ? { netns: opts.netns } : {}),
-      ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true } } : {}),
+      ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true, adminUser: true } } : {}),
       output,
       keepOutput: false,
       // Ctrl-C in the terminal reaches only the devhub, which then stops the services in order before
@@ -164,6 +166,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       gatewayUrls: stack.gatewayUrls,
       publicUrl: stack.publicUrl,
       ...(stack.adminToken ? { adminToken: stack.adminToken } : {}),
+      ...(stack.adminPassword ? { adminPassword: stack.adminPassword } : {}),
       children: [...(nats ? [nats] : []), ...stack.processes],
       stop,
     };
