@@ -116,6 +116,12 @@ describe("./daalu.sh demo", { skip }, () => {
       { timeoutMs: 60_000, intervalMs: 250 },
     );
 
+    // A person signs in with the password the demo names.
+    assert.match(out, /Sign in: +tenant "default", user "admin", password in \S+admin-password/);
+    const password = readFileSync(path.join(dataDir, "admin-password"), "utf8").trim();
+    const session = await fetch(`${gatewayUrl}/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant: "default", username: "admin", password }) });
+    assert.equal(session.status, 200, await session.text());
+
     // The kubectl line the demo printed, as printed.
     const line = /^\s+(kubectl --kubeconfig \S+ get nodes)$/m.exec(out)?.[1];
     assert.ok(line, out);

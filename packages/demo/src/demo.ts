@@ -76,12 +76,16 @@ function apiOf(url: string, token: string): Api {
   };
 }
 
-/** The admin token: the one this start made (saved to `admin-token`, 0600), else the saved one. */
-async function adminToken(dataDir: string, made: string | undefined): Promise<string> {
+/**
+ * The admin token: the one this start made (saved to `admin-token`, 0600), else the saved one; and the
+ * password of the user `admin` when this start made it (saved to `admin-password`, 0600).
+ */
+async function adminToken(dataDir: string, hub: Pick<Hub, "adminToken" | "adminPassword">): Promise<string> {
   const file = path.join(dataDir, "admin-token");
-  if (made) {
-    await writeFile(file, `${made}\n`, { mode: 0o600 });
-    return made;
+  if (hub.adminPassword) await writeFile(path.join(dataDir, "admin-password"), `${hub.adminPassword}\n`, { mode: 0o600 });
+  if (hub.adminToken) {
+    await writeFile(file, `${hub.adminToken}\n`, { mode: 0o600 });
+    return hub.adminToken;
   }
   return (await readFile(file, "utf8")).trim();
 }
@@ -99,7 +103,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       output("demo", `no simulated clusters here: ${hubOnly}; running the hub alone`);
       const hub = await startHub({ ...o, bootstrapAdmin: true });
       stops.push(() => hub.stop());
-      await adminToken(o.dataDir, hub.adminToken);
+      await adminToken(o.dataDir, hub);
       return { hub, hubOnly, tlsUrl: undefined, clusters: [], namespaces: [], stop };
     }
 
@@ -122,7 +126,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       },
     });
     stops.push(() => hub.stop());
-    const token = await adminToken(o.dataDir, hub.adminToken);
+    const token = await adminToken(o.dataDir, hub);
     output("demo", `hub up at ${hub.publicUrl} (peering's WireGuard node and the tunnel-proxy in namespace ${net.hub.ns})`);
 
     // kubectl sends bearer tokens only over TLS: a second gateway with a throwaway certificate for 127.0.0.1.
