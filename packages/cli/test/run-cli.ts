@@ -1,0 +1,54 @@
+/**
+ * Runs the built `daalu` bin as a user would: `node dist/daalu.js ARGS` in a
+ * child process with its own config file, asynchronously (the hub under test
+ * runs in the test's own process and must keep answering).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const BIN = path.join(ROOT, "dist", "daalu.js");
+
+/** Builds dist/daalu.js from src/ (what `npm run build -w @daalu/cli` does). */
+export function buildBin(): void {
+  execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { stdio: "inherit" });
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** The environment over a clean one (PATH, HOME; DAALU_* and NO_COLOR as given). */
+  env?: Record<string, string>;
+  input?: string;
+  timeoutMs?: number;
+  /** Called with each chunk of stdout as it arrives. */
+  onStdout?: (all: string) => void;
+}
+
+export function daalu(args: string[], o: CliOptions = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", ...o.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    o.onStdout?.(stdout);
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdin.end(o.input ?? "");
+  const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 60_000);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
