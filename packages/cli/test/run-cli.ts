@@ -26,8 +26,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   input?: string;
   timeoutMs?: number;
-  /** Called with each chunk of stdout as it arrives. */
-  onStdout?: (all: string) => void;
+  /** Called with all of stderr so far each time more arrives. */
+  onStderr?: (all: string) => void;
 }
 
 export function daalu(args: string[], o: CliOptions = {}): Promise<CliRun> {
@@ -37,11 +37,11 @@ export function daalu(args: string[], o: CliOptions = {}): Promise<CliRun> {
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d;
-    o.onStdout?.(stdout);
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+    o.onStderr?.(stderr);
   });
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   child.stdin.end(o.input ?? "");
   const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 60_000);
   return new Promise((resolve, reject) => {
