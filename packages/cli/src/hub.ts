@@ -5,6 +5,7 @@
  */
 import { effectiveConfig, normalizeHub } from "./config.js";
 import { CliError, EXIT, exitForStatus, hintFor } from "./exit.js";
+import { HttpTimeoutError, request, type HttpAnswer } from "./http.js";
 
 export interface Cluster {
   id: string;
@@ -28,10 +29,10 @@ export interface IssuedInvite {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Why fetch() failed, in words, when the hub could not be reached at all. */
+/** Why the request failed, in words, when the hub could not be reached at all. */
 function unreachable(hub: string, err: unknown): CliError {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const why = cause?.code ?? cause?.message ?? (err as Error).message;
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code ?? e.message;
   return new CliError(`cannot reach the hub at ${hub} (${why})`, EXIT.unreachable, "check the URL (`daalu login --hub URL`, or DAALU_HUB) and your network");
 }
 
@@ -54,33 +55,26 @@ export class Hub {
     return `Bearer ${this.token ?? ""}`;
   }
 
-  /** One request; JSON in, the Response out (2xx only), errors as CliError. */
-  async raw(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number; auth?: boolean } = {}): Promise<Response> {
+  /** One request; JSON in, the answer out (2xx only), errors as CliError. */
+  async raw(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number; auth?: boolean } = {}): Promise<HttpAnswer> {
     const headers: Record<string, string> = { accept: opts.accept ?? "application/json" };
     if (opts.auth !== false && this.token) headers["authorization"] = this.authorization;
     if (opts.body !== undefined) headers["content-type"] = "application/json";
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(this.url + path, {
-        method,
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-      });
+      res = await request(this.url + path, { method, headers, timeoutMs, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
     } catch (err) {
-      if ((err as Error).name === "TimeoutError") throw new CliError(`the hub did not answer ${method} ${path} within ${Math.round(timeoutMs / 1000)} s`, EXIT.timeout, "try again; the hub or its network may be overloaded");
+      if (err instanceof HttpTimeoutError) throw new CliError(`the hub did not answer ${method} ${path} within ${Math.round(timeoutMs / 1000)} s`, EXIT.timeout, "try again; the hub or its network may be overloaded");
       throw unreachable(this.url, err);
     }
-    if (res.ok) return res;
-    throw await problemError(res);
+    if (res.status >= 200 && res.status < 300) return res;
+    throw problemError(res);
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.raw(method, path, body === undefined ? {} : { body });
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    return (res.text ? JSON.parse(res.text) : undefined) as T;
   }
 
   async clusters(): Promise<Cluster[]> {
@@ -101,12 +95,11 @@ export class Hub {
 }
 
 /** A non-2xx answer as a CliError: the problem's detail and reason, or the status line. */
-export async function problemError(res: Response): Promise<CliError> {
-  const text = await res.text().catch(() => "");
+function problemError(res: HttpAnswer): CliError {
   let detail = `${res.status} ${res.statusText}`.trim();
-  let reason: string | undefined = res.headers.get("daalu-error-reason") ?? undefined;
+  let reason: string | undefined = res.header("daalu-error-reason");
   try {
-    const p = JSON.parse(text) as { detail?: unknown; reason?: unknown; message?: unknown };
+    const p = JSON.parse(res.text) as { detail?: unknown; reason?: unknown; message?: unknown };
     if (typeof p.detail === "string" && p.detail) detail = p.detail;
     else if (typeof p.message === "string" && p.message) detail = p.message;
     if (typeof p.reason === "string") reason = p.reason;

@@ -29,7 +29,7 @@ export async function kubeconfig(cluster: string, o: { outputFile?: string; toke
   const hub = Hub.fromConfig();
   const c = await hub.findCluster(cluster);
   const res = await hub.raw("GET", `/v1/clusters/${encodeURIComponent(c.id)}/kubeconfig${o.token ? "?token=include" : ""}`, { accept: "application/yaml" });
-  const text = await res.text();
+  const text = res.text;
   if (hub.url.startsWith("http:")) process.stderr.write("note: kubectl sends tokens only over https; against this http hub use `daalu kubectl` instead.\n");
   if (!o.outputFile) {
     process.stdout.write(text);
