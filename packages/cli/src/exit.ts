@@ -5,7 +5,6 @@
  * `daalu kubectl` exits with kubectl's own code instead.
  */
 export const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, auth: 4, timeout: 5, unreachable: 6 } as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** An error the CLI reports as one line (plus what to do) and exits with `code`. */
 export class CliError extends Error {

@@ -5,15 +5,9 @@
  * terminal, never with `--no-color` or NO_COLOR.
  */
 import pc from "picocolors";
-import { CliError, EXIT } from "./exit.js";
 
+/** `--output`: commander checks the choice. */
 export type Format = "table" | "json" | "yaml";
-export const FORMATS: readonly Format[] = ["table", "json", "yaml"];
-
-export function parseFormat(v: string): Format {
-  if ((FORMATS as readonly string[]).includes(v)) return v as Format;
-  throw new CliError(`--output must be one of ${FORMATS.join(", ")}, got "${v}"`, EXIT.usage);
-}
 
 let colors = pc.createColors(pc.isColorSupported);
 
