@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { startStack, type Stack } from "@daalu/stack";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../../services/tunnel-proxy/test/harness.js";
-import { buildBin, daalu, type CliOptions } from "./run-cli.js";
+import { buildBin, daalu, daaluOnTty, type CliOptions } from "./run-cli.js";
 
 // The real `daalu` bin against a real hub: peering, audit and tunnel-proxy
 // (with the edge's Proxy on loopback gRPC in front of the kube-double, no
@@ -237,6 +237,29 @@ test("kubeconfig, audit and usage", async () => {
   assert.equal(useTable.code, 0, useTable.stderr);
   assert.match(useTable.stdout, /^PERIOD\s+CALLS\s+ERRORS\s+BYTES IN\s+BYTES OUT$/m);
   assert.match(useTable.stdout, /^total\s+\d+/m);
+});
+
+test("on a terminal: colour unless --no-color, and rm asks for the cluster's name", async () => {
+  const env = { DAALU_CONFIG: config };
+  const add = await cli(["clusters", "add", "tty-1", "-o", "json"]);
+  assert.equal(add.code, 0, add.stderr);
+  const coloured = await daaluOnTty(["clusters", "ls"], { env });
+  assert.equal(coloured.code, 0, coloured.stdout);
+  assert.ok(coloured.stdout.includes("\u001b[33m●\u001b[39m pending enrollment"), `an amber dot:\n${coloured.stdout}`);
+  const plain = await daaluOnTty(["clusters", "ls", "--no-color"], { env });
+  assert.equal(plain.code, 0, plain.stdout);
+  assert.match(plain.stdout, /^tty-1\s+● pending enrollment/m);
+  assert.ok(!plain.stdout.includes("\u001b["), plain.stdout);
+
+  const wrong = await daaluOnTty(["clusters", "rm", "tty-1"], { env, input: "tty-2\n" });
+  assert.equal(wrong.code, 1, wrong.stdout);
+  assert.match(wrong.stdout, /Delete cluster tty-1 .*Type its name to confirm:/s);
+  assert.match(wrong.stdout, /not deleted: the name did not match/);
+  assert.equal((await cli(["clusters", "show", "tty-1"])).code, 0, "still there");
+  const right = await daaluOnTty(["clusters", "rm", "tty-1", "--no-color"], { env, input: "tty-1\n" });
+  assert.equal(right.code, 0, right.stdout);
+  assert.match(right.stdout, /Cluster tty-1 deleted/);
+  assert.equal((await cli(["clusters", "show", "tty-1"])).code, 3);
 });
 
 test("logout forgets the token but keeps the hub", async () => {

@@ -30,8 +30,22 @@ export interface CliOptions {
   onStderr?: (all: string) => void;
 }
 
+const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+
+/**
+ * daalu on a terminal: util-linux `script` gives it a pseudo-terminal for
+ * stdin, stdout and stderr (both land in stdout), and passes its exit code on.
+ */
+export function daaluOnTty(args: string[], o: CliOptions = {}): Promise<CliRun> {
+  return run("script", ["-qec", [process.execPath, BIN, ...args].map(quote).join(" "), "/dev/null"], { ...o, env: { TERM: "xterm-256color", ...o.env } });
+}
+
 export function daalu(args: string[], o: CliOptions = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return run(process.execPath, [BIN, ...args], o);
+}
+
+function run(cmd: string, args: string[], o: CliOptions): Promise<CliRun> {
+  const child = spawn(cmd, args, {
     env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", ...o.env },
     stdio: ["pipe", "pipe", "pipe"],
   });
