@@ -8,7 +8,7 @@ import { assertProblem, gatewayHarness, http, type Res } from "./helpers.js";
 // route table, so a new route is covered the day it is added.
 
 /** The only routes anyone may call without a token. The edge chart's Helm repository (/charts) holds nothing secret and helm sends no token. */
-const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}"]);
+const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}", "POST /v1/session", "GET /v1/auth/config", "GET /v1/auth/oidc/login", "GET /v1/auth/oidc/callback", "GET /v1/auth/cli/authorize", "POST /v1/auth/cli/token"]);
 /** Routes that need an admin token. */
 const ADMIN = new Set(["POST /v1/clusters", "DELETE /v1/clusters/{id}", "POST /v1/clusters/{id}/invites", "POST /v1/invites/{id}/revoke", "POST /v1/invites/{id}/regenerate", "PUT /v1/subnet"]);
 
