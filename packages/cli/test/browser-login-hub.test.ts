@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ensureUser, openGatewayStore } from "@daalu/gateway";
-import { startStack, type Stack } from "@daalu/stack";
+import type { Stack } from "@daalu/stack";
 import { setup, type TestEnv } from "@daalu/testing";
-import { buildBin, daalu } from "./run-cli.js";
+import { startHub } from "./hub.js";
+import { buildBin, daalu, startBrowserLogin } from "./run-cli.js";
 
 // `daalu login` in the browser against the real gateway: a person signed in
 // (POST /v1/session, the browser's cookie) follows the URL the CLI prints;
@@ -22,15 +23,7 @@ before(async () => {
   buildBin();
   env = await setup();
   dir = mkdtempSync(path.join(tmpdir(), "daalu-login-hub-"));
-  hub = await startStack({
-    databaseUrl: env.databaseUrl,
-    natsUrl: env.natsUrl,
-    prefix: env.prefix,
-    env: { ...env.env, LOG_LEVEL: "silent" },
-    services: ["peering", "invite", "gateway"],
-    inProcess: ["peering", "invite", "gateway"],
-    tenant: { id: "acme" },
-  });
+  hub = await startHub(env, ["peering", "invite", "gateway"]);
   const store = await openGatewayStore(env.databaseUrl);
   try {
     password = (await ensureUser(store, "acme", "oscar", "operator"))!;
@@ -52,16 +45,8 @@ test("browser login against the gateway: the signed-in person's token, role and 
   assert.ok(cookie, "a session cookie");
 
   const config = path.join(dir, "config.json");
-  let found!: (u: string) => void;
-  const printed = new Promise<string>((r) => (found = r));
-  const login = daalu(["login", "--hub", hub.gatewayUrl, "--no-browser", "--timeout", "60s"], {
-    env: { DAALU_CONFIG: config, NO_COLOR: "1" },
-    onStderr: (all) => {
-      const m = /(http:\/\/\S+\/v1\/auth\/cli\/authorize\?\S+)/.exec(all);
-      if (m) found(m[1]!);
-    },
-  });
-  const url = await Promise.race([printed, login.then((r) => Promise.reject(new Error(`login ended first: ${r.code} ${r.stderr}`)))]);
+  const login = startBrowserLogin(hub.gatewayUrl, config, ["--timeout", "60s"]);
+  const url = await login.url;
 
   // The browser, signed in: the gateway answers with the redirect to the CLI.
   const authorize = await fetch(url, { redirect: "manual", headers: { cookie } });
@@ -71,7 +56,7 @@ test("browser login against the gateway: the signed-in person's token, role and 
   const page = await fetch(callback);
   assert.equal(page.status, 200);
 
-  const done = await login;
+  const done = await login.run;
   assert.equal(done.code, 0, done.stderr);
   assert.equal(statSync(config).mode & 0o777, 0o600);
   const saved = JSON.parse(readFileSync(config, "utf8")) as Record<string, string>;

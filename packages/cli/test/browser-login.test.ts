@@ -6,7 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { buildBin, daalu, type CliRun } from "./run-cli.js";
+import { buildBin, startBrowserLogin } from "./run-cli.js";
 
 // The CLI's side of the browser login, the real bin against a stand-in for
 // the hub's two endpoints as the auth contract states them (the gateway's own
@@ -70,21 +70,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `daalu login --no-browser`; resolves with the authorize URL it prints, and the run. */
-function startLogin(config: string, extra: string[] = []): { url: Promise<string>; run: Promise<CliRun> } {
-  let found!: (u: string) => void;
-  const url = new Promise<string>((r) => (found = r));
-  const run = daalu(["login", "--hub", hubUrl, "--no-browser", ...extra], {
-    env: { DAALU_CONFIG: config, NO_COLOR: "1" },
-    onStderr: (all) => {
-      const m = /(http:\/\/\S+\/v1\/auth\/cli\/authorize\?\S+)/.exec(all);
-      if (m) found(m[1]!);
-    },
-  });
-  const first = Promise.race([url, run.then((r) => Promise.reject(new Error(`login ended first: ${r.code} ${r.stderr}`)))]);
-  first.catch(() => undefined); // a caller that only awaits `run` leaves it unobserved
-  return { url: first, run };
-}
+const startLogin = (config: string, extra: string[] = []) => startBrowserLogin(hubUrl, config, extra);
 
 test("browser login: the redirect with the right state logs in; a forged callback is refused and changes nothing", async () => {
   const config = path.join(dir, "ok.json");

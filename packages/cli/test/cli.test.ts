@@ -5,9 +5,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { startStack, type Stack } from "@daalu/stack";
+import type { Stack } from "@daalu/stack";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../../services/tunnel-proxy/test/harness.js";
+import { startHub } from "./hub.js";
 import { buildBin, daalu, daaluOnTty, type CliOptions } from "./run-cli.js";
 
 // The real `daalu` bin against a real hub: peering, audit and tunnel-proxy
@@ -35,16 +36,7 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "daalu-cli-"));
   config = path.join(dir, "config", "daalu.json");
   tunnel = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
-  hub = await startStack({
-    databaseUrl: env.databaseUrl,
-    natsUrl: env.natsUrl,
-    prefix: env.prefix,
-    env: { ...env.env, LOG_LEVEL: "silent" },
-    services: ["invite", "gateway"],
-    inProcess: ["invite", "gateway"],
-    serviceEnv: { invite: { INVITE_PEERING_TIMEOUT: "20s" } },
-    tenant: { id: "acme", viewer: true },
-  });
+  hub = await startHub(env, ["invite", "gateway"], { invite: { INVITE_PEERING_TIMEOUT: "20s" } });
   admin = hub.adminToken!;
   viewer = hub.viewerToken!;
 });

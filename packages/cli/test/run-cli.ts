@@ -66,3 +66,22 @@ function run(cmd: string, args: string[], o: CliOptions): Promise<CliRun> {
     });
   });
 }
+
+/**
+ * Starts `daalu login --hub HUB --no-browser` with `config`; `url` resolves
+ * with the authorize URL it prints (rejects if the login ends first).
+ */
+export function startBrowserLogin(hub: string, config: string, extra: string[] = []): { url: Promise<string>; run: Promise<CliRun> } {
+  let found!: (u: string) => void;
+  const printed = new Promise<string>((r) => (found = r));
+  const run = daalu(["login", "--hub", hub, "--no-browser", ...extra], {
+    env: { DAALU_CONFIG: config, NO_COLOR: "1" },
+    onStderr: (all) => {
+      const m = /(http:\/\/\S+\/v1\/auth\/cli\/authorize\?\S+)/.exec(all);
+      if (m) found(m[1]!);
+    },
+  });
+  const url = Promise.race([printed, run.then((r) => Promise.reject(new Error(`login ended first: ${r.code} ${r.stderr}`)))]);
+  url.catch(() => undefined); // a caller that only awaits `run` leaves it unobserved
+  return { url, run };
+}
