@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { Stack } from "@daalu/stack";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
@@ -231,8 +232,13 @@ test("kubeconfig, audit and usage", async () => {
   assert.match(useTable.stdout, /^total\s+\d+/m);
 });
 
-test("on a terminal: colour unless --no-color, and rm asks for the cluster's name", async () => {
+test("on a terminal: the token prompt does not echo, colour unless --no-color, rm asks for the cluster's name", async () => {
   const env = { DAALU_CONFIG: config };
+  const asked = await daaluOnTty(["login", "--hub", hub.gatewayUrl, "--token", "--tenant", "acme"], { env, input: `${admin}\n`, inputAfter: /API token: / });
+  assert.equal(asked.code, 0, asked.stdout);
+  assert.match(stripVTControlCharacters(asked.stdout), /API token: \*{20,}\s/, "stars for what was typed");
+  assert.ok(!asked.stdout.includes(admin), "the token is not echoed");
+  assert.equal(JSON.parse(readFileSync(config, "utf8")).token, admin);
   const add = await cli(["clusters", "add", "tty-1", "-o", "json"]);
   assert.equal(add.code, 0, add.stderr);
   const coloured = await daaluOnTty(["clusters", "ls"], { env });

@@ -25,6 +25,8 @@ export interface CliOptions {
   /** The environment over a clean one (PATH, HOME; DAALU_* and NO_COLOR as given). */
   env?: Record<string, string>;
   input?: string;
+  /** Write `input` only once stdout matches this (a prompt on a terminal), not at once. */
+  inputAfter?: RegExp;
   timeoutMs?: number;
   /** Called with all of stderr so far each time more arrives. */
   onStderr?: (all: string) => void;
@@ -51,12 +53,20 @@ function run(cmd: string, args: string[], o: CliOptions): Promise<CliRun> {
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  let sent = false;
+  const send = () => {
+    sent = true;
+    child.stdin.end(o.input ?? "");
+  };
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    if (!sent && o.inputAfter?.test(stdout)) send();
+  });
   child.stderr.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
     o.onStderr?.(stderr);
   });
-  child.stdin.end(o.input ?? "");
+  if (!o.inputAfter) send();
   const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 60_000);
   return new Promise((resolve, reject) => {
     child.once("error", reject);
