@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what is missing, starts the test
-# servers where absent, then buf lint -> typecheck -> lint -> unit -> integration -> e2e.
+# servers where absent, then buf lint -> typecheck -> web build -> lint -> unit -> integration -> e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-services.sh
 bash scripts/ensure-helm.sh || echo "test: no helm (chart tests that need it will say why they skip)"
+bash scripts/ensure-chromium.sh || echo "test: no chromium (the browser tests will say why they skip)"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # npm install, not npm ci: npm 11 omits other platforms' optional binaries (buf-darwin-*, …)
   # from the lock file and npm ci then refuses it; install still honours the locked versions.
@@ -23,6 +24,9 @@ fi
 
 echo "== typecheck"
 npx tsc -p tsconfig.json
+
+echo "== web app (type-check and build web/dist: the gateway serves it, the browser tests load it)"
+npm run -s build -w web
 
 echo "== lint (eslint, dependency-cruiser, knip, jscpd)"
 npm run -s lint

@@ -27,6 +27,8 @@ export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
  * release this hub offers.
  */
 export const DEFAULT_GATEWAY_EDGE_CHART_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../deploy/daalu-edge");
+/** The operator web app's build (`npm run build -w web`), served at / and /assets. */
+export const DEFAULT_GATEWAY_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../web/dist");
 /** uid and gid kubectl runs as when the gateway runs as root (nobody). */
 export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
@@ -43,6 +45,8 @@ export interface GatewayConfig extends CommonConfig {
   authCacheMs: number;
   /** The edge chart's directory, served as a Helm repository at /charts. */
   edgeChartDir: string;
+  /** The operator web app's build directory (index.html and assets/). */
+  webDir: string;
   kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
   /**
    * Serve HTTPS with this certificate and key (PEM files). kubectl sends bearer
@@ -77,6 +81,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
     tls,
     edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
+    webDir: path.resolve(r.str("GATEWAY_WEB_DIR", DEFAULT_GATEWAY_WEB_DIR)),
     kubectl: {
       maxRuns: r.int("GATEWAY_KUBECTL_MAX_RUNS", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS, 1, 1_000),
       maxRunsPerTenant: r.int("GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT, 1, 1_000),
