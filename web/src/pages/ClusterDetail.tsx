@@ -48,7 +48,7 @@ function Section({ title, id, children }: { title: string; id: string; children:
 
 function Loading<T>({ s, what, children }: { s: Loaded<T>; what: string; children(data: T): ReactNode }) {
   if (s === undefined) return <p role="status">Loading {what}…</p>;
-  if ("error" in s) return <p className={s.missing ? "muted" : "error"}>{s.missing ? `This hub does not report ${what} yet.` : `The ${what} could not be loaded: ${s.error}`}</p>;
+  if ("error" in s) return <p className={s.missing ? "muted" : "error"}>{s.missing ? `This hub does not report ${what} yet.` : `Could not load ${what}: ${s.error}`}</p>;
   return <>{children(s.data)}</>;
 }
 
@@ -108,7 +108,7 @@ function EdgeSection({ c }: { c: Cluster }) {
         </dd>
         <dt>API server</dt>
         <dd>
-          <Dot tone={apiTone(c)} /> {c.apiReachable ? "reachable" : "unreachable"}
+          <Dot tone={apiTone(c)} /> {apiTone(c) === "grey" ? "not probed yet" : c.apiReachable ? "reachable" : "unreachable"}
         </dd>
         <dt>Tunnel IP</dt>
         <dd className="mono">{c.tunnelIp ?? "—"}</dd>
@@ -120,7 +120,7 @@ function EdgeSection({ c }: { c: Cluster }) {
         <dt>In this state since</dt>
         <dd>{ago(c.statusSince, now)}</dd>
       </dl>
-      <Loading s={s} what="edge's own health">
+      <Loading s={s} what="the edge's own health">
         {(e) => (
           <dl className="facts">
             <dt>Uptime</dt>
@@ -143,7 +143,7 @@ function NodesSection({ c }: { c: Cluster }) {
   const s = useGet<{ nodes: Node[] }>(`/v1/clusters/${enc(c.id)}/queries/nodes`, `${key}:${c.status}`);
   return (
     <Section title="Nodes" id="nodes-h">
-      <Loading s={s} what="nodes">
+      <Loading s={s} what="the nodes">
         {({ nodes }) =>
           nodes.length === 0 ? (
             <p className="muted">The cluster reports no nodes.</p>
@@ -186,7 +186,7 @@ function RolloutsSection({ c }: { c: Cluster }) {
   const s = useGet<{ rollouts: Rollout[] }>(`/v1/clusters/${enc(c.id)}/queries/rollouts`, c.status);
   return (
     <Section title="Recent rollouts" id="rollouts-h">
-      <Loading s={s} what="recent rollouts">
+      <Loading s={s} what="the recent rollouts">
         {({ rollouts }) =>
           rollouts.length === 0 ? (
             <p className="muted">No recent rollouts.</p>
@@ -225,7 +225,7 @@ function HistorySection({ c }: { c: Cluster }) {
   const s = useGet<{ transitions: Transition[] }>(`/v1/clusters/${enc(c.id)}/history`, c.statusSince);
   return (
     <Section title="Connection history" id="history-h">
-      <Loading s={s} what="connection history">
+      <Loading s={s} what="the connection history">
         {({ transitions }) =>
           transitions.length === 0 ? (
             <p className="muted">No state changes yet.</p>
@@ -251,7 +251,7 @@ function AlertsSection({ c }: { c: Cluster }) {
   const s = useGet<{ alerts: Alert[] }>(`/v1/clusters/${enc(c.id)}/alerts`, `${c.statusSince}:${pushed}:${openAlertCount(c)}`);
   return (
     <Section title="Alerts" id="alerts-h">
-      <Loading s={s} what="alerts">
+      <Loading s={s} what="the alerts">
         {({ alerts }) =>
           alerts.length === 0 ? (
             <p className="muted">No alerts.</p>
@@ -281,7 +281,7 @@ function UsageSection({ c }: { c: Cluster }) {
   return (
     <Section title="Usage (last 7 days)" id="usage-h">
       <p className="muted">Tunnel operations are the pricing basis.</p>
-      <Loading s={s} what="usage">
+      <Loading s={s} what="the usage">
         {({ total }) => (
           <dl className="facts">
             <dt>Tunnel operations</dt>

@@ -92,7 +92,7 @@ export function KubectlPanel({ clusterId }: { clusterId: string }) {
             setLine(next === history.length ? "" : history[next]!);
           }}
         >
-          <Label>kubectl</Label>
+          <Label>kubectl command</Label>
           <Input className="mono" spellCheck={false} autoComplete="off" />
         </TextField>
         <Button type="submit" className="btn btn-primary" isDisabled={busy}>
