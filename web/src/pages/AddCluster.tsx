@@ -8,7 +8,7 @@
  */
 import { useEffect, useState } from "react";
 import { Button, Dialog, DialogTrigger, FieldError, Form, Heading, Input, Label, Modal, ModalOverlay, Text, TextField } from "react-aria-components";
-import { api, enc, messageOf, type Cluster, type Invite, type IssuedInvite, type Subnet } from "../api";
+import { api, ApiError, enc, messageOf, type Cluster, type Invite, type IssuedInvite, type Subnet } from "../api";
 import { useNow } from "../clock";
 import { dnsLabelProblem, duration, statusTone, statusWords } from "../format";
 import { ErrorLine } from "../ui";
@@ -103,11 +103,18 @@ export function IssuedInvitePanel({ issued, onChange }: { issued: IssuedInvite; 
 function SubnetInfo() {
   const [subnet, setSubnet] = useState<Subnet | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [none, setNone] = useState(false);
   useEffect(() => {
     api<{ subnet: Subnet }>("GET", "/v1/subnet")
       .then((r) => setSubnet(r.subnet))
-      .catch((e: unknown) => setError(messageOf(e)));
+      .catch((e: unknown) => (e instanceof ApiError && e.reason === "SUBNET_NOT_FOUND" ? setNone(true) : setError(messageOf(e))));
   }, []);
+  if (none)
+    return (
+      <p className="subnet" data-testid="subnet">
+        This tenant has no tunnel subnet yet: the first cluster gets one from the hub&apos;s pool (a /24, 254 addresses), and its first address.
+      </p>
+    );
   if (error) return <p className="error">The tenant subnet could not be read: {error}</p>;
   if (!subnet) return <p className="muted">Reading the tenant subnet…</p>;
   const free = subnet.capacity - subnet.allocated;

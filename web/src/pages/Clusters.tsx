@@ -180,7 +180,7 @@ export function ClustersPage() {
       <div className="page-head">
         <h1 id="clusters-h">Clusters</h1>
         <p className="muted summary" aria-live="polite">
-          {live.loaded && !live.error ? `${live.clusters.size} clusters · ${counts.connected ?? 0} connected · ${(counts.disconnected ?? 0) + (counts.error ?? 0)} down` : ""}
+          {live.loaded && !live.error ? `${live.clusters.size} ${live.clusters.size === 1 ? "cluster" : "clusters"} · ${counts.connected ?? 0} connected · ${(counts.disconnected ?? 0) + (counts.error ?? 0)} down` : ""}
         </p>
         {may(user?.role, "admin") && (
           <AddClusterDialog

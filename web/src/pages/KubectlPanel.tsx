@@ -93,7 +93,7 @@ export function KubectlPanel({ clusterId }: { clusterId: string }) {
           }}
         >
           <Label>kubectl command</Label>
-          <Input className="mono" spellCheck={false} autoComplete="off" />
+          <Input name="kubectl" className="mono" spellCheck={false} autoComplete="off" />
         </TextField>
         <Button type="submit" className="btn btn-primary" isDisabled={busy}>
           {busy ? "Running…" : "Run"}
