@@ -1,5 +1,5 @@
 /** Pure helpers for what the pages show: relative times, status words and colours, DNS labels. */
-import type { Cluster } from "./api";
+import type { Cluster } from "./api.js";
 
 /** "42 s ago", "5 min ago", "3 h ago", "2 d ago"; "never" without a time. */
 export function ago(iso: string | null | undefined, now: number): string {

@@ -63,14 +63,3 @@ export function useSession(): SessionState {
   return s;
 }
 
-/** A same-origin relative path to return to after sign-in, else /clusters. */
-export function safeReturnTo(raw: string | null): string {
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.includes("\\")) return "/clusters";
-  try {
-    const u = new URL(raw, window.location.origin);
-    if (u.origin !== window.location.origin) return "/clusters";
-    return u.pathname + u.search + u.hash;
-  } catch {
-    return "/clusters";
-  }
-}

@@ -9,7 +9,8 @@ import { Button, FieldError, Form, Input, Label, TextField } from "react-aria-co
 import { Navigate, useNavigate, useSearchParams } from "react-router";
 import { api, messageOf } from "../api";
 import { ErrorLine } from "../ui";
-import { safeReturnTo, useSession } from "../session";
+import { useSession } from "../session";
+import { safeReturnTo } from "../return-to";
 
 /** Paths the app itself routes; anything else (a server page) is a full page load. */
 const APP_PATH = /^\/(clusters|settings|signin)(\/|$|\?)/;
@@ -18,7 +19,7 @@ export function SignInPage() {
   const { user, signIn } = useSession();
   const [params] = useSearchParams();
   const navigate = useNavigate();
-  const returnTo = safeReturnTo(params.get("returnTo"));
+  const returnTo = safeReturnTo(params.get("returnTo"), window.location.origin);
   const [tenant, setTenant] = useState(() => localStorage.getItem("daalu.tenant") ?? "");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
