@@ -26,6 +26,16 @@ const STATUS_FILTERS = [
   { id: "error", name: "Error" },
 ];
 const ROW_HEIGHT = 44;
+const COLUMNS: { label: string; className: string; sort?: SortKey }[] = [
+  { label: "Status", className: "col-status", sort: "status" },
+  { label: "Name", className: "col-name", sort: "name" },
+  { label: "Tunnel", className: "col-ind" },
+  { label: "API", className: "col-ind" },
+  { label: "Tunnel IP", className: "col-ip", sort: "ip" },
+  { label: "Last handshake", className: "col-hs", sort: "handshake" },
+  { label: "Edge version", className: "col-edge" },
+  { label: "Alerts", className: "col-alerts" },
+];
 
 function compare(key: SortKey): (a: Cluster, b: Cluster) => number {
   switch (key) {
@@ -236,22 +246,15 @@ export function ClustersPage() {
         <div className="table" role="table" aria-label="Clusters" aria-rowcount={rows.length + 1}>
           <div role="rowgroup" className="thead">
             <div role="row" aria-rowindex={1} className="row head">
-              <SortHeader k="status" label="Status" sort={sort} setSort={(k) => set("sort", k, "name")} className="col-status" />
-              <SortHeader k="name" label="Name" sort={sort} setSort={(k) => set("sort", k, "name")} className="col-name" />
-              <div role="columnheader" className="col-ind">
-                Tunnel
-              </div>
-              <div role="columnheader" className="col-ind">
-                API
-              </div>
-              <SortHeader k="ip" label="Tunnel IP" sort={sort} setSort={(k) => set("sort", k, "name")} className="col-ip" />
-              <SortHeader k="handshake" label="Last handshake" sort={sort} setSort={(k) => set("sort", k, "name")} className="col-hs" />
-              <div role="columnheader" className="col-edge">
-                Edge version
-              </div>
-              <div role="columnheader" className="col-alerts">
-                Alerts
-              </div>
+              {COLUMNS.map((col) =>
+                col.sort ? (
+                  <SortHeader key={col.label} k={col.sort} label={col.label} sort={sort} setSort={(k) => set("sort", k, "name")} className={col.className} />
+                ) : (
+                  <div key={col.label} role="columnheader" className={col.className}>
+                    {col.label}
+                  </div>
+                ),
+              )}
             </div>
           </div>
           <div role="rowgroup" className="tbody" ref={scrollRef}>
