@@ -65,6 +65,8 @@ export interface Hub {
   publicUrl: string;
   /** Set only when this start created the default tenant's admin token. */
   adminToken?: string;
+  /** The password of the user `admin` of tenant default, when this start created it. */
+  adminPassword?: string;
   /** nats-server (when the devhub started it) and every service process, named `<service>-<replica>`. */
   children: SpawnedProcess[];
   stop(): Promise<void>;
@@ -137,7 +139,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       baseEnv,
       gateway: { listen: opts.gatewayListen ?? DEFAULT_GATEWAY_LISTEN, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) },
       ...(wireguard ? { wireguard: {} } : {}),
-      ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true } } : {}),
+      ...(opts.bootstrapAdmin ? { tenant: { id: DEFAULT_TENANT, name: "Default tenant", ifNew: true, adminUser: true } } : {}),
       output,
       keepOutput: false,
       // Ctrl-C in the terminal reaches only the devhub, which then stops the services in order before
@@ -152,6 +154,7 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
       gatewayUrls: stack.gatewayUrls,
       publicUrl: stack.publicUrl,
       ...(stack.adminToken ? { adminToken: stack.adminToken } : {}),
+      ...(stack.adminPassword ? { adminPassword: stack.adminPassword } : {}),
       children: [...(nats ? [nats] : []), ...stack.processes],
       stop,
     };

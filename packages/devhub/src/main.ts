@@ -52,6 +52,13 @@ try {
   } else {
     lines.push(`  Admin API token: created on first start, saved in ${tokenFile}`);
   }
+  const passwordFile = path.join(cfg.dataDir, "admin-password");
+  if (hub.adminPassword) {
+    await writeFile(passwordFile, `${hub.adminPassword}\n`, { mode: 0o600 });
+    lines.push(`  Sign in as "admin" of tenant "default" with this password (shown once; also saved to ${passwordFile}, mode 0600):`, `    ${hub.adminPassword}`);
+  } else {
+    lines.push(`  Sign-in user "admin" of tenant "default": created on first start, its password saved in ${passwordFile}`);
+  }
   lines.push("  Ctrl-C stops everything.", "");
   process.stdout.write(`${lines.join("\n")}\n`);
 } catch (err) {

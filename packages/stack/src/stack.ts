@@ -73,8 +73,11 @@ export interface StackOptions {
     /** Serve https with these PEM files. */
     tls?: { certFile: string; keyFile: string; caFile?: string };
   };
-  /** Create this tenant with an admin token (and a viewer token); `ifNew`: only when the tenant does not exist yet. */
-  tenant?: { id: string; name?: string; viewer?: boolean; ifNew?: boolean };
+  /**
+   * Create this tenant with an admin token (and a viewer token); `ifNew`: only when the tenant does not exist yet;
+   * `adminUser`: also the user `admin` (role admin, generated password) unless the tenant has one.
+   */
+  tenant?: { id: string; name?: string; viewer?: boolean; ifNew?: boolean; adminUser?: boolean };
   /** Every output line of every process. */
   output?: (name: string, line: string) => void;
   /** Keep each process's whole output for output() (default true). */
@@ -99,6 +102,8 @@ export interface Stack {
   /** Set with `tenant` (adminToken unless `ifNew` found the tenant). */
   tenant?: string;
   adminToken?: string;
+  /** The password of the user `admin`, when `tenant.adminUser` created it. */
+  adminPassword?: string;
   viewerToken?: string;
   hubKeys?: KeyPair;
   /** Processes, named `<service>-<replica>` (1-based), in start order. */
@@ -240,9 +245,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     let adminToken: string | undefined;
     let viewerToken: string | undefined;
+    let adminPassword: string | undefined;
     if (o.tenant) {
       // Loaded only here: a stack of processes needs no service code in this process.
-      const { createApiToken, ensureTenant, openGatewayStore } = await import("@daalu/gateway");
+      const { createApiToken, ensureTenant, ensureUser, openGatewayStore } = await import("@daalu/gateway");
       const store = await openGatewayStore(o.databaseUrl, { poolSize: 1 });
       try {
         const exists = o.tenant.ifNew ? (await store.getTenant(o.tenant.id)) !== undefined : false;
@@ -251,6 +257,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           adminToken = (await createApiToken(store, o.tenant.id, "admin", { role: "admin" })).token;
           if (o.tenant.viewer) viewerToken = (await createApiToken(store, o.tenant.id, "viewer", { role: "viewer" })).token;
         }
+        if (o.tenant.adminUser) adminPassword = await ensureUser(store, o.tenant.id, "admin", "admin");
       } finally {
         await store.close();
       }
@@ -273,6 +280,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       publicUrl,
       ...(o.tenant ? { tenant: o.tenant.id } : {}),
       ...(adminToken ? { adminToken } : {}),
+      ...(adminPassword ? { adminPassword } : {}),
       ...(viewerToken ? { viewerToken } : {}),
       ...(hubKeys ? { hubKeys } : {}),
       processes,

@@ -1,15 +1,26 @@
 import { CallerKind } from "@daalu/proto";
 import { sha256, type CallerRef, type Logger } from "@daalu/runtime";
 import { apiTokens, bearer, roleAtLeast, type CallerKindName, type Role } from "./domain/api-token.js";
+import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayStore } from "./adapters/pg/store.js";
+import { secretCookie, SESSION_COOKIE, type SessionInfo, type Sessions } from "./sessions.js";
 import { AdminRequiredError, OperatorRequiredError, UnauthenticatedError } from "./errors.js";
 
-/** Who a verified API token speaks for. */
+/** Who a verified API token or browser session speaks for. */
 export interface Principal {
   tenantId: string;
+  /** The API token's id; "" for a session. */
   tokenId: string;
   role: Role;
   caller: CallerRef;
+  /** Set when a session cookie (not a token) authenticated the request. */
+  session?: SessionInfo;
+}
+
+/** What authentication reads of a request. */
+export interface Credentials {
+  method: string;
+  headers: IncomingHttpHeaders;
 }
 
 const KIND: Record<CallerKindName, CallerKind> = {
@@ -35,7 +46,30 @@ export class Authenticator {
     private readonly store: GatewayStore,
     private readonly cacheMs: number,
     private readonly logger: Logger,
+    /** Browser sessions; without them only bearer tokens authenticate. */
+    readonly sessions?: Sessions,
   ) {}
+
+  /**
+   * A request's caller: its bearer token when it has an Authorization header
+   * (no CSRF token needed: browsers never attach one on their own), else its
+   * session cookie (with the CSRF check for anything but GET and HEAD).
+   */
+  async authenticateRequest(req: Credentials): Promise<Principal> {
+    if (req.headers.authorization !== undefined || !this.sessions) return this.authenticate(req.headers.authorization);
+    const secret = secretCookie(req.headers.cookie, SESSION_COOKIE);
+    if (!secret) throw new UnauthenticatedError("sign in, or send an API token (Authorization: Bearer dak1_...)");
+    const csrf = req.headers["x-csrf-token"];
+    return sessionPrincipal(await this.sessions.forRequest(secret, req.method, Array.isArray(csrf) ? csrf[0] : csrf));
+  }
+
+  /** The request's session (never a token): the session routes. */
+  async authenticateSession(req: Credentials): Promise<Principal> {
+    const secret = this.sessions && secretCookie(req.headers.cookie, SESSION_COOKIE);
+    if (!this.sessions || !secret) throw new UnauthenticatedError("no session; sign in");
+    const csrf = req.headers["x-csrf-token"];
+    return sessionPrincipal(await this.sessions.forRequest(secret, req.method, Array.isArray(csrf) ? csrf[0] : csrf));
+  }
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const token = bearer(authorization);
@@ -72,6 +106,11 @@ export class Authenticator {
     this.touched.set(id, now);
     this.store.touchToken(id).catch((err) => this.logger.warn({ err }, "could not record token use"));
   }
+}
+
+/** A session's caller: the user by username, with the user's current role. */
+export function sessionPrincipal(info: SessionInfo): Principal {
+  return { tenantId: info.user.tenantId, tokenId: "", role: info.user.role, caller: { kind: CallerKind.USER, id: info.user.username }, session: info };
 }
 
 export function requireAdmin(p: Principal): void {

@@ -3,10 +3,13 @@
  *   tsx services/gateway/src/cli.ts tenant create <id> [--name <name>]
  *   tsx services/gateway/src/cli.ts token create <tenant> <name> [--role admin|operator|viewer] [--kind user|assistant|agent]
  *   tsx services/gateway/src/cli.ts token revoke <token-id>
- * `token create` prints the token once; only its hash is stored.
+ *   tsx services/gateway/src/cli.ts user add --tenant <t> --username <u> --role admin|operator|viewer [--display-name <n>] [--password-stdin]
+ * `token create` prints the token once; only its hash is stored. `user add`
+ * reads the password from stdin with --password-stdin, else generates one and
+ * prints it once; only its scrypt hash is stored.
  */
 import { DaaluError } from "@daalu/runtime";
-import { createApiToken, createTenant, openGatewayStore, revokeApiToken } from "./admin.js";
+import { createApiToken, createTenant, createUser, openGatewayStore, revokeApiToken } from "./admin.js";
 import { loadConfig } from "./config.js";
 import type { CallerKindName, Role } from "./domain/api-token.js";
 // createApiToken refuses a role outside ROLES (admin, operator, viewer).
@@ -14,7 +17,11 @@ import type { CallerKindName, Role } from "./domain/api-token.js";
 const USAGE = `usage:
   cli.ts tenant create <id> [--name <name>]
   cli.ts token create <tenant> <name> [--role admin|operator|viewer] [--kind user|assistant|agent]
-  cli.ts token revoke <token-id>`;
+  cli.ts token revoke <token-id>
+  cli.ts user add --tenant <tenant> --username <username> --role admin|operator|viewer [--display-name <name>] [--password-stdin]`;
+
+/** Flags that take no value. */
+const SWITCHES = new Set(["password-stdin"]);
 
 /** Splits argv into positionals and --flag values. */
 export function parseArgs(argv: string[]): { pos: string[]; flags: Record<string, string> } {
@@ -25,16 +32,28 @@ export function parseArgs(argv: string[]): { pos: string[]; flags: Record<string
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (SWITCHES.has(a.slice(2))) flags[a.slice(2)] = "true";
       else flags[a.slice(2)] = argv[++i] ?? "";
     } else pos.push(a);
   }
   return { pos, flags };
 }
 
+/** The password from stdin: its first line, without the line break. */
+async function readPassword(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0] ?? "";
+}
+
 async function main(argv: string[]): Promise<number> {
   const { pos, flags } = parseArgs(argv);
   const [area, verb, a, b] = pos;
-  const known = (area === "tenant" && verb === "create" && a) || (area === "token" && verb === "create" && a && b) || (area === "token" && verb === "revoke" && a);
+  const known =
+    (area === "tenant" && verb === "create" && a) ||
+    (area === "token" && verb === "create" && a && b) ||
+    (area === "token" && verb === "revoke" && a) ||
+    (area === "user" && verb === "add" && flags["tenant"] && flags["username"] && flags["role"]);
   if (!known) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -42,7 +61,15 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const store = await openGatewayStore(config.databaseUrl);
   try {
-    if (area === "tenant") {
+    if (area === "user") {
+      const password = "password-stdin" in flags ? await readPassword() : undefined;
+      const u = await createUser(store, flags["tenant"]!, flags["username"]!, { role: flags["role"] as Role, ...(password !== undefined ? { password } : {}), ...(flags["display-name"] ? { displayName: flags["display-name"] } : {}) });
+      process.stderr.write(`user ${u.user.username} (${u.user.role}) added to tenant ${u.user.tenantId}\n`);
+      if (u.generatedPassword) {
+        process.stderr.write("its password is shown only now:\n");
+        process.stdout.write(`${u.generatedPassword}\n`);
+      }
+    } else if (area === "tenant") {
       const t = await createTenant(store, a!, flags["name"]);
       process.stdout.write(`tenant ${t.id} created\n`);
     } else if (verb === "create") {

@@ -2,6 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EnvReader, parseHostPort, readCommon, type CommonConfig } from "@daalu/runtime";
 import { DEFAULT_DATABASE_URL } from "@daalu/runtime";
+import { parseRoleMap, type RoleMap } from "./domain/sign-in.js";
 
 export const DEFAULT_GATEWAY_LISTEN = "0.0.0.0:8080";
 export const DEFAULT_GATEWAY_DB_POOL = 10;
@@ -29,6 +30,19 @@ export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
 export const DEFAULT_GATEWAY_EDGE_CHART_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../deploy/daalu-edge");
 /** The operator web app's build (`npm run build -w web`), served at / and /assets. */
 export const DEFAULT_GATEWAY_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../web/dist");
+/** Browser sessions: absolute lifetime from sign-in, and how long one may sit unused. */
+export const DEFAULT_GATEWAY_SESSION_TTL_MS = 12 * 3_600_000;
+export const DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS = 3_600_000;
+/**
+ * Failed sign-ins allowed per tenant+username and per source IP before 429
+ * TOO_MANY_ATTEMPTS; each allowance refills at one attempt a minute (per
+ * username) or every 10 seconds (per IP). Kept per gateway process.
+ */
+export const DEFAULT_GATEWAY_LOGIN_FAILURES_PER_USER = 5;
+export const DEFAULT_GATEWAY_LOGIN_FAILURES_PER_IP = 30;
+export const DEFAULT_GATEWAY_OIDC_GROUPS_CLAIM = "groups";
+export const DEFAULT_GATEWAY_OIDC_SCOPES = "openid profile email groups";
+export const DEFAULT_GATEWAY_OIDC_LABEL = "Single sign-on";
 /** uid and gid kubectl runs as when the gateway runs as root (nobody). */
 export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
@@ -54,6 +68,25 @@ export interface GatewayConfig extends CommonConfig {
    * TLS-terminating ingress sits in front.
    */
   tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
+  session: { ttlMs: number; idleMs: number; failuresPerUser: number; failuresPerIp: number };
+  /** OIDC single sign-on (authorization code + PKCE); undefined when GATEWAY_OIDC_ISSUER is unset. */
+  oidc: OidcConfig | undefined;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Undefined: a public client (PKCE only). */
+  clientSecret: string | undefined;
+  redirectUrl: string;
+  /** The tenant the identity provider signs people into. */
+  tenant: string;
+  groupsClaim: string;
+  /** Scopes asked for (GATEWAY_OIDC_SCOPES). */
+  scopes: string;
+  roleMap: RoleMap;
+  /** The sign-in page's button text. */
+  label: string;
 }
 
 /** The only reader of the environment; reports every problem at once. */
@@ -82,6 +115,13 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     tls,
     edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
     webDir: path.resolve(r.str("GATEWAY_WEB_DIR", DEFAULT_GATEWAY_WEB_DIR)),
+    session: {
+      ttlMs: r.duration("GATEWAY_SESSION_TTL", DEFAULT_GATEWAY_SESSION_TTL_MS),
+      idleMs: r.duration("GATEWAY_SESSION_IDLE_TTL", DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS),
+      failuresPerUser: r.int("GATEWAY_LOGIN_FAILURES_PER_USER", DEFAULT_GATEWAY_LOGIN_FAILURES_PER_USER, 1, 1_000_000),
+      failuresPerIp: r.int("GATEWAY_LOGIN_FAILURES_PER_IP", DEFAULT_GATEWAY_LOGIN_FAILURES_PER_IP, 1, 1_000_000),
+    },
+    oidc: readOidc(r, publicUrl.replace(/\/+$/, "")),
     kubectl: {
       maxRuns: r.int("GATEWAY_KUBECTL_MAX_RUNS", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS, 1, 1_000),
       maxRunsPerTenant: r.int("GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_TENANT, 1, 1_000),
@@ -91,4 +131,32 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   };
   r.done();
   return cfg;
+}
+
+function readOidc(r: EnvReader, publicUrl: string): OidcConfig | undefined {
+  const issuer = r.optional("GATEWAY_OIDC_ISSUER");
+  if (issuer === undefined) return undefined;
+  const clientId = r.optional("GATEWAY_OIDC_CLIENT_ID");
+  const tenant = r.optional("GATEWAY_OIDC_TENANT");
+  const roleMapText = r.optional("GATEWAY_OIDC_ROLE_MAP");
+  r.check(clientId !== undefined, "GATEWAY_OIDC_CLIENT_ID is required with GATEWAY_OIDC_ISSUER");
+  r.check(tenant !== undefined, "GATEWAY_OIDC_TENANT is required with GATEWAY_OIDC_ISSUER");
+  r.check(roleMapText !== undefined, "GATEWAY_OIDC_ROLE_MAP is required with GATEWAY_OIDC_ISSUER (e.g. daalu-admins=admin,daalu-ops=operator,*=viewer)");
+  let roleMap: RoleMap = { groups: new Map(), fallback: undefined };
+  try {
+    roleMap = parseRoleMap(roleMapText ?? "");
+  } catch (err) {
+    r.check(false, `GATEWAY_OIDC_ROLE_MAP: ${(err as Error).message}`);
+  }
+  return {
+    issuer: r.url("GATEWAY_OIDC_ISSUER"),
+    clientId: clientId ?? "",
+    clientSecret: r.optional("GATEWAY_OIDC_CLIENT_SECRET"),
+    redirectUrl: r.url("GATEWAY_OIDC_REDIRECT_URL", `${publicUrl}/v1/auth/oidc/callback`),
+    tenant: tenant ?? "",
+    groupsClaim: r.str("GATEWAY_OIDC_GROUPS_CLAIM", DEFAULT_GATEWAY_OIDC_GROUPS_CLAIM),
+    scopes: r.str("GATEWAY_OIDC_SCOPES", DEFAULT_GATEWAY_OIDC_SCOPES),
+    roleMap,
+    label: r.str("GATEWAY_OIDC_LABEL", DEFAULT_GATEWAY_OIDC_LABEL),
+  };
 }

@@ -84,3 +84,91 @@ export class TokenNotFoundError extends DaaluError {
     super(Code.NotFound, `API token ${id} does not exist`, { reason: "TOKEN_NOT_FOUND" });
   }
 }
+
+/** Sign-in with a wrong password, an unknown user, or a user who may not sign in with a password: one answer for all. */
+export class InvalidCredentialsError extends DaaluError {
+  override name = "InvalidCredentialsError";
+  constructor() {
+    super(Code.Unauthenticated, "the tenant, username or password is wrong", { reason: "INVALID_CREDENTIALS" });
+  }
+}
+
+/** Too many failed sign-ins for this username or from this address. */
+export class TooManyAttemptsError extends DaaluError {
+  override name = "TooManyAttemptsError";
+  constructor() {
+    super(Code.ResourceExhausted, "too many failed sign-in attempts; wait a minute and try again", { reason: "TOO_MANY_ATTEMPTS", httpStatus: 429 });
+  }
+}
+
+/** A session-cookie request that changes something without the session's X-CSRF-Token. */
+export class CsrfTokenInvalidError extends DaaluError {
+  override name = "CsrfTokenInvalidError";
+  constructor() {
+    super(Code.PermissionDenied, "this request needs the session's X-CSRF-Token header", { reason: "CSRF_TOKEN_INVALID" });
+  }
+}
+
+/** The session cookie names a session that expired, idled out or was signed out. */
+export class SessionExpiredError extends DaaluError {
+  override name = "SessionExpiredError";
+  constructor() {
+    super(Code.Unauthenticated, "the session has ended; sign in again", { reason: "SESSION_EXPIRED" });
+  }
+}
+
+/** An OIDC login whose groups map to no role (GATEWAY_OIDC_ROLE_MAP). */
+export class NoRoleForGroupsError extends DaaluError {
+  override name = "NoRoleForGroupsError";
+  constructor() {
+    super(Code.PermissionDenied, "none of your groups grants a role here; ask an administrator", { reason: "NO_ROLE_FOR_GROUPS" });
+  }
+}
+
+/** The CLI's browser login named a redirect that is not http://127.0.0.1:PORT or http://localhost:PORT. */
+export class InvalidRedirectUriError extends DaaluError {
+  override name = "InvalidRedirectUriError";
+  constructor() {
+    super(Code.InvalidArgument, "redirect_uri must be http://127.0.0.1:<port>/... or http://localhost:<port>/...", { reason: "INVALID_REDIRECT_URI" });
+  }
+}
+
+/** A CLI login code that is unknown, used, expired, or whose PKCE verifier does not match. */
+export class InvalidGrantError extends DaaluError {
+  override name = "InvalidGrantError";
+  constructor(message = "the code is unknown, expired or already used, or the code verifier does not match") {
+    super(Code.InvalidArgument, message, { reason: "INVALID_GRANT" });
+  }
+}
+
+/** OIDC single sign-on is not configured on this gateway. */
+export class OidcNotConfiguredError extends DaaluError {
+  override name = "OidcNotConfiguredError";
+  constructor() {
+    super(Code.NotFound, "single sign-on is not configured", { reason: "OIDC_NOT_CONFIGURED" });
+  }
+}
+
+/** The identity provider's answer could not be used (state, code, token or claims). */
+export class OidcLoginFailedError extends DaaluError {
+  override name = "OidcLoginFailedError";
+  constructor(message: string, cause?: unknown) {
+    super(Code.Unauthenticated, message, { reason: "OIDC_LOGIN_FAILED", cause });
+  }
+}
+
+/** The user exists but is disabled. */
+export class UserDisabledError extends DaaluError {
+  override name = "UserDisabledError";
+  constructor() {
+    super(Code.PermissionDenied, "this user is disabled", { reason: "USER_DISABLED" });
+  }
+}
+
+/** Another user of the tenant already has this username. */
+export class UsernameTakenError extends DaaluError {
+  override name = "UsernameTakenError";
+  constructor(username: string) {
+    super(Code.AlreadyExists, `username ${username} is taken in this tenant`, { reason: "USERNAME_TAKEN" });
+  }
+}

@@ -1,4 +1,4 @@
-import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./http/schemas.js";
+import { bootstrapBody, cliAuthorizeQuery, cliTokenBody, createClusterBody, idParam, listInvitesQuery, loginBody, returnToQuery, setSubnetBody } from "./http/schemas.js";
 import { auditCallsQuery, usageQuery } from "./http/audit-routes.js";
 import { kubectlBody } from "./http/kubectl-run.js";
 import { deploymentLogsQuery, rolloutStatusQuery, unhealthyPodsQuery } from "./http/queries.js";
@@ -28,7 +28,9 @@ function body(schema: object) {
 }
 const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
 const idParams = [{ name: "id", in: "path", required: true, schema: idParam.properties.id }];
-const secured = [{ bearer: [] }];
+/** A bearer API token, or a session cookie (then X-CSRF-Token on anything but GET and HEAD). */
+const secured = [{ bearer: [] }, { session: [] }];
+const sessionOnly = [{ session: [] }];
 /** Query parameters from a route's querystring schema. */
 function queryParams(schema: { properties: object; required?: readonly string[] }) {
   return Object.entries(schema.properties).map(([name, sch]) => ({ name, in: "query", required: (schema.required ?? []).includes(name), schema: sch }));
@@ -45,10 +47,14 @@ export const openapi = {
   info: {
     title: "Daalu Federation gateway",
     version: "1.0.0",
-    description: "Operator REST API (Bearer API tokens, tenant-scoped) and the public bootstrap endpoint used by the edge's bootstrap Job.",
+    description:
+      "Operator REST API (tenant-scoped; Bearer API tokens for the CLI and automation, session cookies for people signed in with a password or OIDC) and the public bootstrap endpoint used by the edge's bootstrap Job. With a session cookie every request but GET and HEAD needs the session's CSRF token in X-CSRF-Token (403 CSRF_TOKEN_INVALID); an ended session is 401 SESSION_EXPIRED.",
   },
   components: {
-    securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API token dak1_<selector>_<verifier>" } },
+    securitySchemes: {
+      bearer: { type: "http", scheme: "bearer", description: "API token dak1_<selector>_<verifier>" },
+      session: { type: "apiKey", in: "cookie", name: "daalu_session", description: "Browser session from POST /v1/session or OIDC; HttpOnly, Secure, SameSite=Strict" },
+    },
     schemas: {
       Problem: {
         type: "object",
@@ -106,6 +112,14 @@ export const openapi = {
       UsageBucket: {
         type: "object",
         properties: { start: ts, clusterId: { type: ["string", "null"] }, calls: { type: "integer" }, errors: { type: "integer" }, bytesIn: { type: "integer" }, bytesOut: { type: "integer" } },
+      },
+      Session: {
+        type: "object",
+        properties: {
+          user: obj({ id: str, username: str, displayName: str, role: { type: "string", enum: ["admin", "operator", "viewer"] }, tenantId: str }),
+          csrfToken: { type: "string", description: "send as X-CSRF-Token on every request but GET and HEAD" },
+          expiresAt: { type: "string", format: "date-time", description: "absolute end; an hour unused ends it sooner" },
+        },
       },
       Bootstrap: {
         type: "object",
@@ -257,6 +271,55 @@ export const openapi = {
         security: [],
         parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
         responses: { "200": { description: "the chart archive", content: { "application/gzip": {} } }, "404": problem },
+      },
+    },
+    "/v1/session": {
+      post: {
+        summary: "Sign in with a password: the session (Set-Cookie daalu_session; HttpOnly; Secure; SameSite=Strict; Path=/) and its CSRF token",
+        description: "401 INVALID_CREDENTIALS for any wrong tenant, username or password (one answer); 429 TOO_MANY_ATTEMPTS after repeated failures for the username or from the address.",
+        security: [],
+        requestBody: body(loginBody),
+        responses: { "200": json(ref("Session")), "400": problem, "401": problem, "415": problem, "429": problem, "500": problem, "503": problem },
+      },
+      get: { summary: "The cookie's session and its CSRF token", security: sessionOnly, responses: { "200": json(ref("Session")), "401": problem } },
+      delete: { summary: "Sign out: the session is revoked and the cookie cleared (needs X-CSRF-Token)", security: sessionOnly, responses: { "204": { description: "signed out" }, "401": problem, "403": problem } },
+    },
+    "/v1/auth/config": {
+      get: { summary: "What the sign-in page offers (public)", security: [], responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }) })) } },
+    },
+    "/v1/auth/oidc/login": {
+      get: {
+        summary: "Start OIDC single sign-on: 302 to the identity provider (authorization code + PKCE S256, state, nonce)",
+        description: "returnTo: where to go after signing in; only a same-origin relative path, else /. 404 OIDC_NOT_CONFIGURED when single sign-on is off.",
+        security: [],
+        parameters: queryParams(returnToQuery),
+        responses: { "302": { description: "to the identity provider" }, "404": problem, "503": problem },
+      },
+    },
+    "/v1/auth/oidc/callback": {
+      get: {
+        summary: "The identity provider's redirect: the code is exchanged and checked, the user upserted with the role its groups map to, the session opened; 302 to returnTo",
+        description: "403 NO_ROLE_FOR_GROUPS when no group maps to a role (GATEWAY_OIDC_ROLE_MAP); 401 OIDC_LOGIN_FAILED when the state, code, tokens or claims do not check out.",
+        security: [],
+        responses: { "302": { description: "signed in: to returnTo, with Set-Cookie daalu_session" }, "401": problem, "403": problem, "404": problem, "409": problem, "503": problem },
+      },
+    },
+    "/v1/auth/cli/authorize": {
+      get: {
+        summary: "The CLI's browser login (daalu login): 302 to redirect_uri?code=..&state=.. when signed in, else to /signin?returnTo=<this URL>",
+        description: "redirect_uri must be http://127.0.0.1:<port>/... or http://localhost:<port>/... (400 INVALID_REDIRECT_URI). The code is single-use and lives 2 minutes.",
+        security: [],
+        parameters: queryParams(cliAuthorizeQuery),
+        responses: { "302": { description: "to the CLI's loopback redirect, or to the sign-in page" }, "400": problem },
+      },
+    },
+    "/v1/auth/cli/token": {
+      post: {
+        summary: "Exchange the CLI's code and PKCE verifier for a new API token (named cli:<username>:<date>, the user's role)",
+        description: "400 INVALID_GRANT when the code is unknown, expired or used (the first attempt uses it up, right or wrong) or the verifier does not match.",
+        security: [],
+        requestBody: body(cliTokenBody),
+        responses: { "200": json(obj({ token: str, tenantId: str, username: str, role: str })), "400": problem, "415": problem, "500": problem, "503": problem },
       },
     },
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },

@@ -20,6 +20,11 @@ import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { targetsPlugin } from "./http/targets.js";
+import { sessionRoutesPlugin } from "./http/session-routes.js";
+import { oidcRoutesPlugin } from "./http/oidc-routes.js";
+import { cliAuthRoutesPlugin } from "./http/cli-auth-routes.js";
+import { UserStore } from "./adapters/pg/user-store.js";
+import { Sessions } from "./sessions.js";
 import { Code, DaaluError } from "@daalu/runtime";
 
 export interface RunningGateway extends Running {
@@ -39,8 +44,14 @@ export interface RunningGateway extends Running {
  */
 const GATEWAY_CALLER = { kind: CallerKind.SERVICE, id: "gateway" };
 
+/** What in-process tests may replace. */
+export interface StartOptions {
+  /** The sessions' clock (ms since the epoch): expiry tests move it instead of sleeping. */
+  clock?: () => number;
+}
+
 /** Starts the gateway in this process (main.ts and in-process tests). */
-export async function start(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+export async function start(config: GatewayConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
   const running = await assemble(logger, async (res) => {
     const db: Kysely<GatewayDb> = createDb<GatewayDb>({ url: config.databaseUrl, schema: SCHEMA, poolSize: config.dbPool, logger });
     res.add("db", () => db.destroy());
@@ -50,7 +61,8 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     const store = new GatewayStore(db);
     const prefix = config.natsPrefix;
     const peering = peeringClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } });
-    const auth = new Authenticator(store, config.authCacheMs, logger.child({ component: "auth" }));
+    const sessions = new Sessions(new UserStore(db), config.session, opts.clock ?? Date.now, logger.child({ component: "sessions" }));
+    const auth = new Authenticator(store, config.authCacheMs, logger.child({ component: "auth" }), sessions);
     const tls = config.tls
       ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile), ca: config.tls.caFile ? await readFile(config.tls.caFile, "utf8") : undefined }
       : undefined;
@@ -103,6 +115,10 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
       limits: { total: k.maxRuns, perTenant: Math.min(k.maxRunsPerTenant, k.maxRuns), perCluster: k.maxRunsPerCluster },
       runAs: k.runAs,
     });
+    // Sign-in: password sessions, OIDC single sign-on, the CLI's browser login.
+    await app.register(sessionRoutesPlugin, { sessions, oidcLabel: config.oidc?.label });
+    await app.register(oidcRoutesPlugin, { oidc: config.oidc, sessions, logger });
+    await app.register(cliAuthRoutesPlugin, { sessions, tokens: store });
     await app.register(chartsPlugin, { dir: config.edgeChartDir, logger });
     await app.register(webAppPlugin, { dir: config.webDir, logger });
     await app.register(diagnosticsPlugin, { auth, hubNode: hubNodeClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });

@@ -16,6 +16,9 @@ import { selfSignedTls } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
 import { openGatewayStore } from "../src/admin.js";
 import { Authenticator } from "../src/auth.js";
+import { UserStore } from "../src/adapters/pg/user-store.js";
+import { DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS, DEFAULT_GATEWAY_SESSION_TTL_MS } from "../src/config.js";
+import { Sessions } from "../src/sessions.js";
 import { buildApp } from "../src/http/app.js";
 import { k8sProxyPlugin } from "../src/http/k8s-proxy.js";
 
@@ -40,7 +43,8 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
   const logger = createLogger("gateway", process.env["LOG_LEVEL"] ?? "silent");
   const caller = { kind: CallerKind.SERVICE, id: "gateway" };
   const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller } });
-  const auth = new Authenticator(store, 5_000, logger);
+  const sessions = new Sessions(new UserStore(store.db), { ttlMs: DEFAULT_GATEWAY_SESSION_TTL_MS, idleMs: DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS, failuresPerUser: 5, failuresPerIp: 30 }, Date.now, logger);
+  const auth = new Authenticator(store, 5_000, logger, sessions);
   const { app } = buildApp({
     invite: inviteClient(env.nc, { prefix: env.prefix, defaults: { caller } }),
     peering,

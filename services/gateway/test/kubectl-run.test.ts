@@ -11,7 +11,9 @@ import { CallerKind } from "@daalu/proto";
 import { createAuditPublisher } from "@daalu/audit";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
-import { createApiToken, openGatewayStore } from "../src/admin.js";
+import { createApiToken, createUser, openGatewayStore } from "../src/admin.js";
+import { sessionRoutesPlugin } from "../src/http/session-routes.js";
+import { PASSWORD, signIn } from "./sign-in-harness.js";
 import { kubectlRunPlugin } from "../src/http/kubectl-run.js";
 import { http, seedTenant, type Res, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
@@ -48,6 +50,7 @@ before(async () => {
     agent = (await createApiToken(store, "acme", "runbook-bot", { role: "operator", kind: "agent" })).token;
     globexOperator = (await createApiToken(store, "globex", "gil", { role: "operator" })).token;
     globexB = (await createApiToken(store, "globex", "bea", { role: "admin" })).token;
+    await createUser(store, "acme", "olivia", { role: "operator", password: PASSWORD });
   } finally {
     await store.close();
   }
@@ -58,6 +61,7 @@ before(async () => {
     const { peeringv1 } = await import("@daalu/proto");
     const peering = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
     const audit = await createAuditPublisher(env.nc, { prefix: env.prefix, ensureStream: false });
+    await app.register(sessionRoutesPlugin, { sessions: auth.sessions!, oidcLabel: undefined });
     await app.register(kubectlRunPlugin, { auth, peering, logger, audit, timeoutMs: TIME_LIMIT_MS, maxOutputBytes: OUTPUT_CAP, limits: { total: 3, perTenant: 2, perCluster: 2 }, onRunDir: (d) => runDirs.push(d) });
   });
   dir = mkdtempSync(path.join(tmpdir(), "kubectl-run-"));
@@ -114,6 +118,25 @@ test("Forbidden reaches the caller verbatim with kubectl's exit code", async () 
   const r = await kubectl(["get", "secrets", "-n", "shop"]);
   assert.equal(r.body.exitCode, 1);
   assert.match(r.body.stderr, /Error from server \(Forbidden\): secrets is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot list resource "secrets"/);
+});
+
+test("a signed-in operator runs the panel through the session; kubectl's requests are audited as that person", async () => {
+  await eventually(() => assert.equal(stack.openRequests(), 0));
+  const since = new Date().toISOString();
+  const kube0 = stack.kube.requests.length;
+  const olivia = await signIn(gw.httpUrl, "olivia");
+  const path = `/v1/clusters/${cluster}/kubectl`;
+  const json = { argv: ["get", "pods", "-n", "shop"] };
+  const noCsrf = await http(gw.httpUrl, "POST", path, { json, headers: { cookie: olivia.cookie } });
+  assert.equal(noCsrf.status, 403);
+  assert.equal(noCsrf.body.reason, "CSRF_TOKEN_INVALID");
+  const r = await http(gw.httpUrl, "POST", path, { json, headers: { cookie: olivia.cookie, "x-csrf-token": olivia.csrf } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.exitCode, 0, r.body.stderr);
+  const calls = stack.kube.requests.length - kube0;
+  assert.ok(calls >= 1);
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, `time >= '${since}' and caller_kind = ${CallerKind.USER} and caller_id = 'olivia' and verb <> 'kubectl'`), calls));
+  assert.equal(norm(r.body.stdout), norm((await direct(json.argv)).stdout));
 });
 
 test("every request kubectl makes is audited with the caller's kind and id", async () => {

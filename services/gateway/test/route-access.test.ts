@@ -9,7 +9,7 @@ import { WEB_APP_ROUTES } from "../src/http/web.js";
 // route table, so a new route is covered the day it is added.
 
 /** The only routes anyone may call without a token. The edge chart's Helm repository (/charts) holds nothing secret and helm sends no token. */
-const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}", "GET /assets/{file}"]);
+const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}", "GET /assets/{file}", "POST /v1/session", "GET /v1/auth/config", "GET /v1/auth/oidc/login", "GET /v1/auth/oidc/callback", "GET /v1/auth/cli/authorize", "POST /v1/auth/cli/token"]);
 // The web app's pages (its index.html) hold nothing secret either; the app signs in through the API.
 for (const r of WEB_APP_ROUTES) PUBLIC.add(`GET ${r.replace(/:([A-Za-z]+)/g, "{$1}")}`);
 /** Routes that need an admin token. */

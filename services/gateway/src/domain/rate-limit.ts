@@ -28,6 +28,12 @@ export class TokenBuckets {
     return true;
   }
 
+  /** True when `key` has a token left at `nowMs`; takes nothing. */
+  peek(key: string, nowMs: number): boolean {
+    const b = this.buckets.get(key);
+    return !b || Math.min(this.burst, b.tokens + ((nowMs - b.at) / 1000) * this.rate) >= 1;
+  }
+
   get size(): number {
     return this.buckets.size;
   }

@@ -19,6 +19,7 @@ import { BadRequestError, RateLimitedError, RouteNotFoundError } from "../errors
 import { clientErrorHandler, frameworkErrors, sendError, toDaalu } from "./problems.js";
 import { accessHook, ADMIN, inSpan, principalOf, PUBLIC } from "./route-kit.js";
 import { openapi } from "../openapi.js";
+import { securityHeaders } from "./security-headers.js";
 import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
 import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./schemas.js";
 import { BOOTSTRAP_BODY_LIMIT } from "../config.js";
@@ -120,6 +121,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   app.setNotFoundHandler((req, reply) => sendError(req, reply, new RouteNotFoundError(req.method, req.url)));
   // Who may call: token and role, before any body is read or any input validated (route-kit.ts).
   app.addHook("onRequest", accessHook(deps.auth));
+  app.addHook("onSend", securityHeaders);
 
   const call = (p: Principal) => ({ tenantId: p.tenantId, caller: p.caller });
   type Id = { Params: { id: string } };

@@ -160,7 +160,8 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
         const c = res.cluster!;
         // The token is the caller's own and only echoed when asked for: the
         // default file is safe to paste into a ticket; the user adds the token.
-        const token = req.query.token === "include" ? (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") : "<paste your Daalu API token>";
+        // A session has no token to include (the cookie is for browsers only): the placeholder then.
+        const token = req.query.token === "include" && req.headers.authorization ? req.headers.authorization.replace(/^Bearer\s+/i, "") : "<paste your Daalu API token>";
         const name = `daalu-${c.name || c.id}`;
         const lines = [
           "apiVersion: v1",

@@ -25,13 +25,16 @@ import type { Logger } from "@daalu/runtime";
 import { KUBECTL_SERVER } from "./kubectl-run-sandbox.js";
 
 interface Run {
+  /** The caller's credentials, replayed on each of kubectl's requests: its bearer token, or its session cookie and CSRF token. */
   authorization: string;
+  cookie?: string;
+  csrfToken?: string;
   clusterId: string;
 }
 
 const SERVER_HOST = new URL(KUBECTL_SERVER).host;
 /** Headers never forwarded: hop-by-hop, proxy, the caller's own credentials and impersonation. */
-const DROP = /^(host|authorization|connection|keep-alive|proxy-authorization|proxy-connection|te|trailer|transfer-encoding|upgrade|impersonate-.*)$/i;
+const DROP = /^(host|authorization|cookie|x-csrf-token|connection|keep-alive|proxy-authorization|proxy-connection|te|trailer|transfer-encoding|upgrade|impersonate-.*)$/i;
 
 function status(res: http.ServerResponse, code: number, message: string): void {
   res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message, reason: code === 404 ? "NotFound" : "BadRequest", code }));
@@ -93,7 +96,9 @@ export class KubectlBridge {
     const to = this.target();
     const headers: http.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (!DROP.test(k) && v !== undefined) headers[k] = v;
-    headers["authorization"] = run.authorization;
+    if (run.authorization) headers["authorization"] = run.authorization;
+    if (run.cookie) headers["cookie"] = run.cookie;
+    if (run.csrfToken) headers["x-csrf-token"] = run.csrfToken;
     const target = { host: to.hostname.replace(/^\[|\]$/g, ""), port: to.port, method: req.method, path: `/k8s/clusters/${run.clusterId}${raw}`, headers };
     const onAnswer = (ur: http.IncomingMessage) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);

@@ -162,7 +162,9 @@ export async function kubectlRunPlugin(app: FastifyInstance, opts: KubectlRunOpt
         const slot = slots.acquire(p.tenantId, clusterId);
         if (!slot.ok) throw new KubectlBusyError(slot.scope, slot.limit);
         const started = new Date();
-        const run = await bridge.open({ authorization: req.headers.authorization ?? "", clusterId });
+        // kubectl reaches /k8s as this caller: its bearer token, or (signed in) its session cookie.
+        const csrf = p.session?.csrfToken;
+        const run = await bridge.open({ authorization: req.headers.authorization ?? "", ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}), ...(csrf ? { csrfToken: csrf } : {}), clusterId });
         let r: SandboxResult;
         try {
           r = await runSandboxed(argv, run.proxyUrl, sandbox).catch((e: unknown) => {

@@ -8,8 +8,10 @@
  * before the body is read, parsed or validated, and before params and query
  * are validated. A request without a valid token therefore learns nothing
  * about a route's input rules (401), nor a viewer about an admin route's
- * (403). Routes are token-only unless they say otherwise in their config:
- * `{ config: PUBLIC }` or `{ config: ADMIN }`. Tenant scoping (another
+ * (403). A session cookie counts as a token, and with one every request but
+ * GET and HEAD needs the session's X-CSRF-Token (auth.ts). Routes are
+ * token-only unless they say otherwise in their config: `{ config: PUBLIC }`,
+ * `{ config: ADMIN }` or `{ config: SESSION }`. Tenant scoping (another
  * tenant's cluster is 404) needs validated params and stays in the handler.
  */
 import type { FastifyRequest } from "fastify";
@@ -17,8 +19,11 @@ import { context } from "@daalu/runtime";
 import { requireAdmin, type Authenticator, type Principal } from "../auth.js";
 import { UnauthenticatedError } from "../errors.js";
 
-/** Who may call a route: anyone, any valid token (the default), or an admin token. */
-export type Access = "public" | "token" | "admin";
+/**
+ * Who may call a route: anyone, any valid token or session (the default), an
+ * admin token or session, or a session only (the session routes).
+ */
+export type Access = "public" | "token" | "admin" | "session";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -28,6 +33,7 @@ declare module "fastify" {
 
 export const PUBLIC = { access: "public" } as const;
 export const ADMIN = { access: "admin" } as const;
+export const SESSION = { access: "session" } as const;
 
 /** The `onRequest` hook enforcing each route's access (unknown routes stay 404 for everyone). */
 export function accessHook(auth: Authenticator): (req: FastifyRequest) => Promise<void> {
@@ -35,6 +41,10 @@ export function accessHook(auth: Authenticator): (req: FastifyRequest) => Promis
     if (req.is404) return;
     const access = req.routeOptions.config.access ?? "token";
     if (access === "public") return;
+    if (access === "session") {
+      req.principal = await auth.authenticateSession(req);
+      return;
+    }
     await authenticate(auth, req, access === "admin");
   };
 }
@@ -46,10 +56,11 @@ export function inSpan<T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T>
 
 /**
  * The request's verified caller (the access hook's), verifying the bearer
- * token only when no hook did; with `admin`, the admin role is required too.
+ * token or session cookie only when no hook did; with `admin`, the admin role
+ * is required too.
  */
 export async function authenticate(auth: Authenticator, req: FastifyRequest, admin = false): Promise<Principal> {
-  const p = req.principal ?? (await auth.authenticate(req.headers.authorization));
+  const p = req.principal ?? (await auth.authenticateRequest(req));
   if (admin) requireAdmin(p);
   req.principal = p;
   req.span?.setAttribute("daalu.tenant", p.tenantId);

@@ -44,3 +44,42 @@ export const bootstrapBody = {
   },
 } as const;
 
+
+export const loginBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["tenant", "username", "password"],
+  properties: {
+    tenant: { type: "string", minLength: 1, maxLength: 63 },
+    username: { type: "string", minLength: 1, maxLength: 128 },
+    password: { type: "string", minLength: 1, maxLength: 1024 },
+  },
+} as const;
+
+export const cliAuthorizeQuery = {
+  type: "object",
+  additionalProperties: false,
+  required: ["redirect_uri", "state", "code_challenge", "code_challenge_method"],
+  properties: {
+    redirect_uri: { type: "string", minLength: 1, maxLength: 512 },
+    state: { type: "string", minLength: 1, maxLength: 512 },
+    code_challenge: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "base64url(sha256(code verifier))" },
+    code_challenge_method: { type: "string", enum: ["S256"] },
+  },
+} as const;
+
+export const cliTokenBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["code", "codeVerifier"],
+  properties: {
+    code: { type: "string", minLength: 1, maxLength: 128 },
+    codeVerifier: { type: "string", minLength: 43, maxLength: 128 },
+  },
+} as const;
+
+export const returnToQuery = {
+  type: "object",
+  additionalProperties: false,
+  properties: { returnTo: { type: "string", maxLength: 2048 } },
+} as const;

@@ -35,4 +35,56 @@ export const migrations: Record<string, Migration> = {
           add constraint api_tokens_role_check check (role in ('admin', 'operator', 'viewer'))`.execute(db);
     },
   },
+  // Sign-in (docs/security.md): local and OIDC users, browser sessions (only sha256 of the secret),
+  // single-use codes of the CLI's browser login, and the state of OIDC logins in flight.
+  "202612021700_users_and_sessions": {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table users (
+          id uuid primary key default gen_random_uuid(),
+          tenant_id text not null references tenants(id) on delete cascade,
+          username text not null check (username ~ '^[a-z0-9][a-z0-9._@-]{0,63}$'),
+          display_name text not null,
+          password_hash text,
+          role text not null check (role in ('admin', 'operator', 'viewer')),
+          oidc_issuer text,
+          oidc_subject text,
+          created_at timestamptz not null default now(),
+          disabled_at timestamptz,
+          unique (tenant_id, username),
+          unique (tenant_id, oidc_issuer, oidc_subject),
+          check ((oidc_issuer is null) = (oidc_subject is null))
+        )`.execute(db);
+      await sql`
+        create table sessions (
+          id bytea primary key,
+          user_id uuid not null references users(id) on delete cascade,
+          created_at timestamptz not null,
+          expires_at timestamptz not null,
+          last_seen_at timestamptz not null,
+          revoked_at timestamptz
+        )`.execute(db);
+      await sql`create index sessions_user on sessions (user_id)`.execute(db);
+      await sql`create index sessions_expires on sessions (expires_at)`.execute(db);
+      await sql`
+        create table cli_auth_codes (
+          id bytea primary key,
+          user_id uuid not null references users(id) on delete cascade,
+          code_challenge text not null,
+          redirect_uri text not null,
+          created_at timestamptz not null,
+          expires_at timestamptz not null,
+          used_at timestamptz
+        )`.execute(db);
+      await sql`
+        create table oidc_logins (
+          id bytea primary key,
+          state text not null,
+          nonce text not null,
+          code_verifier text not null,
+          return_to text not null,
+          expires_at timestamptz not null
+        )`.execute(db);
+    },
+  },
 };

@@ -1,6 +1,7 @@
 import { sql, type Generated, type Kysely } from "kysely";
 import { isUniqueViolation, isUuid, storeError } from "@daalu/runtime";
 import type { CallerKindName, Role } from "../../domain/api-token.js";
+import type { UserTables } from "./user-tables.js";
 import { TenantExistsError, TenantNotFoundError, TokenNotFoundError } from "../../errors.js";
 
 interface TenantsTable {
@@ -22,7 +23,7 @@ interface ApiTokensTable {
   last_used_at: Date | null;
 }
 
-export interface GatewayDb {
+export interface GatewayDb extends UserTables {
   tenants: TenantsTable;
   api_tokens: ApiTokensTable;
 }

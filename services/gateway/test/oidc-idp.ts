@@ -1,0 +1,104 @@
+import { createServer, type Server } from "node:http";
+import { parseSetCookie } from "cookie";
+import Provider, { type KoaContextWithOIDC } from "oidc-provider";
+import { freePort } from "@daalu/runtime";
+
+/**
+ * A real OpenID provider (oidc-provider) on 127.0.0.1 for the gateway's
+ * single sign-on tests. Its one interaction, login, is answered by the test:
+ * whoever `signInAs` names is signed in without a form; consent is implied.
+ */
+export interface TestIdp {
+  issuer: string;
+  /** The people it knows, by subject; the test may change their groups. */
+  people: Map<string, { name: string; username: string; groups: string[] }>;
+  /** Who the next login signs in as. */
+  signInAs: string;
+  stop(): Promise<void>;
+}
+
+export const SCOPES = "openid profile email groups";
+
+export async function startIdp(client: { clientId: string; clientSecret: string; redirectUri: string }): Promise<TestIdp> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const idp: TestIdp = { issuer, people: new Map(), signInAs: "", stop: async () => undefined };
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: client.clientId, client_secret: client.clientSecret, redirect_uris: [client.redirectUri], grant_types: ["authorization_code"], response_types: ["code"] }],
+    claims: { openid: ["sub"], profile: ["name", "preferred_username"], groups: ["groups"] },
+    scopes: ["openid", "profile", "email", "groups"],
+    pkce: { required: () => true },
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    cookies: { keys: ["test-only-cookie-key-0123456789abcdef"] },
+    ttl: { Interaction: 600, Grant: 600, Session: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+    async findAccount(_ctx, sub) {
+      const p = idp.people.get(sub);
+      if (!p) return undefined;
+      return { accountId: sub, claims: () => ({ sub, name: p.name, preferred_username: p.username, groups: p.groups }) };
+    },
+    // Consent is implied: every login is granted the scopes it asks for.
+    async loadExistingGrant(ctx: KoaContextWithOIDC) {
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+      grant.addOIDCScope(SCOPES);
+      await grant.save();
+      return grant;
+    },
+  });
+  const callback = provider.callback();
+  const server: Server = createServer((req, res) => {
+    if (req.url?.startsWith("/interaction/")) {
+      provider
+        .interactionFinished(req, res, { login: { accountId: idp.signInAs } }, { mergeWithLastSubmission: false })
+        .catch((err: unknown) => {
+          res.statusCode = 500;
+          res.end(String(err));
+        });
+      return;
+    }
+    void callback(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  idp.stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return idp;
+}
+
+/**
+ * A browser, as far as a login needs one: a cookie jar per origin and
+ * redirects followed by hand (each hop is visible to the test).
+ */
+export class TestBrowser {
+  private readonly jars = new Map<string, Map<string, string>>();
+
+  /** GET `url` without following redirects; the response's cookies go into the jar. */
+  async get(url: string): Promise<Response> {
+    const u = new URL(url);
+    const jar = this.jars.get(u.origin) ?? new Map<string, string>();
+    this.jars.set(u.origin, jar);
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    const res = await fetch(u, { redirect: "manual", headers: cookie ? { cookie } : {} });
+    for (const sc of res.headers.getSetCookie()) {
+      const c = parseSetCookie(sc);
+      if (c.value === "" || c.maxAge === 0) jar.delete(c.name);
+      else jar.set(c.name, c.value ?? "");
+    }
+    return res;
+  }
+
+  /** Follows redirects from `url` until an answer is no redirect or `stopAt` accepts the next URL; returns that response and URL. */
+  async follow(url: string, stopAt: (u: URL) => boolean, maxHops = 10): Promise<{ res: Response; url: string }> {
+    let at = url;
+    for (let i = 0; i < maxHops; i++) {
+      const res = await this.get(at);
+      const loc = res.headers.get("location");
+      if (res.status < 300 || res.status >= 400 || !loc) return { res, url: at };
+      at = new URL(loc, at).href;
+      if (stopAt(new URL(at))) return { res, url: at };
+    }
+    throw new Error(`more than ${maxHops} redirects from ${url}`);
+  }
+
+  cookie(origin: string, name: string): string | undefined {
+    return this.jars.get(origin)?.get(name);
+  }
+}
