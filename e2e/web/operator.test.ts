@@ -24,18 +24,14 @@ import type { Browser, Page } from "playwright-core";
 import { EDGE_USER, defaultPolicy } from "@daalu/kube-double";
 import { setup } from "@daalu/testing";
 import { ExitCode } from "@daalu/edge";
-import * as gateway from "@daalu/gateway";
-import { openGatewayStore, type GatewayStore } from "@daalu/gateway";
+import { ensureUser, openGatewayStore } from "@daalu/gateway";
 import { runEdge, secretData, startKube } from "../../edge/test/helpers.js";
 import { startEdgeRun, WG_PORT } from "../edge-host.js";
 import { startHubStack, type HubStack } from "../hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns, type NsHost } from "../netns.js";
 import { assertAccessible, assertNoProblems, browserSkipReason, launchBrowser, openTab, screenshot, tabTo, type Tab } from "./browser.js";
 
-/** Sign-in users come with the gateway's session sign-in; until a hub has them this suite says so and skips. */
-type EnsureUser = (store: GatewayStore, tenant: string, username: string, role: "admin" | "operator" | "viewer") => Promise<string | undefined>;
-const ensureUser = (gateway as unknown as { ensureUser?: EnsureUser }).ensureUser;
-const skip = e2eSkipReason() ?? browserSkipReason() ?? (ensureUser ? undefined : "this gateway has no sign-in users yet (@daalu/gateway exports no ensureUser)");
+const skip = e2eSkipReason() ?? browserSkipReason();
 const SECRET = "daalu-edge-tunnel";
 /** The users' generated passwords (startWorld). */
 const PASSWORD = { alice: "", victor: "" };
@@ -91,8 +87,8 @@ async function startWorld(): Promise<World> {
 
   const store = await openGatewayStore(env.databaseUrl, { poolSize: 1 });
   try {
-    PASSWORD.alice = (await ensureUser!(store, hub.tenant, "alice", "admin")) ?? "";
-    PASSWORD.victor = (await ensureUser!(store, hub.tenant, "victor", "viewer")) ?? "";
+    PASSWORD.alice = (await ensureUser(store, hub.tenant, "alice", "admin")) ?? "";
+    PASSWORD.victor = (await ensureUser(store, hub.tenant, "victor", "viewer")) ?? "";
     assert.ok(PASSWORD.alice && PASSWORD.victor, "both users are new");
   } finally {
     await store.close();
