@@ -6,7 +6,7 @@
  * handshake and probe) and closes into it. An expired invite can be
  * regenerated; any invite can be revoked.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Button, Dialog, DialogTrigger, FieldError, Form, Heading, Input, Label, Modal, ModalOverlay, Text, TextField } from "react-aria-components";
 import { api, ApiError, enc, messageOf, type Cluster, type Invite, type IssuedInvite, type Subnet } from "../api";
 import { useNow } from "../clock";
@@ -147,14 +147,17 @@ function Wizard({ close, onConnected }: { close(): void; onConnected(c: Cluster)
   const connected = cluster?.status === "connected" && cluster.apiReachable;
 
   // Turn into the green row: close once the edge's first handshake and probe succeeded.
+  // (The callbacks change on every render of the page, which ticks each second: keep them in a ref.)
+  const done = useRef(() => undefined as void);
+  done.current = () => {
+    if (cluster) onConnected(cluster);
+    close();
+  };
   useEffect(() => {
-    if (!connected || !cluster) return;
-    const t = setTimeout(() => {
-      onConnected(cluster);
-      close();
-    }, 1500);
+    if (!connected) return;
+    const t = setTimeout(() => done.current(), 1500);
     return () => clearTimeout(t);
-  }, [connected, cluster, close, onConnected]);
+  }, [connected]);
 
   return (
     <>
