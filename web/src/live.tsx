@@ -1,22 +1,18 @@
 /**
  * The clusters as the hub sees them, kept live: one GET /v1/clusters, then
  * one server-sent event stream per tab (GET /v1/events). Each event is applied
- * by cluster id (an upsert or a removal), so a replayed event never makes a
- * duplicate row, and a status older than the one shown is ignored. When the
+ * by cluster id (live-merge.ts), so a replayed event never makes a duplicate
+ * row, and a status older than the one shown is ignored. When the
  * stream drops the store says "reconnecting", waits (exponential backoff with
- * jitter, 0.5 s doubling to 15 s) and resumes from the last event id it saw;
- * `event: reset` (the hub cannot resume from there) refetches the list.
+ * jitter, 0.5 s doubling to 15 s) and resumes from the last event id it saw
+ * (or hello's seq); `hello` and `reset` (the hub cannot resume from there)
+ * refetch the list, so nothing between the list and the stream is lost.
  */
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, messageOf, type Alert, type Cluster } from "./api";
+import { applyEvent, applyList, type ClusterEvent, type MergeMemory } from "./live-merge";
 
 export type StreamState = "connecting" | "open" | "reconnecting";
-
-export interface ClusterEvent {
-  kind: "created" | "enrolled" | "key_replaced" | "deleted" | "status_changed" | (string & {});
-  cluster: Cluster;
-  time?: string;
-}
 
 interface LiveState {
   clusters: Map<string, Cluster>;
@@ -37,11 +33,6 @@ interface LiveState {
 
 const Ctx = createContext<LiveState | null>(null);
 
-const newer = (a: Cluster | undefined, b: Cluster) => {
-  if (!a || !a.statusSince || !b.statusSince) return true;
-  return Date.parse(b.statusSince) >= Date.parse(a.statusSince);
-};
-
 export function LiveProvider({ children }: { children: ReactNode }) {
   const [clusters, setClusters] = useState<Map<string, Cluster>>(() => new Map());
   const [loaded, setLoaded] = useState(false);
@@ -50,21 +41,15 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [retryInS, setRetryInS] = useState<number | null>(null);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [generation, setGeneration] = useState(0);
-  const deleted = useRef(new Set<string>());
+  const mem = useRef<MergeMemory>({ deleted: new Set(), touched: new Set() });
 
   // The list: on start, on reload() and on `event: reset`.
   useEffect(() => {
     const ctl = new AbortController();
+    mem.current.touched.clear();
     api<{ clusters: Cluster[] }>("GET", "/v1/clusters", undefined, { signal: ctl.signal })
       .then(({ clusters: list }) => {
-        setClusters((prev) => {
-          const next = new Map<string, Cluster>();
-          for (const c of list) {
-            const seen = prev.get(c.id);
-            next.set(c.id, seen && !newer(seen, c) ? seen : c);
-          }
-          return next;
-        });
+        setClusters((prev) => applyList(prev, list, mem.current));
         setError(null);
         setLoaded(true);
       })
@@ -85,27 +70,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     let tick: ReturnType<typeof setInterval> | undefined;
     let stopped = false;
 
-    const apply = (ev: ClusterEvent) => {
-      const c = ev.cluster;
-      if (!c?.id) return;
-      if (ev.kind === "deleted") {
-        deleted.current.add(c.id);
-        setClusters((prev) => {
-          if (!prev.has(c.id)) return prev;
-          const next = new Map(prev);
-          next.delete(c.id);
-          return next;
-        });
-        return;
-      }
-      if (deleted.current.has(c.id)) return;
-      setClusters((prev) => {
-        if (!newer(prev.get(c.id), c)) return prev;
-        const next = new Map(prev);
-        next.set(c.id, { ...prev.get(c.id), ...c });
-        return next;
-      });
-    };
+    const apply = (ev: ClusterEvent) => setClusters((prev) => applyEvent(prev, ev, mem.current));
 
     const connect = () => {
       if (stopped) return;
@@ -120,10 +85,22 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         setRetryInS(null);
         setStream("open");
       });
-      src.addEventListener("hello", (e) => {
+      // hello/reset: the stream starts after seq N. Remember N (so a drop before any event resumes there,
+      // missing nothing) and fetch the list now, so nothing between the list and the stream is lost.
+      const start = (e: MessageEvent) => {
         remember(e);
+        if (!e.lastEventId) {
+          try {
+            const { seq } = JSON.parse(e.data) as { seq?: number };
+            if (typeof seq === "number") lastId = String(seq);
+          } catch {
+            // no seq: the next event's id
+          }
+        }
         setStream("open");
-      });
+        setGeneration((g) => g + 1);
+      };
+      src.addEventListener("hello", start);
       src.addEventListener("cluster", (e) => {
         remember(e);
         try {
@@ -141,10 +118,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
           // ignore
         }
       });
-      src.addEventListener("reset", (e) => {
-        remember(e);
-        setGeneration((g) => g + 1);
-      });
+      src.addEventListener("reset", start);
       src.addEventListener("error", () => {
         // EventSource would retry on its own at a fixed pace; we back off and resume ourselves.
         src.close();
@@ -180,15 +154,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       retryInS,
       alerts,
       reload: () => setGeneration((g) => g + 1),
-      upsert: (c) => setClusters((prev) => new Map(prev).set(c.id, { ...prev.get(c.id), ...c })),
-      remove: (id) => {
-        deleted.current.add(id);
-        setClusters((prev) => {
-          const next = new Map(prev);
-          next.delete(id);
-          return next;
-        });
-      },
+      upsert: (c) => setClusters((prev) => applyEvent(prev, { kind: "created", cluster: c }, mem.current)),
+      remove: (id) => setClusters((prev) => applyEvent(prev, { kind: "deleted", cluster: { id } as Cluster }, mem.current)),
     }),
     [clusters, loaded, error, stream, retryInS, alerts],
   );
