@@ -9,8 +9,10 @@
  * The issue's flow, by keyboard alone: sign in; add a cluster; copy the helm
  * command; bootstrap the edge with the token it carries; the row turns green
  * without a reload; open the detail page and see the node list; run
- * `get pods` in the kubectl panel; see its audit row; cut the edge's egress
- * and see the row go red live; delete the cluster. A viewer sees no
+ * `get pods` in the kubectl panel; see its audit row; drop the event stream
+ * (the gateway restarts) and cut the edge's egress meanwhile: the page says
+ * it is reconnecting, resumes and shows the row red, one row, no reload;
+ * delete the cluster. A viewer sees no
  * Add/Delete and the server refuses them when forced. Every page is checked by
  * axe (no serious or critical violation) and watched for CSP violations;
  * screenshots of the clusters page, the wizard and the detail page go to
@@ -22,7 +24,8 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { EDGE_USER, defaultPolicy } from "@daalu/kube-double";
-import { setup } from "@daalu/testing";
+import pg from "pg";
+import { eventually, setup } from "@daalu/testing";
 import { ExitCode } from "@daalu/edge";
 import { ensureUser, openGatewayStore } from "@daalu/gateway";
 import { runEdge, secretData, startKube } from "../../edge/test/helpers.js";
@@ -40,6 +43,7 @@ const LIVE_MS = 90_000;
 
 interface World {
   hub: HubStack;
+  databaseUrl: string;
   net: Netns;
   edgeHost: NsHost;
   kube: Awaited<ReturnType<typeof startKube>>;
@@ -95,7 +99,7 @@ async function startWorld(): Promise<World> {
   }
   const browser = await launchBrowser();
   cleanups.push(() => browser.close());
-  return { hub, net, edgeHost, kube, edgeKubeconfig, browser };
+  return { hub, databaseUrl: env.databaseUrl, net, edgeHost, kube, edgeKubeconfig, browser };
 }
 
 /** Signs in through the sign-in page by keyboard (the app sends /clusters to /signin first). */
@@ -223,15 +227,32 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     await page.locator("tr[data-verb=kubectl]").getByText("get pods").first().waitFor({ timeout: 30_000 });
     await assertAccessible(page, "audit tab");
 
-    // Cut the edge's egress: the row goes red, live.
+    // The event stream drops (the gateway restarts) and the edge's egress is cut meanwhile: the page says it
+    // is reconnecting, resumes after the last event it saw and shows the row red — one row, no reload.
     await tabTo(page, "a[href='/clusters']");
     await page.keyboard.press("Enter");
     await row(page, id).and(page.locator("[data-status=connected]")).waitFor();
+    await page.locator("[data-stream=open]").waitFor();
+    await w.hub.process("gateway").stop();
+    await page.locator("[data-stream=reconnecting]").getByText(/Reconnecting/).waitFor({ timeout: 30_000 });
     const cut = Date.now();
     await w.edgeHost.cutEgress();
+    const db = new pg.Client({ connectionString: w.databaseUrl });
+    db.on("error", () => undefined);
+    await db.connect();
+    try {
+      await eventually(async () => assert.equal((await db.query("select status from peering.clusters where id = $1", [id])).rows[0]?.status, "disconnected"), { timeoutMs: LIVE_MS });
+    } finally {
+      await db.end();
+    }
+    t.diagnostic(`disconnected ${Date.now() - cut} ms after the egress cut (threshold 4 s), while the gateway was down`);
+    await w.hub.respawn("gateway").ready;
+    const back = Date.now();
     await row(page, id).and(page.locator("[data-status=disconnected]")).waitFor({ timeout: LIVE_MS });
-    t.diagnostic(`row red ${Date.now() - cut} ms after the egress cut (threshold 4 s)`);
+    await page.locator("[data-stream=open]").waitFor();
+    t.diagnostic(`row red ${Date.now() - back} ms after the gateway was back (the stream resumed)`);
     await row(page, id).getByText("Tunnel down").waitFor();
+    assert.equal(await page.locator("[role=row][data-cluster-id]").count(), 1, "no duplicate row");
     assert.equal(await page.evaluate("window.__sameDocument"), true, "the page was not reloaded");
 
     // Delete, with the typed confirmation.
