@@ -28,6 +28,7 @@ case "${1:-}" in
       echo "daalu: installing nats-server (Debian package)"
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nats-server >/dev/null
     }
+    [ -f web/dist/index.html ] || { echo "daalu: building the web app (npm run build -w web)"; npm run -s build -w web; }
     exec npx tsx packages/devhub/src/main.ts "$@"
     ;;
   demo)

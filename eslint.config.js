@@ -5,10 +5,10 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "packages/proto/src/gen/**", ".data/**", ".bench/**"],
+    ignores: ["**/node_modules/**", "packages/proto/src/gen/**", ".data/**", ".bench/**", "web/dist/**", "test-results/**"],
   },
   {
-    files: ["services/**/*.ts", "edge/**/*.ts", "packages/**/*.ts", "e2e/**/*.ts", "bench/**/*.ts"],
+    files: ["services/**/*.ts", "edge/**/*.ts", "packages/**/*.ts", "e2e/**/*.ts", "bench/**/*.ts", "web/**/*.ts", "web/**/*.tsx"],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what is missing, starts the test
-# servers where absent, then buf lint -> typecheck -> lint -> unit -> integration -> e2e.
+# servers where absent, then buf lint -> typecheck -> web build -> lint -> unit -> integration -> e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-services.sh
 bash scripts/ensure-helm.sh || echo "test: no helm (chart tests that need it will say why they skip)"
+bash scripts/ensure-chromium.sh || echo "test: no chromium (the browser tests will say why they skip)"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # npm install, not npm ci: npm 11 omits other platforms' optional binaries (buf-darwin-*, …)
   # from the lock file and npm ci then refuses it; install still honours the locked versions.
@@ -24,6 +25,9 @@ fi
 echo "== typecheck"
 npx tsc -p tsconfig.json
 
+echo "== web app (type-check and build web/dist: the gateway serves it, the browser tests load it)"
+npm run -s build -w web
+
 echo "== lint (eslint, dependency-cruiser, knip, jscpd)"
 npm run -s lint
 
@@ -34,5 +38,5 @@ echo "== unit + integration + e2e"
 # need minutes on a busy 2-core machine.
 shopt -s nullglob globstar
 files=(packages/*/src/**/*.test.ts services/*/src/**/*.test.ts edge/src/**/*.test.ts
-       packages/*/test/**/*.test.ts services/*/test/**/*.test.ts edge/test/**/*.test.ts e2e/**/*.test.ts)
+       packages/*/test/**/*.test.ts services/*/test/**/*.test.ts edge/test/**/*.test.ts web/test/**/*.test.ts e2e/**/*.test.ts)
 node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "${files[@]}"

@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import { migrations } from "./adapters/pg/migrations.js";
 import { GatewayStore, SCHEMA, type GatewayDb, type Tenant } from "./adapters/pg/store.js";
 import { apiTokens, CALLER_KINDS, ROLES, type CallerKindName, type Role } from "./domain/api-token.js";
-import { InvalidTenantError } from "./errors.js";
+import { InvalidTenantError, UserNotFoundError } from "./errors.js";
 import { UserStore, type UserRow } from "./adapters/pg/user-store.js";
 import { generatePassword, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./domain/password.js";
 import { normalizeUsername } from "./domain/sign-in.js";
@@ -99,4 +99,10 @@ export async function createUser(
 export async function ensureUser(store: GatewayStore, tenantId: string, username: string, role: Role): Promise<string | undefined> {
   if (await new UserStore(store.db).userByName(tenantId, username)) return undefined;
   return (await createUser(store, tenantId, username, { role })).generatedPassword;
+}
+
+/** Disables a user: no more sign-ins, its sessions end at once (API tokens it obtained stay until revoked). */
+export async function disableUser(store: GatewayStore, tenantId: string, username: string): Promise<void> {
+  const name = normalizeUsername(username) ?? username;
+  if (!(await new UserStore(store.db).disableUser(tenantId, name, new Date()))) throw new UserNotFoundError(tenantId, name);
 }

@@ -4,12 +4,13 @@
  *   tsx services/gateway/src/cli.ts token create <tenant> <name> [--role admin|operator|viewer] [--kind user|assistant|agent]
  *   tsx services/gateway/src/cli.ts token revoke <token-id>
  *   tsx services/gateway/src/cli.ts user add --tenant <t> --username <u> --role admin|operator|viewer [--display-name <n>] [--password-stdin]
+ *   tsx services/gateway/src/cli.ts user disable --tenant <t> --username <u>
  * `token create` prints the token once; only its hash is stored. `user add`
  * reads the password from stdin with --password-stdin, else generates one and
  * prints it once; only its scrypt hash is stored.
  */
 import { DaaluError } from "@daalu/runtime";
-import { createApiToken, createTenant, createUser, openGatewayStore, revokeApiToken } from "./admin.js";
+import { createApiToken, createTenant, createUser, disableUser, openGatewayStore, revokeApiToken } from "./admin.js";
 import { loadConfig } from "./config.js";
 import type { CallerKindName, Role } from "./domain/api-token.js";
 // createApiToken refuses a role outside ROLES (admin, operator, viewer).
@@ -18,7 +19,8 @@ const USAGE = `usage:
   cli.ts tenant create <id> [--name <name>]
   cli.ts token create <tenant> <name> [--role admin|operator|viewer] [--kind user|assistant|agent]
   cli.ts token revoke <token-id>
-  cli.ts user add --tenant <tenant> --username <username> --role admin|operator|viewer [--display-name <name>] [--password-stdin]`;
+  cli.ts user add --tenant <tenant> --username <username> --role admin|operator|viewer [--display-name <name>] [--password-stdin]
+  cli.ts user disable --tenant <tenant> --username <username>`;
 
 /** Flags that take no value. */
 const SWITCHES = new Set(["password-stdin"]);
@@ -53,7 +55,8 @@ async function main(argv: string[]): Promise<number> {
     (area === "tenant" && verb === "create" && a) ||
     (area === "token" && verb === "create" && a && b) ||
     (area === "token" && verb === "revoke" && a) ||
-    (area === "user" && verb === "add" && flags["tenant"] && flags["username"] && flags["role"]);
+    (area === "user" && verb === "add" && flags["tenant"] && flags["username"] && flags["role"]) ||
+    (area === "user" && verb === "disable" && flags["tenant"] && flags["username"]);
   if (!known) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -61,7 +64,10 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const store = await openGatewayStore(config.databaseUrl);
   try {
-    if (area === "user") {
+    if (area === "user" && verb === "disable") {
+      await disableUser(store, flags["tenant"]!, flags["username"]!);
+      process.stdout.write(`user ${flags["username"]} of tenant ${flags["tenant"]} disabled; its sessions are ended\n`);
+    } else if (area === "user") {
       const password = "password-stdin" in flags ? await readPassword() : undefined;
       const u = await createUser(store, flags["tenant"]!, flags["username"]!, { role: flags["role"] as Role, ...(password !== undefined ? { password } : {}), ...(flags["display-name"] ? { displayName: flags["display-name"] } : {}) });
       process.stderr.write(`user ${u.user.username} (${u.user.role}) added to tenant ${u.user.tenantId}\n`);

@@ -28,6 +28,8 @@ export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
  * release this hub offers.
  */
 export const DEFAULT_GATEWAY_EDGE_CHART_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../deploy/daalu-edge");
+/** The operator web app's build (`npm run build -w web`), served at / and /assets. */
+export const DEFAULT_GATEWAY_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../web/dist");
 /** Browser sessions: absolute lifetime from sign-in, and how long one may sit unused. */
 export const DEFAULT_GATEWAY_SESSION_TTL_MS = 12 * 3_600_000;
 export const DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS = 3_600_000;
@@ -57,6 +59,8 @@ export interface GatewayConfig extends CommonConfig {
   authCacheMs: number;
   /** The edge chart's directory, served as a Helm repository at /charts. */
   edgeChartDir: string;
+  /** The operator web app's build directory (index.html and assets/). */
+  webDir: string;
   kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
   /**
    * Serve HTTPS with this certificate and key (PEM files). kubectl sends bearer
@@ -110,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
     tls,
     edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
+    webDir: path.resolve(r.str("GATEWAY_WEB_DIR", DEFAULT_GATEWAY_WEB_DIR)),
     session: {
       ttlMs: r.duration("GATEWAY_SESSION_TTL", DEFAULT_GATEWAY_SESSION_TTL_MS),
       idleMs: r.duration("GATEWAY_SESSION_IDLE_TTL", DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS),

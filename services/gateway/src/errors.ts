@@ -172,3 +172,10 @@ export class UsernameTakenError extends DaaluError {
     super(Code.AlreadyExists, `username ${username} is taken in this tenant`, { reason: "USERNAME_TAKEN" });
   }
 }
+
+export class UserNotFoundError extends DaaluError {
+  override name = "UserNotFoundError";
+  constructor(tenantId: string, username: string) {
+    super(Code.NotFound, `tenant ${tenantId} has no user ${username}`, { reason: "USER_NOT_FOUND" });
+  }
+}

@@ -325,6 +325,13 @@ export const openapi = {
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },
-    "/": { get: { summary: "Web UI (HTML)", security: [], responses: { "200": { description: "HTML page", content: { "text/html": {} } } } } },
+    "/": { get: { summary: "The web app: redirects to /clusters (or says how to build the app when it is not built)", security: [], responses: { "302": { description: "to /clusters" }, "503": { description: "the web app is not built", content: { "text/html": {} } } } } },
+    ...Object.fromEntries(
+      ["/signin", "/clusters", "/clusters/{id}", "/clusters/{id}/{tab}", "/settings/clusters/reconciliation", "/settings/clusters/{id}/rbac"].map((p) => [
+        p,
+        { get: { summary: "A page of the web app (its index.html; the app routes in the browser)", security: [], responses: { "200": { description: "HTML page", content: { "text/html": {} } } } } },
+      ]),
+    ),
+    "/assets/{file}": { get: { summary: "A file of the web app's build (content-hashed name, cached immutable)", security: [], parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the file" }, "404": problem } } },
   },
 } as const;

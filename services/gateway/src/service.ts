@@ -10,6 +10,7 @@ import { Authenticator } from "./auth.js";
 import { loadConfig, type GatewayConfig } from "./config.js";
 import { readFile } from "node:fs/promises";
 import { buildApp, type RouteList } from "./http/app.js";
+import { webAppPlugin } from "./http/web.js";
 import { createAuditClient, createAuditPublisher } from "@daalu/audit";
 import { queryClient } from "@daalu/tunnel-proxy";
 import { auditRoutesPlugin } from "./http/audit-routes.js";
@@ -119,6 +120,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     await app.register(oidcRoutesPlugin, { oidc: config.oidc, sessions, logger });
     await app.register(cliAuthRoutesPlugin, { sessions, tokens: store });
     await app.register(chartsPlugin, { dir: config.edgeChartDir, logger });
+    await app.register(webAppPlugin, { dir: config.webDir, logger });
     await app.register(diagnosticsPlugin, { auth, hubNode: hubNodeClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertProblem, gatewayHarness, http, type Res } from "./helpers.js";
+import { WEB_APP_ROUTES } from "../src/http/web.js";
 
 // Authentication, then authorization, then everything else: a request without
 // a token learns nothing about the route's body, params or query rules, and a
@@ -8,7 +9,9 @@ import { assertProblem, gatewayHarness, http, type Res } from "./helpers.js";
 // route table, so a new route is covered the day it is added.
 
 /** The only routes anyone may call without a token. The edge chart's Helm repository (/charts) holds nothing secret and helm sends no token. */
-const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}", "POST /v1/session", "GET /v1/auth/config", "GET /v1/auth/oidc/login", "GET /v1/auth/oidc/callback", "GET /v1/auth/cli/authorize", "POST /v1/auth/cli/token"]);
+const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.json", "POST /v1/bootstrap", "GET /charts/index.yaml", "GET /charts/{file}", "GET /assets/{file}", "POST /v1/session", "GET /v1/auth/config", "GET /v1/auth/oidc/login", "GET /v1/auth/oidc/callback", "GET /v1/auth/cli/authorize", "POST /v1/auth/cli/token"]);
+// The web app's pages (its index.html) hold nothing secret either; the app signs in through the API.
+for (const r of WEB_APP_ROUTES) PUBLIC.add(`GET ${r.replace(/:([A-Za-z]+)/g, "{$1}")}`);
 /** Routes that need an admin token. */
 const ADMIN = new Set(["POST /v1/clusters", "DELETE /v1/clusters/{id}", "POST /v1/clusters/{id}/invites", "POST /v1/invites/{id}/revoke", "POST /v1/invites/{id}/regenerate", "PUT /v1/subnet"]);
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createUser, ensureUser, openGatewayStore } from "../src/admin.js";
+import { createUser, disableUser, ensureUser, openGatewayStore } from "../src/admin.js";
 import { eventually } from "@daalu/testing";
 import { CONTENT_SECURITY_POLICY } from "../src/http/security-headers.js";
 import { assertProblem, http } from "./helpers.js";
@@ -207,4 +207,17 @@ test("ended sessions are deleted by the hourly sweep a sign-in runs", async (t) 
   const users = await gw.store.db.selectFrom("sessions").innerJoin("users", "users.id", "sessions.user_id").select("users.username").orderBy("users.username").execute();
   assert.deepEqual(users.map((u) => u.username), ["oscar", "victor"]);
   assertProblem(await asBrowser(gw.url, victor, "GET", "/v1/session"), 401, "SESSION_EXPIRED");
+});
+
+test("a disabled user's sessions end at once and it cannot sign in again", async (t) => {
+  const { env, gw } = await signInHarness(t);
+  const alice = await signIn(gw.url, "alice");
+  const store = await openGatewayStore(env.databaseUrl);
+  t.after(() => store.close());
+  await disableUser(store, "acme", "alice");
+  assertProblem(await asBrowser(gw.url, alice, "GET", "/v1/session"), 401, "SESSION_EXPIRED");
+  assertProblem(await http(gw.url, "POST", "/v1/session", { json: { tenant: "acme", username: "alice", password: PASSWORD } }), 401, "INVALID_CREDENTIALS");
+  await assert.rejects(disableUser(store, "acme", "nobody"), (e: Error & { reason?: string }) => e.reason === "USER_NOT_FOUND");
+  // Others are untouched.
+  assert.equal((await signIn(gw.url, "oscar")).body.user.role, "operator");
 });

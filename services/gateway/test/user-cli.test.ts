@@ -23,7 +23,7 @@ function cli(env: Record<string, string>, args: string[], stdin = ""): Promise<{
   });
 }
 
-test("cli.ts user add: a generated password printed once, or one read from stdin; only hashes stored", async (t) => {
+test("cli.ts user add and disable: a generated password printed once, or one read from stdin; only hashes stored", async (t) => {
   const env = await setup();
   t.after(() => env.cleanup());
   await seedTenant(env, "acme");
@@ -40,11 +40,16 @@ test("cli.ts user add: a generated password printed once, or one read from stdin
   assert.equal(dup.code, 1);
   assert.match(dup.stderr, /USERNAME_TAKEN/);
   assert.equal((await cli(env.env, ["user", "add", "--tenant", "acme"])).code, 2);
+  const disabled = await cli(env.env, ["user", "disable", "--tenant", "acme", "--username", "dave"]);
+  assert.equal(disabled.code, 0, disabled.stderr);
+  const missing = await cli(env.env, ["user", "disable", "--tenant", "acme", "--username", "zed"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /USER_NOT_FOUND/);
 
   const store = await openGatewayStore(env.databaseUrl);
   t.after(() => store.close());
-  const rows = await store.db.selectFrom("users").select(["username", "role", "password_hash"]).orderBy("username").execute();
-  assert.deepEqual(rows.map((r) => [r.username, r.role]), [["carol", "operator"], ["dave", "viewer"]]);
+  const rows = await store.db.selectFrom("users").select(["username", "role", "password_hash", "disabled_at"]).orderBy("username").execute();
+  assert.deepEqual(rows.map((r) => [r.username, r.role, r.disabled_at !== null]), [["carol", "operator", false], ["dave", "viewer", true]]);
   assert.equal(await verifyPassword(generated, rows[0]!.password_hash), true);
   assert.equal(await verifyPassword(chosen, rows[1]!.password_hash), true);
   assert.equal(await verifyPassword(generated, rows[1]!.password_hash), false);

@@ -22,3 +22,16 @@ test("tracked keys stay bounded", () => {
   for (let i = 0; i < 1000; i++) b.take(`k${i}`, 0);
   assert.ok(b.size <= 100, `size ${b.size}`);
 });
+
+test("peek tells whether a take would succeed, and takes nothing", () => {
+  const b = new TokenBuckets(1 / 60, 2);
+  assert.equal(b.peek("u", 0), true, "an unknown key has a full bucket");
+  assert.equal(b.size, 0, "peeking tracks nothing");
+  b.take("u", 0);
+  assert.equal(b.peek("u", 0), true);
+  assert.equal(b.peek("u", 0), true, "peek does not consume");
+  b.take("u", 0);
+  assert.equal(b.peek("u", 0), false);
+  assert.equal(b.peek("u", 59_000), false);
+  assert.equal(b.peek("u", 60_000), true, "one more a minute later");
+});

@@ -20,7 +20,6 @@ import { clientErrorHandler, frameworkErrors, sendError, toDaalu } from "./probl
 import { accessHook, ADMIN, inSpan, principalOf, PUBLIC } from "./route-kit.js";
 import { openapi } from "../openapi.js";
 import { securityHeaders } from "./security-headers.js";
-import { UI_HTML } from "../ui.js";
 import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
 import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./schemas.js";
 import { BOOTSTRAP_BODY_LIMIT } from "../config.js";
@@ -139,15 +138,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     return reply.send({ status: "ready" });
   });
   app.get("/openapi.json", { config: PUBLIC }, async () => openapi);
-  app.get("/", { config: PUBLIC }, async (_req, reply) =>
-    reply
-      .type("text/html; charset=utf-8")
-      .header("cache-control", "no-store")
-      .header("content-security-policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-      .header("x-content-type-options", "nosniff")
-      .send(UI_HTML),
-  );
-
   app.post<{ Body: { name: string; subnet?: string } }>("/v1/clusters", { config: ADMIN, schema: { body: createClusterBody } }, async (req, reply) =>
     inSpan(req, async () => {
       const p = principalOf(req);

@@ -99,6 +99,20 @@ export class UserStore {
     }
   }
 
+  /** Disables the user and revokes its sessions; false when there is no such user. */
+  async disableUser(tenantId: string, username: string, at: Date): Promise<boolean> {
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const u = await tx.updateTable("users").set({ disabled_at: at }).where("tenant_id", "=", tenantId).where("username", "=", username).returning("id").executeTakeFirst();
+        if (!u) return false;
+        await tx.updateTable("sessions").set({ revoked_at: at }).where("user_id", "=", u.id).where("revoked_at", "is", null).execute();
+        return true;
+      });
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
   async insertSession(s: { id: Buffer; userId: string; createdAt: Date; expiresAt: Date }): Promise<void> {
     try {
       await this.db.insertInto("sessions").values({ id: s.id, user_id: s.userId, created_at: s.createdAt, expires_at: s.expiresAt, last_seen_at: s.createdAt, revoked_at: null }).execute();
