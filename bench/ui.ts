@@ -32,24 +32,21 @@
  * Flags: --clusters N (1000), --changes N (100, at least 100 unless --quick), --renders N (5).
  * Ends with one `RESULT {json}` line.
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { jetstream } from "@nats-io/jetstream";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { peeringClient, peeringv1 } from "@daalu/peering";
 import { CallerKind } from "@daalu/proto";
-import { eventSubject, REPO_ROOT } from "@daalu/runtime";
+import { eventSubject } from "@daalu/runtime";
 import { startStack, type Stack } from "@daalu/stack";
 import { setup, type TestEnv } from "@daalu/testing";
+import { browserSkipReason, launchBrowser } from "../e2e/web/browser.js";
 import { processCpuSeconds } from "./lib/cpu.js";
 
 const TENANT = "bench";
-const CHROMIUM = process.env["DAALU_CHROMIUM"] ?? "/usr/bin/chromium";
-const WEB_DIST = path.join(REPO_ROOT, "web/dist");
 const { values: flags } = parseArgs({
   options: { clusters: { type: "string", default: "1000" }, changes: { type: "string", default: "100" }, renders: { type: "string", default: "5" }, quick: { type: "boolean", default: false } },
 });
@@ -186,16 +183,11 @@ async function clockOffset(page: Page): Promise<{ offset: number; rtt: number }>
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(CHROMIUM)) {
-    const why = `no chromium at ${CHROMIUM} (scripts/ensure-chromium.sh installs Debian's; set DAALU_CHROMIUM to use another)`;
-    say(`ui: cannot run: ${why}`);
-    result({ skipped: why });
-    return 3;
-  }
-  if (!existsSync(path.join(WEB_DIST, "index.html"))) {
-    const why = `the web app is not built (${path.relative(REPO_ROOT, WEB_DIST)} is missing): npm run build -w web`;
-    say(`ui: cannot run: ${why}`);
-    result({ skipped: why });
+  // The browser tests' own checks and launch: Debian's chromium (DAALU_CHROMIUM) and the built web app.
+  const skip = browserSkipReason();
+  if (skip) {
+    say(`ui: cannot run: ${skip}`);
+    result({ skipped: skip });
     return 3;
   }
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -210,7 +202,7 @@ async function main(): Promise<number> {
       databaseUrl: env.databaseUrl,
       natsUrl: env.natsUrl,
       prefix: env.prefix,
-      env: { ...env.env, LOG_LEVEL: "info", GATEWAY_WEB_DIR: WEB_DIST },
+      env: { ...env.env, LOG_LEVEL: "info" },
       services: ["peering", "invite", "gateway"],
       tenant: { id: TENANT, adminUser: true },
     });
@@ -222,7 +214,7 @@ async function main(): Promise<number> {
     const createMs = await createClusters(stack, CLUSTERS);
     say(`ui: ${CLUSTERS} clusters in ${(createMs / 1000).toFixed(1)} s (${round((CLUSTERS / createMs) * 1000)}/s)`);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    const browser = await launchBrowser();
     cleanups.push(() => browser.close());
     const state = await signIn(browser, stack.gatewayUrl, password);
 
