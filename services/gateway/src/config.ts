@@ -27,6 +27,8 @@ export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
  * release this hub offers.
  */
 export const DEFAULT_GATEWAY_EDGE_CHART_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../deploy/daalu-edge");
+/** How often an open live event stream (GET /v1/events) sends a `: ping` comment. */
+export const DEFAULT_GATEWAY_EVENTS_HEARTBEAT_MS = 15_000;
 /** uid and gid kubectl runs as when the gateway runs as root (nobody). */
 export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
@@ -41,6 +43,8 @@ export interface GatewayConfig extends CommonConfig {
   bootstrapBurst: number;
   bodyLimit: number;
   authCacheMs: number;
+  /** GET /v1/events: a comment line this often keeps proxies from timing the stream out. */
+  eventsHeartbeatMs: number;
   /** The edge chart's directory, served as a Helm repository at /charts. */
   edgeChartDir: string;
   kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
@@ -75,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     bootstrapBurst: r.int("GATEWAY_BOOTSTRAP_BURST", DEFAULT_GATEWAY_BOOTSTRAP_BURST, 1, 10_000_000),
     bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
+    eventsHeartbeatMs: r.duration("GATEWAY_EVENTS_HEARTBEAT", DEFAULT_GATEWAY_EVENTS_HEARTBEAT_MS),
     tls,
     edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
     kubectl: {
@@ -84,6 +89,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       runAs: r.int("GATEWAY_KUBECTL_RUN_AS", DEFAULT_GATEWAY_KUBECTL_RUN_AS, 1, 4_294_967_294),
     },
   };
+  r.check(cfg.eventsHeartbeatMs >= 100, "GATEWAY_EVENTS_HEARTBEAT must be at least 100ms");
   r.done();
   return cfg;
 }

@@ -84,3 +84,11 @@ export class TokenNotFoundError extends DaaluError {
     super(Code.NotFound, `API token ${id} does not exist`, { reason: "TOKEN_NOT_FOUND" });
   }
 }
+
+/** The live event stream (GET /v1/events) cannot start: the events stream is missing (peering not started) or JetStream is unreachable. */
+export class EventsUnavailableError extends DaaluError {
+  override name = "EventsUnavailableError";
+  constructor(cause: unknown) {
+    super(Code.Unavailable, "the live event stream is not available now; try again shortly", { reason: "EVENTS_UNAVAILABLE", cause });
+  }
+}
