@@ -28,6 +28,8 @@ interface Sse {
   type: string;
   events: SseEvent[];
   comments: string[];
+  /** Resolves when the server ends the stream (or close() hangs up). */
+  ended: Promise<void>;
   close(): void;
 }
 
@@ -35,9 +37,9 @@ interface Sse {
 async function openSse(base: string, token: string, headers: Record<string, string> = {}, query = ""): Promise<Sse> {
   const ac = new AbortController();
   const res = await fetch(`${base}/v1/events${query}`, { headers: { authorization: `Bearer ${token}`, ...headers }, signal: ac.signal });
-  const out: Sse = { status: res.status, type: res.headers.get("content-type") ?? "", events: [], comments: [], close: () => ac.abort() };
+  const out: Sse = { status: res.status, type: res.headers.get("content-type") ?? "", events: [], comments: [], ended: Promise.resolve(), close: () => ac.abort() };
   if (!res.ok || !res.body) return out;
-  void (async () => {
+  out.ended = (async () => {
     const dec = new TextDecoder();
     let buf = "";
     try {
@@ -91,12 +93,14 @@ before(async () => {
   stopStack = s.stop;
   jsm = await jetstreamManager(env.nc);
 });
+let leftOpen: Sse | undefined;
 after(async () => {
-  for (const s of streams) s.close();
-  // The gateway ends streams still open when it closes (this must not hang).
+  for (const s of streams) if (s !== leftOpen) s.close();
+  // The gateway ends a stream still open when it closes: stopping must not hang on it, and the client sees the end.
   await stopStack?.();
+  await leftOpen?.ended;
   await env?.cleanup();
-});
+}, { timeout: 60_000 });
 
 async function sse(token: string, headers: Record<string, string> = {}, query = ""): Promise<Sse> {
   const s = await openSse(gw.url, token, headers, query);
@@ -230,6 +234,10 @@ test("a client that goes away frees its consumer; bad ids and missing tokens are
   await eventually(async () => assert.equal(await consumers(), 1));
   t.close();
   await eventually(async () => assert.equal(await consumers(), 0));
+
+  // Left open on purpose: the gateway must end it when it closes (see after()).
+  leftOpen = await sse(acme.viewer);
+  await eventually(() => assert.equal(leftOpen!.events[0]?.event, "hello"));
 
   assertProblem(await http(gw.url, "GET", "/v1/events"), 401, "UNAUTHENTICATED");
   assertProblem(await http(gw.url, "GET", "/v1/events", { token: acme.viewer, headers: { "last-event-id": "abc" } }), 400, "INVALID_EVENT_ID");
