@@ -29,6 +29,12 @@ export const DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER = 2;
 export const DEFAULT_GATEWAY_EDGE_CHART_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../deploy/daalu-edge");
 /** How often an open live event stream (GET /v1/events) sends a `: ping` comment. */
 export const DEFAULT_GATEWAY_EVENTS_HEARTBEAT_MS = 15_000;
+/**
+ * Live event streams open at once (each holds one JetStream consumer): per
+ * gateway, and per tenant (so one tenant's tabs cannot take them all).
+ */
+export const DEFAULT_GATEWAY_EVENTS_MAX_STREAMS = 2_000;
+export const DEFAULT_GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT = 100;
 /** uid and gid kubectl runs as when the gateway runs as root (nobody). */
 export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
@@ -45,6 +51,7 @@ export interface GatewayConfig extends CommonConfig {
   authCacheMs: number;
   /** GET /v1/events: a comment line this often keeps proxies from timing the stream out. */
   eventsHeartbeatMs: number;
+  events: { maxStreams: number; maxStreamsPerTenant: number };
   /** The edge chart's directory, served as a Helm repository at /charts. */
   edgeChartDir: string;
   kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
@@ -80,6 +87,10 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
     eventsHeartbeatMs: r.duration("GATEWAY_EVENTS_HEARTBEAT", DEFAULT_GATEWAY_EVENTS_HEARTBEAT_MS),
+    events: {
+      maxStreams: r.int("GATEWAY_EVENTS_MAX_STREAMS", DEFAULT_GATEWAY_EVENTS_MAX_STREAMS, 1, 1_000_000),
+      maxStreamsPerTenant: r.int("GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT", DEFAULT_GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT, 1, 1_000_000),
+    },
     tls,
     edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
     kubectl: {

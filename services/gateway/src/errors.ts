@@ -92,3 +92,11 @@ export class EventsUnavailableError extends DaaluError {
     super(Code.Unavailable, "the live event stream is not available now; try again shortly", { reason: "EVENTS_UNAVAILABLE", cause });
   }
 }
+
+/** Too many live event streams open: the tenant's share (or the gateway's) is taken. */
+export class TooManyEventStreamsError extends DaaluError {
+  override name = "TooManyEventStreamsError";
+  constructor(perTenant: boolean, limit: number) {
+    super(Code.ResourceExhausted, `${perTenant ? "this tenant has" : "this gateway has"} ${limit} live event streams open already; close a tab or retry later`, { reason: perTenant ? "EVENTS_TENANT_BUSY" : "EVENTS_BUSY", httpStatus: 429 });
+  }
+}

@@ -99,7 +99,7 @@ export async function start(config: GatewayConfig, logger: Logger): Promise<Runn
     const queries = queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } });
     await app.register(queryRoutesPlugin, { queries, logger });
     // The operator app: live events (SSE) and the cluster detail page's reads.
-    await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, latestEdgeVersion, heartbeatMs: config.eventsHeartbeatMs });
+    await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, latestEdgeVersion, heartbeatMs: config.eventsHeartbeatMs, ...config.events });
     await app.register(clusterDetailPlugin, { peering, queries, logger });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     const k = config.kubectl;

@@ -88,7 +88,7 @@ before(async () => {
   env = await setup();
   acme = await seedTenant(env, "acme");
   globex = await seedTenant(env, "globex");
-  const s = await startStack(env, { gateway: { GATEWAY_EVENTS_HEARTBEAT: "300ms" } });
+  const s = await startStack(env, { gateway: { GATEWAY_EVENTS_HEARTBEAT: "300ms", GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT: "3" } });
   gw = s.gw;
   stopStack = s.stop;
   jsm = await jetstreamManager(env.nc);
@@ -233,6 +233,15 @@ test("a client that goes away frees its consumer; bad ids and missing tokens are
   s.close();
   await eventually(async () => assert.equal(await consumers(), 1));
   t.close();
+  await eventually(async () => assert.equal(await consumers(), 0));
+
+  // A tenant's fair share of streams (GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT=3 here); another tenant is not affected.
+  const three = [await sse(acme.viewer), await sse(acme.viewer), await sse(acme.viewer)];
+  for (const x of three) await eventually(() => assert.equal(x.events[0]?.event, "hello"));
+  assertProblem(await http(gw.url, "GET", "/v1/events", { token: acme.viewer }), 429, "EVENTS_TENANT_BUSY");
+  const other = await sse(globex.viewer);
+  await eventually(() => assert.equal(other.events[0]?.event, "hello"));
+  for (const x of [...three, other]) x.close();
   await eventually(async () => assert.equal(await consumers(), 0));
 
   // Left open on purpose: the gateway must end it when it closes (see after()).

@@ -26,7 +26,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type
 import type { FastifyInstance } from "fastify";
 import { peeringv1 } from "@daalu/proto";
 import { DaaluError, eventSubject, eventsStreamName, type Logger, type NatsConnection } from "@daalu/runtime";
-import { BadRequestError, EventsUnavailableError } from "../errors.js";
+import { BadRequestError, EventsUnavailableError, TooManyEventStreamsError } from "../errors.js";
 import { alertJson, clusterEventKindName, clusterJson } from "./json.js";
 import { principalOf } from "./route-kit.js";
 
@@ -38,6 +38,9 @@ export interface EventsOptions {
   latestEdgeVersion?: string;
   /** A `: ping` comment this often (GATEWAY_EVENTS_HEARTBEAT, default 15 s). */
   heartbeatMs: number;
+  /** Streams open at once, per gateway and per tenant (GATEWAY_EVENTS_MAX_STREAMS{,_PER_TENANT}). */
+  maxStreams: number;
+  maxStreamsPerTenant: number;
 }
 
 const SEQ = "^[0-9]{1,15}$";
@@ -87,6 +90,8 @@ export async function eventsPlugin(app: FastifyInstance, opts: EventsOptions): P
   const js = jetstream(opts.nc);
   let jsm: JetStreamManager | undefined;
   const open = new Set<() => Promise<void>>();
+  const perTenant = new Map<string, number>();
+  let total = 0;
   // Open streams would keep the server from closing: end them first.
   app.addHook("preClose", async () => {
     await Promise.all([...open].map((end) => end()));
@@ -98,6 +103,22 @@ export async function eventsPlugin(app: FastifyInstance, opts: EventsOptions): P
     const raw = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId;
     if (raw !== undefined && !new RegExp(SEQ).test(raw)) throw new BadRequestError("Last-Event-ID must be an event id this stream sent", "INVALID_EVENT_ID");
     const lastId = raw === undefined ? undefined : Number(raw);
+    // Each stream holds a consumer on the NATS server: a fair share per tenant, a cap per gateway.
+    const mine = perTenant.get(p.tenantId) ?? 0;
+    if (mine >= opts.maxStreamsPerTenant) throw new TooManyEventStreamsError(true, opts.maxStreamsPerTenant);
+    if (total >= opts.maxStreams) throw new TooManyEventStreamsError(false, opts.maxStreams);
+    // Taken before the first await, so concurrent requests cannot overshoot; given back once.
+    perTenant.set(p.tenantId, mine + 1);
+    total++;
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      total--;
+      const n = (perTenant.get(p.tenantId) ?? 1) - 1;
+      if (n > 0) perTenant.set(p.tenantId, n);
+      else perTenant.delete(p.tenantId);
+    };
 
     let start: ReturnType<typeof startOf>;
     let lastSeq: number;
@@ -117,6 +138,7 @@ export async function eventsPlugin(app: FastifyInstance, opts: EventsOptions): P
       messages = await consumer.consume();
       deleteConsumer = () => consumer.delete();
     } catch (err) {
+      release();
       throw err instanceof DaaluError ? err : new EventsUnavailableError(err);
     }
 
@@ -127,6 +149,7 @@ export async function eventsPlugin(app: FastifyInstance, opts: EventsOptions): P
       ended = true;
       clearInterval(heartbeat);
       open.delete(end);
+      release();
       req.span?.end(); // a hijacked reply skips onResponse, which ends the others
       await messages.close().catch(() => undefined);
       await deleteConsumer().catch(() => undefined);
@@ -139,6 +162,8 @@ export async function eventsPlugin(app: FastifyInstance, opts: EventsOptions): P
       "cache-control": "no-store",
       "x-accel-buffering": "no",
       "x-content-type-options": "nosniff",
+      // The connection ends with the stream: an idle keep-alive socket left behind would hold up the server's close.
+      connection: "close",
       ...(req.span ? { "x-trace-id": req.span.spanContext().traceId } : {}),
     });
     res.on("close", () => void end());
