@@ -21,6 +21,8 @@ export interface AgentKube {
   clusterFacts(): Promise<ClusterFacts>;
   /** For the Proxy RPC, as the proxy ServiceAccount (never the pod's own); omitted → Proxy answers UNIMPLEMENTED. */
   apiServerRef?(): Promise<ApiServerRef>;
+  /** The API server's URL as the kubeconfig names it (GetStatus reports it). */
+  apiServerUrl?(): string;
 }
 
 export interface AgentDeps {
@@ -108,7 +110,9 @@ export class EdgeAgent {
     } catch (err) {
       apiError = describeKubeError(err);
     }
-    const ageMs = this.lastHandshakeMs > 0 ? Math.max(0, this.now() - this.lastHandshakeMs) : 0;
+    const probedAtMs = this.now();
+    const ageMs = this.lastHandshakeMs > 0 ? Math.max(0, probedAtMs - this.lastHandshakeMs) : 0;
+    const apiServer = this.deps.kube.apiServerUrl?.() ?? "";
     return {
       edgeVersion: EDGE_VERSION,
       apiReachable: facts !== undefined,
@@ -118,6 +122,8 @@ export class EdgeAgent {
       nodesReady: facts?.nodesReady ?? 0,
       startedAt: { seconds: BigInt(Math.floor(this.startedAtMs / 1000)), nanos: (this.startedAtMs % 1000) * 1_000_000 },
       handshakeAgeSeconds: Math.floor(ageMs / 1000),
+      apiServer,
+      probedAt: { seconds: BigInt(Math.floor(probedAtMs / 1000)), nanos: (probedAtMs % 1000) * 1_000_000 },
     };
   }
 

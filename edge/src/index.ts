@@ -7,7 +7,8 @@
 export { EDGE_VERSION } from "./version.js";
 export { ExitCode } from "./errors.js";
 export { SECRET_KEYS, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
-export { DEFAULT_SECRET_NAME, DEFAULT_GRPC_PORT, DEFAULT_WG_INTERFACE, loadConfig, type BootstrapConfig } from "./config.js";
+export { DEFAULT_SECRET_NAME, DEFAULT_GRPC_PORT, DEFAULT_WG_INTERFACE, loadConfig, type BootstrapConfig, type RunConfig } from "./config.js";
 export { bootstrap } from "./bootstrap.js";
 export { KubeAccess } from "./adapters/kube.js";
+export { EdgeAgent } from "./agent.js";
 export { startStatusServer } from "./adapters/grpc.js";

@@ -46,6 +46,9 @@ test("GetStatus answers the hub's address with version, API reachability and nod
   assert.equal(s.nodeCount, nodes.length);
   assert.equal(s.nodesReady, ready.length);
   assert.ok(s.startedAt && Number(s.startedAt.seconds) > 0);
+  // The API server it talks to (the kubeconfig's), and when it asked it.
+  assert.equal(s.apiServer, k.kube.url);
+  assert.ok(s.probedAt && Math.abs(Number(s.probedAt.seconds) * 1000 - Date.now()) < 60_000, "probedAt is now");
 
   // RBAC takes nodes away: the hub sees the API server's exact words.
   k.kube.setRbac(EDGE_PROXY_USER, defaultPolicy()[EDGE_PROXY_USER]!.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== "nodes") })));

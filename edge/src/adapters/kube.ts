@@ -265,6 +265,11 @@ export class KubeAccess {
     return this.proxyToken;
   }
 
+  /** The API server's URL (the in-cluster kubeconfig's current cluster), "" when there is none. */
+  apiServerUrl(): string {
+    return this.kc.getCurrentCluster()?.server ?? "";
+  }
+
   /**
    * How the Proxy RPC reaches the API server: same server and CA, but as the
    * proxy ServiceAccount (its token renewed before it expires), never with the

@@ -48,6 +48,17 @@ export function eventSubject(prefix: string, tenantId: string, kind: string): st
 }
 
 /**
+ * The JetStream stream that keeps every event subject (`[prefix.]daalu.events.>`)
+ * for an hour, so a live view can resume from the sequence it saw last. Stream
+ * names cannot contain dots, so the prefix joins with "_". Peering creates it.
+ */
+export const EVENTS_STREAM = "DAALU_EVENTS";
+
+export function eventsStreamName(prefix: string): string {
+  return prefix ? `${prefix}_${EVENTS_STREAM}` : EVENTS_STREAM;
+}
+
+/**
  * Audit subjects (JetStream): `[prefix.]daalu.audit.calls.<tenant>.<cluster>`.
  * The `calls` token keeps the stream's wildcard off the audit service's own
  * request subjects (`daalu.audit.v1.<Method>`), which `daalu.audit.*.*` matched.

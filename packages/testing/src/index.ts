@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 
 export const DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 export const DEFAULT_TEST_NATS_URL = "nats://127.0.0.1:4222";
@@ -110,6 +111,8 @@ export async function setup(): Promise<TestEnv> {
       PEERING_KEY_ENCRYPTION_KEYS: `test:${randomBytes(32).toString("base64")}`,
     },
     async cleanup() {
+      // The JetStream streams the test's services made (named `<prefix>_…`) go with it.
+      await deleteStreams(nc, `${prefix}_`).catch(() => undefined);
       await nc.drain().catch(() => undefined);
       const a = new pg.Client({ connectionString: s.databaseUrl });
       await a.connect();
@@ -120,6 +123,11 @@ export async function setup(): Promise<TestEnv> {
       }
     },
   };
+}
+
+async function deleteStreams(nc: NatsConnection, namePrefix: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for await (const name of jsm.streams.names()) if (name.startsWith(namePrefix)) await jsm.streams.delete(name);
 }
 
 /**

@@ -43,6 +43,14 @@ export const DEFAULT_GATEWAY_LOGIN_FAILURES_PER_IP = 30;
 export const DEFAULT_GATEWAY_OIDC_GROUPS_CLAIM = "groups";
 export const DEFAULT_GATEWAY_OIDC_SCOPES = "openid profile email groups";
 export const DEFAULT_GATEWAY_OIDC_LABEL = "Single sign-on";
+/** How often an open live event stream (GET /v1/events) sends a `: ping` comment. */
+export const DEFAULT_GATEWAY_EVENTS_HEARTBEAT_MS = 15_000;
+/**
+ * Live event streams open at once (each holds one JetStream consumer): per
+ * gateway, and per tenant (so one tenant's tabs cannot take them all).
+ */
+export const DEFAULT_GATEWAY_EVENTS_MAX_STREAMS = 2_000;
+export const DEFAULT_GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT = 100;
 /** uid and gid kubectl runs as when the gateway runs as root (nobody). */
 export const DEFAULT_GATEWAY_KUBECTL_RUN_AS = 65_534;
 
@@ -57,6 +65,9 @@ export interface GatewayConfig extends CommonConfig {
   bootstrapBurst: number;
   bodyLimit: number;
   authCacheMs: number;
+  /** GET /v1/events: a comment line this often keeps proxies from timing the stream out. */
+  eventsHeartbeatMs: number;
+  events: { maxStreams: number; maxStreamsPerTenant: number };
   /** The edge chart's directory, served as a Helm repository at /charts. */
   edgeChartDir: string;
   /** The operator web app's build directory (index.html and assets/). */
@@ -112,6 +123,11 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     bootstrapBurst: r.int("GATEWAY_BOOTSTRAP_BURST", DEFAULT_GATEWAY_BOOTSTRAP_BURST, 1, 10_000_000),
     bodyLimit: r.int("GATEWAY_BODY_LIMIT", DEFAULT_GATEWAY_BODY_LIMIT, 1024, 64 * 1024 * 1024),
     authCacheMs: r.duration("GATEWAY_AUTH_CACHE", DEFAULT_GATEWAY_AUTH_CACHE_MS),
+    eventsHeartbeatMs: r.duration("GATEWAY_EVENTS_HEARTBEAT", DEFAULT_GATEWAY_EVENTS_HEARTBEAT_MS),
+    events: {
+      maxStreams: r.int("GATEWAY_EVENTS_MAX_STREAMS", DEFAULT_GATEWAY_EVENTS_MAX_STREAMS, 1, 1_000_000),
+      maxStreamsPerTenant: r.int("GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT", DEFAULT_GATEWAY_EVENTS_MAX_STREAMS_PER_TENANT, 1, 1_000_000),
+    },
     tls,
     edgeChartDir: path.resolve(r.str("GATEWAY_EDGE_CHART_DIR", DEFAULT_GATEWAY_EDGE_CHART_DIR)),
     webDir: path.resolve(r.str("GATEWAY_WEB_DIR", DEFAULT_GATEWAY_WEB_DIR)),
@@ -129,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       runAs: r.int("GATEWAY_KUBECTL_RUN_AS", DEFAULT_GATEWAY_KUBECTL_RUN_AS, 1, 4_294_967_294),
     },
   };
+  r.check(cfg.eventsHeartbeatMs >= 100, "GATEWAY_EVENTS_HEARTBEAT must be at least 100ms");
   r.done();
   return cfg;
 }

@@ -179,3 +179,19 @@ export class UserNotFoundError extends DaaluError {
     super(Code.NotFound, `tenant ${tenantId} has no user ${username}`, { reason: "USER_NOT_FOUND" });
   }
 }
+
+/** The live event stream (GET /v1/events) cannot start: the events stream is missing (peering not started) or JetStream is unreachable. */
+export class EventsUnavailableError extends DaaluError {
+  override name = "EventsUnavailableError";
+  constructor(cause: unknown) {
+    super(Code.Unavailable, "the live event stream is not available now; try again shortly", { reason: "EVENTS_UNAVAILABLE", cause });
+  }
+}
+
+/** Too many live event streams open: the tenant's share (or the gateway's) is taken. */
+export class TooManyEventStreamsError extends DaaluError {
+  override name = "TooManyEventStreamsError";
+  constructor(perTenant: boolean, limit: number) {
+    super(Code.ResourceExhausted, `${perTenant ? "this tenant has" : "this gateway has"} ${limit} live event streams open already; close a tab or retry later`, { reason: perTenant ? "EVENTS_TENANT_BUSY" : "EVENTS_BUSY", httpStatus: 429 });
+  }
+}

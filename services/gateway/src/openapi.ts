@@ -1,7 +1,9 @@
 import { bootstrapBody, cliAuthorizeQuery, cliTokenBody, createClusterBody, idParam, listInvitesQuery, loginBody, returnToQuery, setSubnetBody } from "./http/schemas.js";
 import { auditCallsQuery, usageQuery } from "./http/audit-routes.js";
 import { kubectlBody } from "./http/kubectl-run.js";
-import { deploymentLogsQuery, rolloutStatusQuery, unhealthyPodsQuery } from "./http/queries.js";
+import { deploymentLogsQuery, rolloutsQuery, rolloutStatusQuery, unhealthyPodsQuery } from "./http/queries.js";
+import { historyQuery } from "./http/cluster-detail.js";
+import { eventsQuery } from "./http/events.js";
 import { targetParams } from "./http/targets.js";
 
 /**
@@ -40,6 +42,7 @@ const query = (summary: string, qs: { properties: object; required?: readonly st
 });
 const obj = (properties: object) => ({ type: "object", properties });
 const str = { type: "string" } as const;
+const STATUS = { type: "string", enum: ["pending_enrollment", "awaiting_handshake", "connected", "disconnected", "error", "unspecified"] } as const;
 const int = { type: "integer" } as const;
 
 export const openapi = {
@@ -84,6 +87,22 @@ export const openapi = {
           createdAt: ts,
           enrolledAt: ts,
           statusSince: ts,
+          latestEdgeVersion: { type: ["string", "null"], description: "the edge release this hub offers (its edge chart's version)" },
+          updateAvailable: { type: "boolean", description: "edgeVersion is set and SemVer-older than latestEdgeVersion" },
+          openAlerts: { type: "integer", description: "critical alerts open now" },
+        },
+      },
+      Alert: {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          clusterId: { type: "string" },
+          clusterName: { type: "string" },
+          severity: { type: "string", enum: ["critical"] },
+          summary: { type: "string" },
+          diagnostic: { type: ["string", "null"] },
+          raisedAt: ts,
+          resolvedAt: { ...ts, description: "null while the alert is open" },
         },
       },
       Invite: {
@@ -247,6 +266,32 @@ export const openapi = {
     "/v1/clusters/{id}/queries/unhealthy-pods": query("Pods whose kubectl STATUS is not Running (Completed only with includeCompleted=true)", unhealthyPodsQuery, obj({ pods: { type: "array", items: obj({ namespace: str, name: str, phase: str, status: str, ready: str, restarts: int, message: { type: ["string", "null"] }, nodeName: { type: ["string", "null"] }, createdAt: ts }) }, podsTotal: int })),
     "/v1/clusters/{id}/queries/deployment-logs": query("The last tailLines log lines of each pod of a Deployment (at most 20 pods)", deploymentLogsQuery, obj({ selector: str, truncated: { type: "boolean" }, pods: { type: "array", items: obj({ pod: str, container: str, lines: { type: "array", items: str }, error: { type: ["string", "null"] } }) } })),
     "/v1/clusters/{id}/queries/rollout-status": query("A Deployment's rollout status, as kubectl rollout status computes it", rolloutStatusQuery, obj({ desired: int, updated: int, ready: int, available: int, current: int, state: { type: "string", enum: ["done", "progressing", "failed"] }, done: { type: "boolean" }, message: str, generation: int, observedGeneration: int })),
+    "/v1/clusters/{id}/queries/rollouts": query("Recent rollouts: every Deployment, StatefulSet and DaemonSet (or of one namespace), judged as kubectl rollout status does; failed, then progressing, then done, most recently changed first", rolloutsQuery, obj({ total: int, rollouts: { type: "array", items: obj({ kind: { type: "string", enum: ["Deployment", "StatefulSet", "DaemonSet"] }, namespace: str, name: str, desired: int, updated: int, ready: int, available: int, generation: int, observedGeneration: int, state: { type: "string", enum: ["done", "progressing", "failed"] }, message: str, conditionMessage: { type: ["string", "null"] }, changedAt: ts }) } })),
+    "/v1/clusters/{id}/history": query("The cluster's status transitions, newest first (the last 500 are kept)", historyQuery, obj({ transitions: { type: "array", items: obj({ at: ts, from: STATUS, to: STATUS, diagnostic: { type: ["string", "null"] } }) } })),
+    "/v1/clusters/{id}/alerts": query("The cluster's critical alerts, open and resolved, newest first", historyQuery, obj({ alerts: { type: "array", items: ref("Alert") } })),
+    "/v1/clusters/{id}/edge": {
+      get: {
+        summary: "The edge agent's own health, asked through the tunnel (EdgeService.GetStatus)",
+        description: "503 CLUSTER_NOT_CONNECTED (not enrolled) or TUNNEL_NOT_CONNECTED (the hub knows the tunnel is down) at once, without dialing the edge; 503 EDGE_UNAVAILABLE when the edge does not answer.",
+        security: secured,
+        parameters: idParams,
+        responses: {
+          "200": json(obj({ version: { type: ["string", "null"] }, uptimeSeconds: { type: ["integer", "null"] }, handshakeAgeSeconds: { type: ["integer", "null"], description: "the edge's own view: seconds since its last handshake with the hub" }, lastProbeAt: ts, apiServer: { type: ["string", "null"] }, apiReachable: { type: "boolean" }, apiError: { type: ["string", "null"] }, kubernetesVersion: { type: ["string", "null"] }, nodeCount: int, nodesReady: int })),
+          ...errors,
+          "504": problem,
+        },
+      },
+    },
+    "/v1/events": {
+      get: {
+        summary: "Live events of the tenant (Server-Sent Events, one stream per browser tab)",
+        description:
+          "text/event-stream. First `event: hello` with `data: {\"seq\": N}` (or `event: reset`, same data, when the Last-Event-ID asked for is older than the stream holds, an hour: refetch the list), then `event: cluster` with `data: {\"kind\": \"created|enrolled|key_replaced|deleted|status_changed\", \"cluster\": Cluster, \"time\": iso}` and `event: alert` with `data: {\"alert\": Alert}`, each with `id:` = its sequence; a `: ping` comment every 15 s. Resume with the Last-Event-ID header (EventSource sends it on reconnect) or ?lastEventId= (EventSource cannot set headers): exactly the events after that id follow, no hello. 503 EVENTS_UNAVAILABLE when the stream cannot start.",
+        security: secured,
+        parameters: [...queryParams(eventsQuery), { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string", pattern: "^[0-9]{1,15}$" } }],
+        responses: { "200": { description: "the event stream", content: { "text/event-stream": {} } }, ...errors },
+      },
+    },
     "/v1/clusters/{id}/queries/nodes": query("The cluster's nodes: name, readiness, roles, kubelet version", undefined, obj({ nodes: { type: "array", items: obj({ name: str, ready: { type: "boolean" }, status: str, roles: { type: "array", items: str }, version: str, internalIp: { type: ["string", "null"] }, createdAt: ts }) } })),
     "/v1/clusters/{id}/targets/{name}/*": {
       get: {

@@ -19,6 +19,9 @@ import { diagnosticsPlugin } from "./http/diagnostics.js";
 import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
+import { clusterDetailPlugin } from "./http/cluster-detail.js";
+import { eventsPlugin } from "./http/events.js";
+import { chartVersion } from "./http/charts.js";
 import { targetsPlugin } from "./http/targets.js";
 import { sessionRoutesPlugin } from "./http/session-routes.js";
 import { oidcRoutesPlugin } from "./http/oidc-routes.js";
@@ -66,6 +69,8 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     const tls = config.tls
       ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile), ca: config.tls.caFile ? await readFile(config.tls.caFile, "utf8") : undefined }
       : undefined;
+    // The edge release this hub offers: cluster rows say when their edge is older.
+    const latestEdgeVersion = await chartVersion(config.edgeChartDir);
     const { app, routes } = buildApp({
       ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
       invite: inviteClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }),
@@ -75,6 +80,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       bodyLimit: config.bodyLimit,
       bootstrapRate: config.bootstrapRate,
       bootstrapBurst: config.bootstrapBurst,
+      latestEdgeVersion,
       async ready() {
         if (conn.isClosed()) throw new DaaluError(Code.Unavailable, "NATS connection closed", { reason: "NATS_UNAVAILABLE" });
         try {
@@ -103,7 +109,11 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     // Audit log and metering, typed cluster queries (Assistant/agents), in-cluster
     // HTTP targets (Prometheus, Loki, Grafana) and one-shot kubectl: all through the tunnel.
     await app.register(auditRoutesPlugin, { auth, audit: createAuditClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
-    await app.register(queryRoutesPlugin, { queries: queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });
+    const queries = queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } });
+    await app.register(queryRoutesPlugin, { queries, logger });
+    // The operator app: live events (SSE) and the cluster detail page's reads.
+    await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, latestEdgeVersion, heartbeatMs: config.eventsHeartbeatMs, ...config.events });
+    await app.register(clusterDetailPlugin, { peering, queries, logger });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     const k = config.kubectl;
     await app.register(kubectlRunPlugin, {

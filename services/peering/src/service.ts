@@ -22,6 +22,7 @@ import { isValidKey } from "@daalu/wireguard";
 import type { Kysely } from "kysely";
 import { SERVICE_NAME, loadConfig, type PeeringConfig } from "./config.js";
 import { ClusterEvents } from "./adapters/nats/events.js";
+import { ensureEventsStream } from "./adapters/nats/events-stream.js";
 import { peeringImpl, type HubInfo } from "./adapters/nats/handlers.js";
 import { migrations } from "./adapters/pg/migrations.js";
 import type { PeeringDb } from "./adapters/pg/schema.js";
@@ -76,6 +77,8 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
 
     const nc = await connectNats(config.natsUrl, config.serviceName, logger);
     res.add("nats", () => nc.drain());
+    // Every event published below is kept for live views that resume (GET /v1/events).
+    await ensureEventsStream(nc, config.natsPrefix);
     const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }));
     const invite = inviteClient(nc, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
     const recoveryLog = logger.child({ component: "recovery" });

@@ -5,6 +5,7 @@
  * that caller is what the audit rows of the query's Kubernetes GETs carry.
  */
 import { queryv1 } from "@daalu/proto";
+import type { QueryDeps } from "./adapters/nats/queries.js";
 import { natsClient, serveNats, type CallOptions, type Logger, type MethodsOf, type NatsConnection, type NatsServer, type ServiceClient } from "@daalu/runtime";
 import { queryHandlers } from "./adapters/nats/queries.js";
 
@@ -16,6 +17,7 @@ export function queryClient(nc: NatsConnection, opts: { prefix: string; defaults
 }
 
 /** Serves QueryService on daalu.query.v1.<Method> in queue group `queue`. */
-export function serveQueries(nc: NatsConnection, opts: { prefix: string; queue: string; logger: Logger; getTimeoutMs?: number }): Promise<NatsServer> {
-  return serveNats(nc, queryv1.QueryService, queryHandlers({ nc, prefix: opts.prefix, ...(opts.getTimeoutMs ? { getTimeoutMs: opts.getTimeoutMs } : {}) }), { prefix: opts.prefix, queue: opts.queue, logger: opts.logger });
+export function serveQueries(nc: NatsConnection, opts: { prefix: string; queue: string; logger: Logger; getTimeoutMs?: number; edgeStatus?: QueryDeps["edgeStatus"] }): Promise<NatsServer> {
+  const deps: QueryDeps = { nc, prefix: opts.prefix, ...(opts.getTimeoutMs ? { getTimeoutMs: opts.getTimeoutMs } : {}), ...(opts.edgeStatus ? { edgeStatus: opts.edgeStatus } : {}) };
+  return serveNats(nc, queryv1.QueryService, queryHandlers(deps), { prefix: opts.prefix, queue: opts.queue, logger: opts.logger });
 }

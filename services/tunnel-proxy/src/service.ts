@@ -6,12 +6,12 @@ import type { Subscription } from "@nats-io/transport-node";
 import { CallerKind } from "@daalu/proto";
 import { auditStreamName, createAuditPublisher, AuditUnavailableError } from "@daalu/audit";
 import { peeringClient } from "@daalu/peering";
-import { assemble, connectNats, TtlCache, tunnelSubject, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
+import { assemble, connectNats, fromGrpcError, grpc, TtlCache, tunnelSubject, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
 import { SERVICE_NAME, loadConfig, type TunnelProxyConfig } from "./config.js";
 import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
-import { ClusterNotConnectedError, TunnelNotConnectedError } from "./errors.js";
+import { ClusterNotConnectedError, EdgeUnavailableError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
 
 export interface RunningTunnelProxy extends Running {
@@ -97,7 +97,17 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
     // serveQueries flushes: a request sent right after start() (a test, a
     // replica's first caller) finds both subscriptions on the server.
-    const queries = await serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }) });
+    // GetEdgeStatus asks the edge itself (EdgeService.GetStatus), through the same tunnel and the same refusal.
+    const edgeStatus = async (tenantId: string, clusterId: string, deadline: number) => {
+      const addr = await edgeAddress(tenantId, clusterId);
+      try {
+        return await edges.getStatus(addr, deadline);
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        throw e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED ? new EdgeUnavailableError(clusterId, e.details, err) : fromGrpcError(e);
+      }
+    };
+    const queries = await serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }), edgeStatus });
     res.add("queries", () => queries.drain());
     return {
       nc,

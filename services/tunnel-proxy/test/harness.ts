@@ -7,8 +7,8 @@
  * this package's tests, the gateway's k8s tests and bench/proxy.ts.
  */
 import pg from "pg";
-import { CallerKind, peeringv1 } from "@daalu/proto";
-import { bindGrpc, createLogger, grpc, natsClient } from "@daalu/runtime";
+import { CallerKind, edgev1, peeringv1 } from "@daalu/proto";
+import { bindGrpc, createLogger, grpc, natsClient, serveGrpc, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
 import { registerProxy, type ApiServerRef, type HttpTarget } from "@daalu/edge/proxy";
@@ -34,16 +34,19 @@ export interface TunnelStack {
  * `edgeTargets`: in-cluster HTTP targets the edge registers (as EDGE_HTTP_TARGETS would).
  * `edgeApiServer`: how the edge reaches the kube-double (default: as the proxy ServiceAccount, a fixed token);
  * a suite can have the edge's own KubeAccess mint its credentials instead.
+ * `edgeStatus`: the edge also serves GetStatus with this handler (e.g. a real EdgeAgent's, against the kube-double).
  * `audit: false`: no in-process audit service (the test runs its own, e.g. as a process it kills);
  * records still wait in the stream, which the tunnel-proxy creates.
  * Services connect to `env.env.NATS_URL` and clusters are created over `env.nc`,
  * so an env pointed at a private nats-server puts the whole stack on it.
  */
-export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget>; audit?: boolean; edgeApiServer?: (kube: KubeDouble) => Promise<ApiServerRef> } = {}): Promise<TunnelStack> {
+export async function startTunnelStack(env: TestEnv, clusters: { tenant: string; name: string }[], extra: Record<string, string> = {}, opts: { edgeTargets?: Record<string, HttpTarget>; audit?: boolean; edgeApiServer?: (kube: KubeDouble) => Promise<ApiServerRef>; edgeStatus?: (kube: KubeDouble) => Promise<ServiceImpl<MethodsOf<typeof edgev1.EdgeService>>["getStatus"]> } = {}): Promise<TunnelStack> {
   const quiet = { ...env.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "silent" };
   const kube = await startKubeDouble();
   const server = new grpc.Server();
   const apiServer = opts.edgeApiServer ? await opts.edgeApiServer(kube) : { server: kube.url, ca: kube.ca!, token: "edge-proxy-token" };
+  // The edge's GetStatus when asked for (serveGrpc adds the unary methods only; registerProxy then adds Proxy).
+  if (opts.edgeStatus) serveGrpc(server, edgev1.EdgeService, { getStatus: await opts.edgeStatus(kube) } as ServiceImpl<MethodsOf<typeof edgev1.EdgeService>>, createLogger("edge", quiet.LOG_LEVEL));
   registerProxy(server, { apiServer, ownNamespace: EDGE_NAMESPACE, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: createLogger("edge", quiet.LOG_LEVEL) });
   const clusterIds: string[] = [];
   let stack: Stack;

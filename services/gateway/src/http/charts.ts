@@ -70,13 +70,24 @@ async function filesUnder(dir: string, ignored: (name: string, isDir: boolean) =
   return out.sort();
 }
 
-/** Packages the chart in `dir` and builds the repository index for it. */
-export async function packageChart(dir: string, now = new Date()): Promise<PackagedChart> {
+/** The chart's Chart.yaml, its name and version checked. */
+async function chartMeta(dir: string): Promise<{ meta: Record<string, unknown> | null; name: string; version: string }> {
   const meta = parseYaml(await readFile(path.join(dir, "Chart.yaml"), "utf8")) as Record<string, unknown> | null;
   const name = String(meta?.["name"] ?? "");
   const version = String(meta?.["version"] ?? "");
   if (!NAME_RE.test(name)) throw new Error(`${dir}/Chart.yaml: name "${name}" is not a chart name`);
   if (!SEMVER_RE.test(version)) throw new Error(`${dir}/Chart.yaml: version "${version}" is not SemVer 2`);
+  return { meta, name, version };
+}
+
+/** The edge release the hub offers: the version of the chart in `dir` (cluster rows compare their edge's against it). */
+export async function chartVersion(dir: string): Promise<string> {
+  return (await chartMeta(dir)).version;
+}
+
+/** Packages the chart in `dir` and builds the repository index for it. */
+export async function packageChart(dir: string, now = new Date()): Promise<PackagedChart> {
+  const { meta, name, version } = await chartMeta(dir);
   const chunks: Buffer[] = [];
   // tar (node-tar, npm's own) writes the ustar/pax entries helm reads; gzip through its minizlib.
   const pack = createTar({ gzip: true, cwd: dir, prefix: name, portable: true, mtime: EPOCH }, await filesUnder(dir, await ignoreRules(dir)));

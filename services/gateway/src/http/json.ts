@@ -1,6 +1,7 @@
 import { toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invitev1, peeringv1 } from "@daalu/proto";
+import semver from "semver";
 
 /** Maps contract messages to the REST API's camelCase JSON. */
 
@@ -25,15 +26,31 @@ export interface ClusterJson {
   createdAt: string | null;
   enrolledAt: string | null;
   statusSince: string | null;
+  /** The edge release this hub offers (its edge chart's version). */
+  latestEdgeVersion: string | null;
+  /** True when the edge reports a version and it is semver-older than latestEdgeVersion. */
+  updateAvailable: boolean;
+  /** Critical alerts open now. */
+  openAlerts: number;
 }
 
-export function clusterJson(c: peeringv1.Cluster | undefined): ClusterJson | null {
+/** Whether `edge` is a SemVer version older than `latest` (false when either is missing or not SemVer). */
+export function isUpdateAvailable(edge: string, latest: string | undefined): boolean {
+  if (!latest || !semver.valid(edge) || !semver.valid(latest)) return false;
+  return semver.lt(edge, latest);
+}
+
+/**
+ * A cluster row as the REST API shows it (GET /v1/clusters/:id, the list, and
+ * the live stream's cluster events), compared against `latestEdgeVersion`.
+ */
+export function clusterJson(c: peeringv1.Cluster | undefined, latestEdgeVersion?: string): ClusterJson | null {
   if (!c) return null;
   return {
     id: c.id,
     name: c.name,
     tunnelIp: c.tunnelIp || null,
-    status: enumName(peeringv1.ClusterStatus as unknown as Record<number, string>, c.status, "CLUSTER_STATUS_"),
+    status: clusterStatusName(c.status),
     lastHandshake: iso(c.lastHandshake),
     edgeVersion: c.edgeVersion || null,
     apiReachable: c.apiReachable,
@@ -41,6 +58,32 @@ export function clusterJson(c: peeringv1.Cluster | undefined): ClusterJson | nul
     createdAt: iso(c.createdAt),
     enrolledAt: iso(c.enrolledAt),
     statusSince: iso(c.statusSince),
+    latestEdgeVersion: latestEdgeVersion || null,
+    updateAvailable: isUpdateAvailable(c.edgeVersion, latestEdgeVersion),
+    openAlerts: c.openAlerts,
+  };
+}
+
+/** The tag of an enum value: `CLUSTER_STATUS_CONNECTED` → "connected". */
+export function clusterStatusName(s: peeringv1.ClusterStatus): string {
+  return enumName(peeringv1.ClusterStatus as unknown as Record<number, string>, s, "CLUSTER_STATUS_");
+}
+
+export function clusterEventKindName(k: peeringv1.ClusterEventKind): string {
+  return enumName(peeringv1.ClusterEventKind as unknown as Record<number, string>, k, "CLUSTER_EVENT_KIND_");
+}
+
+/** An alert of a cluster (GET /v1/clusters/:id/alerts, the live stream's alert events). */
+export function alertJson(a: peeringv1.Alert) {
+  return {
+    id: a.id,
+    clusterId: a.clusterId,
+    clusterName: a.clusterName,
+    severity: enumName(peeringv1.AlertSeverity as unknown as Record<number, string>, a.severity, "ALERT_SEVERITY_"),
+    summary: a.summary,
+    diagnostic: a.diagnostic || null,
+    raisedAt: iso(a.raisedAt),
+    resolvedAt: iso(a.resolvedAt),
   };
 }
 

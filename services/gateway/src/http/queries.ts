@@ -6,6 +6,7 @@
  *   GET /v1/clusters/:id/queries/deployment-logs?namespace=&name=&tailLines=&container=
  *   GET /v1/clusters/:id/queries/rollout-status?namespace=&name=
  *   GET /v1/clusters/:id/queries/nodes
+ *   GET /v1/clusters/:id/queries/rollouts?namespace=&limit=
  *
  * The caller's own identity (user, assistant or agent token) goes with the
  * NATS call, so the audit rows of the query's Kubernetes GETs name it. Any
@@ -37,6 +38,7 @@ export const unhealthyPodsQuery = { type: "object", additionalProperties: false,
 export const deploymentLogsQuery = { type: "object", additionalProperties: false, required: ["namespace", "name"], properties: { namespace: label, name, tailLines: { type: "string", pattern: "^[0-9]{1,4}$", description: "1-5000, default 100" }, container: label } } as const;
 export const rolloutStatusQuery = { type: "object", additionalProperties: false, required: ["namespace", "name"], properties: { namespace: label, name } } as const;
 export const nodesQuery = { type: "object", additionalProperties: false, properties: {} } as const;
+export const rolloutsQuery = { type: "object", additionalProperties: false, properties: { namespace: label, limit: { type: "string", pattern: "^[0-9]{1,3}$", description: "1-500, default 50" } } } as const;
 
 const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : null);
 const ROLLOUT: Record<number, string> = { [queryv1.RolloutState.DONE]: "done", [queryv1.RolloutState.PROGRESSING]: "progressing", [queryv1.RolloutState.FAILED]: "failed" };
@@ -68,6 +70,33 @@ export async function queryRoutesPlugin(app: FastifyInstance, opts: QueryRoutesO
       const p = principalOf(req);
       const r = await opts.queries.getRolloutStatus({ clusterId: req.params.id, namespace: req.query.namespace, name: req.query.name }, { tenantId: p.tenantId, caller: p.caller, timeoutMs });
       return { desired: r.desired, updated: r.updated, ready: r.ready, available: r.available, current: r.current, state: ROLLOUT[r.state] ?? "unspecified", done: r.state === queryv1.RolloutState.DONE, message: r.message, generation: Number(r.generation), observedGeneration: Number(r.observedGeneration) };
+    }),
+  );
+
+  app.get<Params & { Querystring: { namespace?: string; limit?: string } }>("/v1/clusters/:id/queries/rollouts", { schema: { params: idParam, querystring: rolloutsQuery } }, (req) =>
+    inSpan(req, async () => {
+      const p = principalOf(req);
+      const limit = req.query.limit === undefined ? 0 : Number(req.query.limit);
+      if (req.query.limit !== undefined && (limit < 1 || limit > 500)) throw new BadRequestError("limit must be between 1 and 500", "INVALID_QUERY");
+      const r = await opts.queries.listRollouts({ clusterId: req.params.id, namespace: req.query.namespace ?? "", limit }, { tenantId: p.tenantId, caller: p.caller, timeoutMs });
+      return {
+        total: r.total,
+        rollouts: r.rollouts.map((x) => ({
+          kind: x.kind,
+          namespace: x.namespace,
+          name: x.name,
+          desired: x.desired,
+          updated: x.updated,
+          ready: x.ready,
+          available: x.available,
+          generation: Number(x.generation),
+          observedGeneration: Number(x.observedGeneration),
+          state: ROLLOUT[x.state] ?? "unspecified",
+          message: x.message,
+          conditionMessage: x.conditionMessage || null,
+          changedAt: iso(x.changedAt),
+        })),
+      };
     }),
   );
 

@@ -5,9 +5,9 @@
  * `alert.critical` / `alert.resolved` subjects.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject, type Logger, type NatsConnection } from "@daalu/runtime";
+import { alertToProto } from "../adapters/nats/convert.js";
 import type { AlertRecord, HealthStore } from "../adapters/pg/health-store.js";
 import type { Tracked } from "./tracked.js";
 
@@ -41,17 +41,7 @@ export class Alerts {
   }
 
   private publish(kind: "alert.critical" | "alert.resolved", t: Tracked, a: AlertRecord): void {
-    const msg = create(peeringv1.AlertSchema, {
-      id: a.id,
-      tenantId: a.tenantId,
-      clusterId: a.clusterId,
-      clusterName: t.name,
-      severity: peeringv1.AlertSeverity.CRITICAL,
-      summary: a.summary,
-      diagnostic: kind === "alert.critical" ? a.diagnostic : t.diagnostic,
-      raisedAt: timestampFromMs(a.raisedAt.getTime()),
-      ...(a.resolvedAt ? { resolvedAt: timestampFromMs(a.resolvedAt.getTime()) } : {}),
-    });
+    const msg = create(peeringv1.AlertSchema, alertToProto(a, t.name, kind === "alert.critical" ? a.diagnostic : t.diagnostic));
     const subject = eventSubject(this.prefix, a.tenantId, kind);
     try {
       this.nc.publish(subject, toBinary(peeringv1.AlertSchema, msg));

@@ -246,7 +246,7 @@ export class HubNode {
         return;
       }
       default:
-        return; // STATUS_CHANGED: our own (or another node's) output.
+        return; // STATUS_CHANGED: our own (or another node's) output; CREATED: no key to install yet.
     }
   }
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { isUnhealthy, logLines, nodeView, podView, rolloutView, selectorString, type DeploymentObject, type NodeObject, type PodObject } from "./queries.js";
+import { isUnhealthy, logLines, nodeView, podView, rolloutView, selectorString, sortRollouts, workloadRollout, type DeploymentObject, type NodeObject, type PodObject } from "./queries.js";
 
 const load = <T>(f: string): T[] => (JSON.parse(readFileSync(new URL(`../../../../testdata/kube/${f}`, import.meta.url), "utf8")) as { items: T[] }).items;
 const pods = load<PodObject>("pods.json");
@@ -51,4 +51,27 @@ test("selectors and log tails", () => {
   assert.equal(selectorString({ matchLabels: { tier: "fe", app: "web" }, matchExpressions: [{ key: "env", operator: "In", values: ["b", "a"] }, { key: "canary", operator: "DoesNotExist" }] }), "app=web,!canary,env in (a,b),tier=fe");
   assert.deepEqual(logLines("a\nb\nc\n", 2), ["b", "c"]);
   assert.deepEqual(logLines("", 2), []);
+});
+
+test("rollouts of statefulsets and daemonsets follow kubectl's viewers; failed and rolling first", () => {
+  const sts = (status: object, spec: object = {}) => workloadRollout("StatefulSet", { metadata: { name: "db", namespace: "shop", generation: 2 }, spec: { replicas: 3, updateStrategy: { type: "RollingUpdate" }, ...spec }, status: { observedGeneration: 2, ...status } });
+  assert.equal(sts({ readyReplicas: 1 }).message, "Waiting for 2 pods to be ready...");
+  assert.equal(sts({ readyReplicas: 3, updatedReplicas: 1, currentRevision: "db-1", updateRevision: "db-2" }).state, "progressing");
+  const done = sts({ readyReplicas: 3, updatedReplicas: 3, currentReplicas: 3, currentRevision: "db-2", updateRevision: "db-2" });
+  assert.deepEqual([done.state, done.message, done.desired, done.ready], ["done", "statefulset rolling update complete 3 pods at revision db-2...", 3, 3]);
+  assert.equal(sts({ readyReplicas: 3, updatedReplicas: 1 }, { updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 1 } } }).message, "Waiting for partitioned roll out to finish: 1 out of 2 new pods have been updated...");
+
+  const ds = (status: object) => workloadRollout("DaemonSet", { metadata: { name: "agent", namespace: "kube-system", generation: 1 }, spec: { updateStrategy: { type: "RollingUpdate" } }, status: { observedGeneration: 1, desiredNumberScheduled: 4, ...status } });
+  assert.equal(ds({ updatedNumberScheduled: 2 }).message, 'Waiting for daemon set "agent" rollout to finish: 2 out of 4 new pods have been updated...');
+  assert.equal(ds({ updatedNumberScheduled: 4, numberAvailable: 3 }).message, 'Waiting for daemon set "agent" rollout to finish: 3 of 4 updated pods are available...');
+  const dsDone = ds({ updatedNumberScheduled: 4, numberAvailable: 4, numberReady: 4 });
+  assert.deepEqual([dsDone.state, dsDone.desired, dsDone.available], ["done", 4, 4]);
+
+  const failed = workloadRollout("Deployment", {
+    metadata: { name: "api", namespace: "shop", generation: 1, creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: { replicas: 1 },
+    status: { observedGeneration: 1, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: 'ReplicaSet "api-1" has timed out progressing.', lastUpdateTime: "2026-01-02T00:00:00Z" }] },
+  } as never);
+  assert.deepEqual([failed.state, failed.conditionMessage, new Date(failed.changedAt).toISOString()], ["failed", 'ReplicaSet "api-1" has timed out progressing.', "2026-01-02T00:00:00.000Z"]);
+  assert.deepEqual(sortRollouts([dsDone, done, failed, ds({ updatedNumberScheduled: 1 })]).map((r) => `${r.kind}:${r.state}`), ["Deployment:failed", "DaemonSet:progressing", "DaemonSet:done", "StatefulSet:done"]);
 });

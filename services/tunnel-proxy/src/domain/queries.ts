@@ -254,3 +254,96 @@ export function isDnsLabel(s: string): boolean {
 export function isDnsSubdomain(s: string): boolean {
   return s.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s);
 }
+
+/* Workloads for ListRollouts: a Deployment, StatefulSet or DaemonSet as the API lists it. */
+interface TimedCondition extends Condition {
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+}
+export interface WorkloadObject {
+  metadata?: { name?: string; namespace?: string; generation?: number; creationTimestamp?: string };
+  spec?: { replicas?: number; updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } } };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    currentReplicas?: number;
+    currentRevision?: string;
+    updateRevision?: string;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberReady?: number;
+    numberAvailable?: number;
+    conditions?: TimedCondition[];
+  };
+}
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+
+export interface WorkloadRollout extends Omit<RolloutView, "current"> {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  /** The Progressing (else Available, else newest) condition's message. */
+  conditionMessage: string;
+  /** Epoch ms of the newest condition change, else the creation time; 0 when unknown. */
+  changedAt: number;
+}
+
+function ms(t: string | undefined): number {
+  const n = t ? Date.parse(t) : NaN;
+  return Number.isNaN(n) ? 0 : n;
+}
+
+/** kubectl's StatefulSetStatusViewer.Status. */
+function statefulSetView(o: WorkloadObject): Pick<RolloutView, "state" | "message"> {
+  const s = o.status ?? {};
+  const replicas = o.spec?.replicas;
+  if (o.spec?.updateStrategy?.type && o.spec.updateStrategy.type !== "RollingUpdate") return { state: "done", message: `rollout status is only available for RollingUpdate strategy type (this one is ${o.spec.updateStrategy.type})` };
+  if (!s.observedGeneration || (o.metadata?.generation ?? 0) > s.observedGeneration) return { state: "progressing", message: "Waiting for statefulset spec update to be observed..." };
+  if (replicas !== undefined && (s.readyReplicas ?? 0) < replicas) return { state: "progressing", message: `Waiting for ${replicas - (s.readyReplicas ?? 0)} pods to be ready...` };
+  const partition = o.spec?.updateStrategy?.rollingUpdate?.partition;
+  if (partition !== undefined && replicas !== undefined) {
+    if ((s.updatedReplicas ?? 0) < replicas - partition) return { state: "progressing", message: `Waiting for partitioned roll out to finish: ${s.updatedReplicas ?? 0} out of ${replicas - partition} new pods have been updated...` };
+    return { state: "done", message: `partitioned roll out complete: ${s.updatedReplicas ?? 0} new pods have been updated...` };
+  }
+  if (s.updateRevision !== s.currentRevision) return { state: "progressing", message: `waiting for statefulset rolling update to complete ${s.updatedReplicas ?? 0} pods at revision ${s.updateRevision ?? ""}...` };
+  return { state: "done", message: `statefulset rolling update complete ${s.currentReplicas ?? s.replicas ?? 0} pods at revision ${s.currentRevision ?? ""}...` };
+}
+
+/** kubectl's DaemonSetStatusViewer.Status. */
+function daemonSetView(o: WorkloadObject): Pick<RolloutView, "state" | "message"> {
+  const s = o.status ?? {};
+  const q = JSON.stringify(o.metadata?.name ?? "");
+  if (o.spec?.updateStrategy?.type && o.spec.updateStrategy.type !== "RollingUpdate") return { state: "done", message: `rollout status is only available for RollingUpdate strategy type (this one is ${o.spec.updateStrategy.type})` };
+  if ((o.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return { state: "progressing", message: "Waiting for daemon set spec update to be observed..." };
+  const desired = s.desiredNumberScheduled ?? 0;
+  if ((s.updatedNumberScheduled ?? 0) < desired) return { state: "progressing", message: `Waiting for daemon set ${q} rollout to finish: ${s.updatedNumberScheduled ?? 0} out of ${desired} new pods have been updated...` };
+  if ((s.numberAvailable ?? 0) < desired) return { state: "progressing", message: `Waiting for daemon set ${q} rollout to finish: ${s.numberAvailable ?? 0} of ${desired} updated pods are available...` };
+  return { state: "done", message: `daemon set ${q} successfully rolled out` };
+}
+
+/** One workload's rollout: counts, kubectl's verdict and line, its condition message and when it last changed. */
+export function workloadRollout(kind: WorkloadKind, o: WorkloadObject): WorkloadRollout {
+  const s = o.status ?? {};
+  const conditions = s.conditions ?? [];
+  const pick = conditions.find((c) => c.type === "Progressing" && c.message) ?? conditions.find((c) => c.type === "Available" && c.message) ?? conditions.find((c) => c.message);
+  const changedAt = Math.max(ms(o.metadata?.creationTimestamp), ...conditions.map((c) => Math.max(ms(c.lastUpdateTime), ms(c.lastTransitionTime))));
+  const base = { kind, namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "", conditionMessage: pick?.message ?? "", changedAt, generation: o.metadata?.generation ?? 0, observedGeneration: s.observedGeneration ?? 0 };
+  if (kind === "Deployment") {
+    const { current: _c, ...v } = rolloutView(o as DeploymentObject);
+    return { ...v, ...base };
+  }
+  if (kind === "StatefulSet") {
+    return { ...base, desired: o.spec?.replicas ?? 1, updated: s.updatedReplicas ?? 0, ready: s.readyReplicas ?? 0, available: s.availableReplicas ?? s.readyReplicas ?? 0, ...statefulSetView(o) };
+  }
+  return { ...base, desired: s.desiredNumberScheduled ?? 0, updated: s.updatedNumberScheduled ?? 0, ready: s.numberReady ?? 0, available: s.numberAvailable ?? 0, ...daemonSetView(o) };
+}
+
+const STATE_ORDER: Record<RolloutStateName, number> = { failed: 0, progressing: 1, done: 2 };
+
+/** Failed first, then progressing, then done; within each, the most recently changed first. */
+export function sortRollouts(rs: WorkloadRollout[]): WorkloadRollout[] {
+  return [...rs].sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.changedAt - a.changedAt || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}

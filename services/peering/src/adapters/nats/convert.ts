@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { peeringv1 } from "@daalu/proto";
 import type { ClusterStatusName } from "../../domain/cluster.js";
+import type { AlertRecord } from "../pg/health-store.js";
 import type { ClusterRecord, SubnetRecord } from "../pg/store.js";
 
 const STATUS: Record<ClusterStatusName, peeringv1.ClusterStatus> = {
@@ -33,9 +34,25 @@ export function clusterToProto(c: ClusterRecord): MessageInitShape<typeof peerin
     createdAt: timestampFromDate(c.createdAt),
     ...(c.enrolledAt ? { enrolledAt: timestampFromDate(c.enrolledAt) } : {}),
     statusSince: timestampFromDate(c.statusSince),
+    openAlerts: c.openAlerts,
   };
 }
 
 export function subnetToProto(s: SubnetRecord): MessageInitShape<typeof peeringv1.TenantSubnetSchema> {
   return { cidr: s.cidr, hubIp: s.hubIp, capacity: s.capacity, allocated: s.allocated };
+}
+
+/** The wire form of an alert; `diagnostic` replaces the stored one (a resolution's current diagnostic). */
+export function alertToProto(a: AlertRecord, clusterName: string, diagnostic = a.diagnostic): MessageInitShape<typeof peeringv1.AlertSchema> {
+  return {
+    id: a.id,
+    tenantId: a.tenantId,
+    clusterId: a.clusterId,
+    clusterName,
+    severity: peeringv1.AlertSeverity.CRITICAL,
+    summary: a.summary,
+    diagnostic,
+    raisedAt: timestampFromDate(a.raisedAt),
+    ...(a.resolvedAt ? { resolvedAt: timestampFromDate(a.resolvedAt) } : {}),
+  };
 }

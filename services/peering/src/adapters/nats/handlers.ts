@@ -4,13 +4,14 @@
  * only; enrollment calls are internal (the invite service) and locate the
  * cluster by id.
  */
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CallerKind, peeringv1 } from "@daalu/proto";
 import { Code, DaaluError, TENANT_ID_PATTERN, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { isValidPublicKey } from "@daalu/wireguard";
 import { clusterNameProblem } from "../../domain/cluster.js";
 import { EnrollmentInProgressError, InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
 import type { PeeringStore, Reservation } from "../pg/store.js";
-import { clusterToProto, subnetToProto } from "./convert.js";
+import { alertToProto, clusterToProto, statusToProto, subnetToProto } from "./convert.js";
 import type { ClusterEvents } from "./events.js";
 
 export type PeeringMethods = MethodsOf<typeof peeringv1.PeeringService>;
@@ -47,6 +48,13 @@ function internalScope(ctx: CallContext): string | undefined {
   return ctx.tenantId ? tenantOf(ctx) : undefined;
 }
 
+/** History pages: 50 rows unless asked, never more than 500. */
+const DEFAULT_HISTORY_LIMIT = 50;
+const MAX_HISTORY_LIMIT = 500;
+function historyLimit(n: number): number {
+  return n === 0 ? DEFAULT_HISTORY_LIMIT : Math.min(n, MAX_HISTORY_LIMIT);
+}
+
 function enrollmentIdOf(id: string): string {
   if (id.length === 0 || id.length > 200) throw new InvalidArgumentError("enrollment_id is required (at most 200 characters)");
   return id;
@@ -72,6 +80,7 @@ export function peeringImpl({ store, events, hub, settlePending }: HandlerDeps):
       if (problem) throw new InvalidClusterNameError(problem);
       await store.ensureSubnet(tenantId, req.subnet || undefined);
       const cluster = await store.createCluster(tenantId, req.name);
+      events.publish({ kind: peeringv1.ClusterEventKind.CREATED, cluster });
       ctx.logger.info({ tenantId, clusterId: cluster.id, name: cluster.name }, "cluster created");
       return { cluster: clusterToProto(cluster) };
     },
@@ -134,6 +143,18 @@ export function peeringImpl({ store, events, hub, settlePending }: HandlerDeps):
         ctx.logger.debug({ tenantId: r.cluster.tenantId, clusterId: r.cluster.id, tunnelIp: r.cluster.tunnelIp, kind: peeringv1.ClusterEventKind[kind] }, "enrollment committed");
       }
       return { cluster };
+    },
+
+    async listClusterTransitions(req, ctx) {
+      const c = await store.getCluster(req.clusterId, tenantOf(ctx));
+      const rows = await store.transitions.transitionsOf(c.id, historyLimit(req.limit));
+      return { transitions: rows.map((t) => ({ at: timestampFromDate(t.at), from: statusToProto(t.from), to: statusToProto(t.to), diagnostic: t.diagnostic })) };
+    },
+
+    async listClusterAlerts(req, ctx) {
+      const c = await store.getCluster(req.clusterId, tenantOf(ctx));
+      const rows = await store.health.alertsOf(c.id, historyLimit(req.limit));
+      return { alerts: rows.map((a) => alertToProto(a, c.name)) };
     },
 
     async releaseEnrollment(req, ctx) {

@@ -4,6 +4,7 @@
  */
 import { sql, type Migration } from "@daalu/runtime";
 import { clusterAlertsMigration } from "./health-store.js";
+import { clusterTransitionsMigration } from "./transition-store.js";
 
 export const migrations: Record<string, Migration> = {
   "202611212350_subnets_clusters_addresses": {
@@ -111,4 +112,6 @@ export const migrations: Record<string, Migration> = {
             and (kek_id is null) = (wrapped_dek is null))`.execute(db);
     },
   },
+  // Every change of a cluster's status, the last 500 per cluster (transition-store.ts).
+  "202612021700_cluster_transitions": clusterTransitionsMigration,
 };

@@ -18,6 +18,7 @@ import type { ClusterRecord, CommitResult, HealthPatch, PeerRecord, Reservation,
 import type { PeeringDb } from "./schema.js";
 import { PreparedStatements } from "./statements.js";
 import { SubnetStore } from "./subnet-store.js";
+import { TransitionStore } from "./transition-store.js";
 
 export type { ClusterRecord, CommitResult, HealthPatch, PeerRecord, Reservation, StalePending, SubnetRecord, SubnetRef } from "./rows.js";
 
@@ -51,6 +52,7 @@ export class PeeringStore {
   readonly recovery: RecoveryStore;
   readonly health: HealthStore;
   readonly identity: HubIdentityStore;
+  readonly transitions: TransitionStore;
 
   constructor(
     readonly db: Kysely<PeeringDb>,
@@ -61,6 +63,7 @@ export class PeeringStore {
     this.enrollment = new EnrollmentStore(db, new PreparedStatements(db, opts.pgPool), opts.logger);
     this.recovery = new RecoveryStore(db);
     this.health = new HealthStore(db);
+    this.transitions = new TransitionStore(db);
     this.identity = new HubIdentityStore(db, { fileKey: opts.hubPrivateKey, keyRing: opts.keyRing, logger: opts.logger });
   }
 

@@ -3,6 +3,7 @@ import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition } from "@daalu/runtime";
 
 type RawEdgeClient = grpc.Client & {
+  getStatus(req: edgev1.GetStatusRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: edgev1.GetStatusResponse) => void): grpc.ClientUnaryCall;
   proxy(req: edgev1.ProxyRequest, md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientReadableStream<edgev1.ProxyResponse>;
 };
 
@@ -30,6 +31,13 @@ export class EdgeClients {
   /** Starts EdgeService.Proxy on the edge at `addr`; `deadline` undefined for streams. */
   proxy(addr: string, req: edgev1.ProxyRequest, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
     return this.client(addr).proxy(create(edgev1.ProxyRequestSchema, req), md, deadline === undefined ? {} : { deadline });
+  }
+
+  /** EdgeService.GetStatus on the edge at `addr`. */
+  getStatus(addr: string, deadline: number): Promise<edgev1.GetStatusResponse> {
+    return new Promise((resolve, reject) => {
+      this.client(addr).getStatus(create(edgev1.GetStatusRequestSchema), new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res!)));
+    });
   }
 
   close(): void {

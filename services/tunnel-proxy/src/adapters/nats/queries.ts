@@ -7,7 +7,7 @@
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { queryv1 } from "@daalu/proto";
+import { edgev1, queryv1 } from "@daalu/proto";
 import { Code, DaaluError, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { proxyCall } from "../../client.js";
 import {
@@ -20,7 +20,11 @@ import {
   podView,
   rolloutView,
   selectorString,
+  sortRollouts,
+  workloadRollout,
   type DeploymentObject,
+  type WorkloadKind,
+  type WorkloadObject,
   type NodeObject,
   type PodObject,
 } from "../../domain/queries.js";
@@ -58,7 +62,23 @@ export interface QueryDeps {
   nc: NatsConnection;
   prefix: string;
   getTimeoutMs?: number;
+  /**
+   * EdgeService.GetStatus of a tenant's cluster through its tunnel (refused
+   * like any call when the tunnel is known to be down); GetEdgeStatus answers
+   * UNIMPLEMENTED without it.
+   */
+  edgeStatus?: (tenantId: string, clusterId: string, deadline: number) => Promise<edgev1.GetStatusResponse>;
 }
+
+/** Rollouts one ListRollouts returns unless asked: 50, at most 500. */
+export const DEFAULT_ROLLOUTS = 50;
+export const MAX_ROLLOUTS = 500;
+const WORKLOADS: { kind: WorkloadKind; plural: string }[] = [
+  { kind: "Deployment", plural: "deployments" },
+  { kind: "StatefulSet", plural: "statefulsets" },
+  { kind: "DaemonSet", plural: "daemonsets" },
+];
+const ROLLOUT_STATE = { done: queryv1.RolloutState.DONE, progressing: queryv1.RolloutState.PROGRESSING, failed: queryv1.RolloutState.FAILED } as const;
 
 function need(field: string, v: string, ok: (s: string) => boolean): string {
   if (!v) throw new InvalidQueryError(`${field} is required`);
@@ -164,6 +184,44 @@ export function queryHandlers(deps: QueryDeps): QueryImpl {
       const v = rolloutView(await getJson<DeploymentObject>(ctx, cluster, `/apis/apps/v1/namespaces/${ns}/deployments/${name}`));
       const state = v.state === "done" ? queryv1.RolloutState.DONE : v.state === "failed" ? queryv1.RolloutState.FAILED : queryv1.RolloutState.PROGRESSING;
       return { desired: v.desired, updated: v.updated, ready: v.ready, available: v.available, current: v.current, state, message: v.message, generation: BigInt(v.generation), observedGeneration: BigInt(v.observedGeneration) };
+    },
+
+    async listRollouts(req, ctx) {
+      const cluster = need("cluster_id", req.clusterId, clusterOk);
+      if (req.namespace) need("namespace", req.namespace, isDnsLabel);
+      if (req.limit > MAX_ROLLOUTS) throw new InvalidQueryError(`limit must be at most ${MAX_ROLLOUTS}`);
+      const scope = req.namespace ? `/namespaces/${req.namespace}` : "";
+      // Three lists, one after the other (like the log query: a small load on the tunnel per query).
+      const all = [];
+      for (const w of WORKLOADS) {
+        const list = await getJson<{ items?: WorkloadObject[] }>(ctx, cluster, `/apis/apps/v1${scope}/${w.plural}`);
+        for (const o of list.items ?? []) all.push(workloadRollout(w.kind, o));
+      }
+      const rollouts = sortRollouts(all)
+        .slice(0, req.limit || DEFAULT_ROLLOUTS)
+        .map((r) => ({
+          kind: r.kind,
+          namespace: r.namespace,
+          name: r.name,
+          desired: r.desired,
+          updated: r.updated,
+          ready: r.ready,
+          available: r.available,
+          generation: BigInt(r.generation),
+          observedGeneration: BigInt(r.observedGeneration),
+          state: ROLLOUT_STATE[r.state],
+          message: r.message,
+          conditionMessage: r.conditionMessage,
+          ...(r.changedAt ? { changedAt: timestampFromDate(new Date(r.changedAt)) } : {}),
+        }));
+      return { rollouts, total: all.length };
+    },
+
+    async getEdgeStatus(req, ctx) {
+      const cluster = need("cluster_id", req.clusterId, clusterOk);
+      if (!ctx.tenantId) throw new DaaluError(Code.Unauthenticated, "queries need a tenant", { reason: "TENANT_REQUIRED" });
+      if (!deps.edgeStatus) throw new DaaluError(Code.Unimplemented, "this tunnel-proxy cannot ask edges for their status", { reason: "NOT_IMPLEMENTED" });
+      return { status: await deps.edgeStatus(ctx.tenantId, cluster, Date.now() + getTimeout) };
     },
 
     async listNodes(req, ctx) {

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/peering/v1/events.proto.
  */
 export const file_daalu_peering_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1kYWFsdS9wZWVyaW5nL3YxL2V2ZW50cy5wcm90bxIQZGFhbHUucGVlcmluZy52MSL6AQoMQ2x1c3RlckV2ZW50EhEKCXRlbmFudF9pZBgBIAEoCRISCgpjbHVzdGVyX2lkGAIgASgJEjAKBGtpbmQYAyABKA4yIi5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJFdmVudEtpbmQSKgoHY2x1c3RlchgEIAEoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlchIbChNwcmV2aW91c19wdWJsaWNfa2V5GAUgASgJEigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN1Ym5ldBgHIAEoCRIOCgZodWJfaXAYCCABKAkqwwEKEENsdXN0ZXJFdmVudEtpbmQSIgoeQ0xVU1RFUl9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobQ0xVU1RFUl9FVkVOVF9LSU5EX0VOUk9MTEVEEAESIwofQ0xVU1RFUl9FVkVOVF9LSU5EX0tFWV9SRVBMQUNFRBACEh4KGkNMVVNURVJfRVZFTlRfS0lORF9ERUxFVEVEEAMSJQohQ0xVU1RFUl9FVkVOVF9LSU5EX1NUQVRVU19DSEFOR0VEEARiBnByb3RvMw", [file_daalu_peering_v1_peering, file_google_protobuf_timestamp]);
+  fileDesc("Ch1kYWFsdS9wZWVyaW5nL3YxL2V2ZW50cy5wcm90bxIQZGFhbHUucGVlcmluZy52MSL6AQoMQ2x1c3RlckV2ZW50EhEKCXRlbmFudF9pZBgBIAEoCRISCgpjbHVzdGVyX2lkGAIgASgJEjAKBGtpbmQYAyABKA4yIi5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJFdmVudEtpbmQSKgoHY2x1c3RlchgEIAEoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlchIbChNwcmV2aW91c19wdWJsaWNfa2V5GAUgASgJEigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN1Ym5ldBgHIAEoCRIOCgZodWJfaXAYCCABKAkq4wEKEENsdXN0ZXJFdmVudEtpbmQSIgoeQ0xVU1RFUl9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobQ0xVU1RFUl9FVkVOVF9LSU5EX0VOUk9MTEVEEAESIwofQ0xVU1RFUl9FVkVOVF9LSU5EX0tFWV9SRVBMQUNFRBACEh4KGkNMVVNURVJfRVZFTlRfS0lORF9ERUxFVEVEEAMSJQohQ0xVU1RFUl9FVkVOVF9LSU5EX1NUQVRVU19DSEFOR0VEEAQSHgoaQ0xVU1RFUl9FVkVOVF9LSU5EX0NSRUFURUQQBWIGcHJvdG8z", [file_daalu_peering_v1_peering, file_google_protobuf_timestamp]);
 
 /**
  * ClusterEvent carries the cluster row as it is after the change (before it, for DELETED).
@@ -118,6 +118,13 @@ export enum ClusterEventKind {
    * @generated from enum value: CLUSTER_EVENT_KIND_STATUS_CHANGED = 4;
    */
   STATUS_CHANGED = 4,
+
+  /**
+   * Cluster row created (no address, no key yet): live views add the row.
+   *
+   * @generated from enum value: CLUSTER_EVENT_KIND_CREATED = 5;
+   */
+  CREATED = 5,
 }
 
 /**

@@ -8,6 +8,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Alert } from "./alerts_pb.js";
+import { file_daalu_peering_v1_alerts } from "./alerts_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/peering/v1/peering.proto.
  */
 export const file_daalu_peering_v1_peering: GenFile = /*@__PURE__*/
-  fileDesc("Ch5kYWFsdS9wZWVyaW5nL3YxL3BlZXJpbmcucHJvdG8SEGRhYWx1LnBlZXJpbmcudjEilgMKB0NsdXN0ZXISCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEQoJdHVubmVsX2lwGAQgASgJEi8KBnN0YXR1cxgFIAEoDjIfLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlclN0YXR1cxIyCg5sYXN0X2hhbmRzaGFrZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMZWRnZV92ZXJzaW9uGAcgASgJEhUKDWFwaV9yZWFjaGFibGUYCCABKAgSEgoKZGlhZ25vc3RpYxgJIAEoCRISCgpwdWJsaWNfa2V5GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2Vucm9sbGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzdGF0dXNfc2luY2UYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjQKFENyZWF0ZUNsdXN0ZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGc3VibmV0GAIgASgJIkMKFUNyZWF0ZUNsdXN0ZXJSZXNwb25zZRIqCgdjbHVzdGVyGAEgASgLMhkuZGFhbHUucGVlcmluZy52MS5DbHVzdGVyIicKEUdldENsdXN0ZXJSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkiQAoSR2V0Q2x1c3RlclJlc3BvbnNlEioKB2NsdXN0ZXIYASABKAsyGS5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXIiFQoTTGlzdENsdXN0ZXJzUmVxdWVzdCJDChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIrCghjbHVzdGVycxgBIAMoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlciIqChREZWxldGVDbHVzdGVyUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJIkMKFURlbGV0ZUNsdXN0ZXJSZXNwb25zZRIqCgdjbHVzdGVyGAEgASgLMhkuZGFhbHUucGVlcmluZy52MS5DbHVzdGVyIhgKFkdldFRlbmFudFN1Ym5ldFJlcXVlc3QiSQoXR2V0VGVuYW50U3VibmV0UmVzcG9uc2USLgoGc3VibmV0GAEgASgLMh4uZGFhbHUucGVlcmluZy52MS5UZW5hbnRTdWJuZXQiUQoMVGVuYW50U3VibmV0EgwKBGNpZHIYASABKAkSDgoGaHViX2lwGAIgASgJEhAKCGNhcGFjaXR5GAMgASgNEhEKCWFsbG9jYXRlZBgEIAEoDSImChZTZXRUZW5hbnRTdWJuZXRSZXF1ZXN0EgwKBGNpZHIYASABKAkiSQoXU2V0VGVuYW50U3VibmV0UmVzcG9uc2USLgoGc3VibmV0GAEgASgLMh4uZGFhbHUucGVlcmluZy52MS5UZW5hbnRTdWJuZXQiWQoYUmVzZXJ2ZUVucm9sbG1lbnRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSEgoKcHVibGljX2tleRgCIAEoCRIVCg1lbnJvbGxtZW50X2lkGAMgASgJIrQBChlSZXNlcnZlRW5yb2xsbWVudFJlc3BvbnNlEhEKCXR1bm5lbF9pcBgBIAEoCRIOCgZzdWJuZXQYAiABKAkSFQoNaHViX3R1bm5lbF9pcBgDIAEoCRIWCg5odWJfcHVibGljX2tleRgEIAEoCRIUCgxodWJfZW5kcG9pbnQYBSABKAkSGQoRa2VlcGFsaXZlX3NlY29uZHMYBiABKA0SFAoMY2x1c3Rlcl9uYW1lGAcgASgJIkQKF0NvbW1pdEVucm9sbG1lbnRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSFQoNZW5yb2xsbWVudF9pZBgCIAEoCSJGChhDb21taXRFbnJvbGxtZW50UmVzcG9uc2USKgoHY2x1c3RlchgBIAEoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlciJFChhSZWxlYXNlRW5yb2xsbWVudFJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIVCg1lbnJvbGxtZW50X2lkGAIgASgJIhsKGVJlbGVhc2VFbnJvbGxtZW50UmVzcG9uc2Uq1gEKDUNsdXN0ZXJTdGF0dXMSHgoaQ0xVU1RFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIlCiFDTFVTVEVSX1NUQVRVU19QRU5ESU5HX0VOUk9MTE1FTlQQARIlCiFDTFVTVEVSX1NUQVRVU19BV0FJVElOR19IQU5EU0hBS0UQAhIcChhDTFVTVEVSX1NUQVRVU19DT05ORUNURUQQAxIfChtDTFVTVEVSX1NUQVRVU19ESVNDT05ORUNURUQQBBIYChRDTFVTVEVSX1NUQVRVU19FUlJPUhAFMqMHCg5QZWVyaW5nU2VydmljZRJgCg1DcmVhdGVDbHVzdGVyEiYuZGFhbHUucGVlcmluZy52MS5DcmVhdGVDbHVzdGVyUmVxdWVzdBonLmRhYWx1LnBlZXJpbmcudjEuQ3JlYXRlQ2x1c3RlclJlc3BvbnNlElcKCkdldENsdXN0ZXISIy5kYWFsdS5wZWVyaW5nLnYxLkdldENsdXN0ZXJSZXF1ZXN0GiQuZGFhbHUucGVlcmluZy52MS5HZXRDbHVzdGVyUmVzcG9uc2USXQoMTGlzdENsdXN0ZXJzEiUuZGFhbHUucGVlcmluZy52MS5MaXN0Q2x1c3RlcnNSZXF1ZXN0GiYuZGFhbHUucGVlcmluZy52MS5MaXN0Q2x1c3RlcnNSZXNwb25zZRJgCg1EZWxldGVDbHVzdGVyEiYuZGFhbHUucGVlcmluZy52MS5EZWxldGVDbHVzdGVyUmVxdWVzdBonLmRhYWx1LnBlZXJpbmcudjEuRGVsZXRlQ2x1c3RlclJlc3BvbnNlEmYKD0dldFRlbmFudFN1Ym5ldBIoLmRhYWx1LnBlZXJpbmcudjEuR2V0VGVuYW50U3VibmV0UmVxdWVzdBopLmRhYWx1LnBlZXJpbmcudjEuR2V0VGVuYW50U3VibmV0UmVzcG9uc2USZgoPU2V0VGVuYW50U3VibmV0EiguZGFhbHUucGVlcmluZy52MS5TZXRUZW5hbnRTdWJuZXRSZXF1ZXN0GikuZGFhbHUucGVlcmluZy52MS5TZXRUZW5hbnRTdWJuZXRSZXNwb25zZRJsChFSZXNlcnZlRW5yb2xsbWVudBIqLmRhYWx1LnBlZXJpbmcudjEuUmVzZXJ2ZUVucm9sbG1lbnRSZXF1ZXN0GisuZGFhbHUucGVlcmluZy52MS5SZXNlcnZlRW5yb2xsbWVudFJlc3BvbnNlEmkKEENvbW1pdEVucm9sbG1lbnQSKS5kYWFsdS5wZWVyaW5nLnYxLkNvbW1pdEVucm9sbG1lbnRSZXF1ZXN0GiouZGFhbHUucGVlcmluZy52MS5Db21taXRFbnJvbGxtZW50UmVzcG9uc2USbAoRUmVsZWFzZUVucm9sbG1lbnQSKi5kYWFsdS5wZWVyaW5nLnYxLlJlbGVhc2VFbnJvbGxtZW50UmVxdWVzdBorLmRhYWx1LnBlZXJpbmcudjEuUmVsZWFzZUVucm9sbG1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5kYWFsdS9wZWVyaW5nL3YxL3BlZXJpbmcucHJvdG8SEGRhYWx1LnBlZXJpbmcudjEiqwMKB0NsdXN0ZXISCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEQoJdHVubmVsX2lwGAQgASgJEi8KBnN0YXR1cxgFIAEoDjIfLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlclN0YXR1cxIyCg5sYXN0X2hhbmRzaGFrZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMZWRnZV92ZXJzaW9uGAcgASgJEhUKDWFwaV9yZWFjaGFibGUYCCABKAgSEgoKZGlhZ25vc3RpYxgJIAEoCRISCgpwdWJsaWNfa2V5GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2Vucm9sbGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzdGF0dXNfc2luY2UYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC29wZW5fYWxlcnRzGA4gASgNIjQKFENyZWF0ZUNsdXN0ZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGc3VibmV0GAIgASgJIkMKFUNyZWF0ZUNsdXN0ZXJSZXNwb25zZRIqCgdjbHVzdGVyGAEgASgLMhkuZGFhbHUucGVlcmluZy52MS5DbHVzdGVyIicKEUdldENsdXN0ZXJSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkiQAoSR2V0Q2x1c3RlclJlc3BvbnNlEioKB2NsdXN0ZXIYASABKAsyGS5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXIiFQoTTGlzdENsdXN0ZXJzUmVxdWVzdCJDChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIrCghjbHVzdGVycxgBIAMoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlciIqChREZWxldGVDbHVzdGVyUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJIkMKFURlbGV0ZUNsdXN0ZXJSZXNwb25zZRIqCgdjbHVzdGVyGAEgASgLMhkuZGFhbHUucGVlcmluZy52MS5DbHVzdGVyIhgKFkdldFRlbmFudFN1Ym5ldFJlcXVlc3QiSQoXR2V0VGVuYW50U3VibmV0UmVzcG9uc2USLgoGc3VibmV0GAEgASgLMh4uZGFhbHUucGVlcmluZy52MS5UZW5hbnRTdWJuZXQiUQoMVGVuYW50U3VibmV0EgwKBGNpZHIYASABKAkSDgoGaHViX2lwGAIgASgJEhAKCGNhcGFjaXR5GAMgASgNEhEKCWFsbG9jYXRlZBgEIAEoDSImChZTZXRUZW5hbnRTdWJuZXRSZXF1ZXN0EgwKBGNpZHIYASABKAkiSQoXU2V0VGVuYW50U3VibmV0UmVzcG9uc2USLgoGc3VibmV0GAEgASgLMh4uZGFhbHUucGVlcmluZy52MS5UZW5hbnRTdWJuZXQiWQoYUmVzZXJ2ZUVucm9sbG1lbnRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSEgoKcHVibGljX2tleRgCIAEoCRIVCg1lbnJvbGxtZW50X2lkGAMgASgJIrQBChlSZXNlcnZlRW5yb2xsbWVudFJlc3BvbnNlEhEKCXR1bm5lbF9pcBgBIAEoCRIOCgZzdWJuZXQYAiABKAkSFQoNaHViX3R1bm5lbF9pcBgDIAEoCRIWCg5odWJfcHVibGljX2tleRgEIAEoCRIUCgxodWJfZW5kcG9pbnQYBSABKAkSGQoRa2VlcGFsaXZlX3NlY29uZHMYBiABKA0SFAoMY2x1c3Rlcl9uYW1lGAcgASgJIkQKF0NvbW1pdEVucm9sbG1lbnRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSFQoNZW5yb2xsbWVudF9pZBgCIAEoCSJGChhDb21taXRFbnJvbGxtZW50UmVzcG9uc2USKgoHY2x1c3RlchgBIAEoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlciJFChhSZWxlYXNlRW5yb2xsbWVudFJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIVCg1lbnJvbGxtZW50X2lkGAIgASgJIhsKGVJlbGVhc2VFbnJvbGxtZW50UmVzcG9uc2UiQgodTGlzdENsdXN0ZXJUcmFuc2l0aW9uc1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRINCgVsaW1pdBgCIAEoDSKrAQoRQ2x1c3RlclRyYW5zaXRpb24SJgoCYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KBGZyb20YAiABKA4yHy5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJTdGF0dXMSKwoCdG8YAyABKA4yHy5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJTdGF0dXMSEgoKZGlhZ25vc3RpYxgEIAEoCSJaCh5MaXN0Q2x1c3RlclRyYW5zaXRpb25zUmVzcG9uc2USOAoLdHJhbnNpdGlvbnMYASADKAsyIy5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJUcmFuc2l0aW9uIj0KGExpc3RDbHVzdGVyQWxlcnRzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg0KBWxpbWl0GAIgASgNIkQKGUxpc3RDbHVzdGVyQWxlcnRzUmVzcG9uc2USJwoGYWxlcnRzGAEgAygLMhcuZGFhbHUucGVlcmluZy52MS5BbGVydCrWAQoNQ2x1c3RlclN0YXR1cxIeChpDTFVTVEVSX1NUQVRVU19VTlNQRUNJRklFRBAAEiUKIUNMVVNURVJfU1RBVFVTX1BFTkRJTkdfRU5ST0xMTUVOVBABEiUKIUNMVVNURVJfU1RBVFVTX0FXQUlUSU5HX0hBTkRTSEFLRRACEhwKGENMVVNURVJfU1RBVFVTX0NPTk5FQ1RFRBADEh8KG0NMVVNURVJfU1RBVFVTX0RJU0NPTk5FQ1RFRBAEEhgKFENMVVNURVJfU1RBVFVTX0VSUk9SEAUyjgkKDlBlZXJpbmdTZXJ2aWNlEmAKDUNyZWF0ZUNsdXN0ZXISJi5kYWFsdS5wZWVyaW5nLnYxLkNyZWF0ZUNsdXN0ZXJSZXF1ZXN0GicuZGFhbHUucGVlcmluZy52MS5DcmVhdGVDbHVzdGVyUmVzcG9uc2USVwoKR2V0Q2x1c3RlchIjLmRhYWx1LnBlZXJpbmcudjEuR2V0Q2x1c3RlclJlcXVlc3QaJC5kYWFsdS5wZWVyaW5nLnYxLkdldENsdXN0ZXJSZXNwb25zZRJdCgxMaXN0Q2x1c3RlcnMSJS5kYWFsdS5wZWVyaW5nLnYxLkxpc3RDbHVzdGVyc1JlcXVlc3QaJi5kYWFsdS5wZWVyaW5nLnYxLkxpc3RDbHVzdGVyc1Jlc3BvbnNlEmAKDURlbGV0ZUNsdXN0ZXISJi5kYWFsdS5wZWVyaW5nLnYxLkRlbGV0ZUNsdXN0ZXJSZXF1ZXN0GicuZGFhbHUucGVlcmluZy52MS5EZWxldGVDbHVzdGVyUmVzcG9uc2USZgoPR2V0VGVuYW50U3VibmV0EiguZGFhbHUucGVlcmluZy52MS5HZXRUZW5hbnRTdWJuZXRSZXF1ZXN0GikuZGFhbHUucGVlcmluZy52MS5HZXRUZW5hbnRTdWJuZXRSZXNwb25zZRJmCg9TZXRUZW5hbnRTdWJuZXQSKC5kYWFsdS5wZWVyaW5nLnYxLlNldFRlbmFudFN1Ym5ldFJlcXVlc3QaKS5kYWFsdS5wZWVyaW5nLnYxLlNldFRlbmFudFN1Ym5ldFJlc3BvbnNlEmwKEVJlc2VydmVFbnJvbGxtZW50EiouZGFhbHUucGVlcmluZy52MS5SZXNlcnZlRW5yb2xsbWVudFJlcXVlc3QaKy5kYWFsdS5wZWVyaW5nLnYxLlJlc2VydmVFbnJvbGxtZW50UmVzcG9uc2USaQoQQ29tbWl0RW5yb2xsbWVudBIpLmRhYWx1LnBlZXJpbmcudjEuQ29tbWl0RW5yb2xsbWVudFJlcXVlc3QaKi5kYWFsdS5wZWVyaW5nLnYxLkNvbW1pdEVucm9sbG1lbnRSZXNwb25zZRJsChFSZWxlYXNlRW5yb2xsbWVudBIqLmRhYWx1LnBlZXJpbmcudjEuUmVsZWFzZUVucm9sbG1lbnRSZXF1ZXN0GisuZGFhbHUucGVlcmluZy52MS5SZWxlYXNlRW5yb2xsbWVudFJlc3BvbnNlEnsKFkxpc3RDbHVzdGVyVHJhbnNpdGlvbnMSLy5kYWFsdS5wZWVyaW5nLnYxLkxpc3RDbHVzdGVyVHJhbnNpdGlvbnNSZXF1ZXN0GjAuZGFhbHUucGVlcmluZy52MS5MaXN0Q2x1c3RlclRyYW5zaXRpb25zUmVzcG9uc2USbAoRTGlzdENsdXN0ZXJBbGVydHMSKi5kYWFsdS5wZWVyaW5nLnYxLkxpc3RDbHVzdGVyQWxlcnRzUmVxdWVzdBorLmRhYWx1LnBlZXJpbmcudjEuTGlzdENsdXN0ZXJBbGVydHNSZXNwb25zZWIGcHJvdG8z", [file_daalu_peering_v1_alerts, file_google_protobuf_timestamp]);
 
 /**
  * A cluster row.
@@ -92,6 +94,13 @@ export type Cluster = Message<"daalu.peering.v1.Cluster"> & {
    * @generated from field: google.protobuf.Timestamp status_since = 13;
    */
   statusSince?: Timestamp | undefined;
+
+  /**
+   * Critical alerts open now (at most one per outage).
+   *
+   * @generated from field: uint32 open_alerts = 14;
+   */
+  openAlerts: number;
 };
 
 /**
@@ -527,6 +536,132 @@ export const ReleaseEnrollmentResponseSchema: GenMessage<ReleaseEnrollmentRespon
   messageDesc(file_daalu_peering_v1_peering, 19);
 
 /**
+ * ListClusterTransitionsRequest names a cluster of the caller's tenant.
+ *
+ * @generated from message daalu.peering.v1.ListClusterTransitionsRequest
+ */
+export type ListClusterTransitionsRequest = Message<"daalu.peering.v1.ListClusterTransitionsRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * At most this many, newest first (default 50, at most 500).
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message daalu.peering.v1.ListClusterTransitionsRequest.
+ * Use `create(ListClusterTransitionsRequestSchema)` to create a new message.
+ */
+export const ListClusterTransitionsRequestSchema: GenMessage<ListClusterTransitionsRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_peering_v1_peering, 20);
+
+/**
+ * One change of a cluster's status, as the hub's WireGuard node recorded it.
+ *
+ * @generated from message daalu.peering.v1.ClusterTransition
+ */
+export type ClusterTransition = Message<"daalu.peering.v1.ClusterTransition"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: daalu.peering.v1.ClusterStatus from = 2;
+   */
+  from: ClusterStatus;
+
+  /**
+   * @generated from field: daalu.peering.v1.ClusterStatus to = 3;
+   */
+  to: ClusterStatus;
+
+  /**
+   * The cluster's diagnostic when it entered `to`.
+   *
+   * @generated from field: string diagnostic = 4;
+   */
+  diagnostic: string;
+};
+
+/**
+ * Describes the message daalu.peering.v1.ClusterTransition.
+ * Use `create(ClusterTransitionSchema)` to create a new message.
+ */
+export const ClusterTransitionSchema: GenMessage<ClusterTransition> = /*@__PURE__*/
+  messageDesc(file_daalu_peering_v1_peering, 21);
+
+/**
+ * ListClusterTransitionsResponse, newest first.
+ *
+ * @generated from message daalu.peering.v1.ListClusterTransitionsResponse
+ */
+export type ListClusterTransitionsResponse = Message<"daalu.peering.v1.ListClusterTransitionsResponse"> & {
+  /**
+   * @generated from field: repeated daalu.peering.v1.ClusterTransition transitions = 1;
+   */
+  transitions: ClusterTransition[];
+};
+
+/**
+ * Describes the message daalu.peering.v1.ListClusterTransitionsResponse.
+ * Use `create(ListClusterTransitionsResponseSchema)` to create a new message.
+ */
+export const ListClusterTransitionsResponseSchema: GenMessage<ListClusterTransitionsResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_peering_v1_peering, 22);
+
+/**
+ * ListClusterAlertsRequest names a cluster of the caller's tenant.
+ *
+ * @generated from message daalu.peering.v1.ListClusterAlertsRequest
+ */
+export type ListClusterAlertsRequest = Message<"daalu.peering.v1.ListClusterAlertsRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * At most this many, newest first (default 50, at most 500).
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message daalu.peering.v1.ListClusterAlertsRequest.
+ * Use `create(ListClusterAlertsRequestSchema)` to create a new message.
+ */
+export const ListClusterAlertsRequestSchema: GenMessage<ListClusterAlertsRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_peering_v1_peering, 23);
+
+/**
+ * ListClusterAlertsResponse, newest first.
+ *
+ * @generated from message daalu.peering.v1.ListClusterAlertsResponse
+ */
+export type ListClusterAlertsResponse = Message<"daalu.peering.v1.ListClusterAlertsResponse"> & {
+  /**
+   * @generated from field: repeated daalu.peering.v1.Alert alerts = 1;
+   */
+  alerts: Alert[];
+};
+
+/**
+ * Describes the message daalu.peering.v1.ListClusterAlertsResponse.
+ * Use `create(ListClusterAlertsResponseSchema)` to create a new message.
+ */
+export const ListClusterAlertsResponseSchema: GenMessage<ListClusterAlertsResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_peering_v1_peering, 24);
+
+/**
  * Health of a cluster's tunnel as the operator sees it.
  *
  * @generated from enum daalu.peering.v1.ClusterStatus
@@ -668,6 +803,26 @@ export const PeeringService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseEnrollmentRequestSchema;
     output: typeof ReleaseEnrollmentResponseSchema;
+  },
+  /**
+   * A cluster's status transitions, newest first (the last 500 are kept per cluster).
+   *
+   * @generated from rpc daalu.peering.v1.PeeringService.ListClusterTransitions
+   */
+  listClusterTransitions: {
+    methodKind: "unary";
+    input: typeof ListClusterTransitionsRequestSchema;
+    output: typeof ListClusterTransitionsResponseSchema;
+  },
+  /**
+   * A cluster's alerts, open and resolved, newest first.
+   *
+   * @generated from rpc daalu.peering.v1.PeeringService.ListClusterAlerts
+   */
+  listClusterAlerts: {
+    methodKind: "unary";
+    input: typeof ListClusterAlertsRequestSchema;
+    output: typeof ListClusterAlertsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_daalu_peering_v1_peering, 0);

@@ -11,6 +11,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GetStatusResponse } from "../../edge/v1/edge_pb.js";
+import { file_daalu_edge_v1_edge } from "../../edge/v1/edge_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -19,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/query/v1/query.proto.
  */
 export const file_daalu_query_v1_query: GenFile = /*@__PURE__*/
-  fileDesc("ChpkYWFsdS9xdWVyeS92MS9xdWVyeS5wcm90bxIOZGFhbHUucXVlcnkudjEiXAoYTGlzdFVuaGVhbHRoeVBvZHNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEhkKEWluY2x1ZGVfY29tcGxldGVkGAMgASgIIsMBCgxVbmhlYWx0aHlQb2QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFcGhhc2UYAyABKAkSDgoGc3RhdHVzGAQgASgJEg0KBXJlYWR5GAUgASgJEhAKCHJlc3RhcnRzGAYgASgNEg8KB21lc3NhZ2UYByABKAkSEQoJbm9kZV9uYW1lGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlsKGUxpc3RVbmhlYWx0aHlQb2RzUmVzcG9uc2USKgoEcG9kcxgBIAMoCzIcLmRhYWx1LnF1ZXJ5LnYxLlVuaGVhbHRoeVBvZBISCgpwb2RzX3RvdGFsGAIgASgNInYKGEdldERlcGxveW1lbnRMb2dzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEhIKCnRhaWxfbGluZXMYBCABKA0SEQoJY29udGFpbmVyGAUgASgJIkYKBlBvZExvZxILCgNwb2QYASABKAkSEQoJY29udGFpbmVyGAIgASgJEg0KBWxpbmVzGAMgAygJEg0KBWVycm9yGAQgASgJImYKGUdldERlcGxveW1lbnRMb2dzUmVzcG9uc2USJAoEcG9kcxgBIAMoCzIWLmRhYWx1LnF1ZXJ5LnYxLlBvZExvZxIQCghzZWxlY3RvchgCIAEoCRIRCgl0cnVuY2F0ZWQYAyABKAgiTgoXR2V0Um9sbG91dFN0YXR1c1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSDAoEbmFtZRgDIAEoCSLeAQoYR2V0Um9sbG91dFN0YXR1c1Jlc3BvbnNlEg8KB2Rlc2lyZWQYASABKA0SDwoHdXBkYXRlZBgCIAEoDRINCgVyZWFkeRgDIAEoDRIRCglhdmFpbGFibGUYBCABKA0SDwoHY3VycmVudBgFIAEoDRIrCgVzdGF0ZRgGIAEoDjIcLmRhYWx1LnF1ZXJ5LnYxLlJvbGxvdXRTdGF0ZRIPCgdtZXNzYWdlGAcgASgJEhIKCmdlbmVyYXRpb24YCCABKAMSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgJIAEoAyImChBMaXN0Tm9kZXNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkimAEKBE5vZGUSDAoEbmFtZRgBIAEoCRINCgVyZWFkeRgCIAEoCBIOCgZzdGF0dXMYAyABKAkSDQoFcm9sZXMYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRITCgtpbnRlcm5hbF9pcBgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI4ChFMaXN0Tm9kZXNSZXNwb25zZRIjCgVub2RlcxgBIAMoCzIULmRhYWx1LnF1ZXJ5LnYxLk5vZGUqfgoMUm9sbG91dFN0YXRlEh0KGVJPTExPVVRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJST0xMT1VUX1NUQVRFX0RPTkUQARIdChlST0xMT1VUX1NUQVRFX1BST0dSRVNTSU5HEAISGAoUUk9MTE9VVF9TVEFURV9GQUlMRUQQAzKbAwoMUXVlcnlTZXJ2aWNlEmgKEUxpc3RVbmhlYWx0aHlQb2RzEiguZGFhbHUucXVlcnkudjEuTGlzdFVuaGVhbHRoeVBvZHNSZXF1ZXN0GikuZGFhbHUucXVlcnkudjEuTGlzdFVuaGVhbHRoeVBvZHNSZXNwb25zZRJoChFHZXREZXBsb3ltZW50TG9ncxIoLmRhYWx1LnF1ZXJ5LnYxLkdldERlcGxveW1lbnRMb2dzUmVxdWVzdBopLmRhYWx1LnF1ZXJ5LnYxLkdldERlcGxveW1lbnRMb2dzUmVzcG9uc2USZQoQR2V0Um9sbG91dFN0YXR1cxInLmRhYWx1LnF1ZXJ5LnYxLkdldFJvbGxvdXRTdGF0dXNSZXF1ZXN0GiguZGFhbHUucXVlcnkudjEuR2V0Um9sbG91dFN0YXR1c1Jlc3BvbnNlElAKCUxpc3ROb2RlcxIgLmRhYWx1LnF1ZXJ5LnYxLkxpc3ROb2Rlc1JlcXVlc3QaIS5kYWFsdS5xdWVyeS52MS5MaXN0Tm9kZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpkYWFsdS9xdWVyeS92MS9xdWVyeS5wcm90bxIOZGFhbHUucXVlcnkudjEiXAoYTGlzdFVuaGVhbHRoeVBvZHNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEhkKEWluY2x1ZGVfY29tcGxldGVkGAMgASgIIsMBCgxVbmhlYWx0aHlQb2QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFcGhhc2UYAyABKAkSDgoGc3RhdHVzGAQgASgJEg0KBXJlYWR5GAUgASgJEhAKCHJlc3RhcnRzGAYgASgNEg8KB21lc3NhZ2UYByABKAkSEQoJbm9kZV9uYW1lGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlsKGUxpc3RVbmhlYWx0aHlQb2RzUmVzcG9uc2USKgoEcG9kcxgBIAMoCzIcLmRhYWx1LnF1ZXJ5LnYxLlVuaGVhbHRoeVBvZBISCgpwb2RzX3RvdGFsGAIgASgNInYKGEdldERlcGxveW1lbnRMb2dzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEhIKCnRhaWxfbGluZXMYBCABKA0SEQoJY29udGFpbmVyGAUgASgJIkYKBlBvZExvZxILCgNwb2QYASABKAkSEQoJY29udGFpbmVyGAIgASgJEg0KBWxpbmVzGAMgAygJEg0KBWVycm9yGAQgASgJImYKGUdldERlcGxveW1lbnRMb2dzUmVzcG9uc2USJAoEcG9kcxgBIAMoCzIWLmRhYWx1LnF1ZXJ5LnYxLlBvZExvZxIQCghzZWxlY3RvchgCIAEoCRIRCgl0cnVuY2F0ZWQYAyABKAgiTgoXR2V0Um9sbG91dFN0YXR1c1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSDAoEbmFtZRgDIAEoCSLeAQoYR2V0Um9sbG91dFN0YXR1c1Jlc3BvbnNlEg8KB2Rlc2lyZWQYASABKA0SDwoHdXBkYXRlZBgCIAEoDRINCgVyZWFkeRgDIAEoDRIRCglhdmFpbGFibGUYBCABKA0SDwoHY3VycmVudBgFIAEoDRIrCgVzdGF0ZRgGIAEoDjIcLmRhYWx1LnF1ZXJ5LnYxLlJvbGxvdXRTdGF0ZRIPCgdtZXNzYWdlGAcgASgJEhIKCmdlbmVyYXRpb24YCCABKAMSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgJIAEoAyImChBMaXN0Tm9kZXNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkimAEKBE5vZGUSDAoEbmFtZRgBIAEoCRINCgVyZWFkeRgCIAEoCBIOCgZzdGF0dXMYAyABKAkSDQoFcm9sZXMYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRITCgtpbnRlcm5hbF9pcBgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI4ChFMaXN0Tm9kZXNSZXNwb25zZRIjCgVub2RlcxgBIAMoCzIULmRhYWx1LnF1ZXJ5LnYxLk5vZGUiSwoTTGlzdFJvbGxvdXRzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRINCgVsaW1pdBgDIAEoDSK2AgoHUm9sbG91dBIMCgRraW5kGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEg8KB2Rlc2lyZWQYBCABKA0SDwoHdXBkYXRlZBgFIAEoDRINCgVyZWFkeRgGIAEoDRIRCglhdmFpbGFibGUYByABKA0SEgoKZ2VuZXJhdGlvbhgIIAEoAxIbChNvYnNlcnZlZF9nZW5lcmF0aW9uGAkgASgDEisKBXN0YXRlGAogASgOMhwuZGFhbHUucXVlcnkudjEuUm9sbG91dFN0YXRlEg8KB21lc3NhZ2UYCyABKAkSLgoKY2hhbmdlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY29uZGl0aW9uX21lc3NhZ2UYDSABKAkiUAoUTGlzdFJvbGxvdXRzUmVzcG9uc2USKQoIcm9sbG91dHMYASADKAsyFy5kYWFsdS5xdWVyeS52MS5Sb2xsb3V0Eg0KBXRvdGFsGAIgASgNIioKFEdldEVkZ2VTdGF0dXNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkiSQoVR2V0RWRnZVN0YXR1c1Jlc3BvbnNlEjAKBnN0YXR1cxgBIAEoCzIgLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVzcG9uc2UqfgoMUm9sbG91dFN0YXRlEh0KGVJPTExPVVRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJST0xMT1VUX1NUQVRFX0RPTkUQARIdChlST0xMT1VUX1NUQVRFX1BST0dSRVNTSU5HEAISGAoUUk9MTE9VVF9TVEFURV9GQUlMRUQQAzLUBAoMUXVlcnlTZXJ2aWNlEmgKEUxpc3RVbmhlYWx0aHlQb2RzEiguZGFhbHUucXVlcnkudjEuTGlzdFVuaGVhbHRoeVBvZHNSZXF1ZXN0GikuZGFhbHUucXVlcnkudjEuTGlzdFVuaGVhbHRoeVBvZHNSZXNwb25zZRJoChFHZXREZXBsb3ltZW50TG9ncxIoLmRhYWx1LnF1ZXJ5LnYxLkdldERlcGxveW1lbnRMb2dzUmVxdWVzdBopLmRhYWx1LnF1ZXJ5LnYxLkdldERlcGxveW1lbnRMb2dzUmVzcG9uc2USZQoQR2V0Um9sbG91dFN0YXR1cxInLmRhYWx1LnF1ZXJ5LnYxLkdldFJvbGxvdXRTdGF0dXNSZXF1ZXN0GiguZGFhbHUucXVlcnkudjEuR2V0Um9sbG91dFN0YXR1c1Jlc3BvbnNlElAKCUxpc3ROb2RlcxIgLmRhYWx1LnF1ZXJ5LnYxLkxpc3ROb2Rlc1JlcXVlc3QaIS5kYWFsdS5xdWVyeS52MS5MaXN0Tm9kZXNSZXNwb25zZRJZCgxMaXN0Um9sbG91dHMSIy5kYWFsdS5xdWVyeS52MS5MaXN0Um9sbG91dHNSZXF1ZXN0GiQuZGFhbHUucXVlcnkudjEuTGlzdFJvbGxvdXRzUmVzcG9uc2USXAoNR2V0RWRnZVN0YXR1cxIkLmRhYWx1LnF1ZXJ5LnYxLkdldEVkZ2VTdGF0dXNSZXF1ZXN0GiUuZGFhbHUucXVlcnkudjEuR2V0RWRnZVN0YXR1c1Jlc3BvbnNlYgZwcm90bzM", [file_daalu_edge_v1_edge, file_google_protobuf_timestamp]);
 
 /**
  * ListUnhealthyPodsRequest names a cluster and optionally a namespace.
@@ -454,6 +456,193 @@ export const ListNodesResponseSchema: GenMessage<ListNodesResponse> = /*@__PURE_
   messageDesc(file_daalu_query_v1_query, 10);
 
 /**
+ * ListRolloutsRequest names a cluster and optionally a namespace.
+ *
+ * @generated from message daalu.query.v1.ListRolloutsRequest
+ */
+export type ListRolloutsRequest = Message<"daalu.query.v1.ListRolloutsRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * Namespace; empty means every namespace.
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * At most this many (default 50, at most 500).
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message daalu.query.v1.ListRolloutsRequest.
+ * Use `create(ListRolloutsRequestSchema)` to create a new message.
+ */
+export const ListRolloutsRequestSchema: GenMessage<ListRolloutsRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_query_v1_query, 11);
+
+/**
+ * Rollout is one workload's rollout as `kubectl rollout status` judges it.
+ *
+ * @generated from message daalu.query.v1.Rollout
+ */
+export type Rollout = Message<"daalu.query.v1.Rollout"> & {
+  /**
+   * "Deployment", "StatefulSet" or "DaemonSet".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * Deployments and StatefulSets: spec.replicas (1 when unset); DaemonSets: status.desiredNumberScheduled.
+   *
+   * @generated from field: uint32 desired = 4;
+   */
+  desired: number;
+
+  /**
+   * @generated from field: uint32 updated = 5;
+   */
+  updated: number;
+
+  /**
+   * @generated from field: uint32 ready = 6;
+   */
+  ready: number;
+
+  /**
+   * @generated from field: uint32 available = 7;
+   */
+  available: number;
+
+  /**
+   * @generated from field: int64 generation = 8;
+   */
+  generation: bigint;
+
+  /**
+   * @generated from field: int64 observed_generation = 9;
+   */
+  observedGeneration: bigint;
+
+  /**
+   * @generated from field: daalu.query.v1.RolloutState state = 10;
+   */
+  state: RolloutState;
+
+  /**
+   * What `kubectl rollout status` prints for it, e.g. `Waiting for deployment "web"
+   * rollout to finish: 1 out of 3 new replicas have been updated...`.
+   *
+   * @generated from field: string message = 11;
+   */
+  message: string;
+
+  /**
+   * The newest condition transition, else the creation time: when the rollout last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp changed_at = 12;
+   */
+  changedAt?: Timestamp | undefined;
+
+  /**
+   * The Progressing (else Available, else the newest) condition's message; empty when none has one.
+   *
+   * @generated from field: string condition_message = 13;
+   */
+  conditionMessage: string;
+};
+
+/**
+ * Describes the message daalu.query.v1.Rollout.
+ * Use `create(RolloutSchema)` to create a new message.
+ */
+export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
+  messageDesc(file_daalu_query_v1_query, 12);
+
+/**
+ * ListRolloutsResponse lists the rollouts.
+ *
+ * @generated from message daalu.query.v1.ListRolloutsResponse
+ */
+export type ListRolloutsResponse = Message<"daalu.query.v1.ListRolloutsResponse"> & {
+  /**
+   * @generated from field: repeated daalu.query.v1.Rollout rollouts = 1;
+   */
+  rollouts: Rollout[];
+
+  /**
+   * Workloads looked at in total.
+   *
+   * @generated from field: uint32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message daalu.query.v1.ListRolloutsResponse.
+ * Use `create(ListRolloutsResponseSchema)` to create a new message.
+ */
+export const ListRolloutsResponseSchema: GenMessage<ListRolloutsResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_query_v1_query, 13);
+
+/**
+ * GetEdgeStatusRequest names a cluster.
+ *
+ * @generated from message daalu.query.v1.GetEdgeStatusRequest
+ */
+export type GetEdgeStatusRequest = Message<"daalu.query.v1.GetEdgeStatusRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+};
+
+/**
+ * Describes the message daalu.query.v1.GetEdgeStatusRequest.
+ * Use `create(GetEdgeStatusRequestSchema)` to create a new message.
+ */
+export const GetEdgeStatusRequestSchema: GenMessage<GetEdgeStatusRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_query_v1_query, 14);
+
+/**
+ * GetEdgeStatusResponse is the edge's answer to GetStatus.
+ *
+ * @generated from message daalu.query.v1.GetEdgeStatusResponse
+ */
+export type GetEdgeStatusResponse = Message<"daalu.query.v1.GetEdgeStatusResponse"> & {
+  /**
+   * @generated from field: daalu.edge.v1.GetStatusResponse status = 1;
+   */
+  status?: GetStatusResponse | undefined;
+};
+
+/**
+ * Describes the message daalu.query.v1.GetEdgeStatusResponse.
+ * Use `create(GetEdgeStatusResponseSchema)` to create a new message.
+ */
+export const GetEdgeStatusResponseSchema: GenMessage<GetEdgeStatusResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_query_v1_query, 15);
+
+/**
  * RolloutState summarises a rollout.
  *
  * @generated from enum daalu.query.v1.RolloutState
@@ -541,6 +730,28 @@ export const QueryService: GenService<{
     methodKind: "unary";
     input: typeof ListNodesRequestSchema;
     output: typeof ListNodesResponseSchema;
+  },
+  /**
+   * Recent rollouts: every Deployment, StatefulSet and DaemonSet (or of one
+   * namespace) with its replica counts and state, the ones still rolling or
+   * failed first, then the most recently changed.
+   *
+   * @generated from rpc daalu.query.v1.QueryService.ListRollouts
+   */
+  listRollouts: {
+    methodKind: "unary";
+    input: typeof ListRolloutsRequestSchema;
+    output: typeof ListRolloutsResponseSchema;
+  },
+  /**
+   * The edge agent's own health, asked through the tunnel (EdgeService.GetStatus).
+   *
+   * @generated from rpc daalu.query.v1.QueryService.GetEdgeStatus
+   */
+  getEdgeStatus: {
+    methodKind: "unary";
+    input: typeof GetEdgeStatusRequestSchema;
+    output: typeof GetEdgeStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_daalu_query_v1_query, 0);
