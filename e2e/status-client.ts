@@ -15,7 +15,9 @@ if (!target) {
 const client = grpcClient(target, edgev1.EdgeService, { defaults: { timeoutMs: 5_000 } });
 try {
   const s = await client.getStatus({});
-  process.stdout.write(`${JSON.stringify({ ok: true, status: { ...s, startedAt: undefined, $typeName: undefined } })}\n`);
+  // Timestamps carry bigint seconds, which JSON cannot hold: print them as strings.
+  const json = JSON.stringify({ ok: true, status: { ...s, $typeName: undefined } }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  process.stdout.write(`${json}\n`);
 } catch (err) {
   const e = err instanceof DaaluError ? err : DaaluError.from(err);
   process.stdout.write(`${JSON.stringify({ ok: false, code: Code[e.code], message: e.message })}\n`);
