@@ -46,10 +46,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), "bench-connect-"));
   const cleanups: Array<() => Promise<unknown>> = [() => env.cleanup(), () => net.cleanup(), () => kube.close(), async () => rmSync(dir, { recursive: true, force: true })];
   try {
-    const db = new URL(env.databaseUrl);
-    const nats = new URL(env.natsUrl);
-    await net.hub.forward(Number(db.port || 5432), { host: db.hostname, port: Number(db.port || 5432) });
-    await net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) });
+    await net.hub.forwardUrls(env.databaseUrl, env.natsUrl);
     const hub = await startHubStack(env, net.dir, {
       hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
       peeringEnv: { PEERING_WG: "true", PEERING_WG_INTERFACE: net.ifname("dh"), PEERING_WG_BACKEND: "wireguard-go", PEERING_WG_PORT: String(WG_PORT), PEERING_HEALTH_INTERVAL: "100ms", PEERING_PROBE_INTERVAL: "200ms" },

@@ -32,10 +32,7 @@ test("daalu clusters add --wait: helm command first, then exit 0 when the edge's
   t.after(() => kube.close());
   const dir = mkdtempSync(path.join(tmpdir(), "cli-wait-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = new URL(env.databaseUrl);
-  const nats = new URL(env.natsUrl);
-  await net.hub.forward(Number(db.port || 5432), { host: db.hostname, port: Number(db.port || 5432) });
-  await net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) });
+  await net.hub.forwardUrls(env.databaseUrl, env.natsUrl);
   const hub = await startHubStack(env, net.dir, {
     hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
     peeringEnv: { PEERING_WG: "true", PEERING_WG_INTERFACE: net.ifname("dh"), PEERING_WG_BACKEND: "wireguard-go", PEERING_WG_PORT: String(WG_PORT), PEERING_HEALTH_INTERVAL: "200ms", PEERING_PROBE_INTERVAL: "300ms" },

@@ -76,12 +76,7 @@ async function startWorld(): Promise<World> {
   const net = await Netns.create(1);
   cleanups.push(() => net.cleanup());
   const dir = net.dir;
-  const db = new URL(env.databaseUrl);
-  const nats = new URL(env.natsUrl);
-  await Promise.all([
-    net.hub.forward(Number(db.port || 5432), { host: db.hostname, port: Number(db.port || 5432) }),
-    net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) }),
-  ]);
+  await net.hub.forwardUrls(env.databaseUrl, env.natsUrl);
   const base = { ...env.env, LOG_LEVEL: "info" };
   const hubIface = net.ifname("dh");
 

@@ -64,12 +64,7 @@ async function startWorld(t: TestContext, edges: number, peeringExtra: Record<st
   t.after(() => env.cleanup());
   const net = await Netns.create(edges);
   t.after(() => net.cleanup());
-  const db = new URL(env.databaseUrl);
-  const nats = new URL(env.natsUrl);
-  await Promise.all([
-    net.hub.forward(Number(db.port || 5432), { host: db.hostname, port: Number(db.port || 5432) }),
-    net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) }),
-  ]);
+  await net.hub.forwardUrls(env.databaseUrl, env.natsUrl);
   const hubIface = net.ifname("dh");
   const kubeStarting = startKube();
   const hubStarting = startHubStack(env, net.dir, {

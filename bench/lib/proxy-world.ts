@@ -113,8 +113,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       hubDialer = h.dialerPid;
       edgeDialer = e.dialerPid;
       dir = n.dir;
-      const db = new URL(env.databaseUrl);
-      await n.hub.forward(Number(db.port || 5432), { host: db.hostname, port: Number(db.port || 5432) });
+      await n.hub.forwardUrls(env.databaseUrl);
     } else {
       hub = edge = rootPlace();
       const d = mkdtempSync(path.join(tmpdir(), "bench-proxy-"));

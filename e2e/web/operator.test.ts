@@ -58,12 +58,7 @@ async function startWorld(): Promise<World> {
   cleanups.push(() => env.cleanup());
   const net = await Netns.create(1);
   cleanups.push(() => net.cleanup());
-  const db = new URL(env.databaseUrl);
-  const nats = new URL(env.natsUrl);
-  await Promise.all([
-    net.hub.forward(Number(db.port || 5432), { host: db.hostname, port: Number(db.port || 5432) }),
-    net.hub.forward(Number(nats.port || 4222), { host: nats.hostname, port: Number(nats.port || 4222) }),
-  ]);
+  await net.hub.forwardUrls(env.databaseUrl, env.natsUrl);
   const kube = await startKube();
   cleanups.push(() => kube.close());
   const hub = await startHubStack(env, net.dir, {

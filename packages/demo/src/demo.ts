@@ -118,12 +118,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       // Peering's hub node owns the WireGuard interface; the tunnel-proxy dials tunnel addresses through it.
       netns: { peering: net.hub, "tunnel-proxy": net.hub },
       // Both reach PostgreSQL and NATS at the same 127.0.0.1 addresses inside the hub namespace.
-      async prepare({ databaseUrl, natsUrl }) {
-        for (const u of [new URL(databaseUrl), new URL(natsUrl)]) {
-          const port = Number(u.port || (u.protocol === "nats:" ? 4222 : 5432));
-          await net.hub.forward(port, { host: u.hostname, port });
-        }
-      },
+      prepare: ({ databaseUrl, natsUrl }) => net.hub.forwardUrls(databaseUrl, natsUrl),
     });
     stops.push(() => hub.stop());
     const token = await adminToken(o.dataDir, hub);

@@ -25,6 +25,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** Ports of URLs that name none (forwardUrls). */
+const DEFAULT_PORTS: Record<string, number> = { "postgres:": 5432, "postgresql:": 5432, "nats:": 4222 };
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const RELAY = path.join(path.dirname(fileURLToPath(import.meta.url)), "relay.ts");
 
@@ -121,6 +124,22 @@ export class NsHost {
 
   async restoreEgress(): Promise<void> {
     await run("ip", ["-n", this.ns, "link", "set", this.link, "up"]);
+  }
+
+  /**
+   * Makes each server URL (postgres://…, nats://…) work unchanged inside this
+   * namespace: its port on 127.0.0.1 there reaches the server as the test
+   * process sees it, so services started inside get the same URLs.
+   */
+  async forwardUrls(...urls: string[]): Promise<void> {
+    await Promise.all(
+      urls.map((raw) => {
+        const u = new URL(raw);
+        const port = Number(u.port || DEFAULT_PORTS[u.protocol]);
+        if (!port) throw new Error(`forwardUrls: ${u.protocol} URL without a port`);
+        return this.forward(port, { host: u.hostname, port });
+      }),
+    );
   }
 
   /**
