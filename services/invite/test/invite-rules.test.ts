@@ -4,7 +4,7 @@ import { invitev1 } from "@daalu/proto";
 import { Code } from "@daalu/runtime";
 import { eventually } from "@daalu/testing";
 import { generateKeyPair } from "@daalu/wireguard";
-import { LOW_ORDER_KEYS } from "../../../packages/wireguard/test/low-order.js";
+import { LOW_ORDER_PUBLIC_KEYS as LOW_ORDER_KEYS } from "@daalu/wireguard";
 import { reason, stack, type Stack } from "./harness.js";
 import { DEFAULT_INVITE_CHART_VERSION } from "../src/config.js";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { CallerKind, invitev1 } from "@daalu/proto";
 import { Code, DaaluError, serveNats, sql, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { eventually, setup } from "@daalu/testing";
-import { LOW_ORDER_KEYS } from "../../../packages/wireguard/test/low-order.js";
+import { LOW_ORDER_PUBLIC_KEYS as LOW_ORDER_KEYS } from "@daalu/wireguard";
 import { dbAddresses, logger, newKey, serviceClient, startPeering, tenantClient } from "./harness.js";
 
 test("low-order keys and the hub's own key are refused before anything changes", { timeout: 60_000 }, async (t) => {
