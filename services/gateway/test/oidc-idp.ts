@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { parseSetCookie } from "cookie";
 import Provider, { type KoaContextWithOIDC } from "oidc-provider";
 import { freePort } from "@daalu/runtime";
@@ -6,7 +6,8 @@ import { freePort } from "@daalu/runtime";
 /**
  * A real OpenID provider (oidc-provider) on 127.0.0.1 for the gateway's
  * single sign-on tests. Its one interaction, login, is answered by the test:
- * whoever `signInAs` names is signed in without a form; consent is implied.
+ * whoever `signInAs` names is signed in without a form — or, with `loginForm`,
+ * a person types a user name into a form (the browser tests); consent is implied.
  */
 export interface TestIdp {
   issuer: string;
@@ -14,6 +15,8 @@ export interface TestIdp {
   people: Map<string, { name: string; username: string; groups: string[] }>;
   /** Who the next login signs in as. */
   signInAs: string;
+  /** Ask for the user name in an HTML form instead of using `signInAs`. */
+  loginForm: boolean;
   stop(): Promise<void>;
 }
 
@@ -22,7 +25,7 @@ export const SCOPES = "openid profile email groups";
 export async function startIdp(client: { clientId: string; clientSecret: string; redirectUri: string }): Promise<TestIdp> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const idp: TestIdp = { issuer, people: new Map(), signInAs: "", stop: async () => undefined };
+  const idp: TestIdp = { issuer, people: new Map(), signInAs: "", loginForm: false, stop: async () => undefined };
   const provider = new Provider(issuer, {
     clients: [{ client_id: client.clientId, client_secret: client.clientSecret, redirect_uris: [client.redirectUri], grant_types: ["authorization_code"], response_types: ["code"] }],
     claims: { openid: ["sub"], profile: ["name", "preferred_username"], groups: ["groups"] },
@@ -48,12 +51,18 @@ export async function startIdp(client: { clientId: string; clientSecret: string;
   const callback = provider.callback();
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith("/interaction/")) {
-      provider
-        .interactionFinished(req, res, { login: { accountId: idp.signInAs } }, { mergeWithLastSubmission: false })
-        .catch((err: unknown) => {
+      const finish = (accountId: string) =>
+        provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false }).catch((err: unknown) => {
           res.statusCode = 500;
           res.end(String(err));
         });
+      if (!idp.loginForm) void finish(idp.signInAs);
+      else if (req.method === "GET") loginPage(res, req.url);
+      else void readForm(req).then((form) => {
+        const sub = [...idp.people].find(([, p]) => p.username === form.get("username"))?.[0];
+        if (sub) void finish(sub);
+        else loginPage(res, req.url!, "unknown user");
+      });
       return;
     }
     void callback(req, res);
@@ -61,6 +70,21 @@ export async function startIdp(client: { clientId: string; clientSecret: string;
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   idp.stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return idp;
+}
+
+function loginPage(res: ServerResponse, action: string, error = ""): void {
+  res.writeHead(error ? 401 : 200, { "content-type": "text/html; charset=utf-8" });
+  res.end(`<!doctype html><html lang="en"><head><title>Test IdP sign-in</title></head><body><main>
+<h1>Test IdP</h1>${error ? `<p role="alert">${error}</p>` : ""}
+<form method="post" action="${action}"><label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required><button type="submit">Continue</button></form>
+</main></body></html>`);
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
 /**

@@ -98,6 +98,10 @@ test("an IdP user with no mapped group is refused 403 NO_ROLE_FOR_GROUPS and get
   assert.equal(browser.cookie(gw.url, "daalu_session"), undefined);
   // A callback without a login in flight (no cookie) is refused.
   assertProblem(await http(gw.url, "GET", "/v1/auth/oidc/callback?code=x&state=y"), 401, "OIDC_LOGIN_FAILED");
+  // A browser's navigation (Accept: text/html) is sent to the sign-in page with the reason instead.
+  const page = await fetch(`${gw.url}/v1/auth/oidc/callback?code=x&state=y`, { redirect: "manual", headers: { accept: "text/html,application/xhtml+xml" } });
+  assert.equal(page.status, 302);
+  assert.equal(page.headers.get("location"), "/signin?sso_error=OIDC_LOGIN_FAILED");
 });
 
 test("without OIDC configured, the SSO routes are 404 OIDC_NOT_CONFIGURED", async (t) => {

@@ -15,6 +15,21 @@ import { safeReturnTo } from "../return-to";
 /** Paths the app itself routes; anything else (a server page) is a full page load. */
 const APP_PATH = /^\/(clusters|settings|signin)(\/|$|\?)/;
 
+/** What a refused single sign-on means, from the reason the gateway's callback puts in `?sso_error=`. */
+function ssoErrorText(reason: string | null): string | null {
+  if (!reason) return null;
+  switch (reason) {
+    case "NO_ROLE_FOR_GROUPS":
+      return "You signed in at your identity provider, but none of your groups grants a role here. Ask an administrator to map one of your groups to a role.";
+    case "USER_DISABLED":
+      return "This user is disabled here. Ask an administrator to enable it.";
+    case "OIDC_LOGIN_FAILED":
+      return "Single sign-on did not complete: it took too long, was started in another browser, or the identity provider's answer was refused. Try again.";
+    default:
+      return `Single sign-on failed (${reason}). Try again, or sign in with a password.`;
+  }
+}
+
 export function SignInPage() {
   const { user, signIn } = useSession();
   const [params] = useSearchParams();
@@ -24,7 +39,7 @@ export function SignInPage() {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(() => ssoErrorText(params.get("sso_error")));
   const [sso, setSso] = useState<{ enabled: boolean; label: string } | null>(null);
 
   useEffect(() => {

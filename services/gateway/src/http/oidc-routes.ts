@@ -5,7 +5,9 @@
  *   GET /v1/auth/oidc/login?returnTo=/clusters  → 302 to the identity provider
  *   GET /v1/auth/oidc/callback                  → code exchanged and validated, user upserted by
  *                                                 issuer+subject with the role its groups map to,
- *                                                 session opened, 302 to returnTo
+ *                                                 session opened, 302 to returnTo; refused: a
+ *                                                 browser (Accept: text/html) goes 302 to
+ *                                                 /signin?sso_error=REASON, others get problem+json
  *
  * The login in flight (state, nonce, PKCE verifier, returnTo) is kept server
  * side in oidc_logins, found by sha256 of a random key in a short-lived
@@ -16,7 +18,7 @@
  * Register with `app.register(oidcRoutesPlugin, { oidc, sessions, logger })`.
  */
 import * as client from "openid-client";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { stringifySetCookie } from "cookie";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
 import type { OidcConfig } from "../config.js";
@@ -101,6 +103,22 @@ export const oidcRoutesPlugin: FastifyPluginAsync<OidcRoutesOptions> = async (ap
   });
 
   app.get("/v1/auth/oidc/callback", { config: PUBLIC }, async (req, reply) => {
+    try {
+      return await callback(req, reply);
+    } catch (err) {
+      // A person's browser lands on the sign-in page, which says what happened
+      // in words (by the stable reason alone: no IdP text in a URL); a script
+      // gets the problem+json.
+      if (!(err instanceof DaaluError) || !err.reason || !/\btext\/html\b/.test(req.headers.accept ?? "")) throw err;
+      log.info({ reason: err.reason }, "single sign-on refused");
+      return reply
+        .header("set-cookie", oidcCookie("", 0))
+        .header("cache-control", "no-store")
+        .redirect(`/signin?sso_error=${encodeURIComponent(err.reason)}`, 302);
+    }
+  });
+
+  const callback = async (req: FastifyRequest, reply: FastifyReply) => {
     const key = secretCookie(req.headers.cookie, OIDC_COOKIE);
     const login = key ? await sessions.store.takeOidcLogin(secretId(key)) : undefined;
     if (!login || sessions.clock() >= login.expiresAt.getTime()) throw new OidcLoginFailedError("no sign-in is in progress in this browser (or it took too long); start again");
@@ -146,5 +164,5 @@ export const oidcRoutesPlugin: FastifyPluginAsync<OidcRoutesOptions> = async (ap
       .header("set-cookie", [sessionCookie(secret), oidcCookie("", 0)])
       .header("cache-control", "no-store")
       .redirect(login.returnTo, 302);
-  });
+  };
 };

@@ -1,0 +1,133 @@
+/**
+ * Single sign-on in a real browser (Debian's chromium through playwright-core),
+ * by keyboard alone:
+ *
+ *   chromium ─▶ gateway sign-in page ─▶ "Sign in with Test IdP" ─▶ a real
+ *     OpenID provider (oidc-provider) and its login form ─▶ the gateway's
+ *     callback (code + PKCE, state, nonce) ─▶ the clusters page, signed in
+ *
+ * The IdP's groups claim maps to the role: olivia (group daalu-ops) is an
+ * operator, who sees no Add cluster and whose session the server treats as an
+ * operator's; nora (no mapped group) is refused with a message on the sign-in
+ * page. Both pages pass axe and raise no CSP violation.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Browser } from "playwright-core";
+import { freePort } from "@daalu/runtime";
+import { startStack, type Stack } from "@daalu/stack";
+import { setup } from "@daalu/testing";
+import { startIdp, type TestIdp } from "../../services/gateway/test/oidc-idp.js";
+import { assertAccessible, assertNoProblems, browserSkipReason, launchBrowser, openTab, screenshot, tabTo } from "./browser.js";
+
+const skip = browserSkipReason();
+const cleanups: (() => unknown)[] = [];
+let stack: Stack;
+let idp: TestIdp;
+let browser: Browser;
+
+describe("single sign-on in the browser", { skip, timeout: 180_000 }, () => {
+  before(async () => {
+    const env = await setup();
+    cleanups.push(() => env.cleanup());
+    const port = await freePort();
+    const gwUrl = `http://127.0.0.1:${port}`;
+    const client = { clientId: "daalu", clientSecret: "a-client-secret-for-tests-only", redirectUri: `${gwUrl}/v1/auth/oidc/callback` };
+    idp = await startIdp(client);
+    cleanups.push(() => idp.stop());
+    idp.loginForm = true;
+    idp.people.set("sub-olivia", { name: "Olivia Ops", username: "olivia", groups: ["staff", "daalu-ops"] });
+    idp.people.set("sub-nora", { name: "Nora", username: "nora", groups: ["staff"] });
+    const keyDir = mkdtempSync(path.join(os.tmpdir(), "daalu-oidc-"));
+    cleanups.push(() => rmSync(keyDir, { recursive: true, force: true }));
+    stack = await startStack({
+      databaseUrl: env.databaseUrl,
+      natsUrl: env.natsUrl,
+      prefix: env.prefix,
+      env: { ...env.env, LOG_LEVEL: "info" },
+      services: ["peering", "gateway"],
+      hubEndpoint: "127.0.0.1:51820",
+      hubKeyDir: keyDir,
+      gateway: { listen: `127.0.0.1:${port}` },
+      serviceEnv: {
+        gateway: {
+          GATEWAY_OIDC_ISSUER: idp.issuer,
+          GATEWAY_OIDC_CLIENT_ID: client.clientId,
+          GATEWAY_OIDC_CLIENT_SECRET: client.clientSecret,
+          GATEWAY_OIDC_TENANT: "acme",
+          GATEWAY_OIDC_ROLE_MAP: "daalu-admins=admin,daalu-ops=operator",
+          GATEWAY_OIDC_LABEL: "Sign in with Test IdP",
+        },
+      },
+      tenant: { id: "acme" },
+    });
+    cleanups.push(() => stack.stop());
+    assert.equal(stack.gatewayUrl, gwUrl);
+    browser = await launchBrowser();
+    cleanups.push(() => browser.close());
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  /** From the app's sign-in page through the IdP's form, by keyboard; returns the tab. */
+  async function signInThroughIdp(username: string) {
+    const tab = await openTab(browser, stack.gatewayUrl);
+    const { page } = tab;
+    await page.goto("/clusters");
+    await page.getByRole("link", { name: "Sign in with Test IdP" }).waitFor();
+    await assertAccessible(page, "the sign-in page");
+    await tabTo(page, "a.sso");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Test IdP" }).waitFor();
+    assert.equal(new URL(page.url()).origin, idp.issuer, "the browser is at the IdP");
+    await tabTo(page, "#username");
+    await page.keyboard.type(username);
+    await page.keyboard.press("Enter");
+    return tab;
+  }
+
+  test("an IdP user whose group maps to operator lands on the clusters page as an operator", async () => {
+    const tab = await signInThroughIdp("olivia");
+    const { page } = tab;
+    await page.getByText("Olivia Ops").waitFor();
+    assert.equal(new URL(page.url()).pathname, "/clusters");
+    assert.match((await page.locator(".who").textContent()) ?? "", /Olivia Ops\s*\(operator\)/);
+    await page.getByRole("heading", { name: "Clusters" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Add cluster" }).count(), 0, "an operator sees no Add cluster");
+    const session = await page.request.get("/v1/session");
+    assert.equal(session.status(), 200);
+    const me = (await session.json()) as { user: { username: string; role: string; tenantId: string } };
+    assert.deepEqual([me.user.username, me.user.role, me.user.tenantId], ["olivia", "operator", "acme"]);
+    // The server, not only the page, treats the session as an operator's.
+    const refused = await page.request.put("/v1/subnet", { data: { cidr: "10.9.0.0/24" }, headers: { "x-csrf-token": (await session.json()).csrfToken } });
+    assert.equal(refused.status(), 403);
+    assert.equal(((await refused.json()) as { reason: string }).reason, "ADMIN_REQUIRED");
+    await assertAccessible(page, "the clusters page after single sign-on");
+    await screenshot(page, "sso-signed-in");
+    // Sign out, by keyboard: back to the sign-in page, and the session is gone.
+    await tabTo(page, "button:has-text('Sign out')");
+    await page.keyboard.press("Enter");
+    await page.getByRole("link", { name: "Sign in with Test IdP" }).waitFor();
+    assert.equal((await page.request.get("/v1/session")).status(), 401, "the session ends at sign-out");
+    assertNoProblems(tab);
+    await tab.context.close();
+  });
+
+  test("an IdP user with no mapped group is refused with a message a person can act on", async () => {
+    const tab = await signInThroughIdp("nora");
+    const { page } = tab;
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? "";
+    assert.match(text, /group|role/i, `the refusal says why: ${text}`);
+    assert.equal((await page.request.get("/v1/session")).status(), 401, "no session for an unmapped user");
+    await assertAccessible(page, "the sign-in page after a refused single sign-on");
+    assertNoProblems(tab);
+    await tab.context.close();
+  });
+});
