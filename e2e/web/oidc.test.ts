@@ -20,7 +20,7 @@ import type { Browser } from "playwright-core";
 import { freePort } from "@daalu/runtime";
 import { startStack, type Stack } from "@daalu/stack";
 import { setup } from "@daalu/testing";
-import { startIdp, type TestIdp } from "../../services/gateway/test/oidc-idp.js";
+import { gatewayOidcEnv, startIdp, type TestIdp } from "../../services/gateway/test/oidc-idp.js";
 import { assertAccessible, assertNoProblems, browserSkipReason, launchBrowser, openTab, screenshot, tabTo } from "./browser.js";
 
 const skip = browserSkipReason();
@@ -52,16 +52,7 @@ describe("single sign-on in the browser", { skip, timeout: 180_000 }, () => {
       hubEndpoint: "127.0.0.1:51820",
       hubKeyDir: keyDir,
       gateway: { listen: `127.0.0.1:${port}` },
-      serviceEnv: {
-        gateway: {
-          GATEWAY_OIDC_ISSUER: idp.issuer,
-          GATEWAY_OIDC_CLIENT_ID: client.clientId,
-          GATEWAY_OIDC_CLIENT_SECRET: client.clientSecret,
-          GATEWAY_OIDC_TENANT: "acme",
-          GATEWAY_OIDC_ROLE_MAP: "daalu-admins=admin,daalu-ops=operator",
-          GATEWAY_OIDC_LABEL: "Sign in with Test IdP",
-        },
-      },
+      serviceEnv: { gateway: gatewayOidcEnv(idp, client) },
       tenant: { id: "acme" },
     });
     cleanups.push(() => stack.stop());

@@ -22,6 +22,18 @@ export interface TestIdp {
 
 export const SCOPES = "openid profile email groups";
 
+/** The gateway's single sign-on settings for `idp` (tenant acme; group daalu-admins → admin, daalu-ops → operator). */
+export function gatewayOidcEnv(idp: TestIdp, client: { clientId: string; clientSecret: string }): Record<string, string> {
+  return {
+    GATEWAY_OIDC_ISSUER: idp.issuer,
+    GATEWAY_OIDC_CLIENT_ID: client.clientId,
+    GATEWAY_OIDC_CLIENT_SECRET: client.clientSecret,
+    GATEWAY_OIDC_TENANT: "acme",
+    GATEWAY_OIDC_ROLE_MAP: "daalu-admins=admin,daalu-ops=operator",
+    GATEWAY_OIDC_LABEL: "Sign in with Test IdP",
+  };
+}
+
 export async function startIdp(client: { clientId: string; clientSecret: string; redirectUri: string }): Promise<TestIdp> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;

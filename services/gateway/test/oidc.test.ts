@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { freePort } from "@daalu/runtime";
 import { setup } from "@daalu/testing";
 import { assertProblem, http, seedTenant } from "./helpers.js";
-import { startIdp, TestBrowser, type TestIdp } from "./oidc-idp.js";
+import { gatewayOidcEnv, startIdp, TestBrowser, type TestIdp } from "./oidc-idp.js";
 import { startGatewayAt, TestClock } from "./sign-in-harness.js";
 
 // Single sign-on end to end: the gateway, PostgreSQL and a real OpenID
@@ -22,12 +22,7 @@ async function harness(t: { after(fn: () => Promise<void>): void }) {
   idp.people.set("sub-nora", { name: "Nora", username: "nora", groups: ["staff"] });
   const gw = await startGatewayAt(env, new TestClock(Date.now()), {
     GATEWAY_LISTEN: `127.0.0.1:${port}`,
-    GATEWAY_OIDC_ISSUER: idp.issuer,
-    GATEWAY_OIDC_CLIENT_ID: client.clientId,
-    GATEWAY_OIDC_CLIENT_SECRET: client.clientSecret,
-    GATEWAY_OIDC_TENANT: "acme",
-    GATEWAY_OIDC_ROLE_MAP: "daalu-admins=admin,daalu-ops=operator",
-    GATEWAY_OIDC_LABEL: "Sign in with Test IdP",
+    ...gatewayOidcEnv(idp, client),
   });
   t.after(() => gw.close());
   assert.equal(gw.url, gwUrl);
