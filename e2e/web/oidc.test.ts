@@ -9,7 +9,8 @@
  * The IdP's groups claim maps to the role: olivia (group daalu-ops) is an
  * operator, who sees no Add cluster and whose session the server treats as an
  * operator's; nora (no mapped group) is refused with a message on the sign-in
- * page. Both pages pass axe and raise no CSP violation.
+ * page; ada (daalu-admins) widens the tenant's subnet in Settings → Clusters →
+ * Subnet, by keyboard. Every page passes axe and raises no CSP violation.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { freePort } from "@daalu/runtime";
+import { generateKeyPair } from "@daalu/wireguard";
 import { startStack, type Stack } from "@daalu/stack";
 import { setup } from "@daalu/testing";
 import { gatewayOidcEnv, startIdp, type TestIdp } from "../../services/gateway/test/oidc-idp.js";
@@ -41,6 +43,7 @@ describe("single sign-on in the browser", { skip, timeout: 180_000 }, () => {
     idp.loginForm = true;
     idp.people.set("sub-olivia", { name: "Olivia Ops", username: "olivia", groups: ["staff", "daalu-ops"] });
     idp.people.set("sub-nora", { name: "Nora", username: "nora", groups: ["staff"] });
+    idp.people.set("sub-ada", { name: "Ada Admin", username: "ada", groups: ["daalu-admins"] });
     const keyDir = mkdtempSync(path.join(os.tmpdir(), "daalu-oidc-"));
     cleanups.push(() => rmSync(keyDir, { recursive: true, force: true }));
     stack = await startStack({
@@ -48,7 +51,7 @@ describe("single sign-on in the browser", { skip, timeout: 180_000 }, () => {
       natsUrl: env.natsUrl,
       prefix: env.prefix,
       env: { ...env.env, LOG_LEVEL: "info" },
-      services: ["peering", "gateway"],
+      services: ["peering", "invite", "gateway"],
       hubEndpoint: "127.0.0.1:51820",
       hubKeyDir: keyDir,
       gateway: { listen: `127.0.0.1:${port}` },
@@ -118,6 +121,62 @@ describe("single sign-on in the browser", { skip, timeout: 180_000 }, () => {
     assert.match(text, /group|role/i, `the refusal says why: ${text}`);
     assert.equal((await page.request.get("/v1/session")).status(), 401, "no session for an unmapped user");
     await assertAccessible(page, "the sign-in page after a refused single sign-on");
+    assertNoProblems(tab);
+    await tab.context.close();
+  });
+
+  test("an admin widens the tenant subnet in the settings, by keyboard, and clusters keep their addresses", async () => {
+    // A cluster, enrolled, gives the tenant its /24 and takes an address.
+    const created = await fetch(`${stack.gatewayUrl}/v1/clusters`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "first" }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const { cluster, token } = (await created.json()) as { cluster: { id: string }; token: string };
+    const redeemed = await fetch(`${stack.gatewayUrl}/v1/bootstrap`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token, publicKey: generateKeyPair().publicKey }),
+    });
+    assert.equal(redeemed.status, 200, await redeemed.clone().text());
+    const tunnelIp = ((await (await fetch(`${stack.gatewayUrl}/v1/clusters/${cluster.id}`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).json()) as { cluster: { tunnelIp: string } }).cluster.tunnelIp;
+    assert.ok(tunnelIp, "the redeemed cluster has an address");
+    const tab = await signInThroughIdp("ada");
+    const { page } = tab;
+    await page.getByText("Ada Admin").waitFor();
+    await tabTo(page, "a[href='/settings/clusters/subnet']");
+    await page.keyboard.press("Enter");
+    const now = page.getByTestId("subnet-now");
+    await now.waitFor();
+    const before = (await now.textContent()) ?? "";
+    const cidr = /(\d+\.\d+\.\d+\.\d+)\/24/.exec(before)?.[1];
+    assert.ok(cidr, `a /24 is shown: ${before}`);
+    assert.match(before, /1 of 254 addresses in use, 253 free/);
+    await assertAccessible(page, "the subnet settings");
+    // Choose /22 with the arrow keys (the first choice is /23), then confirm in the dialog.
+    await tabTo(page, "[role='radio'][value$='/23'], input[type='radio'][value$='/23']");
+    await page.keyboard.press("ArrowDown");
+    const wider = `${cidr.replace(/\.\d+\.\d+$/, "")}.${Number(cidr.split(".")[2]) & ~3}.0/22`;
+    await tabTo(page, `button:has-text('Widen to ${wider}')`);
+    await page.keyboard.press("Enter");
+    await page.getByRole("alertdialog").waitFor();
+    await assertAccessible(page, "the widening confirmation");
+    await tabTo(page, "[role='alertdialog'] button:has-text('Widen'):not(:has-text('to'))");
+    await page.keyboard.press("Enter");
+    await page.getByRole("alertdialog").waitFor({ state: "detached" });
+    assert.match((await now.textContent()) ?? "", new RegExp(`${wider.replace(/\./g, "\\.")}.*1 of 1022 addresses in use, 1021 free`));
+    // The page now offers the next wider block, with nothing stale selected.
+    await page.getByRole("button", { name: `Widen to ${wider.replace(/\/22$/, "/21")}…` }).waitFor();
+    await screenshot(page, "settings-subnet");
+    // The page is a deep link the gateway serves: a reload shows the same.
+    await page.reload();
+    await page.getByText(`${wider}`).first().waitFor();
+    // The server's view: wider, and the cluster kept its address.
+    const subnet = (await (await page.request.get("/v1/subnet")).json()) as { subnet: { cidr: string } };
+    assert.equal(subnet.subnet.cidr, wider);
+    const again = (await (await page.request.get(`/v1/clusters/${cluster.id}`)).json()) as { cluster: { tunnelIp: string } };
+    assert.equal(again.cluster.tunnelIp, tunnelIp);
     assertNoProblems(tab);
     await tab.context.close();
   });

@@ -10,6 +10,7 @@ import { SignInPage } from "./pages/SignIn";
 import { ClustersPage } from "./pages/Clusters";
 import { ClusterDetailPage } from "./pages/ClusterDetail";
 import { NotFoundPage, RbacPage, ReconciliationPage } from "./pages/Placeholders";
+import { SubnetSettingsPage } from "./pages/SubnetSettings";
 import "./styles.css";
 
 declare module "react-aria-components" {
@@ -56,6 +57,7 @@ const router = createBrowserRouter([
           { path: "/clusters", element: <ClustersPage /> },
           { path: "/clusters/:id", element: <ClusterDetailPage /> },
           { path: "/clusters/:id/:tab", element: <ClusterDetailPage /> },
+          { path: "/settings/clusters/subnet", element: <SubnetSettingsPage /> },
           { path: "/settings/clusters/reconciliation", element: <ReconciliationPage /> },
           { path: "/settings/clusters/:id/rbac", element: <RbacPage /> },
           { path: "*", element: <NotFoundPage /> },

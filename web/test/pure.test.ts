@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { ago, dnsLabelProblem, duration, statusTone, tunnelTone } from "../src/format.js";
 import { argvOf } from "../src/command.js";
 import { safeReturnTo } from "../src/return-to.js";
+import { widerSubnets } from "../src/subnet.js";
 
 test("cluster names are DNS labels, with a reason in words otherwise", () => {
   for (const ok of ["a", "prod-eu-1", "0abc", "x".repeat(63)]) assert.equal(dnsLabelProblem(ok), null, ok);
@@ -61,4 +62,17 @@ test("sign-in returns only to same-origin relative paths", () => {
     const to = safeReturnTo(evil, o);
     assert.ok(to.startsWith("/") && !to.startsWith("//") && new URL(to, o).origin === o, `${evil} → ${to}`);
   }
+});
+
+test("a subnet widens to its own supernets, down to /16, with their capacity", () => {
+  assert.deepEqual(widerSubnets("10.100.4.0/24").slice(0, 3), [
+    { cidr: "10.100.4.0/23", capacity: 510 },
+    { cidr: "10.100.4.0/22", capacity: 1022 },
+    { cidr: "10.100.0.0/21", capacity: 2046 },
+  ]);
+  assert.deepEqual(widerSubnets("10.100.5.0/24")[0], { cidr: "10.100.4.0/23", capacity: 510 });
+  assert.deepEqual(widerSubnets("10.100.4.0/24").at(-1), { cidr: "10.100.0.0/16", capacity: 65534 });
+  assert.equal(widerSubnets("10.100.4.0/24").length, 8);
+  assert.deepEqual(widerSubnets("10.100.0.0/16"), []);
+  assert.deepEqual(widerSubnets("not a subnet"), []);
 });

@@ -372,7 +372,7 @@ export const openapi = {
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },
     "/": { get: { summary: "The web app: redirects to /clusters (or says how to build the app when it is not built)", security: [], responses: { "302": { description: "to /clusters" }, "503": { description: "the web app is not built", content: { "text/html": {} } } } } },
     ...Object.fromEntries(
-      ["/signin", "/clusters", "/clusters/{id}", "/clusters/{id}/{tab}", "/settings/clusters/reconciliation", "/settings/clusters/{id}/rbac"].map((p) => [
+      ["/signin", "/clusters", "/clusters/{id}", "/clusters/{id}/{tab}", "/settings/clusters/subnet", "/settings/clusters/reconciliation", "/settings/clusters/{id}/rbac"].map((p) => [
         p,
         { get: { summary: "A page of the web app (its index.html; the app routes in the browser)", security: [], responses: { "200": { description: "HTML page", content: { "text/html": {} } } } } },
       ]),

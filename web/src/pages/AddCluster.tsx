@@ -129,7 +129,7 @@ function SubnetInfo() {
       </p>
       <p className="muted">
         {free <= 0 ? "The subnet is full. " : ""}
-        Widening the subnet (for example /24 → /22) adds addresses and keeps every cluster&apos;s address; an admin does it in the subnet settings (PUT /v1/subnet).
+        Widening the subnet (for example /24 → /22) adds addresses and keeps every cluster&apos;s address; an admin does it in Settings → Clusters → Subnet.
       </p>
     </div>
   );

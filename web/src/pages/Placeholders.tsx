@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { Link } from "react-aria-components";
 import { useParams } from "react-router";
 import { useLive } from "../live";
+import { SettingsNav } from "./SubnetSettings";
 
 function useTitle(t: string) {
   useEffect(() => {
@@ -15,6 +16,7 @@ export function ReconciliationPage() {
   return (
     <section className="card">
       <h1>Settings → Clusters → Reconciliation</h1>
+      <SettingsNav />
       <p>Drift detection, on or off per cluster, is set here.</p>
       <p className="muted">This page&apos;s back end comes with drift detection; nothing can be changed here yet.</p>
     </section>

@@ -23,7 +23,7 @@ export function Shell({ children }: { children: ReactNode }) {
         <span className="brand">Daalu Federation</span>
         <nav aria-label="Main">
           <Link href="/clusters">Clusters</Link>
-          {may(user?.role, "admin") && <Link href="/settings/clusters/reconciliation">Settings</Link>}
+          {may(user?.role, "admin") && <Link href="/settings/clusters/subnet">Settings</Link>}
         </nav>
         <span className={`stream stream-${live.stream}`} role="status" aria-live="polite" data-stream={live.stream}>
           <span className="dot" aria-hidden="true" />

@@ -4,7 +4,7 @@
  *
  *   GET /                    → 302 /clusters
  *   GET /signin, /clusters, /clusters/{id}, /clusters/{id}/{tab},
- *       /settings/clusters/reconciliation, /settings/clusters/{id}/rbac
+ *       /settings/clusters/subnet, /settings/clusters/reconciliation, /settings/clusters/{id}/rbac
  *                            → index.html (the app routes in the browser), never cached
  *   GET /assets/{file}       → the build's files; their names carry a content hash,
  *                              so they are cached for a year, immutable
@@ -29,7 +29,7 @@ export interface WebAppOptions {
 }
 
 /** The app's own routes (react-router's), each answered with index.html. */
-export const WEB_APP_ROUTES = ["/signin", "/clusters", "/clusters/:id", "/clusters/:id/:tab", "/settings/clusters/reconciliation", "/settings/clusters/:id/rbac"] as const;
+export const WEB_APP_ROUTES = ["/signin", "/clusters", "/clusters/:id", "/clusters/:id/:tab", "/settings/clusters/subnet", "/settings/clusters/reconciliation", "/settings/clusters/:id/rbac"] as const;
 
 export const WEB_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
