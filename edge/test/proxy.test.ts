@@ -24,7 +24,7 @@ after(async () => {
   await kube?.close();
 });
 
-function call(req: Partial<{ method: string; path: string; target: string; headers: { name: string; value: string }[] }>, deadlineMs = 5_000) {
+function call(req: Partial<{ method: string; path: string; target: string; headers: { name: string; value: string }[]; body: Uint8Array }>, deadlineMs = 5_000) {
   return client["proxy"]!(create(edgev1.ProxyRequestSchema, { target: "kubernetes", method: "GET", ...req }), new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
 }
 
@@ -85,12 +85,34 @@ test("the edge's own Secrets get a 403 Status from the edge even where RBAC woul
   assert.equal((await collect(call({ path: "/api/v1/namespaces/shop/secrets/postgres-credentials" }))).status, 200);
 });
 
-test("refuses paths outside the Kubernetes API, writes and unknown targets", async () => {
-  for (const req of [{ path: "/healthz" }, { path: "/api/../metrics" }, { method: "DELETE", path: "/api/v1/namespaces/default/pods/x" }, { target: "grafana", path: "/" }, { target: "kubeversion", path: "/version" }]) {
+test("refuses paths outside the Kubernetes API and unknown targets", async () => {
+  for (const req of [{ path: "/metrics" }, { path: "/api/../metrics" }, { target: "grafana", path: "/" }, { target: "kubeversion", path: "/version" }]) {
     const before = kube.requests.length;
     await assert.rejects(collect(call(req)), (err: grpc.ServiceError) => err.code === grpc.status.PERMISSION_DENIED, JSON.stringify(req));
     assert.equal(kube.requests.length, before, "nothing went upstream");
   }
+});
+
+test("writes get a 405 Status that says the hub is read-only and what to use instead, and never go upstream", async () => {
+  for (const req of [{ method: "DELETE", path: "/api/v1/namespaces/default/pods/x" }, { method: "POST", path: "/api/v1/namespaces/default/pods" }, { method: "POST", path: "/apis/authorization.k8s.io/v1/subjectaccessreviews" }, { method: "PUT", path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" }]) {
+    const before = kube.requests.length;
+    const r = await collect(call(req));
+    assert.equal(r.status, 405, JSON.stringify(req));
+    const s = JSON.parse(r.body);
+    assert.deepEqual([s.kind, s.reason], ["Status", "MethodNotAllowed"]);
+    assert.match(s.message, new RegExp(`the Daalu hub is read-only for this cluster and refused ${req.method} ${req.path.replaceAll("/", "\\/")}: .*use a kubeconfig of the cluster itself`));
+    assert.equal(kube.requests.length, before, "nothing went upstream");
+  }
+});
+
+test("access reviews and the health endpoints reach the API server", async () => {
+  const review = (path: string, body: object) => collect(call({ method: "POST", path, headers: [{ name: "content-type", value: "application/json" }], body: Buffer.from(JSON.stringify(body)) }));
+  const ssar = await review("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", { spec: { resourceAttributes: { verb: "list", resource: "pods", namespace: "shop" } } });
+  assert.equal(ssar.status, 201, ssar.body);
+  assert.equal(JSON.parse(ssar.body).status.allowed, true);
+  const who = await review("/apis/authentication.k8s.io/v1/selfsubjectreviews", {});
+  assert.equal(JSON.parse(who.body).status.userInfo.username, EDGE_PROXY_USER, "asked as the proxy account");
+  for (const path of ["/readyz?verbose", "/livez", "/healthz", "/readyz/etcd"]) assert.equal((await collect(call({ path }))).status, 200, path);
 });
 
 test("logs -f streams, and cancelling the call cancels the API server request", async () => {

@@ -9,15 +9,42 @@ test("Kubernetes API paths pass, everything else is refused", () => {
   for (const p of ["/api", "/api/v1/pods", "/apis/apps/v1/deployments?watch=1", "/version", "/openapi/v3", "/api/v1/namespaces/x/pods/y/log?follow=true"]) {
     assert.deepEqual(allowRequest({ target: "kubernetes", method: "GET", path: p }, opts), { ok: true }, p);
   }
-  for (const p of ["/", "/healthz", "/metrics", "/apixyz", "/logs/kube-apiserver.log", "/api/../healthz", "/api/%2e%2e/healthz", "//evil/api", "api/v1", "/api/v1/pods#x", "/api\\..\\metrics"]) {
+  for (const p of ["/healthz", "/livez", "/readyz?verbose", "/readyz/etcd"]) assert.deepEqual(kube(p), { ok: true }, p);
+  for (const p of ["/", "/healthzz", "/metrics", "/apixyz", "/logs/kube-apiserver.log", "/api/../healthz", "/api/%2e%2e/healthz", "//evil/api", "api/v1", "/api/v1/pods#x", "/api\\..\\metrics"]) {
     assert.equal(allowRequest({ target: "kubernetes", method: "GET", path: p }, opts).ok, false, p);
   }
 });
 
-test("writes are refused by default and allowed only when configured", () => {
-  assert.equal(allowRequest({ target: "kubernetes", method: "DELETE", path: "/api/v1/namespaces/default/pods/a" }, opts).ok, false);
+test("writes are refused by default, with a 405 Status that says why, and allowed only when configured", () => {
+  const del = allowRequest({ target: "kubernetes", method: "DELETE", path: "/api/v1/namespaces/default/pods/a" }, opts);
+  assert.ok(!del.ok && del.status);
+  assert.deepEqual([del.status.code, del.status.reason], [405, "MethodNotAllowed"]);
+  assert.match(del.status.message, /^the Daalu hub is read-only for this cluster and refused DELETE \/api\/v1\/namespaces\/default\/pods\/a: through the hub you can read \(GET, HEAD\)/);
   assert.equal(allowRequest({ target: "kubernetes", method: "post", path: "/api/v1/namespaces/default/pods" }, opts).ok, false);
+  // Another target keeps the plain refusal (no Kubernetes client reads it).
+  const other = allowRequest({ target: "prometheus", method: "POST", path: "/api/v1/query" }, opts);
+  assert.ok(!other.ok && !other.status);
   assert.equal(allowRequest({ target: "kubernetes", method: "POST", path: "/api/v1/namespaces/default/pods" }, { ...opts, methods: ["GET", "POST"] }).ok, true);
+});
+
+test("exactly the self access reviews may be created, however the path is spelled, and nothing like them", () => {
+  for (const p of ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", "/apis/authentication.k8s.io/v1/selfsubjectreviews", "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/", "/apis//authorization.k8s.io/v1/SelfSubjectAccessReviews"]) {
+    assert.deepEqual(kube(p, "POST"), { ok: true }, p);
+  }
+  for (const [p, m] of [
+    ["/apis/authorization.k8s.io/v1/subjectaccessreviews", "POST"],
+    ["/apis/authorization.k8s.io/v1/localsubjectaccessreviews", "POST"],
+    ["/apis/authorization.k8s.io/v1/namespaces/x/localsubjectaccessreviews", "POST"],
+    ["/apis/authentication.k8s.io/v1/tokenreviews", "POST"],
+    ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/x", "POST"],
+    ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/../../../api/v1/namespaces/x/pods", "POST"],
+    ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews%2f..%2fpods", "POST"],
+    ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "PUT"],
+    ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "DELETE"],
+  ] as const) {
+    assert.equal(kube(p, m).ok, false, `${m} ${p}`);
+  }
+  assert.equal(allowRequest({ target: "prometheus", method: "POST", path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" }, opts).ok, false);
 });
 
 test("only registered HTTP targets and their prefixes", () => {

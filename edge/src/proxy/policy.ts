@@ -8,8 +8,25 @@
 /** The API server's target name in ProxyRequest.target. */
 export const KUBERNETES_TARGET = "kubernetes";
 
-/** Path prefixes of the Kubernetes API the edge forwards; anything else is refused. */
-export const KUBERNETES_PATH_PREFIXES = ["/api", "/apis", "/version", "/openapi"] as const;
+/** Path prefixes of the Kubernetes API the edge forwards; anything else is refused. The health endpoints are read-only: reads only, as everything else. */
+export const KUBERNETES_PATH_PREFIXES = ["/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz"] as const;
+
+/**
+ * The only creations the edge forwards: questions about the caller's own
+ * access and identity (`kubectl auth can-i`, `auth can-i --list`, `auth
+ * whoami`). They change nothing, any signed-in user may ask them
+ * (system:basic-user), and the API server answers them for the edge's proxy
+ * ServiceAccount, whose access is the hub's. Matched on the normalised path,
+ * exactly: no name, no namespace, no subresource.
+ */
+export const ACCESS_REVIEW_PATHS: readonly string[] = [
+  "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+  "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+  "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+  // kubectl auth whoami falls back to these on API servers before 1.28.
+  "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews",
+  "/apis/authentication.k8s.io/v1alpha1/selfsubjectreviews",
+];
 
 /** Read-only by default: the product reads clusters, it does not change them. */
 export const DEFAULT_ALLOWED_METHODS = ["GET", "HEAD"] as const;
@@ -82,22 +99,38 @@ export function readsOwnSecrets(segs: readonly string[], ownNamespace: string): 
   return segs.some((s, i) => s === "secrets" && !(i >= 2 && segs[i - 2] === "namespaces" && segs[i - 1] !== own));
 }
 
+function failure(code: number, reason: string, message: string, details: KubeStatus["details"]): KubeStatus {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, details, code };
+}
+
 /** The Status the edge answers a read of its own Secrets with (403 Forbidden, whatever RBAC says). */
 export function ownSecretsForbidden(segs: readonly string[], ownNamespace: string): KubeStatus {
   const at = segs.lastIndexOf("secrets");
   const name = at >= 0 ? segs[at + 1] : undefined;
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message:
-      `secrets${name ? ` "${name}"` : ""} is forbidden: the Daalu edge never serves the Secrets of its own namespace "${ownNamespace}" ` +
-      `(they hold its WireGuard private key), nor cluster-wide Secret lists or watches, whatever RBAC allows`,
-    reason: "Forbidden",
-    details: { ...(name ? { name } : {}), kind: "secrets" },
-    code: 403,
-  };
+  const message =
+    `secrets${name ? ` "${name}"` : ""} is forbidden: the Daalu edge never serves the Secrets of its own namespace "${ownNamespace}" ` +
+    `(they hold its WireGuard private key), nor cluster-wide Secret lists or watches, whatever RBAC allows`;
+  return failure(403, "Forbidden", message, { ...(name ? { name } : {}), kind: "secrets" });
+}
+
+/** Whether a call is one of the access reviews the edge lets through whatever the method rule (POST on ACCESS_REVIEW_PATHS). */
+export function isAccessReview(method: string, path: string): boolean {
+  if (method.toUpperCase() !== "POST") return false;
+  const sp = splitPath(path);
+  const segs = sp && normalisePath(sp.path);
+  return !!segs && ACCESS_REVIEW_PATHS.includes(`/${segs.join("/")}`);
+}
+
+/**
+ * The Status a refused write is answered with: what was refused, why, and
+ * what to do instead, in words a person acts on (kubectl prints the message).
+ */
+export function readOnlyRefusal(method: string, path: string, allowed: readonly string[]): KubeStatus {
+  const message =
+    `the Daalu hub is read-only for this cluster and refused ${method} ${path}: through the hub you can read (${allowed.join(", ")}) ` +
+    "and ask what you may do (kubectl auth can-i, kubectl auth whoami), nothing that changes the cluster; " +
+    "to change it, use a kubeconfig of the cluster itself";
+  return failure(405, "MethodNotAllowed", message, { kind: "" });
 }
 
 /** Splits "/a/b?x=1" into path and query, rejecting anything that could escape the prefix check. */
@@ -131,7 +164,13 @@ export interface PolicyOptions {
 /** Decides whether a request may go upstream. */
 export function allowRequest(req: { target: string; method: string; path: string }, opts: PolicyOptions): Decision {
   const method = req.method.toUpperCase();
-  if (!opts.methods.includes(method)) return { ok: false, reason: `method ${method} is not allowed through the tunnel (allowed: ${opts.methods.join(", ")})` };
+  if (req.target === KUBERNETES_TARGET && isAccessReview(method, req.path)) return { ok: true };
+  if (!opts.methods.includes(method)) {
+    const sp = splitPath(req.path);
+    if (req.target !== KUBERNETES_TARGET || !sp) return { ok: false, reason: `method ${method} is not allowed through the tunnel (allowed: ${opts.methods.join(", ")})` };
+    const status = readOnlyRefusal(method, sp.path, opts.methods);
+    return { ok: false, reason: status.message, status };
+  }
   const sp = splitPath(req.path);
   if (!sp) return { ok: false, reason: "the path is not a plain absolute path" };
   if (req.target === KUBERNETES_TARGET) {

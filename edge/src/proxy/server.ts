@@ -3,7 +3,8 @@
  * registered in-cluster target) per call, with the token of the edge's proxy
  * ServiceAccount (read-only, no Secrets: never the pod's own account, which
  * can read the tunnel key), the response streamed back as a head frame and
- * body chunks. Reads of the edge's own Secrets are answered here with a 403
+ * body chunks. Reads of the edge's own Secrets (403) and writes (405: the hub
+ * is read-only, access reviews aside) are answered here with a Kubernetes
  * Status and never reach the API server (policy.ts).
  *
  * - Backpressure: the response is read only while call.write() returns true;
@@ -97,8 +98,8 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
     const req = call.request;
     const decision = allowRequest({ target: req.target, method: req.method, path: req.path }, { methods, targets, ownNamespace: opts.ownNamespace });
     if (!decision.ok && decision.status) {
-      // Answered as the API server would answer a Forbidden: kubectl prints the message.
-      log.warn({ target: req.target, method: req.method }, "refused a read of the edge's own Secrets");
+      // Answered as the API server answers a refusal: kubectl prints the message.
+      log.warn({ target: req.target, method: req.method, reason: decision.status.reason }, "refused a proxy call with a Kubernetes Status");
       const body = Buffer.from(JSON.stringify(decision.status));
       call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "head", value: { status: decision.status.code, headers: [{ name: "content-type", value: "application/json" }] } } }));
       call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data: body } } }));

@@ -4,7 +4,13 @@
  * plain JSON lists, watch with resourceVersion resume, pod logs (tail,
  * follow, timestamps), bearer-token auth, ServiceAccount tokens from the
  * TokenRequest API (`POST …/serviceaccounts/{name}/token`, expiring) and RBAC
- * with the API server's own 401/403/404 Status objects. Loaded with the fixtures in testdata/kube.
+ * with the API server's own 401/403/404 Status objects. Lists page with
+ * `limit`/`continue` (paging.ts); OpenAPI v3/v2 documents trimmed from
+ * upstream's (openapi.ts, for `kubectl explain`); the self reviews behind
+ * `kubectl auth can-i`/`whoami` answered from its RBAC plus the bootstrap
+ * roles every signed-in user holds (reviews.ts, rbac.ts; their protobuf
+ * bodies read by protobuf.ts); `/healthz`, `/livez`, `/readyz` with
+ * `?verbose` (health.ts). Loaded with the fixtures in testdata/kube.
  *
  * Tests drive it through the returned handle, not HTTP: `store` to add,
  * change and delete objects (watchers see the events), `appendLog`/`endLogs`,

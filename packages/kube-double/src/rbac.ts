@@ -12,8 +12,10 @@ export interface PolicyRule {
   verbs: string[];
   /** API groups ("" = core). Omitted: any group. */
   apiGroups?: string[];
-  /** Plural resources, `pods/log` for a subresource, `*` for all. */
+  /** Plural resources, `pods/log` for a subresource, `*` for all. Empty in a non-resource rule. */
   resources: string[];
+  /** Non-resource URLs (`/healthz`, `/api/*`): a rule with these grants them, not resources. */
+  nonResourceURLs?: string[];
   resourceNames?: string[];
   /** Namespaces the rule applies in (a RoleBinding). Omitted: everywhere, cluster scope included (a ClusterRoleBinding). */
   namespaces?: string[];
@@ -85,9 +87,29 @@ export function defaultPolicy(): RbacPolicy {
   };
 }
 
+/**
+ * The bootstrap roles every authenticated user holds on a real cluster
+ * (kube-apiserver's bootstrappolicy, bound to group system:authenticated):
+ * system:basic-user (ask about its own access and identity), system:discovery
+ * and system:public-info-viewer (discovery, version, health). They are kept
+ * apart from the policy, as setRbac replaces the policy, not these.
+ */
+export const AUTHENTICATED_GROUP_RULES: readonly PolicyRule[] = [
+  { apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], verbs: ["create"] },
+  { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },
+  { resources: [], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"], verbs: ["get"] },
+];
+
+/** A user's rules: their own (policy) and their groups' (bootstrap roles). */
+export function rulesOf(policy: RbacPolicy, user: KubeUser): PolicyRule[] {
+  const own = policy[user.name] ?? [];
+  return user.groups?.includes("system:authenticated") ? [...own, ...AUTHENTICATED_GROUP_RULES] : own;
+}
+
 const has = (list: string[] | undefined, v: string) => list === undefined || list.includes("*") || list.includes(v);
 
 export function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
+  if (rule.nonResourceURLs) return false;
   if (!has(rule.verbs, a.verb)) return false;
   if (!has(rule.apiGroups, a.group)) return false;
   const resource = a.subresource ? `${a.plural}/${a.subresource}` : a.plural;
@@ -100,5 +122,11 @@ export function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
 
 export function authorize(policy: RbacPolicy, a: RequestAttributes): boolean {
   if (a.user.groups?.includes("system:masters")) return true;
-  return (policy[a.user.name] ?? []).some((r) => ruleAllows(r, a));
+  return rulesOf(policy, a.user).some((r) => ruleAllows(r, a));
+}
+
+/** Whether a user may `verb` a non-resource URL (`/healthz`; a rule's `/api/*` covers what is under /api/). */
+export function authorizeNonResource(policy: RbacPolicy, user: KubeUser, verb: string, path: string): boolean {
+  if (user.groups?.includes("system:masters")) return true;
+  return rulesOf(policy, user).some((r) => has(r.verbs, verb) && (r.nonResourceURLs ?? []).some((u) => u === "*" || u === path || (u.endsWith("*") && path.startsWith(u.slice(0, -1)))));
 }

@@ -8,6 +8,7 @@ import type { KubeObject, ObjectStore, StoreEvent } from "./store.js";
 import type { ServerState } from "./state.js";
 import type { ResourceRequest } from "./request.js";
 import { listItem, writeJson } from "./respond.js";
+import { pageOf } from "./paging.js";
 
 export function listObjects(store: ObjectStore, r: ResourceInfo, namespace: string | undefined, label: Matcher, field: Matcher): KubeObject[] {
   // Read-only: callers serialize or delete these, never change them.
@@ -27,11 +28,16 @@ export function createReadHandlers(state: ServerState, streams: Set<http.ServerR
     throw pathNotFound();
   }
 
-  function handleList(r: ResourceInfo, rr: ResourceRequest, res: http.ServerResponse, table: boolean, include: IncludeObject, label: Matcher, field: Matcher): void {
-    const items = listObjects(store, r, rr.namespace, label, field);
-    const rv = store.resourceVersion;
-    if (table) writeJson(res, 200, toTable(r.kind, items, { resourceVersion: rv, includeObject: include }));
-    else writeJson(res, 200, { kind: `${r.kind}List`, apiVersion: groupVersion(r), metadata: { resourceVersion: rv }, items: items.map(listItem) });
+  function handleList(r: ResourceInfo, rr: ResourceRequest, q: URLSearchParams, res: http.ServerResponse, table: boolean, include: IncludeObject, label: Matcher, field: Matcher): void {
+    const all = listObjects(store, r, rr.namespace, label, field);
+    const selected = q.has("labelSelector") || q.has("fieldSelector");
+    const page = pageOf(all, q.get("limit"), q.get("continue"), store.resourceVersion, selected);
+    const rv = page.resourceVersion;
+    const paging = { ...(page.continueToken ? { continue: page.continueToken } : {}), ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}) };
+    if (table) {
+      const t = toTable(r.kind, page.items, { resourceVersion: rv, includeObject: include }) as { metadata: object };
+      writeJson(res, 200, { ...t, metadata: { ...t.metadata, ...paging } });
+    } else writeJson(res, 200, { kind: `${r.kind}List`, apiVersion: groupVersion(r), metadata: { resourceVersion: rv, ...paging }, items: page.items.map(listItem) });
   }
 
   function handleWatch(r: ResourceInfo, rr: ResourceRequest, q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse, table: boolean, include: IncludeObject, label: Matcher, field: Matcher): void {

@@ -2,6 +2,7 @@
 import type http from "node:http";
 import { findResource, type ResourceInfo } from "./resources.js";
 import { badRequest, KubeStatusError } from "./status.js";
+import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from "./protobuf.js";
 
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -62,7 +63,9 @@ export async function readBody(req: http.IncomingMessage): Promise<unknown> {
     if (n > MAX_BODY) throw new KubeStatusError({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Request entity too large: limit is 3145728", reason: "RequestEntityTooLarge", code: 413 });
     chunks.push(c as Buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const buf = Buffer.concat(chunks);
+  if (String(req.headers["content-type"] ?? "").startsWith(PROTOBUF_CONTENT_TYPE)) return decodeProtobuf(buf);
+  const text = buf.toString("utf8");
   try {
     return JSON.parse(text);
   } catch {

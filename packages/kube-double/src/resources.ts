@@ -37,6 +37,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   { group: "apps", version: "v1", plural: "daemonsets", singular: "daemonset", kind: "DaemonSet", namespaced: true, verbs: RW, shortNames: ["ds"], categories: ["all"], subresources: { status: { kind: "DaemonSet", verbs: ["get", "patch", "update"] } } },
   { group: "discovery.k8s.io", version: "v1", plural: "endpointslices", singular: "endpointslice", kind: "EndpointSlice", namespaced: true, verbs: RW },
   { group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease", namespaced: true, verbs: RW },
+  // Questions, not objects: answered from RBAC and never stored (reviews.ts).
+  { group: "authorization.k8s.io", version: "v1", plural: "selfsubjectaccessreviews", singular: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview", namespaced: false, verbs: ["create"] },
+  { group: "authorization.k8s.io", version: "v1", plural: "selfsubjectrulesreviews", singular: "selfsubjectrulesreview", kind: "SelfSubjectRulesReview", namespaced: false, verbs: ["create"] },
+  { group: "authentication.k8s.io", version: "v1", plural: "selfsubjectreviews", singular: "selfsubjectreview", kind: "SelfSubjectReview", namespaced: false, verbs: ["create"] },
 ];
 
 export function groupVersion(r: Pick<ResourceInfo, "group" | "version">): string {

@@ -9,6 +9,12 @@ export function writeJson(res: http.ServerResponse, code: number, body: unknown)
   res.end(text);
 }
 
+/** A JSON document already serialized (the OpenAPI documents, served as loaded). */
+export function writeRaw(res: http.ServerResponse, text: string): void {
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-cache, private" });
+  res.end(text);
+}
+
 export function writeStatus(res: http.ServerResponse, s: StatusBody): void {
   if (res.headersSent) {
     res.end();

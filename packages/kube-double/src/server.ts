@@ -6,18 +6,21 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./resources.js";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, groupVersion, RESOURCES } from "./resources.js";
 import { forbidden, KubeStatusError, methodNotSupported, pathNotFound, unauthorized } from "./status.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import type { IncludeObject } from "./tables.js";
 import { authorize } from "./rbac.js";
 import type { RequestRecord, ServerState } from "./state.js";
 import { parseResourcePath, verbOf } from "./request.js";
-import { writeJson, writeStatus } from "./respond.js";
+import { writeJson, writeRaw, writeStatus } from "./respond.js";
 import { createTokenHandlers } from "./tokens.js";
 import { createReadHandlers } from "./reads.js";
 import { createWriteHandlers } from "./writes.js";
 import { createLogHandler } from "./pod-log.js";
+import { createReviewHandler, REVIEW_KINDS } from "./reviews.js";
+import { handleHealth } from "./health.js";
+import { loadOpenApi } from "./openapi.js";
 
 /** What `/version` answers: kubectl (and the gcloud kubectl dispatcher) pick their behaviour from it. */
 export const SERVER_VERSION = {
@@ -25,13 +28,36 @@ export const SERVER_VERSION = {
   buildDate: "2025-04-22T16:02:27Z", goVersion: "go1.23.6", compiler: "gc", platform: "linux/amd64",
 } as const;
 
-const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+/** What kubectl asks for OpenAPI v2 first; the double has the JSON form only (see handleOpenApi). */
+const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2";
 
 export function createHandler(state: ServerState, streams: Set<http.ServerResponse>) {
   const { authenticate, handleTokenRequest } = createTokenHandlers(state);
   const { handleGet, handleList, handleWatch } = createReadHandlers(state, streams);
   const { handleCreate, handleUpdate, handlePatch, handleDelete } = createWriteHandlers(state);
   const handleLog = createLogHandler(state, streams);
+  const handleReview = createReviewHandler(state);
+  const openapi = loadOpenApi([...new Set(RESOURCES.map((r) => groupVersion(r)))]);
+
+  /** GET /openapi/v2 (JSON), /openapi/v3 (the index) and /openapi/v3/<group-version path>; false for any other path. */
+  function handleOpenApi(path: string, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (path === "/openapi/v2") {
+      const accept = String(req.headers.accept ?? "");
+      // Only protobuf acceptable: say so, as a server without that encoding would (406), rather than send JSON the client cannot parse.
+      if (accept.includes(OPENAPI_V2_PROTOBUF) && !/application\/json|\*\/\*/.test(accept)) {
+        writeStatus(res, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "only application/json is served for /openapi/v2 by kube-double", reason: "NotAcceptable", code: 406 });
+      } else writeRaw(res, openapi.v2);
+      return true;
+    }
+    if (path === "/openapi/v3") {
+      writeJson(res, 200, openapi.index);
+      return true;
+    }
+    const doc = path.startsWith("/openapi/v3/") ? openapi.v3.get(path.slice("/openapi/v3/".length)) : undefined;
+    if (doc === undefined) return false;
+    writeRaw(res, doc);
+    return true;
+  }
 
   return async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://kube-double");
@@ -41,17 +67,14 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
     res.on("close", () => (rec.status ??= res.statusCode));
     try {
       const path = url.pathname.replace(/\/+$/, "") || "/";
-      if (PUBLIC_PATHS.has(path)) {
-        if (path === "/version") writeJson(res, 200, SERVER_VERSION);
-        else {
-          res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
-          res.end("ok");
-        }
-        return;
-      }
+      // Open to anyone, signed in or not (system:public-info-viewer).
+      if (path === "/version") return writeJson(res, 200, SERVER_VERSION);
+      if (handleHealth(path, url.searchParams, res)) return;
       const user = authenticate(req);
       if (!user) throw unauthorized();
       rec.user = user.name;
+      // Open to every authenticated user (system:discovery).
+      if ((req.method === "GET" || req.method === "HEAD") && handleOpenApi(path, req, res)) return;
       const segs = path.split("/").filter(Boolean).map(decodeURIComponent);
       const rr = parseResourcePath(segs);
       if (rr === undefined || rr === "discovery") {
@@ -88,6 +111,10 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
         if (verb !== "create") throw methodNotSupported(r, verb);
         return await handleTokenRequest(rr, req, res);
       }
+      if (REVIEW_KINDS[rr.plural] && r.group === REVIEW_KINDS[rr.plural]!.apiVersion.split("/")[0] && !rr.name) {
+        if (verb !== "create") throw methodNotSupported(r, verb);
+        return await handleReview(rr.plural, user, req, res);
+      }
       if (rr.subresource === "log") {
         if (verb !== "get") throw methodNotSupported(r, verb);
         handleLog(rr, q, req, res);
@@ -95,7 +122,7 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
       }
       switch (verb) {
         case "get": return handleGet(r, rr, res, table, include);
-        case "list": return handleList(r, rr, res, table, include, label, field);
+        case "list": return handleList(r, rr, q, res, table, include, label, field);
         case "watch": return handleWatch(r, rr, q, req, res, table, include, label, field);
         case "create": return await handleCreate(r, rr, req, res, dryRun);
         case "update": return await handleUpdate(r, rr, req, res, dryRun);

@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { KubeDouble } from "../src/index.js";
+import { startKubeDouble, type KubeDouble } from "../src/index.js";
 
 export interface KubectlResult {
   code: number;
@@ -67,4 +67,11 @@ export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Ku
 /** Split kubectl's table output into rows of cells (columns are separated by 2+ spaces). */
 export function rows(stdout: string): string[][] {
   return stdout.trimEnd().split("\n").map((l) => l.trim().split(/\s{2,}/));
+}
+
+/** A double with fixtures and kubectl against it as the admin; `close()` removes both. */
+export async function startWithKubectl(): Promise<{ double: KubeDouble; k: Kubectl; close(): Promise<void> }> {
+  const double = await startKubeDouble();
+  const k = kubectlFor(double);
+  return { double, k, close: async () => (k.cleanup(), await double.close()) };
 }

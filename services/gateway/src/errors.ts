@@ -195,3 +195,21 @@ export class TooManyEventStreamsError extends DaaluError {
     super(Code.ResourceExhausted, `${perTenant ? "this tenant has" : "this gateway has"} ${limit} live event streams open already; close a tab or retry later`, { reason: perTenant ? "EVENTS_TENANT_BUSY" : "EVENTS_BUSY", httpStatus: 429 });
   }
 }
+
+/**
+ * A cluster's Kubernetes API path asked for on the gateway's root (`/readyz`,
+ * `/version`, `/api`…) instead of under `/k8s/clusters/<id>`: what kubectl
+ * before 1.34 sends for `get --raw` (it drops the kubeconfig server's path).
+ */
+export class ClusterPathMissingError extends DaaluError {
+  override name = "ClusterPathMissingError";
+  constructor(path: string) {
+    super(
+      Code.NotFound,
+      `${path} on the Daalu hub is not a cluster's: the request lost the cluster path /k8s/clusters/<cluster id> of your kubeconfig's server ` +
+        "(kubectl before 1.34 drops it on `kubectl get --raw`), so no cluster was asked and nothing here says whether one is healthy. " +
+        `Use kubectl 1.34 or later, or give the full server path: kubectl get --raw /k8s/clusters/<cluster id>${path}`,
+      { reason: "CLUSTER_PATH_MISSING" },
+    );
+  }
+}

@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setup, type TestEnv } from "@daalu/testing";
+import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
 import { http, seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 import { Kubectl, kubectlCases } from "./kubectl-cases.js";
 import { tunnelSecretCases } from "./kubectl-secret-cases.js";
+import { kubectlParityCases, kubectlTimings } from "./kubectl-parity-cases.js";
 import { KubeAccess } from "@daalu/edge";
 
 // The real kubectl through gateway -> NATS -> tunnel-proxy -> edge (loopback
@@ -56,7 +57,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-kubectlCases(() => ({ hub, direct, kube: stack.kube, auditRows: (where) => stack.auditRows(cluster, where) }));
+const ctx = () => ({ hub, direct, kube: stack.kube, auditRows: (where?: string) => stack.auditRows(cluster, where), rawPrefix: `/k8s/clusters/${cluster}` });
+kubectlCases(ctx);
+kubectlParityCases(ctx);
 
 tunnelSecretCases(() => ({
   hub,
@@ -80,6 +83,13 @@ test("tenant B's user gets 404 for tenant A's cluster", async () => {
   assert.equal(noToken.status, 401);
 });
 
+test("an access review through the hub is one audit row, recorded as a read", async () => {
+  const since = new Date().toISOString();
+  const r = await hub.run(["auth", "can-i", "get", "pods"]);
+  assert.equal(r.out, "yes\n", r.err);
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, `time >= '${since}' and verb = 'get' and resource = 'selfsubjectaccessreviews' and api_group = 'authorization.k8s.io' and ok`), 1));
+});
+
 test("the default kubeconfig holds no secret", async () => {
   const r = await http(gw.httpUrl, "GET", `/v1/clusters/${cluster}/kubeconfig`, { token: acme.viewer });
   assert.equal(r.status, 200);
@@ -87,3 +97,5 @@ test("the default kubeconfig holds no secret", async () => {
   assert.match(String(r.body), new RegExp(`server: "${gw.url}/k8s/clusters/${cluster}"`));
   assert.match(String(r.body), /certificate-authority-data: /);
 });
+
+kubectlTimings(ctx);

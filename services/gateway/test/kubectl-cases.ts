@@ -26,11 +26,12 @@ export interface KubectlResult {
   err: string;
 }
 
-/** One HTTP round trip kubectl logged at -v=6 (path without the query; status undefined when no answer came). */
+/** One HTTP round trip kubectl logged at -v=6 (path without the query; status undefined when no answer came; ms as kubectl measured it). */
 export interface LoggedRequest {
   method: string;
   path: string;
   status: number | undefined;
+  ms: number;
 }
 
 /**
@@ -39,7 +40,7 @@ export interface LoggedRequest {
  * same on both sides of a comparison since both run at -v=6.
  */
 const KLOG_INFO = /^I\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] .*(\n|$)/gm;
-const ROUND_TRIP = /round_trippers\.go:\d+\] ([A-Z]+) (\S+) (?:(\d{3}) .*?)?in \d+ milliseconds/g;
+const ROUND_TRIP = /round_trippers\.go:\d+\] ([A-Z]+) (\S+) (?:(\d{3}) .*?)?in (\d+) milliseconds/g;
 
 /** A running kubectl (logs -f, get -w) whose output the test watches. */
 export interface KubectlStream {
@@ -69,7 +70,7 @@ export class Kubectl {
 
   /** Records the logged round trips; returns stderr without klog's info lines. */
   private stderr(err: string): string {
-    for (const m of err.matchAll(ROUND_TRIP)) this.requests.push({ method: m[1]!, path: new URL(m[2]!).pathname, status: m[3] ? Number(m[3]) : undefined });
+    for (const m of err.matchAll(ROUND_TRIP)) this.requests.push({ method: m[1]!, path: new URL(m[2]!).pathname, status: m[3] ? Number(m[3]) : undefined, ms: Number(m[4]) });
     return err.replace(KLOG_INFO, "");
   }
 

@@ -99,6 +99,11 @@ const SAME = [
   ["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"],
   ["get", "secrets", "-n", "shop"],
   ["get", "pods", "nope-no-such-pod"],
+  // Access reviews (issue 15): answered for the edge's proxy account, as direct.
+  ["auth", "can-i", "list", "pods", "-n", "shop"],
+  ["auth", "can-i", "delete", "pods", "-n", "shop"],
+  ["auth", "whoami"],
+  ["get", "--raw", "/readyz?verbose"],
 ];
 
 for (const argv of SAME) {

@@ -60,8 +60,8 @@ test("another tenant's cluster is not found, and the edge is never called", asyn
 });
 
 test("the edge's refusal reaches the caller as PERMISSION_DENIED", async () => {
-  await assert.rejects(call("/healthz"), (e: DaaluError) => e.code === Code.PermissionDenied);
-  await eventually(async () => assert.equal(await stack.auditRows(cluster, "path = '/healthz' and status_code = 403"), 1));
+  await assert.rejects(call("/metrics"), (e: DaaluError) => e.code === Code.PermissionDenied);
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, "path = '/metrics' and status_code = 403"), 1));
 });
 
 test("watch: events stream; cancelling reaches the API server; one record when the stream ends", async () => {

@@ -96,6 +96,9 @@ export const VERB_FLAGS = {
   version: { client: bool, output },
   "rollout status": { revision: value, selector, timeout: value, watch: watchOff, recursive },
   "rollout history": { ...printing, revision: value, selector, recursive },
+  // Questions about the edge's own access and identity (self access reviews, the only creations the edge forwards).
+  "auth can-i": { "all-namespaces": allNamespaces, list: bool, "no-headers": bool, quiet: { arity: "bool", short: "q" }, subresource: value },
+  "auth whoami": printing,
 } as const satisfies Record<string, Record<string, FlagSpec>>;
 
 export type VerbKey = keyof typeof VERB_FLAGS;

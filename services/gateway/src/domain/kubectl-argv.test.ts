@@ -23,6 +23,9 @@ test("read-only commands pass", () => {
   ok(["logs", "deployment/web", "--all-containers", "--since=1h"]);
   ok(["rollout", "status", "deployment/web", "-n", "shop", "--watch=false"]);
   ok(["rollout", "history", "deployment/web"]);
+  ok(["auth", "can-i", "list", "pods", "-n", "shop"]);
+  ok(["auth", "can-i", "--list", "-A"]);
+  ok(["auth", "whoami", "-o", "json"]);
   ok(["events", "-A", "--types=Warning"]);
   ok(["api-resources", "--namespaced=true"]);
   ok(["version", "-o", "json", "--client"]);
@@ -81,6 +84,9 @@ test("verbs that write, exec or forward are refused", () => {
   for (const v of ["delete", "apply", "edit", "exec", "port-forward", "proxy", "cp", "scale", "patch", "create", "run", "plugin", "config", "auth", "top", "cluster-info", "debug", "attach"]) no([v, "x"], 403, "KUBECTL_VERB_NOT_ALLOWED");
   no(["rollout", "restart", "deployment/web"], 403, "KUBECTL_VERB_NOT_ALLOWED");
   no(["rollout", "undo", "deployment/web"], 403, "KUBECTL_VERB_NOT_ALLOWED");
+  // auth only asks: reconcile writes RBAC objects.
+  no(["auth", "reconcile", "-f", "rbac.yaml"], 403, "KUBECTL_VERB_NOT_ALLOWED");
+  no(["auth", "can-i", "list", "pods", "--as", "admin"], 403, "KUBECTL_FLAG_NOT_ALLOWED");
   no(["-n", "shop", "get", "pods"], 403, "KUBECTL_VERB_NOT_ALLOWED");
 });
 

@@ -27,9 +27,10 @@ export const MAX_ARGS = 64;
 export const MAX_ARG_LENGTH = 1_024;
 export const MAX_ARGV_BYTES = 8_192;
 
-/** Read-only verbs; `rollout` only with these subcommands. */
-export const KUBECTL_VERBS = ["get", "describe", "logs", "events", "api-resources", "api-versions", "explain", "version", "rollout"] as const;
-export const ROLLOUT_SUBCOMMANDS = ["status", "history"] as const;
+/** Read-only verbs; `rollout` and `auth` only with their SUBCOMMANDS. */
+export const KUBECTL_VERBS = ["get", "describe", "logs", "events", "api-resources", "api-versions", "explain", "version", "rollout", "auth"] as const;
+/** The read-only subcommands of the verbs that have them (`auth can-i`/`whoami` only ask; `auth reconcile` writes). */
+export const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = { rollout: ["status", "history"], auth: ["can-i", "whoami"] };
 
 /** One flag as kubectl will parse it (booleans without a value get "true"). */
 export interface ParsedFlag {
@@ -56,12 +57,13 @@ function verbOf(args: string[]): { verb: VerbKey; next: number } | ArgvVerdict {
   if (!(KUBECTL_VERBS as readonly string[]).includes(verb)) {
     return { ok: false, status: 403, reason: "KUBECTL_VERB_NOT_ALLOWED", message: `"${cut(verb)}" is not allowed: argv[0] must be one of ${KUBECTL_VERBS.join(", ")} (the tunnel is read-only)` };
   }
-  if (verb !== "rollout") return { verb: verb as VerbKey, next: 1 };
+  const subs = SUBCOMMANDS[verb];
+  if (!subs) return { verb: verb as VerbKey, next: 1 };
   const sub = args[1] ?? "";
-  if (!(ROLLOUT_SUBCOMMANDS as readonly string[]).includes(sub)) {
-    return { ok: false, status: 403, reason: "KUBECTL_VERB_NOT_ALLOWED", message: `only "rollout ${ROLLOUT_SUBCOMMANDS.join('" and "rollout ')}" are allowed` };
+  if (!subs.includes(sub)) {
+    return { ok: false, status: 403, reason: "KUBECTL_VERB_NOT_ALLOWED", message: `only "${verb} ${subs.join(`" and "${verb} `)}" are allowed` };
   }
-  return { verb: `rollout ${sub}` as VerbKey, next: 2 };
+  return { verb: `${verb} ${sub}` as VerbKey, next: 2 };
 }
 
 /** Validates a kubectl argv (without the leading "kubectl") and returns it parsed as kubectl will parse it. */

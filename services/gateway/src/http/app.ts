@@ -20,6 +20,7 @@ import { clientErrorHandler, frameworkErrors, sendError, toDaalu } from "./probl
 import { accessHook, ADMIN, inSpan, principalOf, PUBLIC } from "./route-kit.js";
 import { openapi } from "../openapi.js";
 import { securityHeaders } from "./security-headers.js";
+import { misdirectedKubectl } from "./misdirected-kubectl.js";
 import { bootstrapJson, clusterJson, inviteJson, subnetJson } from "./json.js";
 import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./schemas.js";
 import { BOOTSTRAP_BODY_LIMIT } from "../config.js";
@@ -121,6 +122,8 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
     return sendError(req, reply, de);
   });
   app.setNotFoundHandler((req, reply) => sendError(req, reply, new RouteNotFoundError(req.method, req.url)));
+  // A cluster's API path on the hub's root (older kubectl's `get --raw`): a Status with the fix, before any auth.
+  app.addHook("onRequest", misdirectedKubectl);
   // Who may call: token and role, before any body is read or any input validated (route-kit.ts).
   app.addHook("onRequest", accessHook(deps.auth));
   app.addHook("onSend", securityHeaders);

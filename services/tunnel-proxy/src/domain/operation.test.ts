@@ -31,6 +31,15 @@ test("discovery and non-resource paths keep the path", () => {
   }
 });
 
+test("self access reviews are audited as reads; other creations stay creations", () => {
+  assert.deepEqual(parseOperation("kubernetes", "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), op({ verb: "get", resource: "selfsubjectaccessreviews", namespace: "", name: "", path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", subresource: "", apiGroup: "authorization.k8s.io" }));
+  assert.equal(parseOperation("kubernetes", "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").verb, "get");
+  assert.equal(parseOperation("kubernetes", "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews").verb, "get");
+  assert.equal(parseOperation("kubernetes", "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews").verb, "create");
+  assert.equal(parseOperation("kubernetes", "POST", "/apis/authorization.k8s.io/v1/namespaces/x/localsubjectaccessreviews").verb, "create");
+  assert.equal(parseOperation("kubernetes", "POST", "/api/v1/namespaces/x/pods").verb, "create");
+});
+
 test("HTTP targets record the target and the method", () => {
   assert.deepEqual(parseOperation("prometheus", "GET", "/api/v1/query?query=up"), op({ verb: "get", resource: "prometheus", namespace: "", name: "", path: "/api/v1/query", subresource: "", apiGroup: "" }));
 });

@@ -74,8 +74,14 @@ export function parseOperation(target: string, method: string, rawPath: string):
   // The namespace object's own name is its namespace, as the API server has it.
   if (op.resource === "namespaces" && op.name && !op.namespace) op.namespace = op.name;
   op.verb = verbFor(method, op.name !== "", watch);
+  // A self access review (kubectl auth can-i / whoami) is a POST that asks and stores nothing: audited as
+  // the read it is, so a search for writes (create, update, patch, delete) does not list it. The resource
+  // and path still say which review it was.
+  if (op.verb === "create" && !op.name && !op.namespace && SELF_REVIEWS.has(`${op.resource}.${op.apiGroup}`)) op.verb = "get";
   return op;
 }
+
+const SELF_REVIEWS = new Set(["selfsubjectaccessreviews.authorization.k8s.io", "selfsubjectrulesreviews.authorization.k8s.io", "selfsubjectreviews.authentication.k8s.io"]);
 
 /** True when the answer is open-ended: watches and followed logs. */
 export function isStreaming(method: string, rawPath: string): boolean {
