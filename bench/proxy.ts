@@ -3,7 +3,7 @@
  * gateway -> NATS -> tunnel-proxy -> WireGuard -> edge -> API server, versus
  * the same call straight to the API server, in one run, at fixed concurrency.
  *
- *   npm run bench -- proxy [--n 5000] [--warmup 500] [--concurrency 64] [--c1-n 1000] [--max-seconds 300] [--loopback]
+ *   npm run bench -- proxy [--n 5000] [--warmup 500] [--concurrency 64] [--c1-n 1000] [--idle-seconds 3] [--max-seconds 300] [--loopback]
  *
  * Every service is its own process, as in production (bench/lib/proxy-world.ts
  * builds the topology and prints it): by default the hub and the edge are
@@ -17,7 +17,9 @@
  * Two loads in one run: `--n` calls at `--concurrency` callers (what a hub
  * node costs under load), then `--c1-n` calls at one caller (what a person
  * running kubectl waits for; `--c1-n 0` skips it), each direct then through
- * the tunnel. Prints per-phase latency, then the CPU seconds each process
+ * the tunnel, and `--idle-seconds` without calls (what each process spends
+ * doing nothing: at one caller a call lasts long enough for that to count).
+ * Prints per-phase latency, then the CPU seconds each process
  * used during each phase (/proc/<pid>/stat: the services, wireguard-go, this
  * run's nats-server, the PostgreSQL backends of this run's database split by
  * the service that opened them, test plumbing, this process) beside the
@@ -53,6 +55,7 @@ const N = arg("n", 5000);
 const WARMUP = arg("warmup", 500);
 const CONCURRENCY = arg("concurrency", 64);
 const N_C1 = arg("c1-n", 1000);
+const IDLE_S = arg("idle-seconds", 3);
 const MAX_SECONDS = arg("max-seconds", 300);
 const LOOPBACK = process.argv.includes("--loopback");
 const deadline = Date.now() + MAX_SECONDS * 1000;
@@ -110,28 +113,32 @@ const sumOf = (rows: { label: string; seconds: number }[], labels: string[]) => 
  * --concurrency, CPU ms per tunnel call there and (when run) at one caller.
  * Returns the HUB and EDGE sums in ms per call for both.
  */
-function cpuReport(d0: Sample, d1: Sample, t1: Sample, c1?: { a: Sample; b: Sample; n: number }): { hub: number; edge: number; hubC1?: number; edgeC1?: number } {
+function cpuReport(d0: Sample, d1: Sample, t1: Sample, c1?: { a: Sample; b: Sample; n: number }, idle?: { a: Sample; b: Sample }): { hub: number; edge: number; hubC1?: number; edgeC1?: number } {
   const direct = diff(d0, d1);
   const tunnel = diff(d1, t1);
   const one = c1 ? diff(c1.a, c1.b) : undefined;
   const directBy = new Map(direct.rows.map((r) => [r.label, r.seconds]));
   const oneBy = new Map(one?.rows.map((r) => [r.label, r.seconds]));
+  const still = idle ? diff(idle.a, idle.b) : undefined;
+  const idleBy = new Map(still?.rows.map((r) => [r.label, r.seconds]));
+  const idleMs = (s: number | undefined) => (still && s !== undefined ? ((s * 1000) / still.wallSeconds).toFixed(1) : "");
   const rows = [...tunnel.rows].sort((a, b) => b.seconds - a.seconds);
   const listed = rows.reduce((s, r) => s + r.seconds, 0);
   const w = Math.max(...rows.map((r) => r.label.length), 28);
   const msC1 = (s: number | undefined) => (one && s !== undefined ? ((s * 1000) / c1!.n).toFixed(3) : "");
-  const line = (label: string, where: string, ds: string, ts: string, perCall: string, cores: string, c1s = "") =>
-    log(`  ${label.padEnd(w)} ${where.padEnd(11)} ${ds.padStart(9)} ${ts.padStart(9)} ${perCall.padStart(10)} ${cores.padStart(6)}${one ? ` ${c1s.padStart(12)}` : ""}`);
+  const line = (label: string, where: string, ds: string, ts: string, perCall: string, cores: string, c1s = "", idles = "") =>
+    log(`  ${label.padEnd(w)} ${where.padEnd(11)} ${ds.padStart(9)} ${ts.padStart(9)} ${perCall.padStart(10)} ${cores.padStart(6)}${one ? ` ${c1s.padStart(12)}` : ""}${still ? ` ${idles.padStart(12)}` : ""}`);
   log(`CPU seconds per process (utime+stime from /proc/<pid>/stat; direct phase ${r2(direct.wallSeconds)} s, tunnel phase ${r2(tunnel.wallSeconds)} s wall, ${N} calls each at ${CONCURRENCY} callers${one ? `; one-caller tunnel phase ${r2(one.wallSeconds)} s wall, ${c1!.n} calls` : ""}):`);
-  line("process", "where", "direct s", "tunnel s", "ms/call", "cores", "ms/call @1");
-  for (const r of rows) line(r.label, r.where, (directBy.get(r.label) ?? 0).toFixed(2), r.seconds.toFixed(2), ((r.seconds * 1000) / N).toFixed(3), (r.seconds / tunnel.wallSeconds).toFixed(2), msC1(oneBy.get(r.label) ?? 0));
+  line("process", "where", "direct s", "tunnel s", "ms/call", "cores", "ms/call @1", "idle ms/s");
+  for (const r of rows) line(r.label, r.where, (directBy.get(r.label) ?? 0).toFixed(2), r.seconds.toFixed(2), ((r.seconds * 1000) / N).toFixed(3), (r.seconds / tunnel.wallSeconds).toFixed(2), msC1(oneBy.get(r.label) ?? 0), idleMs(idleBy.get(r.label) ?? 0));
   line("sum of the processes above", "", direct.rows.reduce((s, r) => s + r.seconds, 0).toFixed(2), listed.toFixed(2), ((listed * 1000) / N).toFixed(3), (listed / tunnel.wallSeconds).toFixed(2), msC1(one?.rows.reduce((s, r) => s + r.seconds, 0)));
   const hub = sumOf(tunnel.rows, HUB), edge = sumOf(tunnel.rows, EDGE);
-  line("HUB (sum, see below)", "", sumOf(direct.rows, HUB).toFixed(2), hub.toFixed(2), ((hub * 1000) / N).toFixed(3), (hub / tunnel.wallSeconds).toFixed(2), msC1(one ? sumOf(one.rows, HUB) : undefined));
-  line("EDGE (sum, see below)", "", sumOf(direct.rows, EDGE).toFixed(2), edge.toFixed(2), ((edge * 1000) / N).toFixed(3), (edge / tunnel.wallSeconds).toFixed(2), msC1(one ? sumOf(one.rows, EDGE) : undefined));
+  line("HUB (sum, see below)", "", sumOf(direct.rows, HUB).toFixed(2), hub.toFixed(2), ((hub * 1000) / N).toFixed(3), (hub / tunnel.wallSeconds).toFixed(2), msC1(one ? sumOf(one.rows, HUB) : undefined), idleMs(still ? sumOf(still.rows, HUB) : undefined));
+  line("EDGE (sum, see below)", "", sumOf(direct.rows, EDGE).toFixed(2), edge.toFixed(2), ((edge * 1000) / N).toFixed(3), (edge / tunnel.wallSeconds).toFixed(2), msC1(one ? sumOf(one.rows, EDGE) : undefined), idleMs(still ? sumOf(still.rows, EDGE) : undefined));
   line("machine busy (/proc/stat)", "all", direct.machine.busy.toFixed(2), tunnel.machine.busy.toFixed(2), ((tunnel.machine.busy * 1000) / N).toFixed(3), (tunnel.machine.busy / tunnel.wallSeconds).toFixed(2), msC1(one?.machine.busy));
   line("  of which softirq", "all", direct.machine.softirq.toFixed(2), tunnel.machine.softirq.toFixed(2), ((tunnel.machine.softirq * 1000) / N).toFixed(3), (tunnel.machine.softirq / tunnel.wallSeconds).toFixed(2), msC1(one?.machine.softirq));
   log(`  HUB = ${HUB.join(" + ")}: hub_cpu_ms_per_call; EDGE = ${EDGE.join(" or ")}: edge_cpu_ms_per_call`);
+  if (still) log(`  idle ms/s: CPU ms per second over ${r2(still.wallSeconds)} s without calls (timers, heartbeats, polls); at one caller each call lasts long enough for that to show in ms/call @1`);
   log("  (machine busy also holds whatever else ran on the box meanwhile, and kernel work not charged to a process;");
   log(`   /proc counts CPU in clock ticks (10 ms): a per-call figure is good to about ${r3(10 / N)} ms per process at ${CONCURRENCY} callers${one ? ` and ${r3(10 / c1!.n)} ms at one` : ""})`);
   return {
@@ -202,9 +209,15 @@ async function main(): Promise<number> {
       report("direct", dc1, 1);
       report("tunnel", tc1, 1);
     }
+    let idle: { a: Sample; b: Sample } | undefined;
+    if (IDLE_S > 0) {
+      const a = sample(await watched());
+      await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+      idle = { a, b: sample(await watched()) };
+    }
     const failures = d.failures + t.failures + (c1 ? c1.d.failures + c1.t.failures : 0);
     if (t.failures || c1?.t.failures) process.stderr.write(`tunnel calls failed; recent output of the edge and the tunnel-proxy:\n${world.logs("edge")}\n${world.logs("tunnel-proxy")}\n`);
-    const cpu = cpuReport(s0, s1, s2, c1 ? { a: c1.a, b: c1.b, n: N_C1 } : undefined);
+    const cpu = cpuReport(s0, s1, s2, c1 ? { a: c1.a, b: c1.b, n: N_C1 } : undefined, idle);
 
     const expected = WARMUP + N + N_C1;
     let rows = 0;
