@@ -2,9 +2,12 @@ import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition } from "@daalu/runtime";
 
+const PROXY_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
+/** The request is already ProxyRequest bytes (the NATS payload): sent as they are, never encoded again. */
+const asIs = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 type RawEdgeClient = grpc.Client & {
   getStatus(req: edgev1.GetStatusRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: edgev1.GetStatusResponse) => void): grpc.ClientUnaryCall;
-  proxy(req: edgev1.ProxyRequest, md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientReadableStream<edgev1.ProxyResponse>;
 };
 
 /**
@@ -13,7 +16,9 @@ type RawEdgeClient = grpc.Client & {
  */
 export class EdgeClients {
   private readonly clients = new Map<string, RawEdgeClient>();
-  private readonly Ctor = grpc.makeGenericClientConstructor(grpcDefinition(edgev1.EdgeService), "EdgeService");
+  private readonly def = grpcDefinition(edgev1.EdgeService);
+  private readonly Ctor = grpc.makeGenericClientConstructor(this.def, "EdgeService");
+  private readonly decodeResponse = this.def[edgev1.EdgeService.method.proxy.localName]!.responseDeserialize as (b: Buffer) => edgev1.ProxyResponse;
 
   private client(addr: string): RawEdgeClient {
     let c = this.clients.get(addr);
@@ -22,15 +27,22 @@ export class EdgeClients {
         "grpc.keepalive_time_ms": 20_000,
         "grpc.keepalive_timeout_ms": 10_000,
         "grpc.max_receive_message_length": 16 * 1024 * 1024,
+        // channelz keeps per-call counters and traces for an admin service we never serve: work on every call.
+        "grpc.enable_channelz": 0,
       }) as unknown as RawEdgeClient;
       this.clients.set(addr, c);
     }
     return c;
   }
 
-  /** Starts EdgeService.Proxy on the edge at `addr`; `deadline` undefined for streams. */
-  proxy(addr: string, req: edgev1.ProxyRequest, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
-    return this.client(addr).proxy(create(edgev1.ProxyRequestSchema, req), md, deadline === undefined ? {} : { deadline });
+  /**
+   * Starts EdgeService.Proxy on the edge at `addr` with `request`, the
+   * encoded ProxyRequest exactly as it is to be sent (the caller's NATS
+   * payload: protobuf is encoded once, by the gateway); `deadline` undefined
+   * for streams.
+   */
+  proxy(addr: string, request: Uint8Array, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
+    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md, deadline === undefined ? {} : { deadline });
   }
 
   /** EdgeService.GetStatus on the edge at `addr`. */

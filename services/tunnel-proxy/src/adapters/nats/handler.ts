@@ -99,7 +99,12 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
       throw new InvalidProxyRequestError((err as Error).message);
     }
     if (!req.method || !req.path.startsWith("/")) throw new InvalidProxyRequestError("method and an absolute path are required");
-    if (!req.target) req.target = "kubernetes";
+    // The edge gets the caller's bytes as they came (encoded once); re-encoded only when the target was left to default.
+    let wire: Uint8Array = msg.data;
+    if (!req.target) {
+      req.target = "kubernetes";
+      wire = toBinary(edgev1.ProxyRequestSchema, req);
+    }
     const headerTenant = h?.get(HEADER_TENANT);
     if (headerTenant && headerTenant !== tenantId) throw new TenantMismatchError();
     const streaming = isStreaming(req.method, req.path);
@@ -110,7 +115,7 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
     md.set(HEADER_TENANT.toLowerCase(), tenantId);
     if (h?.has(HEADER_CALLER)) md.set(HEADER_CALLER.toLowerCase(), h.get(HEADER_CALLER));
     injectTrace({ get: () => undefined, set: (k, v) => md.set(k.toLowerCase(), v), keys: () => [] }, ctx);
-    const call = deps.edges.proxy(addr, req, md, streaming ? undefined : t0 + deps.unaryTimeoutMs);
+    const call = deps.edges.proxy(addr, wire, md, streaming ? undefined : t0 + deps.unaryTimeoutMs);
     res.signal.addEventListener("abort", () => call.cancel(), { once: true });
 
     // Unary answers are held here until their record is stored; `held` is undefined once we stream.
