@@ -1,2 +1,3 @@
-/** @daalu/drift — desired-state bundles: parse and validate an upload (the service and detection come next). */
-export { parseBundle, DEFAULT_BUNDLE_LIMITS, type BundleLimits, type BundleProblem, type DesiredObject, type ParsedBundle } from "./domain/bundle.js";
+/** @daalu/drift — the drift service's public API: its typed client and contract types. */
+export { driftClient, type DriftClient } from "./client.js";
+export { driftv1 } from "@daalu/proto";

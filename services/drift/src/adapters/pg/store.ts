@@ -57,15 +57,22 @@ export class BundleStore {
   }
 
   async latest(tenantId: string, clusterId: string): Promise<StoredBundle | undefined> {
-    const row = await this.db
+    const row = await this.meta(tenantId, clusterId).orderBy("version", "desc").limit(1).executeTakeFirst();
+    return row ? toBundle(row) : undefined;
+  }
+
+  /** One version's metadata. */
+  async version(tenantId: string, clusterId: string, version: number): Promise<StoredBundle | undefined> {
+    const row = await this.meta(tenantId, clusterId).where("version", "=", version).executeTakeFirst();
+    return row ? toBundle(row) : undefined;
+  }
+
+  private meta(tenantId: string, clusterId: string) {
+    return this.db
       .selectFrom("bundles")
       .select(["cluster_id", "version", "digest", "object_count", "size_bytes", "uploaded_by", "uploaded_at"])
       .where("tenant_id", "=", tenantId)
-      .where("cluster_id", "=", clusterId)
-      .orderBy("version", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    return row ? toBundle(row) : undefined;
+      .where("cluster_id", "=", clusterId);
   }
 
   /** The objects of one version (the latest when `version` is omitted). */
