@@ -13,168 +13,21 @@
  * stays inside the namespaces: the hub node routes the subnet and hub pools
  * unreachable there, and the namespaces have no default route at all.
  */
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
-import { EDGE_USER, defaultPolicy } from "@daalu/kube-double";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject } from "@daalu/runtime";
-import { eventually, setup, type ServiceProcess, type TestEnv } from "@daalu/testing";
+import { eventually } from "@daalu/testing";
 import pg from "pg";
 import { ExitCode } from "@daalu/edge";
-import { runEdge, secretData, startKube } from "../edge/test/helpers.js";
-import { getStatusFrom, readyz, startEdgeRun, WG_PORT } from "./edge-host.js";
-import { startHubStack, type HubStack } from "./hub-stack.js";
-import { e2eSkipReason, HUB_UNDERLAY_IP, Netns, type NsHost } from "./netns.js";
+import { runEdge, secretData } from "../edge/test/helpers.js";
+import { getStatusFrom, readyz, startEdgeRun } from "./edge-host.js";
+import { e2eSkipReason } from "./netns.js";
+import { connected, hubHandshakes, secretName, startWorld, wireguardGoPid } from "./tunnel-world.js";
 
 const skip = e2eSkipReason();
-
-type Kube = Awaited<ReturnType<typeof startKube>>;
-type EdgeRun = ReturnType<typeof startEdgeRun>;
-
-interface Enrolled {
-  clusterId: string;
-  host: NsHost;
-  config: { tunnelIp: string; hubTunnelIp: string };
-  edgeEnv: Record<string, string>;
-  agent: EdgeRun;
-}
-
-interface World {
-  env: TestEnv;
-  net: Netns;
-  hub: HubStack;
-  kube: Kube;
-  hubIface: string;
-  /** The peering process running the hub node now (replaced by restartPeering). */
-  peering: ServiceProcess;
-  status(clusterId: string): Promise<string>;
-  /** Creates a cluster, bootstraps edge `i` with its token, starts `edge run`. */
-  enroll(name: string, i: number, extraEdgeEnv?: Record<string, string>): Promise<Enrolled>;
-  /** Starts peering again with the same settings; resolves when it is ready. */
-  restartPeering(): Promise<void>;
-}
-
-const secretName = (i: number) => `daalu-edge-tunnel-${i}`;
-
-async function startWorld(t: TestContext, edges: number, peeringExtra: Record<string, string> = {}): Promise<World> {
-  const env = await setup();
-  t.after(() => env.cleanup());
-  const net = await Netns.create(edges);
-  t.after(() => net.cleanup());
-  await net.hub.forwardUrls(env.databaseUrl, env.natsUrl);
-  const hubIface = net.ifname("dh");
-  const kubeStarting = startKube();
-  const hubStarting = startHubStack(env, net.dir, {
-    hubEndpoint: `${HUB_UNDERLAY_IP}:${WG_PORT}`,
-    peeringEnv: {
-      PEERING_WG: "true",
-      PEERING_WG_INTERFACE: hubIface,
-      PEERING_WG_BACKEND: "wireguard-go",
-      PEERING_WG_PORT: String(WG_PORT),
-      PEERING_HEALTH_INTERVAL: "300ms",
-      ...peeringExtra,
-    },
-    peeringIn: net.hub,
-  });
-  const [hub, kube] = await Promise.all([hubStarting, kubeStarting]).catch(async (err) => {
-    // Whichever came up is stopped before failing.
-    await Promise.allSettled([hubStarting.then((h) => h.stop()), kubeStarting.then((k) => k.close())]);
-    throw err;
-  });
-  t.after(() => hub.stop());
-  t.after(() => kube.close());
-  const names = Array.from({ length: edges }, (_, i) => secretName(i));
-  kube.kube.setRbac(EDGE_USER, [...defaultPolicy()[EDGE_USER]!, { apiGroups: [""], resources: ["secrets"], resourceNames: names, verbs: ["get"] as string[], namespaces: ["daalu-edge"] }]);
-  const kubeconfig = path.join(net.dir, "edge-kubeconfig.yaml");
-  writeFileSync(kubeconfig, kube.kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
-  await Promise.all(net.edges.map((e) => e.forward(kube.kube.port, { host: "127.0.0.1", port: kube.kube.port })));
-
-  const w: World = {
-    env,
-    net,
-    hub,
-    kube,
-    hubIface,
-    peering: hub.process("peering"),
-    async status(clusterId) {
-      return String((await hub.api("GET", `/v1/clusters/${clusterId}`)).body.cluster.status).toUpperCase();
-    },
-    async enroll(name, i, extraEdgeEnv = {}) {
-      const created = await hub.api("POST", "/v1/clusters", { name });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const clusterId = created.body.cluster.id as string;
-      const boot = await runEdge("bootstrap", { EDGE_KUBECONFIG: kube.bootstrapKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName(i), EDGE_HUB_URL: hub.gatewayUrl, EDGE_BOOTSTRAP_TOKEN: created.body.token });
-      assert.equal(boot.code, ExitCode.Ok, boot.output);
-      const data = secretData(kube.kube, secretName(i));
-      assert.ok(data, "tunnel Secret exists");
-      const config = JSON.parse(data["tunnel.json"]!) as Enrolled["config"];
-      const host = net.edges[i]!;
-      const edgeEnv = { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: secretName(i), EDGE_WG_INTERFACE: net.ifname(`de${i}`), EDGE_PROBE_ADDR: "127.0.0.1:8081", ...extraEdgeEnv };
-      const agent = startEdgeRun(host, edgeEnv);
-      t.after(() => agent.kill());
-      return { clusterId, host, config, edgeEnv, agent };
-    },
-    async restartPeering() {
-      // Stopped with the hub stack.
-      const p = hub.respawn("peering");
-      w.peering = p;
-      await p.ready;
-    },
-  };
-  return w;
-}
-
-/**
- * Waits until every cluster's row says CONNECTED. The first connection is
- * bounded generously (bench/connect.ts measures it; a loaded CI machine starts
- * node processes slowly); on timeout the error carries the edges' and the
- * hub's recent logs.
- */
-async function connected(w: World, ids: string[], agents: EdgeRun[], timeoutMs = 30_000): Promise<void> {
-  try {
-    await eventually(
-      async () => {
-        for (const id of ids) assert.equal(await w.status(id), "CONNECTED", `cluster ${id}`);
-      },
-      { timeoutMs, intervalMs: 200 },
-    );
-  } catch (err) {
-    const tail = (s: string) => s.slice(-3000);
-    throw new Error(`${(err as Error).message}\n--- edge logs:\n${agents.map((a) => tail(a.output())).join("\n---\n")}\n--- peering log:\n${tail(w.peering.output())}`, { cause: err });
-  }
-}
-
-/** The pid of the wireguard-go serving `iface` (unique to this run), from /proc. */
-function wireguardGoPid(iface: string): number | undefined {
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
-      if (path.basename(argv[0] ?? "") === "wireguard-go" && argv.includes(iface)) return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
-
-/** Epoch ms of each peer's latest handshake on the hub interface. */
-async function hubHandshakes(w: World): Promise<Map<string, number>> {
-  const out = await w.net.hub.exec("wg", ["show", w.hubIface, "latest-handshakes"]);
-  return new Map(
-    out
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => {
-        const [key, ts] = l.split("\t");
-        return [key!, Number(ts) * 1000];
-      }),
-  );
-}
 
 test("tunnel: awaiting_handshake → connected; edge killed and restarted → back within seconds; cluster deleted → tunnel dead, address free", { skip, timeout: 300_000 }, async (t) => {
   const w = await startWorld(t, 1, { PEERING_PROBE_INTERVAL: "1s" });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what is missing, starts the test
-# servers where absent, then buf lint -> typecheck -> web build -> lint -> unit -> integration -> e2e.
+# servers where absent, then buf lint -> buf breaking -> typecheck -> web build -> lint -> unit -> integration -> e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,8 @@ if [ -d .git ] && ! git diff --quiet -- packages/proto/src/gen; then
   git --no-pager diff --stat -- packages/proto/src/gen >&2
   exit 1
 fi
+# The contracts stay compatible with the edges already installed (released baseline image, and main).
+bash scripts/proto-breaking.sh
 
 echo "== typecheck"
 npx tsc -p tsconfig.json

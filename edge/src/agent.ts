@@ -10,6 +10,7 @@ import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelCo
 import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
 import type { ApiServerRef } from "./proxy/index.js";
 import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
+import { sayGoodbye } from "./adapters/goodbye.js";
 import { nudgeHub } from "./adapters/nudge.js";
 import { replaceRoute } from "./adapters/route.js";
 
@@ -31,6 +32,8 @@ export interface AgentDeps {
   now?: () => number;
   /** Knocks on the hub's tunnel address (default: a TCP SYN, adapters/nudge.ts). */
   nudge?: (hubTunnelIp: string, tunnelIp: string, timeoutMs: number) => Promise<void>;
+  /** Tells the hub the edge is leaving (default: EdgeLifecycleService.Goodbye through the tunnel, adapters/goodbye.ts). */
+  goodbye?: typeof sayGoodbye;
 }
 
 /** Re-resolve a host-name endpoint this often while the hub is silent (its address may have moved). */
@@ -127,14 +130,32 @@ export class EdgeAgent {
     };
   }
 
-  /** SIGTERM: stop serving, delete the interface (the tunnel dies with the pod). */
+  /**
+   * SIGTERM: tell the hub we are leaving (so the row turns red at once, not
+   * after the handshake threshold), stop serving, delete the interface (the
+   * tunnel dies with the pod).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.loop?.catch(() => undefined);
+    await this.sayGoodbye();
     await this.grpc?.close(this.cfg.drainTimeoutMs);
     this.grpc = undefined;
     await this.closeDevice();
+  }
+
+  /** One goodbye while the tunnel is up; a hub that does not answer in time only costs the timeout. */
+  private async sayGoodbye(): Promise<void> {
+    const c = this.config;
+    if (!c || !this.device || this.cfg.hubGoodbyePort === 0 || this.lastHandshakeMs === 0) return;
+    const started = this.now();
+    try {
+      const clusterId = await (this.deps.goodbye ?? sayGoodbye)(c.hubTunnelIp, this.cfg.hubGoodbyePort, this.cfg.goodbyeTimeoutMs, EDGE_VERSION);
+      this.logger.info({ clusterId, tookMs: this.now() - started }, "told the hub that the edge is stopping");
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err), tookMs: this.now() - started }, "the hub did not take the goodbye; it will notice the silence instead");
+    }
   }
 
   private async closeDevice(): Promise<void> {

@@ -35,6 +35,10 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
  */
 export const DEFAULT_HUB_NUDGE_MS = 2_000;
 export const DEFAULT_HUB_SILENCE_MS = 6_000;
+/** The hub node's EdgeLifecycleService port (its PEERING_WG_GOODBYE_PORT). */
+export const DEFAULT_HUB_GOODBYE_PORT = 7444;
+/** How long SIGTERM waits for the hub to acknowledge the goodbye before the tunnel is removed anyway. */
+export const DEFAULT_GOODBYE_TIMEOUT_MS = 2_000;
 
 /** Settings both modes share. */
 export interface KubeConfigRef {
@@ -92,6 +96,9 @@ export interface RunConfig extends CommonEdgeConfig {
   hubSilenceMs: number;
   /** Knock on the hub's tunnel address when it has been quiet this long (0 = never). */
   hubNudgeMs: number;
+  /** On SIGTERM, tell the hub node on this port that the edge is leaving (0 = never). */
+  hubGoodbyePort: number;
+  goodbyeTimeoutMs: number;
   /** In-cluster HTTP targets the hub may query through the tunnel (EDGE_HTTP_TARGETS), by name. */
   httpTargets: Record<string, HttpTarget>;
 }
@@ -207,6 +214,8 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
     handshakePollMs: r.duration("EDGE_HANDSHAKE_POLL", DEFAULT_HANDSHAKE_POLL_MS),
     hubSilenceMs: r.duration("EDGE_HUB_SILENCE", DEFAULT_HUB_SILENCE_MS),
     hubNudgeMs: r.duration("EDGE_HUB_NUDGE", DEFAULT_HUB_NUDGE_MS),
+    hubGoodbyePort: r.int("EDGE_HUB_GOODBYE_PORT", DEFAULT_HUB_GOODBYE_PORT, 0, 65_535),
+    goodbyeTimeoutMs: r.duration("EDGE_GOODBYE_TIMEOUT", DEFAULT_GOODBYE_TIMEOUT_MS),
     // e.g. "prometheus=prometheus-server.monitoring.svc:9090,loki=loki.monitoring.svc:3100"
     httpTargets: parseHttpTargets(r.optional("EDGE_HTTP_TARGETS"), r.problems),
   };

@@ -8,89 +8,17 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { parse, parseAllDocuments } from "yaml";
-import { findHelm, HELM_MISSING, runHelm } from "@daalu/testing";
+import { parse } from "yaml";
+import { runHelm } from "@daalu/testing";
+import { CHART, envOf, here, HUB, INSTALL, NS, one, podOf, render, rulesOf, skip, TOKEN, valuesFile, type Binding, type Rule } from "./chart-kit.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const CHART = path.resolve(here, "../../deploy/daalu-edge");
-const skip = findHelm() ? false : HELM_MISSING;
-const NS = "daalu-edge";
-const HUB = "https://hub.example.com";
-const TOKEN = "dfi1_chart_test_token";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
-
-const dir = mkdtempSync(path.join(tmpdir(), "edge-chart-"));
-process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-function valuesFile(name: string, text: string): string {
-  const f = path.join(dir, `${name}.yaml`);
-  writeFileSync(f, text);
-  return f;
-}
-/** What the printed `helm install` sets. */
-const INSTALL = valuesFile("install", `hub:\n  url: ${HUB}\nbootstrap:\n  token: ${TOKEN}\n`);
 const WITH_CA = valuesFile("ca", `hub:\n  caBundle: |\n${CA.trimEnd().split("\n").map((l) => `    ${l}`).join("\n")}\n`);
 const WITH_TUN = valuesFile("tun", "wg:\n  mountTunDevice: true\n");
 const TARGETS = "prometheus=prometheus-server.monitoring.svc:9090,loki=loki.monitoring.svc:3100";
 const WITH_TARGETS = valuesFile("targets", `httpTargets: "${TARGETS}"\n`);
-
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  [k: string]: unknown;
-}
-type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown } };
-type Container = {
-  name: string;
-  args?: string[];
-  env?: Env[];
-  securityContext?: Record<string, unknown> & { capabilities?: { add?: string[]; drop?: string[] } };
-  readinessProbe?: { httpGet?: { path: string } };
-  livenessProbe?: { httpGet?: { path: string } };
-  volumeMounts?: Array<{ name: string; mountPath: string }>;
-};
-type Volume = { name: string; hostPath?: { path: string; type?: string }; configMap?: { name: string } };
-type PodSpec = {
-  containers: Container[];
-  initContainers?: Container[];
-  volumes?: Volume[];
-  hostNetwork?: boolean;
-  hostPID?: boolean;
-  hostIPC?: boolean;
-  serviceAccountName?: string;
-  restartPolicy?: string;
-  securityContext?: Record<string, unknown>;
-};
-type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
-type Binding = K8sObject & { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace?: string }> };
-
-async function render(files: string[], release = "daalu-edge"): Promise<K8sObject[]> {
-  const r = await runHelm(["template", release, CHART, "--namespace", NS, ...files.flatMap((f) => ["-f", f])]);
-  assert.equal(r.code, 0, r.stderr);
-  return parseAllDocuments(r.stdout)
-    .map((d) => d.toJS() as K8sObject | null)
-    .filter((o): o is K8sObject => o !== null);
-}
-const one = (objs: K8sObject[], kind: string, name?: string): K8sObject => {
-  const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  assert.equal(found.length, 1, `exactly one ${kind} ${name ?? ""}`);
-  return found[0]!;
-};
-const podOf = (o: K8sObject) => (o["spec"] as { template: { spec: PodSpec } }).template.spec;
-const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name);
-
-/** Every rule bound to a ServiceAccount of the release's namespace, through the rendered bindings. */
-function rulesOf(objs: K8sObject[], sa: string): Array<Rule & { via: string }> {
-  return objs
-    .filter((o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding")
-    .map((o) => o as Binding)
-    .filter((b) => b.subjects.some((s) => s.kind === "ServiceAccount" && s.name === sa && s.namespace === NS))
-    .flatMap((b) => (one(objs, b.roleRef.kind, b.roleRef.name)["rules"] as Rule[]).map((r) => ({ ...r, via: `${b.kind}/${b.roleRef.kind}` })));
-}
 
 test("helm lint accepts the chart with the install values", { skip }, async () => {
   const r = await runHelm(["lint", CHART, "--namespace", NS, "-f", INSTALL, "-f", WITH_CA, "-f", WITH_TUN, "-f", WITH_TARGETS]);

@@ -76,6 +76,7 @@ describe("hub WireGuard node", { skip }, () => {
       probeTimeoutMs: 1_000,
       maxConcurrentProbes: 8,
       edgeGrpcPort: EDGE_PORT,
+      goodbyePort: 0,
       disconnectAfterMs: 10_000,
       alertAfterMs: 16_000,
       nodeName: "test-node",

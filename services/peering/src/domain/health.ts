@@ -54,6 +54,11 @@ export interface HealthInput {
   previous: { state: HealthState; since: number };
   /** The open critical alert, if any. */
   alert: { raisedAt: number } | undefined;
+  /**
+   * Epoch ms of the edge's goodbye (EdgeLifecycleService.Goodbye: it got SIGTERM and removes its tunnel).
+   * Counts until a handshake newer than it: a new edge (the restarted pod) handshakes afresh.
+   */
+  goodbyeAtMs?: number;
 }
 
 export type AlertAction =
@@ -83,6 +88,11 @@ export function formatDuration(ms: number): string {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The diagnostic of a cluster whose edge said goodbye (the REST row, the status history, the event). */
+export function goodbyeDiagnostic(goodbyeAtMs: number): string {
+  return `edge stopped at ${iso(goodbyeAtMs)} (helm uninstall, pod deletion or eviction)`;
+}
+
 /** Evaluates one cluster. Pure: same input, same output. */
 export function evaluateHealth(input: HealthInput, t: HealthThresholds): HealthOutput {
   const { now, enrolledAt, lastHandshakeMs, probe, previous } = input;
@@ -94,6 +104,15 @@ export function evaluateHealth(input: HealthInput, t: HealthThresholds): HealthO
     state = "pending_enrollment";
     diagnostic = "waiting for an edge to enroll";
     if (input.alert) alert = { action: "resolve", raisedAt: input.alert.raisedAt, resolvedAt: now, summary: "cluster has no enrolled edge any more" };
+  } else if (input.goodbyeAtMs !== undefined && lastHandshakeMs <= input.goodbyeAtMs) {
+    // The edge said goodbye and no edge has handshaken since: red at once, not after disconnectAfterMs.
+    // Traffic after the goodbye is the old edge's last packets, so only a new handshake counts.
+    state = "disconnected";
+    diagnostic = goodbyeDiagnostic(input.goodbyeAtMs);
+    const downFor = now - input.goodbyeAtMs;
+    if (!input.alert && downFor > t.alertAfterMs) {
+      alert = { action: "raise", raisedAt: now, downSinceMs: input.goodbyeAtMs, summary: `edge stopped ${formatDuration(downFor)} ago and has not come back` };
+    }
   } else {
     // Traffic only proves life for a key that has handshaken (it needs a session).
     const lastSeen = lastHandshakeMs > 0 ? Math.max(lastHandshakeMs, input.lastRxMs ?? 0) : 0;

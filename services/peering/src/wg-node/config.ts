@@ -5,6 +5,7 @@
  */
 import type { EnvReader } from "@daalu/runtime";
 import { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS } from "../domain/health.js";
+import { DEFAULT_GOODBYE_PORT } from "./goodbye.js";
 
 export const DEFAULT_WG_INTERFACE = "dlh0";
 export const DEFAULT_WG_PORT = 51820;
@@ -29,6 +30,8 @@ export interface HubNodeConfig {
   probeTimeoutMs: number;
   maxConcurrentProbes: number;
   edgeGrpcPort: number;
+  /** TCP port of EdgeLifecycleService (an edge's goodbye) on the hub's addresses; 0 = not served. */
+  goodbyePort: number;
   disconnectAfterMs: number;
   alertAfterMs: number;
   /** Name reported in diagnostics (default: the host name). */
@@ -52,6 +55,7 @@ export function readHubNodeConfig(r: EnvReader, hostName: string): HubNodeConfig
     probeTimeoutMs: r.duration("PEERING_PROBE_TIMEOUT", DEFAULT_PROBE_TIMEOUT_MS),
     maxConcurrentProbes: r.int("PEERING_MAX_CONCURRENT_PROBES", DEFAULT_MAX_CONCURRENT_PROBES, 1, 10_000),
     edgeGrpcPort: r.int("PEERING_EDGE_GRPC_PORT", DEFAULT_EDGE_GRPC_PORT, 1, 65535),
+    goodbyePort: r.int("PEERING_WG_GOODBYE_PORT", DEFAULT_GOODBYE_PORT, 0, 65535),
     disconnectAfterMs: r.duration("PEERING_DISCONNECT_AFTER", DEFAULT_DISCONNECT_AFTER_MS),
     alertAfterMs: r.duration("PEERING_ALERT_AFTER", DEFAULT_ALERT_AFTER_MS),
     nodeName: r.str("PEERING_NODE_NAME", hostName),

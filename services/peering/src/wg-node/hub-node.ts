@@ -19,6 +19,7 @@ import { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
 import { DeviceSync } from "./device-sync.js";
 import { clusterDiagnostics } from "./diagnostics.js";
+import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
 import { EdgeProber } from "./prober.js";
 import { newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
@@ -48,6 +49,7 @@ export class HubNode {
   private readonly timers: NodeJS.Timeout[] = [];
   private sub: Subscription | undefined;
   private server: NatsServer | undefined;
+  private goodbyes: GoodbyeServer | undefined;
   private readonly probes = new Set<Promise<void>>();
   private readonly prober: EdgeProber;
   private readonly events: ClusterEvents;
@@ -115,6 +117,9 @@ export class HubNode {
       },
       { prefix: this.deps.prefix, queue: "peering-hub", logger: this.log },
     );
+    if (config.goodbyePort > 0) {
+      this.goodbyes = await startGoodbyeServer({ host: "0.0.0.0", port: config.goodbyePort, logger: this.log, onGoodbye: (ip) => this.goodbye(ip) });
+    }
     this.every(config.healthIntervalMs, () => this.sweep());
     this.every(config.resyncMs, () => this.locked(() => this.reconcile()));
     this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort }, "hub WireGuard node started");
@@ -126,6 +131,7 @@ export class HubNode {
     for (const t of this.timers) clearTimeout(t);
     this.sub?.unsubscribe();
     await this.server?.drain();
+    await this.goodbyes?.close(1_000);
     await this.chain.catch(() => undefined);
     await Promise.allSettled([...this.probes]);
     this.prober.close();
@@ -266,6 +272,8 @@ export class HubNode {
         }
         t.peer = p;
         t.lastHandshakeMs = Math.max(t.lastHandshakeMs, p.lastHandshakeMs);
+        // A handshake after a goodbye is a new edge (the restarted pod): the goodbye is over.
+        if (t.goodbyeAtMs !== undefined && t.lastHandshakeMs > t.goodbyeAtMs) t.goodbyeAtMs = undefined;
         // Growth since the previous sample is traffic from the edge; a smaller
         // counter (peer re-created, device restarted) only sets a new baseline.
         if (t.rxBytes >= 0 && p.rxBytes > t.rxBytes) t.lastRxMs = now;
@@ -308,6 +316,20 @@ export class HubNode {
     this.probes.add(tracked);
   }
 
+  /** An edge said goodbye from `tunnelIp`: red at once (health.ts); the cluster id, or undefined when no tracked cluster has it. */
+  private goodbye(tunnelIp: string): Promise<string | undefined> {
+    return this.locked(async () => {
+      const t = [...this.tracked.values()].find((x) => x.tunnelIp === tunnelIp);
+      if (!t || this.stopping) return undefined;
+      const now = Date.now();
+      t.goodbyeAtMs = now;
+      recordError(t, now, "the edge said goodbye (SIGTERM)");
+      this.log.info({ clusterId: t.clusterId, tunnelIp }, "edge said goodbye");
+      await this.evaluate(t, now);
+      return t.clusterId;
+    });
+  }
+
   /** Runs the state machine for one cluster and persists/publishes what changed. */
   private async evaluate(t: Tracked, now: number): Promise<void> {
     const { config } = this.deps;
@@ -320,6 +342,7 @@ export class HubNode {
         probe: t.probe ? { ok: t.probe.ok, error: t.probe.error, at: t.probe.at } : undefined,
         previous: { state: t.state, since: t.since },
         alert: t.alert ? { raisedAt: t.alert.raisedAt.getTime() } : undefined,
+        ...(t.goodbyeAtMs !== undefined ? { goodbyeAtMs: t.goodbyeAtMs } : {}),
       },
       { disconnectAfterMs: config.disconnectAfterMs, alertAfterMs: config.alertAfterMs },
     );

@@ -30,12 +30,14 @@ export interface Tracked {
   probing: boolean;
   nextProbeAt: number;
   alert: AlertRecord | undefined;
+  /** When the edge said goodbye (EdgeLifecycleService); cleared by a newer handshake. */
+  goodbyeAtMs: number | undefined;
   errors: Array<{ at: number; message: string }>;
   peer: PeerStatus | undefined;
 }
 
 /** What a new Tracked starts from (the rest is sweep state). */
-export type TrackedInit = Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer" | "rxBytes" | "lastRxMs">;
+export type TrackedInit = Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer" | "rxBytes" | "lastRxMs" | "goodbyeAtMs">;
 
 export function newTracked(t: TrackedInit, probeIntervalMs: number, now = Date.now()): Tracked {
   return {
@@ -48,6 +50,7 @@ export function newTracked(t: TrackedInit, probeIntervalMs: number, now = Date.n
     nextProbeAt: now + Math.random() * probeIntervalMs,
     errors: [],
     peer: undefined,
+    goodbyeAtMs: undefined,
   };
 }
 

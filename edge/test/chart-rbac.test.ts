@@ -1,0 +1,123 @@
+/**
+ * RBAC widening presets of the daalu-edge chart (`rbac.preset`, `rbac.extras`,
+ * `rbac.customRules`), rendered by the real helm: the exact rules each preset
+ * gives the proxy account (the only identity hub calls use), that read-only is
+ * the default, that no preset reads Secrets or grants exec/attach/port-forward,
+ * and that values.schema.json refuses what the chart does not know, with
+ * helm's message naming the value.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runHelm } from "@daalu/testing";
+import { CHART, INSTALL, one, render, rulesOf, skip, valuesFile, type K8sObject } from "./chart-kit.js";
+
+const READ = ["get", "list", "watch"];
+const PROXY = "daalu-edge-proxy";
+
+/** group/resource → sorted verbs, over every rule bound to the proxy account. */
+function granted(objs: K8sObject[]): Record<string, string[]> {
+  const g: Record<string, string[]> = {};
+  for (const r of rulesOf(objs, PROXY)) {
+    for (const group of r.apiGroups) for (const res of r.resources) g[`${group}/${res}`] = [...new Set([...(g[`${group}/${res}`] ?? []), ...r.verbs])].sort();
+  }
+  return g;
+}
+const preset = (name: string, extra = "") => render([INSTALL, valuesFile(`rbac-${name}${extra ? "-x" : ""}`, `rbac:\n  preset: ${name}\n${extra}`)]);
+
+const READ_ONLY: Record<string, string[]> = {
+  "/pods": READ,
+  "/services": READ,
+  "/events": READ,
+  "/nodes": READ,
+  "/namespaces": READ,
+  "apps/deployments": READ,
+  "apps/statefulsets": READ,
+  "apps/daemonsets": READ,
+  "apps/replicasets": READ,
+  "/pods/log": ["get"],
+};
+const READ_WIDE: Record<string, string[]> = {
+  ...READ_ONLY,
+  ...Object.fromEntries(
+    [
+      "/configmaps",
+      "/endpoints",
+      "/persistentvolumeclaims",
+      "/persistentvolumes",
+      "/resourcequotas",
+      "/limitranges",
+      "networking.k8s.io/ingresses",
+      "networking.k8s.io/ingressclasses",
+      "networking.k8s.io/networkpolicies",
+      "batch/jobs",
+      "batch/cronjobs",
+      "autoscaling/horizontalpodautoscalers",
+      "policy/poddisruptionbudgets",
+      "discovery.k8s.io/endpointslices",
+      "storage.k8s.io/storageclasses",
+      "apiextensions.k8s.io/customresourcedefinitions",
+    ].map((k) => [k, READ]),
+  ),
+};
+const OPERATOR: Record<string, string[]> = {
+  ...READ_WIDE,
+  "/pods": ["delete", "get", "list", "watch"],
+  "apps/deployments": ["get", "list", "patch", "watch"],
+  "apps/statefulsets": ["get", "list", "patch", "watch"],
+  "apps/daemonsets": ["get", "list", "patch", "watch"],
+  "apps/deployments/scale": ["get", "patch", "update"],
+  "apps/statefulsets/scale": ["get", "patch", "update"],
+};
+const NEVER = ["secrets", "pods/exec", "pods/attach", "pods/portforward", "nodes/proxy", "serviceaccounts/token"];
+
+test("rbac presets: read-only is the default, and each preset gives the proxy account exactly its rules", { skip }, async () => {
+  const byDefault = await render([INSTALL]);
+  assert.deepEqual(granted(byDefault), READ_ONLY);
+  assert.equal(one(byDefault, "ClusterRole").metadata.annotations?.["daalu.io/rbac-preset"], "read-only");
+  for (const [name, want] of [
+    ["read-only", READ_ONLY],
+    ["read-wide", READ_WIDE],
+    ["operator", OPERATOR],
+  ] as const) {
+    const objs = await preset(name);
+    assert.deepEqual(granted(objs), want, name);
+    assert.equal(one(objs, "ClusterRole").metadata.annotations?.["daalu.io/rbac-preset"], name);
+    for (const r of rulesOf(objs, PROXY)) {
+      for (const k of ["apiGroups", "resources", "verbs"] as const) assert.ok(!r[k].includes("*"), `${name}: no wildcard in ${k}`);
+      assert.ok(!r.resources.some((x) => NEVER.includes(x)), `${name} never grants ${JSON.stringify(r.resources)}`);
+    }
+    // The pod's own account and the bootstrap account do not change with the preset.
+    assert.deepEqual(rulesOf(objs, "daalu-edge"), rulesOf(byDefault, "daalu-edge"));
+    assert.deepEqual(rulesOf(objs, "daalu-edge-bootstrap"), rulesOf(byDefault, "daalu-edge-bootstrap"));
+  }
+});
+
+test("rbac extras and custom rules add exactly what they name; Secrets only when asked", { skip }, async () => {
+  const objs = await preset("read-only", "  extras: [secrets, metrics]\n  customRules:\n    - apiGroups: [cert-manager.io]\n      resources: [certificates]\n      verbs: [get, list]\n");
+  assert.deepEqual(granted(objs), {
+    ...READ_ONLY,
+    "/secrets": READ,
+    "metrics.k8s.io/pods": ["get", "list"],
+    "metrics.k8s.io/nodes": ["get", "list"],
+    "cert-manager.io/certificates": ["get", "list"],
+  });
+  const custom = rulesOf(objs, PROXY).at(-1)!;
+  assert.deepEqual({ apiGroups: custom.apiGroups, resources: custom.resources, verbs: custom.verbs }, { apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["get", "list"] }, "custom rules come last, as written");
+});
+
+test("values.schema.json refuses an unknown preset, extra, rbac key or an incomplete custom rule, naming the value", { skip }, async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--set", "rbac.preset=admin"], /at '\/rbac\/preset': value must be one of 'read-only', 'read-wide', 'operator'/],
+    [["--set", "rbac.extras={exec}"], /at '\/rbac\/extras\/0': value must be one of 'secrets', 'metrics'/],
+    [["--set", "rbac.presets=operator"], /at '\/rbac': additional properties 'presets' not allowed/],
+    [["--set-json", 'rbac.customRules=[{"apiGroups":[""],"resources":["pods"]}]'], /at '\/rbac\/customRules\/0': missing property 'verbs'/],
+    [["--set", "hub.goodbyePort=70000"], /at '\/hub\/goodbyePort'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runHelm(["template", "daalu-edge", CHART, "-f", INSTALL, ...args]);
+    assert.notEqual(r.code, 0, args.join(" "));
+    assert.match(r.stderr, message, args.join(" "));
+  }
+  const lint = await runHelm(["lint", CHART, "-f", INSTALL, "--set", "rbac.preset=operator", "--set", "rbac.extras={metrics}"]);
+  assert.equal(lint.code, 0, lint.stdout + lint.stderr);
+});

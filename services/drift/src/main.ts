@@ -1,0 +1,5 @@
+/** The drift service's only entrypoint. */
+import { runService } from "@daalu/runtime";
+import { driftService } from "./service.js";
+
+await runService(driftService);
