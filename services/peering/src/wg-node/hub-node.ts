@@ -19,6 +19,7 @@ import { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
 import { DeviceSync } from "./device-sync.js";
 import { clusterDiagnostics } from "./diagnostics.js";
+import { recordProbe, trackHubNode } from "./metrics.js";
 import { EdgeProber } from "./prober.js";
 import { newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
@@ -55,6 +56,7 @@ export class HubNode {
   private readonly sync: DeviceSync;
   private readonly log: Logger;
   private stopping = false;
+  private untrackMetrics: (() => void) | undefined;
 
   /**
    * Constructed by peering's main when PEERING_WG is on (config from
@@ -115,6 +117,7 @@ export class HubNode {
       },
       { prefix: this.deps.prefix, queue: "peering-hub", logger: this.log },
     );
+    this.untrackMetrics = trackHubNode(config.interface, () => this.tracked.values());
     this.every(config.healthIntervalMs, () => this.sweep());
     this.every(config.resyncMs, () => this.locked(() => this.reconcile()));
     this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort }, "hub WireGuard node started");
@@ -123,6 +126,7 @@ export class HubNode {
   /** Stops sweeping, lets in-flight probes finish, deletes the interface. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.untrackMetrics?.();
     for (const t of this.timers) clearTimeout(t);
     this.sub?.unsubscribe();
     await this.server?.drain();
@@ -297,6 +301,7 @@ export class HubNode {
     const run = this.prober.probe(t.tunnelIp).then((report) =>
       this.locked(async () => {
         t.probing = false;
+        recordProbe(report.ok, report.latencyMs);
         t.nextProbeAt = report.at + config.probeIntervalMs;
         if (this.tracked.get(t.clusterId) !== t || t.publicKey !== key) return;
         t.probe = report;

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
-import { grpc, grpcDefinition } from "@daalu/runtime";
+import { grpc, grpcDefinition, injectTrace } from "@daalu/runtime";
 
 type RawEdgeClient = grpc.Client & {
   getStatus(req: edgev1.GetStatusRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: edgev1.GetStatusResponse) => void): grpc.ClientUnaryCall;
@@ -33,10 +33,12 @@ export class EdgeClients {
     return this.client(addr).proxy(create(edgev1.ProxyRequestSchema, req), md, deadline === undefined ? {} : { deadline });
   }
 
-  /** EdgeService.GetStatus on the edge at `addr`. */
+  /** EdgeService.GetStatus on the edge at `addr`, in the caller's trace. */
   getStatus(addr: string, deadline: number): Promise<edgev1.GetStatusResponse> {
+    const md = new grpc.Metadata();
+    injectTrace({ get: () => undefined, set: (k, v) => md.set(k.toLowerCase(), v), keys: () => [] });
     return new Promise((resolve, reject) => {
-      this.client(addr).getStatus(create(edgev1.GetStatusRequestSchema), new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res!)));
+      this.client(addr).getStatus(create(edgev1.GetStatusRequestSchema), md, { deadline }, (err, res) => (err ? reject(err) : resolve(res!)));
     });
   }
 
