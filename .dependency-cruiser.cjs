@@ -61,7 +61,7 @@ module.exports = {
     },
   ],
   options: {
-    exclude: { path: "^packages/proto/src/gen/" },
+    exclude: { path: ["^packages/(proto/src/gen|testing/src/otlp/gen)/", "^(packages|services)/[^/]+/dist/", "^edge/dist/"] },
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },

@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "packages/proto/src/gen/**", ".data/**", ".bench/**", "web/dist/**", "test-results/**"],
+    ignores: ["**/node_modules/**", "packages/proto/src/gen/**", "packages/testing/src/otlp/gen/**", ".data/**", ".bench/**", "web/dist/**", "test-results/**", "packages/*/dist/**", "services/*/dist/**", "edge/dist/**", ".build/**"],
   },
   {
     files: ["services/**/*.ts", "edge/**/*.ts", "packages/**/*.ts", "e2e/**/*.ts", "bench/**/*.ts", "web/**/*.ts", "web/**/*.tsx"],

@@ -1,4 +1,4 @@
-import { EnvReader, parseDuration } from "@daalu/runtime";
+import { EnvReader, parseDuration, readTelemetry, type TelemetryConfig } from "@daalu/runtime";
 import type { HttpTarget } from "./proxy/policy.js";
 import { parseHttpTargets } from "./proxy/targets.js";
 
@@ -59,6 +59,8 @@ interface CommonEdgeConfig {
   logLevel: string;
   kube: KubeConfigRef;
   drainTimeoutMs: number;
+  /** Trace export (the standard OTEL_* variables), as every hub service reads it. */
+  telemetry: TelemetryConfig;
 }
 
 export interface BootstrapConfig extends CommonEdgeConfig {
@@ -158,6 +160,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
       timeoutMs: r.duration("EDGE_KUBE_TIMEOUT", DEFAULT_KUBE_TIMEOUT_MS),
     },
     drainTimeoutMs: r.duration("EDGE_DRAIN_TIMEOUT", DEFAULT_DRAIN_TIMEOUT_MS),
+    telemetry: readTelemetry(r),
   };
 
   if (mode === "bootstrap") {

@@ -4,7 +4,7 @@
  *   edge run         the Deployment: keep the tunnel up, serve EdgeService on it
  * Exit codes of `bootstrap` are listed in errors.ts (ExitCode) and edge/README.md.
  */
-import { ConfigError, createLogger, onShutdown, type Logger } from "@daalu/runtime";
+import { ConfigError, createLogger, initTracing, onShutdown, shutdownTracing, type Logger } from "@daalu/runtime";
 import { KubeAccess } from "./adapters/kube.js";
 import { startProbeServer } from "./adapters/probes.js";
 import { EdgeAgent } from "./agent.js";
@@ -41,6 +41,7 @@ async function runAgent(cfg: RunConfig, logger: Logger): Promise<void> {
   onShutdown(logger, cfg.drainTimeoutMs, () => [
     { name: "agent", close: () => agent.stop() },
     { name: "probes", close: () => probes.close() },
+    { name: "tracing", close: shutdownTracing },
   ]);
   agent.start();
   await agent.whenUp();
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     process.exit(ExitCode.Config);
   }
   const logger = createLogger("edge", cfg.logLevel).child({ mode: cfg.mode });
+  initTracing({ serviceName: "daalu-edge", exporter: cfg.telemetry.tracesExporter, otlp: cfg.telemetry.otlp });
   logger.info({ version: EDGE_VERSION }, "starting");
   if (cfg.mode === "bootstrap") await runBootstrap(cfg, logger);
   else {

@@ -36,6 +36,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   { group: "apps", version: "v1", plural: "statefulsets", singular: "statefulset", kind: "StatefulSet", namespaced: true, verbs: RW, shortNames: ["sts"], categories: ["all"], subresources: { status: { kind: "StatefulSet", verbs: ["get", "patch", "update"] } } },
   { group: "apps", version: "v1", plural: "daemonsets", singular: "daemonset", kind: "DaemonSet", namespaced: true, verbs: RW, shortNames: ["ds"], categories: ["all"], subresources: { status: { kind: "DaemonSet", verbs: ["get", "patch", "update"] } } },
   { group: "discovery.k8s.io", version: "v1", plural: "endpointslices", singular: "endpointslice", kind: "EndpointSlice", namespaced: true, verbs: RW },
+  { group: "policy", version: "v1", plural: "poddisruptionbudgets", singular: "poddisruptionbudget", kind: "PodDisruptionBudget", namespaced: true, verbs: RW, shortNames: ["pdb"] },
   { group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease", namespaced: true, verbs: RW },
   // Questions, not objects: answered from RBAC and never stored (reviews.ts).
   { group: "authorization.k8s.io", version: "v1", plural: "selfsubjectaccessreviews", singular: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview", namespaced: false, verbs: ["create"] },

@@ -4,6 +4,8 @@
  * connection opens.
  */
 
+import { readTelemetry, type TelemetryConfig } from "./telemetry-config.js";
+
 export class ConfigError extends Error {
   override name = "ConfigError";
   constructor(readonly problems: string[]) {
@@ -165,6 +167,8 @@ export interface CommonConfig {
   drainTimeoutMs: number;
   /** Comma-separated failpoints for fault-injection tests (DAALU_FAILPOINTS). */
   failpoints: string[];
+  /** Metrics listener and trace export (DAALU_METRICS_LISTEN, OTEL_*). */
+  telemetry: TelemetryConfig;
 }
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
@@ -180,5 +184,6 @@ export function readCommon(r: EnvReader, env: Env, serviceName: string): CommonC
     logLevel: r.oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const, "info"),
     drainTimeoutMs: r.duration("DAALU_DRAIN_TIMEOUT", DEFAULT_DRAIN_TIMEOUT_MS),
     failpoints: (env["DAALU_FAILPOINTS"] ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    telemetry: readTelemetry(r),
   };
 }

@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
 import { Code, DaaluError } from "./errors.js";
+import { trackPool } from "./metrics.js";
 
 export type { Migration } from "kysely";
 export { sql } from "kysely";
@@ -39,6 +40,7 @@ export function createPool(opts: DbOptions): pg.Pool {
   // otherwise be an uncaught 'error' that kills the process. The statement in
   // hand still fails, and the pool drops the broken client on release.
   pool.on("connect", (client) => client.on("error", (err) => opts.logger?.warn({ err }, "database connection failed")));
+  trackPool(pool, opts.schema);
   return pool;
 }
 

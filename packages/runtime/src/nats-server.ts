@@ -7,6 +7,7 @@ import { DeadlineSet, type Expiring } from "./deadlines.js";
 import { Code, DaaluError } from "./errors.js";
 import { errorHeaders } from "./error-headers.js";
 import { DEFAULT_RPC_TIMEOUT_MS, methodSubject } from "./nats.js";
+import { rpcServerMetrics } from "./metrics.js";
 import { carrier } from "./nats-headers.js";
 import { context as otelContext, extractTrace, SpanKind, withSpan } from "./tracing.js";
 import type { ServiceImpl } from "./rpc-types.js";
@@ -45,6 +46,7 @@ export async function serveNats<S extends GenServiceMethods>(
     if (!fn) throw new Error(`serveNats: ${service.typeName} has no implementation for ${method.name}`);
     const subject = methodSubject(opts.prefix, method);
     const log = opts.logger.child({ rpc: `${service.name}/${method.name}` });
+    const record = rpcServerMetrics(`${service.name}/${method.name}`);
     subs.push(
       nc.subscribe(subject, {
         queue: opts.queue,
@@ -53,7 +55,7 @@ export async function serveNats<S extends GenServiceMethods>(
             log.error({ err }, "subscription error");
             return;
           }
-          const p = handle(method, fn, msg, log, calls).finally(() => inflight.delete(p));
+          const p = handle(method, fn, msg, log, calls, record).finally(() => inflight.delete(p));
           inflight.add(p);
         },
       }),
@@ -94,7 +96,10 @@ async function handle(
   msg: Msg,
   log: Logger,
   calls: Set<AbortController>,
+  record: (code: Code | 0, seconds: number) => void,
 ): Promise<void> {
+  const t0 = performance.now();
+  let code: Code | 0 = 0;
   const h = msg.headers;
   const parent = h ? extractTrace(carrier(h)) : otelContext.active();
   // One controller per call, its deadline on the shared sweep, aborted on
@@ -120,6 +125,7 @@ async function handle(
       if (msg.reply) msg.respond(toBinary(method.output, create(method.output, res as never)));
     } catch (err) {
       const de = DaaluError.from(err);
+      code = de.code;
       if (de.code === Code.Internal || de.code === Code.Unknown) log.error({ err: err instanceof DaaluError && err.cause ? err.cause : err }, "request failed");
       else log.debug({ code: Code[de.code], reason: de.reason }, "request refused");
       span.setAttribute("daalu.error.reason", de.reason);
@@ -130,6 +136,7 @@ async function handle(
   })
     .catch(() => undefined)
     .finally(() => {
+      record(code, (performance.now() - t0) / 1000);
       serverDeadlines.delete(deadline);
       calls.delete(ctl);
     });

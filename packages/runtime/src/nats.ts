@@ -7,6 +7,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { trackNats } from "./metrics.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
@@ -22,8 +23,11 @@ export const DEFAULT_RPC_TIMEOUT_MS = 5_000;
  */
 export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
   const nc = await connect({ servers: url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
+  const tracked = trackNats(nc, name);
   void (async () => {
     for await (const s of nc.status()) {
+      if (s.type === "disconnect") tracked.up(false);
+      else if (s.type === "reconnect") tracked.up(true);
       if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") logger.warn({ nats: s.type }, "nats connection status");
     }
   })();

@@ -1,15 +1,19 @@
 /**
  * How every service starts and stops, in one place: `runService(definition)`
  * is the whole of a service's main.ts. It reads the configuration (every
- * problem at once), makes the process's one logger, registers tracing, starts
- * the service, logs the readiness line spawners wait for, and on SIGTERM or
- * SIGINT closes what the service opened, last opened first.
+ * problem at once), makes the process's one logger, registers tracing (OTLP
+ * when the OTEL_* variables say so), serves /metrics, /livez and /readyz when
+ * DAALU_METRICS_LISTEN is set, starts the service, logs the readiness line
+ * spawners wait for, and on SIGTERM or SIGINT closes what the service opened,
+ * last opened first.
  */
 import type { Logger } from "pino";
 import type { CommonConfig } from "./config.js";
 import { exitOnStartupError, onShutdown, type Closer } from "./lifecycle.js";
 import { createLogger } from "./logger.js";
-import { initTracing } from "./tracing.js";
+import { collectProcessMetrics } from "./metrics.js";
+import { startOpsServer, type OpsServer } from "./ops-server.js";
+import { initTracing, shutdownTracing } from "./tracing.js";
 
 /** The message of the log line that says a service is serving (spawnProcess, devhub and e2e wait for it). */
 export const READY_MSG = "ready";
@@ -90,10 +94,22 @@ export async function runService<C extends CommonConfig, R extends Running>(def:
   try {
     const config = def.loadConfig(env);
     logger = createLogger(def.name, config.logLevel);
-    initTracing({ serviceName: def.name });
+    const { telemetry } = config;
+    initTracing({ serviceName: def.name, exporter: telemetry.tracesExporter, otlp: telemetry.otlp });
+    collectProcessMetrics(def.name);
+    // Before start(): the kubelet's liveness probe answers while the service starts.
+    const ops: OpsServer | undefined = telemetry.metricsListen ? await startOpsServer(telemetry.metricsListen) : undefined;
     const running = await def.start(config, logger);
-    onShutdown(logger, config.drainTimeoutMs, () => running.closers);
-    logger.info(def.readyFields?.(running, config) ?? {}, READY_MSG);
+    onShutdown(logger, config.drainTimeoutMs, () => [
+      // Not ready first, so a load balancer stops sending while in-flight work drains.
+      { name: "readiness", close: async () => ops?.setReady(false) },
+      ...running.closers,
+      // Last: the spans of the drain itself are exported too.
+      { name: "tracing", close: shutdownTracing },
+      { name: "ops", close: async () => ops?.close() },
+    ]);
+    ops?.setReady(true);
+    logger.info({ ...def.readyFields?.(running, config), ...(ops ? { metricsPort: ops.port } : {}) }, READY_MSG);
   } catch (err) {
     exitOnStartupError(logger, err);
   }

@@ -16,10 +16,19 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 /** The default readiness test: the pino line of runService (`"msg":"ready"`). */
 export const isReadyLine = (line: string): boolean => line.includes(`"msg":"${READY_MSG}"`);
 
-/** `services/<name>/src/main.ts` for a service name, or `entry` itself when it names a file. */
-export function serviceEntry(nameOrEntry: string): string {
-  return /\.[cm]?[jt]s$/.test(nameOrEntry) ? nameOrEntry : `services/${nameOrEntry}/src/main.ts`;
+/**
+ * `services/<name>/src/main.ts` for a service name (`compiled`: the production
+ * build's `services/<name>/dist/main.js`, see scripts/build.sh), or `entry`
+ * itself when it names a file.
+ */
+export function serviceEntry(nameOrEntry: string, compiled = false): string {
+  if (/\.[cm]?[jt]s$/.test(nameOrEntry)) return nameOrEntry;
+  return compiled ? `services/${nameOrEntry}/dist/main.js` : `services/${nameOrEntry}/src/main.ts`;
 }
+
+/** A compiled service or edge entry runs as the images run it: the workspaces' dist/ (export condition), source maps on. */
+const COMPILED_ENTRY = /(?:^|\/)(?:services\/[^/]+|edge)\/dist\/main\.js$/;
+export const COMPILED_NODE_FLAGS = ["--conditions=daalu-dist", "--enable-source-maps"];
 
 /**
  * A service's LOG_LEVEL as its spawner may set it: readiness is an info line,
@@ -32,7 +41,7 @@ export function spawnedLogLevel(level: string | undefined): string {
 export interface SpawnOptions {
   /** Names the process in errors and output lines. */
   name: string;
-  /** A Node entry, absolute or relative to the repository root: `.ts` runs through tsx. */
+  /** A Node entry, absolute or relative to the repository root: `.ts` runs through tsx, a compiled `dist/main.js` with COMPILED_NODE_FLAGS. */
   entry?: string;
   /** Or a command to run as it is (e.g. nats-server); `entry` wins when both are set. */
   command?: string;
@@ -101,7 +110,7 @@ export function spawnProcess(o: SpawnOptions): SpawnedProcess {
     const file = path.resolve(REPO_ROOT, o.entry);
     const prof = o.cpuProfDir ?? process.env["DAALU_CPU_PROF_DIR"];
     cmd = process.execPath;
-    args = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...(file.endsWith(".ts") ? ["--import", "tsx"] : []), file, ...(o.args ?? [])];
+    args = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...(file.endsWith(".ts") ? ["--import", "tsx"] : COMPILED_ENTRY.test(file) ? COMPILED_NODE_FLAGS : []), file, ...(o.args ?? [])];
   } else if (o.command) {
     cmd = o.command;
     args = o.args ?? [];

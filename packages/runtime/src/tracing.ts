@@ -3,6 +3,8 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import type { OtlpConfig } from "./telemetry-config.js";
 
 export { SpanKind, SpanStatusCode, context, trace, propagation };
 export type { Span, Context };
@@ -13,8 +15,10 @@ let recording = false;
 
 export interface TracingOptions {
   serviceName: string;
-  /** "none" keeps spans in-process (still propagated); "console" prints them. */
-  exporter?: "none" | "console";
+  /** "none" keeps spans in-process (still propagated); "console" prints them; "otlp" sends them to `otlp`. */
+  exporter?: "none" | "console" | "otlp";
+  /** Where "otlp" sends spans (OTLP/HTTP, protobuf), batched. */
+  otlp?: OtlpConfig | undefined;
   /** Extra exporter, e.g. an in-memory one in tests (exported synchronously). */
   testExporter?: SpanExporter;
 }
@@ -28,6 +32,9 @@ export function initTracing(opts: TracingOptions): void {
   if (provider) return;
   const processors: SpanProcessor[] = [];
   if (opts.exporter === "console") processors.push(new BatchSpanProcessor(new ConsoleSpanExporter()));
+  if (opts.exporter === "otlp" && opts.otlp) {
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.otlp.url, headers: opts.otlp.headers, timeoutMillis: opts.otlp.timeoutMs })));
+  }
   if (opts.testExporter) processors.push(new SimpleSpanProcessor(opts.testExporter));
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": opts.serviceName }),

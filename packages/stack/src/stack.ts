@@ -92,6 +92,8 @@ export interface StackOptions {
   detached?: boolean;
   /** How long each service may take to be ready (default spawnProcess's). */
   readyTimeoutMs?: number;
+  /** Run the processes from the production build (`npm run build`: services/<name>/dist/main.js), as the images do. */
+  compiled?: boolean;
 }
 
 export interface Stack {
@@ -208,7 +210,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const name = `${svc}-${i + 1}`;
       const p = spawnProcess({
         name,
-        entry: serviceEntry(svc),
+        entry: serviceEntry(svc, o.compiled),
         baseEnv: o.baseEnv ?? process.env,
         // Readiness is an info line: a spawned service never logs below info.
         env: { ...env, LOG_LEVEL: spawnedLogLevel(env["LOG_LEVEL"]) },

@@ -153,3 +153,4 @@ export async function eventually<T>(check: () => Promise<T> | T, opts: { timeout
 export { spawnService, type ServiceProcess } from "./process.js";
 export { startNatsServer, type NatsServerProcess } from "./nats-server.js";
 export { findHelm, runHelm, HELM_MISSING, REPO_ROOT, type HelmResult } from "./helm.js";
+export { startOtlpReceiver, OtlpSpanKind, type OtlpReceiver, type ReceivedSpan } from "./otlp/receiver.js";

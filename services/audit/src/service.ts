@@ -16,7 +16,8 @@ import {
 } from "@daalu/runtime";
 import type { Kysely } from "kysely";
 import { auditHandlers } from "./adapters/nats/handlers.js";
-import { ensureAuditConsumer, ensureAuditStream } from "./adapters/nats/stream.js";
+import { consumerBacklog, ensureAuditConsumer, ensureAuditStream } from "./adapters/nats/stream.js";
+import { trackAuditWriter } from "./adapters/metrics.js";
 import { AuditWriter, type WriterStats } from "./adapters/nats/writer.js";
 import { migrations } from "./adapters/pg/migrations.js";
 import type { AuditDb } from "./adapters/pg/schema.js";
@@ -62,6 +63,7 @@ export function start(config: AuditConfig, logger: Logger): Promise<RunningAudit
     });
     writer.start();
     res.add("writer", () => writer.stop());
+    res.add("metrics", trackAuditWriter({ stats: () => writer.stats, pending: () => consumerBacklog(jsm, config.natsPrefix) }));
 
     const impl = auditHandlers(store);
     const nats = await serveNats(nc, auditv1.AuditService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });

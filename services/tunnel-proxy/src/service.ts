@@ -13,6 +13,7 @@ import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
 import { ClusterNotConnectedError, EdgeUnavailableError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
+import { meteredAudit, trackInflight } from "./adapters/metrics.js";
 
 export interface RunningTunnelProxy extends Running {
   nc: NatsConnection;
@@ -30,7 +31,7 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     const nc = await connectNats(config.natsUrl, SERVICE_NAME, logger);
     res.add("nats", () => nc.drain());
     const prefix = config.natsPrefix;
-    const audit = await createAuditPublisher(nc, { prefix });
+    const audit = meteredAudit(await createAuditPublisher(nc, { prefix }));
     const jsm = await jetstreamManager(nc);
     const peering = peeringClient(nc, { prefix, defaults: { caller: SELF } });
     const edges = new EdgeClients();
@@ -88,6 +89,7 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
         void p.finally(() => inflight.delete(p));
       },
     });
+    res.add("metrics", trackInflight(() => inflight.size));
     res.add("proxy-subscription", async () => {
       await sub.drain().catch(() => undefined);
       // Open streams end when their callers hang up or the drain timeout passes.

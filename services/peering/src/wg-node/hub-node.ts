@@ -20,6 +20,7 @@ import type { HubNodeConfig } from "./config.js";
 import { DeviceSync } from "./device-sync.js";
 import { clusterDiagnostics } from "./diagnostics.js";
 import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
+import { recordProbe, trackHubNode } from "./metrics.js";
 import { EdgeProber } from "./prober.js";
 import { newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
@@ -57,6 +58,7 @@ export class HubNode {
   private readonly sync: DeviceSync;
   private readonly log: Logger;
   private stopping = false;
+  private untrackMetrics: (() => void) | undefined;
 
   /**
    * Constructed by peering's main when PEERING_WG is on (config from
@@ -120,6 +122,7 @@ export class HubNode {
     if (config.goodbyePort > 0) {
       this.goodbyes = await startGoodbyeServer({ host: "0.0.0.0", port: config.goodbyePort, logger: this.log, onGoodbye: (ip) => this.goodbye(ip) });
     }
+    this.untrackMetrics = trackHubNode(config.interface, () => this.tracked.values());
     this.every(config.healthIntervalMs, () => this.sweep());
     this.every(config.resyncMs, () => this.locked(() => this.reconcile()));
     this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort }, "hub WireGuard node started");
@@ -128,6 +131,7 @@ export class HubNode {
   /** Stops sweeping, lets in-flight probes finish, deletes the interface. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.untrackMetrics?.();
     for (const t of this.timers) clearTimeout(t);
     this.sub?.unsubscribe();
     await this.server?.drain();
@@ -305,6 +309,7 @@ export class HubNode {
     const run = this.prober.probe(t.tunnelIp).then((report) =>
       this.locked(async () => {
         t.probing = false;
+        recordProbe(report.ok, report.latencyMs);
         t.nextProbeAt = report.at + config.probeIntervalMs;
         if (this.tracked.get(t.clusterId) !== t || t.publicKey !== key) return;
         t.probe = report;

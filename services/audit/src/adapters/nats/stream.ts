@@ -71,3 +71,9 @@ export async function ensureAuditConsumer(jsm: JetStreamManager, prefix: string,
     await jsm.consumers.update(stream, AUDIT_CONSUMER, limits);
   }
 }
+
+/** The writer consumer's backlog (for metrics): records not yet delivered, and delivered but not acknowledged. */
+export async function consumerBacklog(jsm: JetStreamManager, prefix: string): Promise<{ waiting: number; unacked: number }> {
+  const info = await jsm.consumers.info(auditStreamName(prefix), AUDIT_CONSUMER);
+  return { waiting: info.num_pending, unacked: info.num_ack_pending };
+}

@@ -3,6 +3,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstrea
 import { auditv1 } from "@daalu/proto";
 import { pgCode, type Failpoints, type Logger } from "@daalu/runtime";
 import { parseAuditSubject, toCallRow, uniqueById, type CallRow } from "../../domain/record.js";
+import { recordAuditBatch } from "../metrics.js";
 import type { AuditStore } from "../pg/store.js";
 import { AUDIT_CONSUMER, auditStreamName, HEADER_AUDIT_BATCH } from "./stream.js";
 
@@ -222,6 +223,7 @@ export class AuditWriter {
       try {
         const inserted = await this.o.store.insertBatch(items.map((i) => i.row));
         this.stats.inserted += inserted.size;
+        recordAuditBatch(Math.min(...items.map((i) => i.row.time.getTime())));
         this.stats.duplicates += items.length - inserted.size;
         if (attempt > 0) this.o.logger.info({ attempts: attempt + 1, rows: items.length }, "audit batch written after retries");
         return true;

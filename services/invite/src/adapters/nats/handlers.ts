@@ -3,6 +3,7 @@ import { invitev1 } from "@daalu/proto";
 import { formatCaller, requireTenant, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import type { InviteStatus } from "../../domain/invite-state.js";
 import type { InviteView, Invites, IssuedInvite } from "../../invites.js";
+import { countRedemption } from "../metrics.js";
 
 export type InviteMethods = MethodsOf<typeof invitev1.InviteService>;
 
@@ -51,7 +52,7 @@ export function inviteHandlers(invites: Invites): ServiceImpl<InviteMethods> {
       return issued(await invites.regenerate(requireTenant(ctx), formatCaller(ctx.caller), req.inviteId, ctx.signal));
     },
     async redeemInvite(req, ctx) {
-      return invites.redeem(req.token, req.publicKey, ctx.signal);
+      return countRedemption(() => invites.redeem(req.token, req.publicKey, ctx.signal));
     },
     async getRedemption(req, ctx) {
       const r = await invites.redemption(req.inviteId, ctx.tenantId || undefined, ctx.signal);

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
-import { grpc, grpcDefinition } from "@daalu/runtime";
+import { grpc, grpcDefinition, injectTrace } from "@daalu/runtime";
 
 const PROXY_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
 /** The request is already ProxyRequest bytes (the NATS payload): sent as they are, never encoded again. */
@@ -45,10 +45,12 @@ export class EdgeClients {
     return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md, deadline === undefined ? {} : { deadline });
   }
 
-  /** EdgeService.GetStatus on the edge at `addr`. */
+  /** EdgeService.GetStatus on the edge at `addr`, in the caller's trace. */
   getStatus(addr: string, deadline: number): Promise<edgev1.GetStatusResponse> {
+    const md = new grpc.Metadata();
+    injectTrace({ get: () => undefined, set: (k, v) => md.set(k.toLowerCase(), v), keys: () => [] });
     return new Promise((resolve, reject) => {
-      this.client(addr).getStatus(create(edgev1.GetStatusRequestSchema), new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res!)));
+      this.client(addr).getStatus(create(edgev1.GetStatusRequestSchema), md, { deadline }, (err, res) => (err ? reject(err) : resolve(res!)));
     });
   }
 
