@@ -158,7 +158,13 @@ export const openapi = {
   },
   paths: {
     "/v1/clusters": {
-      get: { summary: "List the tenant's clusters", security: secured, responses: { "200": json({ type: "object", properties: { clusters: { type: "array", items: ref("Cluster") } } }), ...errors } },
+      get: {
+        summary: "List the tenant's clusters",
+        description:
+          "`seq` is the live event stream's newest event id when the list was read: every event up to it is reflected in the list, so a live view opens GET /v1/events?lastEventId={seq} and misses nothing between the two (absent when the event stream is unavailable).",
+        security: secured,
+        responses: { "200": json({ type: "object", properties: { clusters: { type: "array", items: ref("Cluster") }, seq: { type: "integer" } } }), ...errors },
+      },
       post: {
         summary: "Add a cluster (admin): returns the invite token once and the helm command",
         security: secured,

@@ -20,7 +20,7 @@ import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { clusterDetailPlugin } from "./http/cluster-detail.js";
-import { eventsPlugin } from "./http/events.js";
+import { eventsCursor, eventsPlugin } from "./http/events.js";
 import { chartVersion } from "./http/charts.js";
 import { targetsPlugin } from "./http/targets.js";
 import { sessionRoutesPlugin } from "./http/session-routes.js";
@@ -81,6 +81,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       bootstrapRate: config.bootstrapRate,
       bootstrapBurst: config.bootstrapBurst,
       latestEdgeVersion,
+      eventsSeq: eventsCursor(conn, prefix),
       async ready() {
         if (conn.isClosed()) throw new DaaluError(Code.Unavailable, "NATS connection closed", { reason: "NATS_UNAVAILABLE" });
         try {
