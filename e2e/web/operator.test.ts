@@ -248,6 +248,7 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     t.diagnostic(`row red ${Date.now() - back} ms after the gateway was back (the stream resumed)`);
     await row(page, id).getByText("Tunnel down").waitFor();
     assert.equal(await page.locator("[role=row][data-cluster-id]").count(), 1, "no duplicate row");
+    assert.equal(await page.locator("[role=table][data-total]").getAttribute("data-total"), "1", "the table counts one row");
     assert.equal(await page.evaluate("window.__sameDocument"), true, "the page was not reloaded");
 
     // Delete, with the typed confirmation.
