@@ -335,6 +335,16 @@ export const openapi = {
       get: { summary: "The cookie's session and its CSRF token", security: sessionOnly, responses: { "200": json(ref("Session")), "401": problem } },
       delete: { summary: "Sign out: the session is revoked and the cookie cleared (needs X-CSRF-Token)", security: sessionOnly, responses: { "204": { description: "signed out" }, "401": problem, "403": problem } },
     },
+    "/v1/whoami": {
+      get: {
+        summary: "Who the caller is: tenant, role and caller (an API token's name, or a session's username), for any credential",
+        security: secured,
+        responses: {
+          "200": json(obj({ tenantId: { type: "string" }, role: { type: "string", enum: ["admin", "operator", "viewer"] }, caller: obj({ kind: { type: "string", enum: ["user", "assistant", "agent"] }, id: { type: "string" } }), via: { type: "string", enum: ["token", "session"] } })),
+          "401": problem,
+        },
+      },
+    },
     "/v1/auth/config": {
       get: { summary: "What the sign-in page offers (public)", security: [], responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }) })) } },
     },

@@ -131,3 +131,19 @@ test("disabling a user (cli.ts user disable) revokes the API tokens its CLI logi
   const rows = await gw.store.db.selectFrom("api_tokens").select(["name", "revoked_at"]).where("name", "like", "cli:%").orderBy("name").execute();
   assert.deepEqual(rows.map((r) => [r.name.split(":")[1], r.revoked_at !== null]), [["alice", false], ["oscar", true], ["oscar", true]]);
 });
+
+test("GET /v1/whoami: a CLI-login token's tenant and role (what `daalu whoami` shows), and a session's", async (t) => {
+  const { gw, tokens } = await signInHarness(t);
+  const oscar = await signIn(gw.url, "oscar");
+  const p = pkce();
+  const r = await http(gw.url, "POST", "/v1/auth/cli/token", { json: { code: await codeFor(gw.url, oscar, p.challenge), codeVerifier: p.verifier } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const byToken = await http(gw.url, "GET", "/v1/whoami", { token: r.body.token });
+  assert.equal(byToken.status, 200, JSON.stringify(byToken.body));
+  assert.deepEqual({ ...byToken.body, caller: { ...byToken.body.caller, id: byToken.body.caller.id.split(":").slice(0, 2).join(":") } }, { tenantId: "acme", role: "operator", caller: { kind: "user", id: "cli:oscar" }, via: "token" });
+  assert.equal(byToken.headers.get("cache-control"), "no-store");
+  assert.equal((await http(gw.url, "GET", "/v1/whoami", { token: tokens.viewer })).body.role, "viewer");
+  const bySession = await http(gw.url, "GET", "/v1/whoami", { headers: { cookie: oscar.cookie } });
+  assert.deepEqual(bySession.body, { tenantId: "acme", role: "operator", caller: { kind: "user", id: "oscar" }, via: "session" });
+  assertProblem(await http(gw.url, "GET", "/v1/whoami"), 401, "UNAUTHENTICATED");
+});

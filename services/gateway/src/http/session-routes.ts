@@ -5,9 +5,11 @@
  *   GET    /v1/session      the cookie's session, with its CSRF token (session only)
  *   DELETE /v1/session      sign out: the session is revoked, the cookie cleared (session + CSRF token)
  *   GET    /v1/auth/config  what the sign-in page offers: {oidc: {enabled, label}} (public)
+ *   GET    /v1/whoami       {tenantId, role, caller: {kind, id}, via} for any credential (token or session)
  *
  * Register with `app.register(sessionRoutesPlugin, { sessions, oidc })`.
  */
+import { CallerKind } from "@daalu/proto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { SessionInfo, Sessions } from "../sessions.js";
 import { clearedSessionCookie, sessionCookie } from "../sessions.js";
@@ -46,6 +48,16 @@ export const sessionRoutesPlugin: FastifyPluginAsync<SessionRoutesOptions> = asy
   app.delete("/v1/session", { config: SESSION }, async (req, reply) => {
     await opts.sessions.revoke(sessionOf(req).id);
     return reply.header("set-cookie", clearedSessionCookie()).code(204).send();
+  });
+  // Who the caller is, for any credential (the CLI's `daalu whoami` after a pasted token): tenant and role.
+  app.get("/v1/whoami", async (req, reply) => {
+    const p = principalOf(req);
+    return reply.header("cache-control", "no-store").send({
+      tenantId: p.tenantId,
+      role: p.role,
+      caller: { kind: (CallerKind[p.caller.kind] ?? "USER").toLowerCase(), id: p.caller.id },
+      via: p.session ? "session" : "token",
+    });
   });
   app.get("/v1/auth/config", { config: PUBLIC }, async () => ({ oidc: { enabled: opts.oidcLabel !== undefined, label: opts.oidcLabel ?? null } }));
 };
