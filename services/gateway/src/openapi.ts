@@ -346,7 +346,12 @@ export const openapi = {
       },
     },
     "/v1/auth/config": {
-      get: { summary: "What the sign-in page offers (public)", security: [], responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }) })) } },
+      get: {
+        summary: "What the hub offers (public): single sign-on, and its public URL (GATEWAY_PUBLIC_URL), which kubeconfigs name",
+        description: "kubectl sends a token only to an https server: the web app offers the kubeconfig download only when publicUrl is https.",
+        security: [],
+        responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }), publicUrl: { type: "string", format: "uri" } })) },
+      },
     },
     "/v1/auth/oidc/login": {
       get: {

@@ -127,7 +127,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       runAs: k.runAs,
     });
     // Sign-in: password sessions, OIDC single sign-on, the CLI's browser login.
-    await app.register(sessionRoutesPlugin, { sessions, oidcLabel: config.oidc?.label });
+    await app.register(sessionRoutesPlugin, { sessions, oidcLabel: config.oidc?.label, publicUrl: config.publicUrl });
     await app.register(oidcRoutesPlugin, { oidc: config.oidc, sessions, logger });
     await app.register(cliAuthRoutesPlugin, { sessions, tokens: store });
     await app.register(chartsPlugin, { dir: config.edgeChartDir, logger });

@@ -4,7 +4,7 @@
  *   POST   /v1/session      {tenant, username, password} → the session + Set-Cookie daalu_session (public)
  *   GET    /v1/session      the cookie's session, with its CSRF token (session only)
  *   DELETE /v1/session      sign out: the session is revoked, the cookie cleared (session + CSRF token)
- *   GET    /v1/auth/config  what the sign-in page offers: {oidc: {enabled, label}} (public)
+ *   GET    /v1/auth/config  what the hub offers: {oidc: {enabled, label}, publicUrl} (public)
  *   GET    /v1/whoami       {tenantId, role, caller: {kind, id}, via} for any credential (token or session)
  *
  * Register with `app.register(sessionRoutesPlugin, { sessions, oidc })`.
@@ -20,6 +20,8 @@ export interface SessionRoutesOptions {
   sessions: Sessions;
   /** The SSO button's label when OIDC is configured. */
   oidcLabel: string | undefined;
+  /** GATEWAY_PUBLIC_URL: the address kubeconfigs name (the web app offers one only when it is https). */
+  publicUrl: string;
 }
 
 /** GET/POST /v1/session's answer. */
@@ -59,5 +61,5 @@ export const sessionRoutesPlugin: FastifyPluginAsync<SessionRoutesOptions> = asy
       via: p.session ? "session" : "token",
     });
   });
-  app.get("/v1/auth/config", { config: PUBLIC }, async () => ({ oidc: { enabled: opts.oidcLabel !== undefined, label: opts.oidcLabel ?? null } }));
+  app.get("/v1/auth/config", { config: PUBLIC }, async () => ({ oidc: { enabled: opts.oidcLabel !== undefined, label: opts.oidcLabel ?? null }, publicUrl: opts.publicUrl }));
 };
