@@ -4,13 +4,45 @@
  * script or style), so nothing is inlined: no asset becomes a data: URI and the
  * module preload polyfill (an inline script in some setups) is off.
  */
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 
 const here = (p: string) => decodeURIComponent(new URL(p, import.meta.url).pathname);
 
+/**
+ * The entry (src/boot.ts) starts the first page's API requests and then
+ * imports the app (src/main.tsx) dynamically. This names the app's chunk and
+ * the chunks it imports statically as <link rel="modulepreload"> in
+ * index.html, so the browser fetches them while it parses the page instead of
+ * after the entry has run.
+ */
+function preloadApp(): Plugin {
+  return {
+    name: "daalu-preload-app",
+    apply: "build",
+    transformIndexHtml: {
+      order: "post",
+      handler(_html, ctx) {
+        const bundle = ctx.bundle;
+        if (!bundle) return [];
+        const app = Object.values(bundle).find((c) => c.type === "chunk" && c.facadeModuleId?.endsWith("/src/main.tsx"));
+        if (!app || app.type !== "chunk") throw new Error("preloadApp: no chunk for src/main.tsx");
+        const files = new Set<string>();
+        const visit = (file: string) => {
+          const c = bundle[file];
+          if (files.has(file) || !c || c.type !== "chunk" || c.isEntry) return;
+          files.add(file);
+          c.imports.forEach(visit);
+        };
+        visit(app.fileName);
+        return [...files].map((f) => ({ tag: "link", attrs: { rel: "modulepreload", crossorigin: true, href: `/${f}` }, injectTo: "head" as const }));
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), preloadApp()],
   resolve: {
     // The package's "module" field names a file it does not ship; its ESM build is this one.
     alias: { "@xterm/headless": here("../node_modules/@xterm/headless/lib-headless/xterm-headless.mjs") },
@@ -21,7 +53,8 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     sourcemap: false,
-    // React, react-aria and the router are one ~600 kB chunk (190 kB gzipped); the terminal parser loads on demand.
+    // The clusters page's chunk (React, react-aria, the router) is the largest; the other pages and the
+    // terminal parser load on demand (main.tsx, Clusters.tsx).
     chunkSizeWarningLimit: 800,
   },
   server: {

@@ -198,6 +198,9 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     await page.getByRole("heading", { name: "prod-eu", level: 1 }).waitFor();
     const nodes = page.getByTestId("nodes");
     for (const n of ["cp-1", "worker-1", "worker-2"]) await nodes.getByRole("cell", { name: n, exact: true }).waitFor({ timeout: 30_000 });
+    // This hub's public URL is plain http: kubectl would send it no token, so no kubeconfig is offered, and the page says why.
+    await page.getByTestId("kubeconfig-needs-https").getByText(/kubectl sends a token only over https/).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Download kubeconfig" }).count(), 0);
 
     // The kubectl panel: get pods, drawn as a terminal.
     await tabTo(page, "input[name=kubectl]");
@@ -248,6 +251,7 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     t.diagnostic(`row red ${Date.now() - back} ms after the gateway was back (the stream resumed)`);
     await row(page, id).getByText("Tunnel down").waitFor();
     assert.equal(await page.locator("[role=row][data-cluster-id]").count(), 1, "no duplicate row");
+    assert.equal(await page.locator("[role=table][data-total]").getAttribute("data-total"), "1", "the table counts one row");
     assert.equal(await page.evaluate("window.__sameDocument"), true, "the page was not reloaded");
 
     // Delete, with the typed confirmation.

@@ -140,13 +140,38 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** GETs started by the entry (boot.ts) before the app's code has loaded, each taken by the first api() call for it. */
+const early = new Map<string, Promise<Response | undefined>>();
+
+/**
+ * Starts GET `path` now, for the first api("GET", path) to take: the session
+ * and the clusters list are on their way while the browser loads the app.
+ */
+export function prefetch(path: string): void {
+  early.set(
+    path,
+    fetch(path, { headers: { accept: "application/json" }, credentials: "same-origin" }).catch(() => undefined),
+  );
+}
+
+/** The early response for a GET, if one was started and succeeded; a failed one is asked again (it may predate a sign-in). */
+async function takeEarly(method: string, path: string, body: unknown): Promise<Response | undefined> {
+  const pending = method === "GET" && body === undefined ? early.get(path) : undefined;
+  if (!pending) return undefined;
+  early.delete(path);
+  const res = await pending;
+  return res?.ok ? res : undefined;
+}
+
 export async function api<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["x-csrf-token"] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal });
+    const pre = await takeEarly(method, path, body);
+    opts.signal?.throwIfAborted();
+    res = pre ?? (await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal }));
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
     throw new ApiError(0, "NETWORK", "The hub could not be reached. Check your connection; the page retries when you act again.");

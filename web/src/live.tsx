@@ -1,15 +1,20 @@
 /**
- * The clusters as the hub sees them, kept live: one GET /v1/clusters, then
- * one server-sent event stream per tab (GET /v1/events). Each event is applied
- * by cluster id (live-merge.ts), so a replayed event never makes a duplicate
- * row, and a status older than the one shown is ignored. When the
- * stream drops the store says "reconnecting", waits (exponential backoff with
- * jitter, 0.5 s doubling to 15 s) and resumes from the last event id it saw
- * (or hello's seq); `hello` and `reset` (the hub cannot resume from there)
- * refetch the list, so nothing between the list and the stream is lost.
+ * The clusters as the hub sees them, kept live: one GET /v1/clusters and one
+ * server-sent event stream per tab (GET /v1/events), started together. Each
+ * event is applied by cluster id (live-merge.ts), so a replayed event never
+ * makes a duplicate row, and a status older than the one shown is ignored.
+ *
+ * The list says how new it is (`seq`: every event up to it is in it) and the
+ * stream where it starts (hello's `seq`: events after it follow). When the list
+ * is older than the hello (an event came between the two), the list is fetched
+ * again: no event between them is lost, and none makes a second row. When the stream drops the store says "reconnecting", waits
+ * (exponential backoff with jitter, 0.5 s doubling to 15 s) and resumes from
+ * the last event id it saw; `reset` (the hub cannot resume from there)
+ * refetches the list.
  */
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, messageOf, type Alert, type Cluster } from "./api";
+import { adoptEarlyEvents } from "./early-stream";
 import { applyEvent, applyList, type ClusterEvent, type MergeMemory } from "./live-merge";
 
 export type StreamState = "connecting" | "open" | "reconnecting";
@@ -42,16 +47,29 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [generation, setGeneration] = useState(0);
   const mem = useRef<MergeMemory>({ deleted: new Set(), touched: new Set() });
+  // The event id the newest list is as new as, and the one the stream delivers every event after.
+  const seqs = useRef<{ list?: number; stream?: number }>({});
+  /** The stream started after the list: events in between are in neither, so fetch the list again. */
+  const refetchIfBehind = useRef(() => {
+    const { list, stream } = seqs.current;
+    if (list === undefined || stream === undefined || list >= stream) return;
+    seqs.current.list = undefined;
+    setGeneration((g) => g + 1);
+  });
 
-  // The list: on start, on reload() and on `event: reset`.
+  // The list: on start (with the stream), on reload(), on `event: reset` and when the stream is ahead of it.
   useEffect(() => {
     const ctl = new AbortController();
     mem.current.touched.clear();
-    api<{ clusters: Cluster[] }>("GET", "/v1/clusters", undefined, { signal: ctl.signal })
-      .then(({ clusters: list }) => {
+    // A server without `seq`: the list is as new as the stream's start when it was asked for after it.
+    const streamAtStart = seqs.current.stream ?? -1;
+    api<{ clusters: Cluster[]; seq?: number }>("GET", "/v1/clusters", undefined, { signal: ctl.signal })
+      .then(({ clusters: list, seq }) => {
         setClusters((prev) => applyList(prev, list, mem.current));
         setError(null);
         setLoaded(true);
+        seqs.current.list = typeof seq === "number" ? seq : streamAtStart;
+        refetchIfBehind.current();
       })
       .catch((err: unknown) => {
         if ((err as Error).name === "AbortError") return;
@@ -75,7 +93,9 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     const connect = () => {
       if (stopped) return;
       const url = lastId ? `/v1/events?lastEventId=${encodeURIComponent(lastId)}` : "/v1/events";
-      const src = new EventSource(url, { withCredentials: true });
+      // The first connection: the stream the entry opened with the first requests, if it is still open.
+      const adopted = es === undefined ? adoptEarlyEvents() : undefined;
+      const src = adopted?.src ?? new EventSource(url, { withCredentials: true });
       es = src;
       const remember = (e: MessageEvent) => {
         if (e.lastEventId) lastId = e.lastEventId;
@@ -86,19 +106,25 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         setStream("open");
       });
       // hello/reset: the stream starts after seq N. Remember N (so a drop before any event resumes there,
-      // missing nothing) and fetch the list now, so nothing between the list and the stream is lost.
+      // missing nothing); after reset, or a hello newer than the list, fetch the list again.
       const start = (e: MessageEvent) => {
         remember(e);
-        if (!e.lastEventId) {
-          try {
-            const { seq } = JSON.parse(e.data) as { seq?: number };
-            if (typeof seq === "number") lastId = String(seq);
-          } catch {
-            // no seq: the next event's id
-          }
+        let seq: number | undefined;
+        try {
+          const d = JSON.parse(e.data) as { seq?: unknown };
+          if (typeof d.seq === "number") seq = d.seq;
+        } catch {
+          // no seq: the next event's id
         }
+        if (!e.lastEventId && seq !== undefined) lastId = String(seq);
         setStream("open");
-        setGeneration((g) => g + 1);
+        if (e.type === "reset" || seq === undefined) {
+          seqs.current = { stream: seq };
+          setGeneration((g) => g + 1);
+          return;
+        }
+        seqs.current.stream = seq;
+        refetchIfBehind.current();
       };
       src.addEventListener("hello", start);
       src.addEventListener("cluster", (e) => {
@@ -135,6 +161,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
           connect();
         }, delay);
       });
+      adopted?.replay();
     };
     connect();
     return () => {

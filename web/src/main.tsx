@@ -1,4 +1,4 @@
-import { StrictMode, useEffect } from "react";
+import { lazy, StrictMode, Suspense, useEffect, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import { createBrowserRouter, Navigate, Outlet, RouterProvider, useHref, useLocation, useNavigate, type NavigateOptions } from "react-router";
 import { RouterProvider as AriaRouter } from "react-aria-components";
@@ -6,12 +6,18 @@ import { setUnauthenticatedHandler } from "./api";
 import { SessionProvider, useSession } from "./session";
 import { LiveProvider } from "./live";
 import { Shell } from "./pages/Shell";
-import { SignInPage } from "./pages/SignIn";
 import { ClustersPage } from "./pages/Clusters";
-import { ClusterDetailPage } from "./pages/ClusterDetail";
-import { NotFoundPage, RbacPage, ReconciliationPage } from "./pages/Placeholders";
-import { SubnetSettingsPage } from "./pages/SubnetSettings";
-import "./styles.css";
+
+// The clusters list is the page people land on; the others load when first opened (their own chunks).
+const SignInPage = lazy(() => import("./pages/SignIn").then((m) => ({ default: m.SignInPage })));
+const ClusterDetailPage = lazy(() => import("./pages/ClusterDetail").then((m) => ({ default: m.ClusterDetailPage })));
+const NotFoundPage = lazy(() => import("./pages/Placeholders").then((m) => ({ default: m.NotFoundPage })));
+const RbacPage = lazy(() => import("./pages/Placeholders").then((m) => ({ default: m.RbacPage })));
+const SubnetSettingsPage = lazy(() => import("./pages/SubnetSettings").then((m) => ({ default: m.SubnetSettingsPage })));
+const ReconciliationPage = lazy(() => import("./pages/Placeholders").then((m) => ({ default: m.ReconciliationPage })));
+
+const loading = <p className="page-loading" role="status">Loading…</p>;
+const later = (page: ReactNode) => <Suspense fallback={loading}>{page}</Suspense>;
 
 declare module "react-aria-components" {
   interface RouterConfig {
@@ -34,7 +40,7 @@ function SignedIn() {
   const { user, expired } = useSession();
   const loc = useLocation();
   useEffect(() => setUnauthenticatedHandler(expired), [expired]);
-  if (user === undefined) return <p className="page-loading" role="status">Loading…</p>;
+  if (user === undefined) return loading;
   if (user === null) return <Navigate to={`/signin?returnTo=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
   return (
     <LiveProvider>
@@ -49,18 +55,18 @@ const router = createBrowserRouter([
   {
     element: <AriaRouting />,
     children: [
-      { path: "/signin", element: <SignInPage /> },
+      { path: "/signin", element: later(<SignInPage />) },
       {
         element: <SignedIn />,
         children: [
           { path: "/", element: <Navigate to="/clusters" replace /> },
           { path: "/clusters", element: <ClustersPage /> },
-          { path: "/clusters/:id", element: <ClusterDetailPage /> },
-          { path: "/clusters/:id/:tab", element: <ClusterDetailPage /> },
-          { path: "/settings/clusters/subnet", element: <SubnetSettingsPage /> },
-          { path: "/settings/clusters/reconciliation", element: <ReconciliationPage /> },
-          { path: "/settings/clusters/:id/rbac", element: <RbacPage /> },
-          { path: "*", element: <NotFoundPage /> },
+          { path: "/clusters/:id", element: later(<ClusterDetailPage />) },
+          { path: "/clusters/:id/:tab", element: later(<ClusterDetailPage />) },
+          { path: "/settings/clusters/subnet", element: later(<SubnetSettingsPage />) },
+          { path: "/settings/clusters/reconciliation", element: later(<ReconciliationPage />) },
+          { path: "/settings/clusters/:id/rbac", element: later(<RbacPage />) },
+          { path: "*", element: later(<NotFoundPage />) },
         ],
       },
     ],

@@ -63,7 +63,11 @@ test("login with a token: a wrong one is refused (4), the right one is verified 
 
   const me = await cli(["whoami", "-o", "json"]);
   assert.equal(me.code, 0, me.stderr);
-  assert.deepEqual(json(me.stdout), { hub: hub.gatewayUrl, tenant: "acme", username: null, role: null, tokenFrom: "file" });
+  // A pasted token: the hub says its tenant and role.
+  assert.deepEqual(json(me.stdout), { hub: hub.gatewayUrl, tenant: "acme", username: null, role: "admin", tokenFrom: "file" });
+  const human = await cli(["whoami", "--no-color"]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^Role: +admin$/m);
 });
 
 test("clusters ls / add / show / rm with --output json and yaml, and the human table", async () => {

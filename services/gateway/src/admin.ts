@@ -53,7 +53,7 @@ export async function createApiToken(
   store: GatewayStore,
   tenantId: string,
   name: string,
-  opts: { role?: Role; kind?: CallerKindName } = {},
+  opts: { role?: Role; kind?: CallerKindName; userId?: string } = {},
 ): Promise<CreatedApiToken> {
   const role = opts.role ?? "admin";
   const kind = opts.kind ?? "user";
@@ -61,7 +61,7 @@ export async function createApiToken(
   if (!CALLER_KINDS.includes(kind)) throw new InvalidTenantError(`kind must be one of ${CALLER_KINDS.join(", ")}`);
   if (!/^[A-Za-z0-9._@:-]{1,100}$/.test(name)) throw new InvalidTenantError("token name must be 1-100 characters of A-Z a-z 0-9 . _ @ : -");
   const t = apiTokens.generate();
-  const row = await store.insertToken({ tenantId, name, role, callerKind: kind, selector: t.selector, verifierHash: t.verifierHash });
+  const row = await store.insertToken({ tenantId, name, role, callerKind: kind, selector: t.selector, verifierHash: t.verifierHash, ...(opts.userId ? { userId: opts.userId } : {}) });
   return { id: row.id, tenantId, name, role, kind, token: t.token };
 }
 
@@ -101,7 +101,12 @@ export async function ensureUser(store: GatewayStore, tenantId: string, username
   return (await createUser(store, tenantId, username, { role })).generatedPassword;
 }
 
-/** Disables a user: no more sign-ins, its sessions end at once (API tokens it obtained stay until revoked). */
+/**
+ * Disables a user: no more sign-ins; its sessions and the API tokens its `daalu
+ * login` obtained are revoked at once (a gateway may accept a token for up to
+ * GATEWAY_AUTH_CACHE more). Tokens made by hand (`cli.ts token create`) belong
+ * to no user and stay until revoked.
+ */
 export async function disableUser(store: GatewayStore, tenantId: string, username: string): Promise<void> {
   const name = normalizeUsername(username) ?? username;
   if (!(await new UserStore(store.db).disableUser(tenantId, name, new Date()))) throw new UserNotFoundError(tenantId, name);

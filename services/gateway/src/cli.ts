@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (area === "user" && verb === "disable") {
       await disableUser(store, flags["tenant"]!, flags["username"]!);
-      process.stdout.write(`user ${flags["username"]} of tenant ${flags["tenant"]} disabled; its sessions are ended\n`);
+      process.stdout.write(`user ${flags["username"]} of tenant ${flags["tenant"]} disabled; its sessions and its CLI-login tokens are ended\n`);
     } else if (area === "user") {
       const password = "password-stdin" in flags ? await readPassword() : undefined;
       const u = await createUser(store, flags["tenant"]!, flags["username"]!, { role: flags["role"] as Role, ...(password !== undefined ? { password } : {}), ...(flags["display-name"] ? { displayName: flags["display-name"] } : {}) });

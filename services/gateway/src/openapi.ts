@@ -158,7 +158,13 @@ export const openapi = {
   },
   paths: {
     "/v1/clusters": {
-      get: { summary: "List the tenant's clusters", security: secured, responses: { "200": json({ type: "object", properties: { clusters: { type: "array", items: ref("Cluster") } } }), ...errors } },
+      get: {
+        summary: "List the tenant's clusters",
+        description:
+          "`seq` is the live event stream's newest event id when the list was read: every event up to it is reflected in the list, so a live view opens GET /v1/events?lastEventId={seq} and misses nothing between the two (absent when the event stream is unavailable).",
+        security: secured,
+        responses: { "200": json({ type: "object", properties: { clusters: { type: "array", items: ref("Cluster") }, seq: { type: "integer" } } }), ...errors },
+      },
       post: {
         summary: "Add a cluster (admin): returns the invite token once and the helm command",
         security: secured,
@@ -329,8 +335,23 @@ export const openapi = {
       get: { summary: "The cookie's session and its CSRF token", security: sessionOnly, responses: { "200": json(ref("Session")), "401": problem } },
       delete: { summary: "Sign out: the session is revoked and the cookie cleared (needs X-CSRF-Token)", security: sessionOnly, responses: { "204": { description: "signed out" }, "401": problem, "403": problem } },
     },
+    "/v1/whoami": {
+      get: {
+        summary: "Who the caller is: tenant, role and caller (an API token's name, or a session's username), for any credential",
+        security: secured,
+        responses: {
+          "200": json(obj({ tenantId: { type: "string" }, role: { type: "string", enum: ["admin", "operator", "viewer"] }, caller: obj({ kind: { type: "string", enum: ["user", "assistant", "agent"] }, id: { type: "string" } }), via: { type: "string", enum: ["token", "session"] } })),
+          "401": problem,
+        },
+      },
+    },
     "/v1/auth/config": {
-      get: { summary: "What the sign-in page offers (public)", security: [], responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }) })) } },
+      get: {
+        summary: "What the hub offers (public): single sign-on, and its public URL (GATEWAY_PUBLIC_URL), which kubeconfigs name",
+        description: "kubectl sends a token only to an https server: the web app offers the kubeconfig download only when publicUrl is https.",
+        security: [],
+        responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }), publicUrl: { type: "string", format: "uri" } })) },
+      },
     },
     "/v1/auth/oidc/login": {
       get: {

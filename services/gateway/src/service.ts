@@ -20,7 +20,7 @@ import { k8sProxyPlugin } from "./http/k8s-proxy.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { clusterDetailPlugin } from "./http/cluster-detail.js";
-import { eventsPlugin } from "./http/events.js";
+import { eventsCursor, eventsPlugin } from "./http/events.js";
 import { chartVersion } from "./http/charts.js";
 import { targetsPlugin } from "./http/targets.js";
 import { sessionRoutesPlugin } from "./http/session-routes.js";
@@ -81,6 +81,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       bootstrapRate: config.bootstrapRate,
       bootstrapBurst: config.bootstrapBurst,
       latestEdgeVersion,
+      eventsSeq: eventsCursor(conn, prefix),
       async ready() {
         if (conn.isClosed()) throw new DaaluError(Code.Unavailable, "NATS connection closed", { reason: "NATS_UNAVAILABLE" });
         try {
@@ -126,7 +127,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       runAs: k.runAs,
     });
     // Sign-in: password sessions, OIDC single sign-on, the CLI's browser login.
-    await app.register(sessionRoutesPlugin, { sessions, oidcLabel: config.oidc?.label });
+    await app.register(sessionRoutesPlugin, { sessions, oidcLabel: config.oidc?.label, publicUrl: config.publicUrl });
     await app.register(oidcRoutesPlugin, { oidc: config.oidc, sessions, logger });
     await app.register(cliAuthRoutesPlugin, { sessions, tokens: store });
     await app.register(chartsPlugin, { dir: config.edgeChartDir, logger });

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { pkceChallengeS256 } from "../src/domain/sign-in.js";
+import { cli } from "./admin-cli.js";
 import { assertProblem, http } from "./helpers.js";
 import { signIn, signInHarness, type Browser } from "./sign-in-harness.js";
 
@@ -102,4 +103,47 @@ test("code + verifier give an API token with the user's role; a wrong verifier o
   clock.advance(2 * 60_000 + 1);
   assertProblem(await token(c3, p3.verifier), 400, "INVALID_GRANT");
   assertProblem(await token("A".repeat(43), p3.verifier), 400, "INVALID_GRANT");
+});
+
+test("disabling a user (cli.ts user disable) revokes the API tokens its CLI logins obtained, and no one else's", async (t) => {
+  // No authentication cache: the revocation shows on the next request.
+  const { env, gw, tokens } = await signInHarness(t, { GATEWAY_AUTH_CACHE: "0ms" });
+  const cliToken = async (username: string) => {
+    const p = pkce();
+    const code = await codeFor(gw.url, await signIn(gw.url, username), p.challenge);
+    const r = await http(gw.url, "POST", "/v1/auth/cli/token", { json: { code, codeVerifier: p.verifier } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.token as string;
+  };
+  const oscars = [await cliToken("oscar"), await cliToken("oscar")];
+  const alices = await cliToken("alice");
+  // 503: past authentication (peering is not running here); 401: the token is refused.
+  const list = (token: string) => http(gw.url, "GET", "/v1/clusters", { token });
+  for (const tk of oscars) assertProblem(await list(tk), 503, "UNAVAILABLE");
+
+  const out = await cli(env.env, ["user", "disable", "--tenant", "acme", "--username", "oscar"]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /CLI-login tokens are ended/);
+  for (const tk of oscars) assertProblem(await list(tk), 401, "UNAUTHENTICATED");
+  // Another user's CLI token and a token made by hand (no user) still work.
+  assertProblem(await list(alices), 503, "UNAVAILABLE");
+  assertProblem(await list(tokens.viewer), 503, "UNAVAILABLE");
+  const rows = await gw.store.db.selectFrom("api_tokens").select(["name", "revoked_at"]).where("name", "like", "cli:%").orderBy("name").execute();
+  assert.deepEqual(rows.map((r) => [r.name.split(":")[1], r.revoked_at !== null]), [["alice", false], ["oscar", true], ["oscar", true]]);
+});
+
+test("GET /v1/whoami: a CLI-login token's tenant and role (what `daalu whoami` shows), and a session's", async (t) => {
+  const { gw, tokens } = await signInHarness(t);
+  const oscar = await signIn(gw.url, "oscar");
+  const p = pkce();
+  const r = await http(gw.url, "POST", "/v1/auth/cli/token", { json: { code: await codeFor(gw.url, oscar, p.challenge), codeVerifier: p.verifier } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const byToken = await http(gw.url, "GET", "/v1/whoami", { token: r.body.token });
+  assert.equal(byToken.status, 200, JSON.stringify(byToken.body));
+  assert.deepEqual({ ...byToken.body, caller: { ...byToken.body.caller, id: byToken.body.caller.id.split(":").slice(0, 2).join(":") } }, { tenantId: "acme", role: "operator", caller: { kind: "user", id: "cli:oscar" }, via: "token" });
+  assert.equal(byToken.headers.get("cache-control"), "no-store");
+  assert.equal((await http(gw.url, "GET", "/v1/whoami", { token: tokens.viewer })).body.role, "viewer");
+  const bySession = await http(gw.url, "GET", "/v1/whoami", { headers: { cookie: oscar.cookie } });
+  assert.deepEqual(bySession.body, { tenantId: "acme", role: "operator", caller: { kind: "user", id: "oscar" }, via: "session" });
+  assertProblem(await http(gw.url, "GET", "/v1/whoami"), 401, "UNAUTHENTICATED");
 });

@@ -206,6 +206,31 @@ test("resume from Last-Event-ID: exactly the missed events, in order, no duplica
   }
 });
 
+test("GET /v1/clusters says how new its list is (seq): a stream resumed after it misses nothing and repeats nothing", { timeout: 60_000 }, async () => {
+  const s = await sse(acme.viewer);
+  await eventually(() => assert.equal(s.events[0]?.event, "hello"));
+  const hello = Number(data(s.events[0]!).seq);
+  const q1 = await addCluster("q-1");
+  await eventually(() => assert.ok(clusterEvents(s).some((e) => data(e).cluster.id === q1.id)));
+  const q1Id = Number(clusterEvents(s).find((e) => data(e).cluster.id === q1.id)!.id);
+  s.close();
+
+  const list = await http(gw.url, "GET", "/v1/clusters", { token: acme.viewer });
+  assert.equal(list.status, 200);
+  const seq = list.body.seq as number;
+  assert.equal(typeof seq, "number");
+  assert.ok(seq >= q1Id && q1Id > hello, `list seq ${seq}, q-1's event ${q1Id}, hello ${hello}`);
+  assert.ok((list.body.clusters as { id: string }[]).some((c) => c.id === q1.id), "every event up to seq is in the list");
+
+  // Changed after the list: a stream resumed after its seq brings exactly that, not q-1 again.
+  const q2 = await addCluster("q-2");
+  const resumed = await sse(acme.viewer, {}, `?lastEventId=${seq}`);
+  await eventually(() => assert.equal(clusterEvents(resumed).length, 1));
+  assert.deepEqual(clusterEvents(resumed).map((e) => data(e).cluster.id), [q2.id]);
+  assert.equal(resumed.events.filter((e) => e.event === "hello" || e.event === "reset").length, 0);
+  resumed.close();
+});
+
 test("an id the stream no longer holds (or never had) gets a reset, then live events", { timeout: 60_000 }, async () => {
   const name = eventsStreamName(env.prefix);
   await addCluster("old-1");

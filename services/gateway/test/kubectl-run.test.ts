@@ -62,7 +62,7 @@ before(async () => {
     const { peeringv1 } = await import("@daalu/proto");
     const peering = natsClient(env.nc, peeringv1.PeeringService, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
     const audit = await createAuditPublisher(env.nc, { prefix: env.prefix, ensureStream: false });
-    await app.register(sessionRoutesPlugin, { sessions: auth.sessions!, oidcLabel: undefined });
+    await app.register(sessionRoutesPlugin, { sessions: auth.sessions!, oidcLabel: undefined, publicUrl: "https://hub.example.test" });
     await app.register(kubectlRunPlugin, { auth, peering, logger, audit, timeoutMs: TIME_LIMIT_MS, maxOutputBytes: OUTPUT_CAP, limits: { total: 3, perTenant: 2, perCluster: 2 }, onRunDir: (d) => runDirs.push(d) });
   });
   dir = mkdtempSync(path.join(tmpdir(), "kubectl-run-"));

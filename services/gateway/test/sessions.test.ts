@@ -171,7 +171,9 @@ test("every response carries the Content-Security-Policy, nosniff and no-referre
     assert.equal(r.headers.get("referrer-policy"), "no-referrer");
   }
   const cfg = await http(gw.url, "GET", "/v1/auth/config");
-  assert.deepEqual(cfg.body, { oidc: { enabled: false, label: null } });
+  assert.deepEqual(cfg.body.oidc, { enabled: false, label: null });
+  // No GATEWAY_PUBLIC_URL and no TLS here: the default, plain http (the web app then offers no kubeconfig).
+  assert.match(cfg.body.publicUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
 });
 
 test("ensureUser (the devhub's first start) creates the admin once with a generated password that signs in", async (t) => {

@@ -1,27 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { setup } from "@daalu/testing";
 import { openGatewayStore } from "../src/admin.js";
 import { verifyPassword } from "../src/domain/password.js";
+import { cli } from "./admin-cli.js";
 import { seedTenant } from "./helpers.js";
-
-const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
-
-/** Runs the admin CLI as an operator would, with `stdin` piped in. */
-function cli(env: Record<string, string>, args: string[], stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    p.on("error", reject);
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(stdin);
-  });
-}
 
 test("cli.ts user add and disable: a generated password printed once, or one read from stdin; only hashes stored", async (t) => {
   const env = await setup();

@@ -17,6 +17,31 @@ import { StatusBadge } from "./Clusters";
 import { KubectlPanel } from "./KubectlPanel";
 import { AlertsSection, EdgeSection, HistorySection, NodesSection, RolloutsSection, Section, UsageSection, useGet } from "./ClusterSections";
 
+/**
+ * The kubeconfig names the hub's public URL (GATEWAY_PUBLIC_URL, which GET
+ * /v1/auth/config says). kubectl sends no token to a plain-http server, so the
+ * download is offered only for an https one; otherwise the page says why.
+ */
+function KubeconfigDownload({ c }: { c: Cluster }) {
+  const hub = useGet<{ publicUrl?: string }>("/v1/auth/config");
+  if (!hub) return null;
+  const url = "data" in hub ? hub.data.publicUrl : undefined;
+  if (url?.startsWith("https://")) {
+    return (
+      <a className="btn btn-plain" href={`/v1/clusters/${enc(c.id)}/kubeconfig`} download={`${c.name}.kubeconfig`}>
+        Download kubeconfig
+      </a>
+    );
+  }
+  return (
+    <p className="muted" data-testid="kubeconfig-needs-https">
+      No kubeconfig download: kubectl sends a token only over https, and this hub&apos;s public address is {url ?? "unknown"}. An admin sets
+      GATEWAY_PUBLIC_URL to its https address (or gives the gateway a certificate); meanwhile <code>daalu kubectl {c.name} -- get nodes</code> or
+      the panel below work.
+    </p>
+  );
+}
+
 function Actions({ c }: { c: Cluster }) {
   const { user } = useSession();
   const [note, setNote] = useState<string | null>(null);
@@ -37,11 +62,7 @@ function Actions({ c }: { c: Cluster }) {
         >
           Copy diagnostic blob
         </Button>
-        {may(user?.role, "operator") && (
-          <a className="btn btn-plain" href={`/v1/clusters/${enc(c.id)}/kubeconfig`} download={`${c.name}.kubeconfig`}>
-            Download kubeconfig
-          </a>
-        )}
+        {may(user?.role, "operator") && <KubeconfigDownload c={c} />}
         {may(user?.role, "admin") && (
           <Button
             className="btn btn-plain"

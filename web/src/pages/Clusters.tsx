@@ -2,9 +2,11 @@
  * Managed Infra → Clusters: one row per cluster, live (live.tsx), filtered by
  * name and status, sorted by a column, virtualised (only the rows in view are
  * in the DOM, so 1,000 clusters scroll like 10). The DOM contract the UI bench
- * reads: each row has `data-cluster-id` and `data-status`.
+ * and the browser test read: the table's `data-total` is the number of rows it
+ * holds (after the filters; only some are in the DOM), and each row has
+ * `data-cluster-id` and `data-status`.
  */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { Button, Focusable, Input, Label, Link, SearchField, Tooltip, TooltipTrigger } from "react-aria-components";
 import { useNavigate, useSearchParams } from "react-router";
 import { useVirtualizer } from "@tanstack/react-virtual";
@@ -13,8 +15,10 @@ import { useNow } from "../clock";
 import { ago, apiTone, openAlertCount, statusTone, statusWords, tunnelTone, type Tone } from "../format";
 import { useLive } from "../live";
 import { useSession } from "../session";
-import { AddClusterDialog } from "./AddCluster";
 import { Choice } from "../ui";
+
+// The wizard (dialog, form, invite panel) is its own chunk: the list does not wait for it.
+const AddClusterDialog = lazy(() => import("./AddCluster").then((m) => ({ default: m.AddClusterDialog })));
 
 type SortKey = "name" | "status" | "handshake" | "ip";
 const STATUS_ORDER: Record<string, number> = { error: 0, disconnected: 1, awaiting_handshake: 2, pending_enrollment: 3, connected: 4 };
@@ -193,12 +197,14 @@ export function ClustersPage() {
           {live.loaded && !live.error ? `${live.clusters.size} ${live.clusters.size === 1 ? "cluster" : "clusters"} · ${counts.connected ?? 0} connected · ${(counts.disconnected ?? 0) + (counts.error ?? 0)} down` : ""}
         </p>
         {may(user?.role, "admin") && (
-          <AddClusterDialog
-            onConnected={(c) => {
-              setFresh(c.id);
-              setAnnounce(`${c.name} is connected.`);
-            }}
-          />
+          <Suspense fallback={null}>
+            <AddClusterDialog
+              onConnected={(c) => {
+                setFresh(c.id);
+                setAnnounce(`${c.name} is connected.`);
+              }}
+            />
+          </Suspense>
         )}
       </div>
       <p className="visually-hidden" role="status">
@@ -243,7 +249,7 @@ export function ClustersPage() {
         </div>
       )}
       {live.loaded && !live.error && rows.length > 0 && (
-        <div className="table" role="table" aria-label="Clusters" aria-rowcount={rows.length + 1}>
+        <div className="table" role="table" aria-label="Clusters" aria-rowcount={rows.length + 1} data-total={rows.length}>
           <div role="rowgroup" className="thead">
             <div role="row" aria-rowindex={1} className="row head">
               {COLUMNS.map((col) =>

@@ -64,15 +64,15 @@ export function logout(): void {
 export async function whoami(o: { output: Format }): Promise<void> {
   const c = effectiveConfig();
   const hub = Hub.fromConfig();
-  // Proves the token still works (401 → exit 4).
-  await hub.json("GET", "/v1/clusters");
-  const me = { hub: hub.url, tenant: c.tenant ?? null, username: c.username ?? null, role: c.role ?? null, tokenFrom: c.tokenFrom ?? null };
+  // The hub says who the token is (and proves it still works: 401 → exit 4); the role is the hub's, now.
+  const who = await hub.json<{ tenantId?: string; role?: string }>("GET", "/v1/whoami");
+  const me = { hub: hub.url, tenant: who.tenantId ?? c.tenant ?? null, username: c.username ?? null, role: who.role ?? c.role ?? null, tokenFrom: c.tokenFrom ?? null };
   if (await printData(o.output, me)) return;
   printFields([
     ["Hub", me.hub],
-    ["Tenant", me.tenant ?? "(not known for a pasted token)"],
+    ["Tenant", me.tenant ?? "(unknown)"],
     ["User", me.username ?? "(API token)"],
-    ["Role", me.role ?? "(not known for a pasted token)"],
+    ["Role", me.role ?? "(unknown)"],
     ["Token from", me.tokenFrom === "env" ? "DAALU_TOKEN" : configPath()],
   ]);
 }

@@ -40,6 +40,8 @@ export interface AppDeps {
   bootstrapBurst: number;
   /** The edge release this hub offers (the edge chart's version): cluster rows say when theirs is older. */
   latestEdgeVersion?: string;
+  /** The live events stream's newest sequence (events.ts eventsCursor): GET /v1/clusters says how new its list is. */
+  eventsSeq?: () => Promise<number>;
 }
 
 /** Every registered route, "METHOD /path" with OpenAPI-style `{param}`s (for the OpenAPI test). */
@@ -155,8 +157,11 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   app.get("/v1/clusters", async (req) =>
     inSpan(req, async () => {
       const p = principalOf(req);
+      // Read first: every event up to `seq` is in the list (a live view resumes its stream after it).
+      // Without the stream (NATS trouble) the list still answers, without `seq`.
+      const seq = await deps.eventsSeq?.().catch((err: unknown) => log.warn({ err }, "events stream sequence unavailable"));
       const res = await deps.peering.listClusters({}, call(p));
-      return { clusters: res.clusters.map(rowJson) };
+      return { clusters: res.clusters.map(rowJson), ...(typeof seq === "number" ? { seq } : {}) };
     }),
   );
   app.get<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>

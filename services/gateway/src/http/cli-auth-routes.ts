@@ -65,7 +65,7 @@ export const cliAuthRoutesPlugin: FastifyPluginAsync<CliAuthRoutesOptions> = asy
     const user = await sessions.store.userById(c.userId);
     if (!user || user.disabledAt) throw new InvalidGrantError("the user is disabled");
     const day = new Date(now).toISOString().slice(0, 10);
-    const t = await createApiToken(opts.tokens, user.tenantId, `cli:${user.username}:${day}`, { role: user.role, kind: "user" });
+    const t = await createApiToken(opts.tokens, user.tenantId, `cli:${user.username}:${day}`, { role: user.role, kind: "user", userId: user.id });
     return reply.header("cache-control", "no-store").send({ token: t.token, tenantId: user.tenantId, username: user.username, role: user.role });
   });
 };

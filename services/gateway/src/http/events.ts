@@ -75,6 +75,24 @@ function eventFrame(m: JsMsg, tenantId: string, latest: string | undefined): str
   return undefined;
 }
 
+/**
+ * The events stream's newest sequence, read before a list is: the list is then
+ * at least as new as every event up to it (peering publishes after it writes),
+ * so a tab that fetched it resumes the stream after it (`?lastEventId=`) and
+ * misses nothing. GET /v1/clusters carries it as `seq`, like `hello`'s.
+ */
+export function eventsCursor(nc: NatsConnection, natsPrefix: string): () => Promise<number> {
+  const stream = eventsStreamName(natsPrefix);
+  let jsm: Promise<JetStreamManager> | undefined;
+  return async () => {
+    jsm ??= jetstreamManager(nc).catch((err: unknown) => {
+      jsm = undefined;
+      throw err;
+    });
+    return (await (await jsm).streams.info(stream)).state.last_seq;
+  };
+}
+
 /** Where a stream starts: after `lastId` when the stream still holds everything after it, else after the newest. */
 export function startOf(lastId: number | undefined, firstSeq: number, lastSeq: number): { from: number; preamble?: "hello" | "reset" } {
   if (lastId === undefined) return { from: lastSeq + 1, preamble: "hello" };

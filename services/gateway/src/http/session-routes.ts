@@ -4,10 +4,12 @@
  *   POST   /v1/session      {tenant, username, password} → the session + Set-Cookie daalu_session (public)
  *   GET    /v1/session      the cookie's session, with its CSRF token (session only)
  *   DELETE /v1/session      sign out: the session is revoked, the cookie cleared (session + CSRF token)
- *   GET    /v1/auth/config  what the sign-in page offers: {oidc: {enabled, label}} (public)
+ *   GET    /v1/auth/config  what the hub offers: {oidc: {enabled, label}, publicUrl} (public)
+ *   GET    /v1/whoami       {tenantId, role, caller: {kind, id}, via} for any credential (token or session)
  *
  * Register with `app.register(sessionRoutesPlugin, { sessions, oidc })`.
  */
+import { CallerKind } from "@daalu/proto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { SessionInfo, Sessions } from "../sessions.js";
 import { clearedSessionCookie, sessionCookie } from "../sessions.js";
@@ -18,6 +20,8 @@ export interface SessionRoutesOptions {
   sessions: Sessions;
   /** The SSO button's label when OIDC is configured. */
   oidcLabel: string | undefined;
+  /** GATEWAY_PUBLIC_URL: the address kubeconfigs name (the web app offers one only when it is https). */
+  publicUrl: string;
 }
 
 /** GET/POST /v1/session's answer. */
@@ -47,5 +51,15 @@ export const sessionRoutesPlugin: FastifyPluginAsync<SessionRoutesOptions> = asy
     await opts.sessions.revoke(sessionOf(req).id);
     return reply.header("set-cookie", clearedSessionCookie()).code(204).send();
   });
-  app.get("/v1/auth/config", { config: PUBLIC }, async () => ({ oidc: { enabled: opts.oidcLabel !== undefined, label: opts.oidcLabel ?? null } }));
+  // Who the caller is, for any credential (the CLI's `daalu whoami` after a pasted token): tenant and role.
+  app.get("/v1/whoami", async (req, reply) => {
+    const p = principalOf(req);
+    return reply.header("cache-control", "no-store").send({
+      tenantId: p.tenantId,
+      role: p.role,
+      caller: { kind: (CallerKind[p.caller.kind] ?? "USER").toLowerCase(), id: p.caller.id },
+      via: p.session ? "session" : "token",
+    });
+  });
+  app.get("/v1/auth/config", { config: PUBLIC }, async () => ({ oidc: { enabled: opts.oidcLabel !== undefined, label: opts.oidcLabel ?? null }, publicUrl: opts.publicUrl }));
 };

@@ -87,4 +87,12 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  // The API tokens a user's `daalu login` obtained (POST /v1/auth/cli/token) name the user:
+  // disabling the user revokes them with its sessions.
+  "202612022100_api_tokens_user": {
+    async up(db: Kysely<unknown>) {
+      await sql`alter table api_tokens add column user_id uuid references users(id) on delete cascade`.execute(db);
+      await sql`create index api_tokens_user on api_tokens (user_id) where user_id is not null`.execute(db);
+    },
+  },
 };

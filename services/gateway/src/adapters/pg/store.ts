@@ -21,6 +21,8 @@ interface ApiTokensTable {
   created_at: Generated<Date>;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** The user whose `daalu login` obtained the token; null for tokens made by hand (cli.ts token create). */
+  user_id: Generated<string | null>;
 }
 
 export interface GatewayDb extends UserTables {
@@ -70,11 +72,11 @@ export class GatewayStore {
     }
   }
 
-  async insertToken(t: { tenantId: string; name: string; role: Role; callerKind: CallerKindName; selector: string; verifierHash: Buffer }): Promise<ApiTokenRow> {
+  async insertToken(t: { tenantId: string; name: string; role: Role; callerKind: CallerKindName; selector: string; verifierHash: Buffer; userId?: string }): Promise<ApiTokenRow> {
     try {
       const r = await this.db
         .insertInto("api_tokens")
-        .values({ tenant_id: t.tenantId, name: t.name, role: t.role, caller_kind: t.callerKind, selector: t.selector, verifier_hash: t.verifierHash, revoked_at: null, last_used_at: null })
+        .values({ tenant_id: t.tenantId, name: t.name, role: t.role, caller_kind: t.callerKind, selector: t.selector, verifier_hash: t.verifierHash, revoked_at: null, last_used_at: null, user_id: t.userId ?? null })
         .returningAll()
         .executeTakeFirstOrThrow();
       return row(r);

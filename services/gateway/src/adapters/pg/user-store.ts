@@ -99,13 +99,14 @@ export class UserStore {
     }
   }
 
-  /** Disables the user and revokes its sessions; false when there is no such user. */
+  /** Disables the user and revokes its sessions and the API tokens its CLI logins obtained; false when there is no such user. */
   async disableUser(tenantId: string, username: string, at: Date): Promise<boolean> {
     try {
       return await this.db.transaction().execute(async (tx) => {
         const u = await tx.updateTable("users").set({ disabled_at: at }).where("tenant_id", "=", tenantId).where("username", "=", username).returning("id").executeTakeFirst();
         if (!u) return false;
         await tx.updateTable("sessions").set({ revoked_at: at }).where("user_id", "=", u.id).where("revoked_at", "is", null).execute();
+        await tx.updateTable("api_tokens").set({ revoked_at: at }).where("user_id", "=", u.id).where("revoked_at", "is", null).execute();
         return true;
       });
     } catch (err) {
