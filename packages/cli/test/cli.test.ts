@@ -169,10 +169,10 @@ test("kubectl passthrough: the local kubectl through the hub and the tunnel, exi
   assert.equal(missing.code, 1, missing.stderr);
   assert.match(missing.stderr, /NotFound|not found/);
 
-  // The edge's RBAC is read-only: the API server's refusal reaches kubectl verbatim.
+  // The hub is read-only for the cluster: the edge refuses the write with a Status that says why, and kubectl exits 1.
   const del = await cli(["kubectl", "prod", "--", "delete", "pod", "nginx", "-n", "default"]);
   assert.equal(del.code, 1, del.stderr);
-  assert.match(del.stderr, /forbidden/i);
+  assert.match(del.stderr, /MethodNotAllowed\).*read-only for this cluster and refused DELETE/);
 
   // The same command on the hub's panel (as if no kubectl were installed here).
   const remote = await cli(["kubectl", "prod", "--remote", "--", "get", "pods", "-A"]);
