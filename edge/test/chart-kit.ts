@@ -58,6 +58,23 @@ export type PodSpec = {
   restartPolicy?: string;
   securityContext?: Record<string, unknown>;
 };
+/** The verbs of a read. */
+export const READ = ["get", "list", "watch"];
+
+/** What the default (read-only) RBAC grants the proxy account: group/resource → sorted verbs. */
+export const READ_ONLY_GRANTS: Record<string, string[]> = {
+  "/pods": READ,
+  "/services": READ,
+  "/events": READ,
+  "/nodes": READ,
+  "/namespaces": READ,
+  "apps/deployments": READ,
+  "apps/statefulsets": READ,
+  "apps/daemonsets": READ,
+  "apps/replicasets": READ,
+  "/pods/log": ["get"],
+};
+
 export type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 export type Binding = K8sObject & { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace?: string }> };
 

@@ -9,9 +9,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runHelm } from "@daalu/testing";
-import { CHART, INSTALL, one, render, rulesOf, skip, valuesFile, type K8sObject } from "./chart-kit.js";
+import { CHART, INSTALL, one, READ, READ_ONLY_GRANTS, render, rulesOf, skip, valuesFile, type K8sObject } from "./chart-kit.js";
 
-const READ = ["get", "list", "watch"];
 const PROXY = "daalu-edge-proxy";
 
 /** group/resource → sorted verbs, over every rule bound to the proxy account. */
@@ -24,20 +23,8 @@ function granted(objs: K8sObject[]): Record<string, string[]> {
 }
 const preset = (name: string, extra = "") => render([INSTALL, valuesFile(`rbac-${name}${extra ? "-x" : ""}`, `rbac:\n  preset: ${name}\n${extra}`)]);
 
-const READ_ONLY: Record<string, string[]> = {
-  "/pods": READ,
-  "/services": READ,
-  "/events": READ,
-  "/nodes": READ,
-  "/namespaces": READ,
-  "apps/deployments": READ,
-  "apps/statefulsets": READ,
-  "apps/daemonsets": READ,
-  "apps/replicasets": READ,
-  "/pods/log": ["get"],
-};
 const READ_WIDE: Record<string, string[]> = {
-  ...READ_ONLY,
+  ...READ_ONLY_GRANTS,
   ...Object.fromEntries(
     [
       "/configmaps",
@@ -72,10 +59,10 @@ const NEVER = ["secrets", "pods/exec", "pods/attach", "pods/portforward", "nodes
 
 test("rbac presets: read-only is the default, and each preset gives the proxy account exactly its rules", { skip }, async () => {
   const byDefault = await render([INSTALL]);
-  assert.deepEqual(granted(byDefault), READ_ONLY);
+  assert.deepEqual(granted(byDefault), READ_ONLY_GRANTS);
   assert.equal(one(byDefault, "ClusterRole").metadata.annotations?.["daalu.io/rbac-preset"], "read-only");
   for (const [name, want] of [
-    ["read-only", READ_ONLY],
+    ["read-only", READ_ONLY_GRANTS],
     ["read-wide", READ_WIDE],
     ["operator", OPERATOR],
   ] as const) {
@@ -95,7 +82,7 @@ test("rbac presets: read-only is the default, and each preset gives the proxy ac
 test("rbac extras and custom rules add exactly what they name; Secrets only when asked", { skip }, async () => {
   const objs = await preset("read-only", "  extras: [secrets, metrics]\n  customRules:\n    - apiGroups: [cert-manager.io]\n      resources: [certificates]\n      verbs: [get, list]\n");
   assert.deepEqual(granted(objs), {
-    ...READ_ONLY,
+    ...READ_ONLY_GRANTS,
     "/secrets": READ,
     "metrics.k8s.io/pods": ["get", "list"],
     "metrics.k8s.io/nodes": ["get", "list"],
