@@ -5,6 +5,7 @@ import { deploymentLogsQuery, rolloutsQuery, rolloutStatusQuery, unhealthyPodsQu
 import { historyQuery } from "./http/cluster-detail.js";
 import { eventsQuery } from "./http/events.js";
 import { targetParams } from "./http/targets.js";
+import { WEB_APP_ROUTES } from "./http/web.js";
 
 /**
  * The hand-written OpenAPI 3.1 document of every route. A test
@@ -28,6 +29,7 @@ function json(schema: object, description = "OK") {
 function body(schema: object) {
   return { required: true, content: { "application/json": { schema } } };
 }
+const webPage = { get: { summary: "A page of the web app (its index.html; the app routes in the browser)", security: [], responses: { "200": { description: "HTML page", content: { "text/html": {} } } } } };
 const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
 const idParams = [{ name: "id", in: "path", required: true, schema: idParam.properties.id }];
 /** A bearer API token, or a session cookie (then X-CSRF-Token on anything but GET and HEAD). */
@@ -365,9 +367,9 @@ export const openapi = {
     "/v1/auth/oidc/callback": {
       get: {
         summary: "The identity provider's redirect: the code is exchanged and checked, the user upserted with the role its groups map to, the session opened; 302 to returnTo",
-        description: "403 NO_ROLE_FOR_GROUPS when no group maps to a role (GATEWAY_OIDC_ROLE_MAP); 401 OIDC_LOGIN_FAILED when the state, code, tokens or claims do not check out.",
+        description: "403 NO_ROLE_FOR_GROUPS when no group maps to a role (GATEWAY_OIDC_ROLE_MAP); 401 OIDC_LOGIN_FAILED when the state, code, tokens or claims do not check out. A browser's navigation (Accept: text/html) is refused with a 302 to /signin?sso_error=<reason> instead.",
         security: [],
-        responses: { "302": { description: "signed in: to returnTo, with Set-Cookie daalu_session" }, "401": problem, "403": problem, "404": problem, "409": problem, "503": problem },
+        responses: { "302": { description: "signed in: to returnTo, with Set-Cookie daalu_session; refused (browser): to /signin?sso_error=<reason>" }, "401": problem, "403": problem, "404": problem, "409": problem, "503": problem },
       },
     },
     "/v1/auth/cli/authorize": {
@@ -392,12 +394,7 @@ export const openapi = {
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },
     "/": { get: { summary: "The web app: redirects to /clusters (or says how to build the app when it is not built)", security: [], responses: { "302": { description: "to /clusters" }, "503": { description: "the web app is not built", content: { "text/html": {} } } } } },
-    ...Object.fromEntries(
-      ["/signin", "/clusters", "/clusters/{id}", "/clusters/{id}/{tab}", "/settings/clusters/subnet", "/settings/clusters/reconciliation", "/settings/clusters/{id}/rbac"].map((p) => [
-        p,
-        { get: { summary: "A page of the web app (its index.html; the app routes in the browser)", security: [], responses: { "200": { description: "HTML page", content: { "text/html": {} } } } } },
-      ]),
-    ),
+    ...Object.fromEntries(WEB_APP_ROUTES.map((r) => [r.replace(/:([A-Za-z]+)/g, "{$1}"), webPage])),
     "/assets/{file}": { get: { summary: "A file of the web app's build (content-hashed name, cached immutable)", security: [], parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the file" }, "404": problem } } },
   },
 } as const;
