@@ -42,6 +42,16 @@ describe("compareObject", () => {
     assert.equal(compareObject(d, l, { ignore: ["spec/replicas"] }).patch.length, 2);
   });
 
+  it("an ignored item of an atomic list keeps its place with live's item, so the replaced list compares in sync", () => {
+    const d = podSpec({ containers: [{ name: "a", args: ["--x", "--managed-by-someone", "--y"] }] });
+    const l = podSpec({ containers: [{ name: "a", args: ["--old", "--set-elsewhere", "--y"] }] });
+    const ignore = ["/spec/template/spec/containers/0/args/1"];
+    const r = compareObject(d, l, { ignore });
+    assert.deepEqual(r.patch, [{ op: "replace", path: "/spec/template/spec/containers/0/args", value: ["--x", "--set-elsewhere", "--y"] }]);
+    const patched = podSpec({ containers: [{ name: "a", args: r.patch[0]!.value }] });
+    assert.deepEqual(compareObject(d, patched, { ignore }), { state: "in_sync", patch: [] });
+  });
+
   it("merge-key lists match by key in any order; live-only items (injected sidecars) do not count; a new item is appended", () => {
     const d = podSpec({ containers: [{ name: "a", image: "a:1" }, { name: "b", image: "b:1" }] });
     const l = podSpec({ containers: [{ name: "istio-proxy", image: "proxy" }, { name: "b", image: "b:2" }] });

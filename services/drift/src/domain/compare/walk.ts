@@ -20,7 +20,8 @@
  *   "", {} or []) equals an absent live field: the API server leaves such
  *   fields out of what it returns.
  * - Nothing under an ignored pointer counts, and added or replaced values
- *   carry no ignored part.
+ *   carry no ignored part (an ignored list item keeps its place, with the
+ *   item live has there, or the manifest's own where live has none).
  */
 import jsonpatch from "fast-json-patch";
 import type { JsonPatchOp } from "./index.js";
@@ -49,12 +50,23 @@ export function ignoreTree(pointers: readonly string[]): IgnoreNode {
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const isZero = (v: unknown) => v === false || v === 0 || v === "" || (Array.isArray(v) ? v.length === 0 : isMap(v) && Object.keys(v).length === 0);
 
-/** `value` without the parts under ignored pointers (`ignore` is the node at `value`'s own path). */
-function strip(value: unknown, ignore: IgnoreNode | undefined): unknown {
+/**
+ * `value` without the parts under ignored pointers (`ignore` is the node at `value`'s own path). An ignored list
+ * item keeps its place, so that an atomic list keeps its length: with the item `live` has there, or, where live has
+ * none, the manifest's own (nothing else could fill it).
+ */
+function strip(value: unknown, ignore: IgnoreNode | undefined, live: unknown): unknown {
   if (!ignore || ignore.children.size === 0) return value;
-  if (Array.isArray(value)) return value.flatMap((x, i) => (ignore.children.get(String(i))?.end ? [] : [strip(x, ignore.children.get(String(i)))]));
+  if (Array.isArray(value)) {
+    const l = Array.isArray(live) ? live : [];
+    return value.flatMap((x, i) => {
+      const node = ignore.children.get(String(i));
+      return [!node?.end ? strip(x, node, l[i]) : i < l.length ? l[i] : x];
+    });
+  }
   if (isMap(value)) {
-    return Object.fromEntries(Object.entries(value).flatMap(([k, x]) => (ignore.children.get(k)?.end ? [] : [[k, strip(x, ignore.children.get(k))]])));
+    const l = isMap(live) ? live : {};
+    return Object.fromEntries(Object.entries(value).flatMap(([k, x]) => (ignore.children.get(k)?.end ? [] : [[k, strip(x, ignore.children.get(k), l[k])]])));
   }
   return value;
 }
@@ -71,10 +83,10 @@ const child = (at: At, desiredKey: string, liveKey: string): At => ({
 export function walk(desired: unknown, live: unknown, rule: FieldRule | undefined, at: At, ops: JsonPatchOp[]): void {
   if (desired === null || desired === undefined || at.ignore?.end) return;
   if (live === undefined) {
-    if (!isZero(desired)) ops.push({ op: "add", path: at.live, value: strip(desired, at.ignore) });
+    if (!isZero(desired)) ops.push({ op: "add", path: at.live, value: strip(desired, at.ignore, undefined) });
     return;
   }
-  const replace = () => ops.push({ op: "replace", path: at.live, value: strip(desired, at.ignore) });
+  const replace = () => ops.push({ op: "replace", path: at.live, value: strip(desired, at.ignore, live) });
   if (isMap(desired)) {
     if (!isMap(live)) return void replace();
     for (const [k, d] of Object.entries(desired)) walk(d, live[k], fieldRule(rule, k), child(at, k, k), ops);
@@ -101,7 +113,7 @@ function keyedList(desired: Record<string, unknown>[], live: unknown[], rule: Fi
     const j = index.get(keyOf(item)!);
     if (j === undefined) {
       const ignore = at.ignore?.children.get(String(i));
-      if (!ignore?.end) ops.push({ op: "add", path: `${at.live}/-`, value: strip(item, ignore) });
+      if (!ignore?.end) ops.push({ op: "add", path: `${at.live}/-`, value: strip(item, ignore, undefined) });
     } else {
       walk(item, live[j], rule.items, child(at, String(i), String(j)), ops);
     }
