@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { parseBundle, type BundleProblem } from "./bundle.js";
+import { SECRET_HASH, parseBundle, secretValueHash, type BundleProblem } from "./bundle.js";
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -81,13 +81,16 @@ describe("desired-state bundle", () => {
     assert.deepEqual(problems("---\n\n---\n"), [{ document: 0, line: 0, message: "the bundle holds no Kubernetes object" }]);
   });
 
-  it("never keeps a Secret's values: data and stringData become sha256 hashes", () => {
-    const r = parseBundle("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: aHVudGVyMg==\nstringData:\n  user: admin\n");
+  it("never keeps a Secret's values: data and stringData become sha256 hashes of the value's bytes", () => {
+    const r = parseBundle("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: aHVudGVyMg==\nstringData:\n  user: admin\n  again: hunter2\n");
     assert.ok(r.ok);
     const m = r.objects[0]!.manifest;
     const hash = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
-    assert.deepEqual(m["data"], { password: hash("aHVudGVyMg==") });
-    assert.deepEqual(m["stringData"], { user: hash("admin") });
+    // data is base64 and hashed decoded, so "hunter2" hashes alike in data and stringData.
+    assert.deepEqual(m["data"], { password: hash("hunter2") });
+    assert.deepEqual(m["stringData"], { user: hash("admin"), again: hash("hunter2") });
+    assert.equal(secretValueHash("data", "aHVudGVyMg=="), secretValueHash("stringData", "hunter2"));
+    assert.match(secretValueHash("data", 42), SECRET_HASH);
     assert.doesNotMatch(JSON.stringify(r), /aHVudGVyMg==|"admin"/);
   });
 });

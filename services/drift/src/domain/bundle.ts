@@ -5,8 +5,8 @@
  * (1-based) and line: parseable YAML, a mapping, `apiVersion`, `kind` and
  * `metadata.name` present and well-formed, no List kinds, no object twice,
  * and size limits (bytes, documents). Secret values never leave this
- * function: `data`/`stringData` are replaced by `sha256:<hex>` of each value,
- * which is all drift detection compares. Pure.
+ * function: `data`/`stringData` are replaced by `secretValueHash` of each
+ * value, which is all drift detection compares. Pure.
  */
 import { createHash } from "node:crypto";
 import { LineCounter, parseAllDocuments } from "yaml";
@@ -46,14 +46,27 @@ const KIND = /^[A-Z][A-Za-z0-9]{0,62}$/;
 const API_VERSION = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
-const sha = (v: unknown) => `sha256:${createHash("sha256").update(typeof v === "string" ? v : JSON.stringify(v)).digest("hex")}`;
+/** What a hashed Secret value looks like. */
+export const SECRET_HASH = /^sha256:[0-9a-f]{64}$/;
 
-/** Secret values as hashes (data is base64 in the manifest; both forms are hashed as written). */
+/**
+ * A Secret value as drift stores and compares it: `sha256:<hex>` of the
+ * value's bytes. `data` values are base64 and are hashed decoded,
+ * `stringData` values are hashed as UTF-8, so one value hashes alike in
+ * either field, and a live Secret (the API server returns only `data`) hashes
+ * the same way as the manifest. A non-string value hashes its JSON text.
+ */
+export function secretValueHash(field: "data" | "stringData", v: unknown): string {
+  const bytes = typeof v !== "string" ? Buffer.from(JSON.stringify(v) ?? "", "utf8") : Buffer.from(v, field === "data" ? "base64" : "utf8");
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** Secret values as hashes. */
 function redactSecret(m: Record<string, unknown>): Record<string, unknown> {
   const out = { ...m };
   for (const field of ["data", "stringData"] as const) {
     const v = m[field];
-    if (isMap(v)) out[field] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sha(x)]));
+    if (isMap(v)) out[field] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, secretValueHash(field, x)]));
   }
   return out;
 }
