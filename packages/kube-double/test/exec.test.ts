@@ -67,8 +67,8 @@ describe("kubectl exec, attach and cp against the double", () => {
       await eventually(() => assert.match(out, /stty size\r\n30 100\r\n\$ $/), { timeoutMs: 5000 });
       const session = double.sessions({ pod: POD, kind: "exec", running: true }).at(-1)!;
       assert.equal(session.tty, true);
-      // Resize the terminal kubectl runs in, as a window resize does: kubectl gets SIGWINCH and sends the new size.
-      const ptsOf = spawn("sh", ["-c", `for p in $(pgrep -P ${child.pid} -f kubectl) $(pgrep -f 'kubectl.*exec -it'); do readlink /proc/$p/fd/0; done | grep -m1 /dev/pts`]);
+      // Resize the terminal kubectl runs in (script's child's pty), as a window resize does: kubectl gets SIGWINCH and sends the new size.
+      const ptsOf = spawn("sh", ["-c", `for p in $(pgrep -P ${child.pid}); do readlink /proc/$p/fd/0; done | grep -m1 /dev/pts`]);
       let pts = "";
       ptsOf.stdout.on("data", (d: Buffer) => (pts += d.toString()));
       await new Promise((resolve) => ptsOf.on("close", resolve));

@@ -4,8 +4,13 @@
  * is authenticated and authorized like any other first; a WebSocket upgrade
  * is a GET, so it needs `get` on the subresource and, as the API server also
  * checks for these upgrades, `create`. SPDY/3.1 upgrades (and SPDY tunnelled
- * in a WebSocket, `SPDY/3.1+portforward.k8s.io`) are refused with a 400
- * Status: the double speaks no SPDY.
+ * in a WebSocket, `SPDY/3.1+portforward.k8s.io`, which is what kubectl 1.30+
+ * uses for port-forward) are refused with a 400 Status: the double speaks no
+ * SPDY. The one Node SPDY/3.1 library, spdy-transport (last release 2018),
+ * is built for HTTP over SPDY: its parser refuses every SYN_STREAM without
+ * `:method` and `:path`, and Kubernetes streams carry only `streamType`,
+ * `port` and `requestID` headers, so it cannot serve them; SPDY framing is
+ * not written by hand here.
  */
 import type http from "node:http";
 import { STATUS_CODES } from "node:http";
