@@ -98,7 +98,11 @@ export function serveRemoteCommand(conn: ChannelConn, req: RemoteCommandRequest,
   conn.onMessage((channel, data) => {
     if (channel === STDIN && stdin && !stdin.writableEnded) {
       rec.bytesIn += data.length;
-      stdin.write(data);
+      // A command that reads slower than the client sends pushes back on the connection.
+      if (!stdin.write(data)) {
+        conn.ws.pause();
+        stdin.once("drain", () => conn.ws.resume());
+      }
     } else if (channel === RESIZE) {
       try {
         const s = JSON.parse(data.toString("utf8")) as { Width?: number; Height?: number };
