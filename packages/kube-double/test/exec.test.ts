@@ -131,6 +131,7 @@ describe("kubectl exec, attach and cp against the double", () => {
     run.child.kill("SIGINT");
     await eventually(() => assert.equal(s.reason, "client-closed"), { timeoutMs: 1000 });
     assert.ok(s.endedAt!.getTime() - sent <= 1000, `ended ${s.endedAt!.getTime() - sent} ms after SIGINT`);
+    console.log(`# exec session ended ${s.endedAt!.getTime() - sent} ms after SIGINT to kubectl`);
     await run.exited;
   });
 
@@ -141,6 +142,18 @@ describe("kubectl exec, attach and cp against the double", () => {
     assert.equal((await k.run(["delete", "pod", "doomed"])).code, 0);
     assert.equal(await run.exited, 137);
     assert.equal(double.sessions({ pod: "doomed" })[0]!.reason, "pod-deleted");
+  });
+
+  test("SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) is refused with a 400 Status naming the WebSocket protocols", async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn("kubectl", k.argv(["exec", POD, "--", "true"]), { env: { ...process.env, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" } });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), "Error from server (BadRequest): kube-double serves exec, attach and port-forward over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY/3.1 is not implemented");
+    assert.equal(double.requests.filter((q) => q.subresource === "exec").at(-1)!.method, "POST");
   });
 
   test("without RBAC for pods/exec and pods/attach, kubectl prints the API server's Forbidden verbatim", async () => {
