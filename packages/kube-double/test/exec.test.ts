@@ -12,6 +12,16 @@ import { kubectlFor, type Kubectl } from "./kubectl.js";
 
 const POD = "nginx"; // default namespace, container "nginx" (testdata/kube/pods.json)
 
+/** kubectl under a pseudo-terminal of 30 rows × 100 columns, driven by script(1): what is written to stdin is typed. */
+function underTerminal(k: Kubectl, args: string[]) {
+  const cmd = ["kubectl", ...k.argv(args)].map((a) => `'${a}'`).join(" ");
+  const child = spawn("script", ["-qec", `stty rows 30 cols 100; exec ${cmd}`, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  return { child, output: () => out, exited };
+}
+
 describe("kubectl exec, attach and cp against the double", () => {
   let double: KubeDouble;
   let k: Kubectl;
@@ -56,15 +66,11 @@ describe("kubectl exec, attach and cp against the double", () => {
   });
 
   test("exec -it under a pseudo-terminal: prompt, echo, stty size follows a resize, exit code", async () => {
-    const cmd = ["kubectl", ...k.argv(["exec", "-it", POD, "--", "sh"])].map((a) => `'${a}'`).join(" ");
-    const child = spawn("script", ["-qec", `stty rows 30 cols 100; exec ${cmd}`, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+    const { child, output, exited } = underTerminal(k, ["exec", "-it", POD, "--", "sh"]);
     try {
-      await eventually(() => assert.ok(out.includes("$ "), out), { timeoutMs: 10_000 });
+      await eventually(() => assert.ok(output().includes("$ "), output()), { timeoutMs: 10_000 });
       child.stdin.write("stty size\r");
-      await eventually(() => assert.match(out, /stty size\r\n30 100\r\n\$ $/), { timeoutMs: 5000 });
+      await eventually(() => assert.match(output(), /stty size\r\n30 100\r\n\$ $/), { timeoutMs: 5000 });
       const session = double.sessions({ pod: POD, kind: "exec", running: true }).at(-1)!;
       assert.equal(session.tty, true);
       // Resize the terminal kubectl runs in (script's child's pty), as a window resize does: kubectl gets SIGWINCH and sends the new size.
@@ -76,12 +82,27 @@ describe("kubectl exec, attach and cp against the double", () => {
       await new Promise((resolve) => spawn("stty", ["-F", pts.trim(), "rows", "40", "cols", "120"]).on("close", resolve));
       await eventually(() => assert.deepEqual(session.size, { width: 120, height: 40 }), { timeoutMs: 5000 });
       child.stdin.write("stty size\r");
-      await eventually(() => assert.match(out, /40 120\r\n\$ $/), { timeoutMs: 5000 });
+      await eventually(() => assert.match(output(), /40 120\r\n\$ $/), { timeoutMs: 5000 });
       child.stdin.write("echo hi there\r");
-      await eventually(() => assert.match(out, /echo hi there\r\nhi there\r\n\$ $/), { timeoutMs: 5000 });
+      await eventually(() => assert.match(output(), /echo hi there\r\nhi there\r\n\$ $/), { timeoutMs: 5000 });
       child.stdin.write("exit 4\r");
       assert.equal(await exited, 4);
       assert.deepEqual([session.reason, session.exitCode], ["exit", 4]);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  test("Ctrl-C typed in exec -it reaches the command as SIGINT: sleep ends with 130, and so does kubectl", async () => {
+    const { child, exited } = underTerminal(k, ["exec", "-it", POD, "--", "sleep", "30"]);
+    try {
+      await eventually(() => assert.equal(double.sessions({ pod: POD, kind: "exec", running: true }).length, 1), { timeoutMs: 10_000 });
+      const s = double.sessions({ pod: POD, kind: "exec", running: true })[0]!;
+      const typed = Date.now();
+      child.stdin.write("\x03");
+      await eventually(() => assert.deepEqual([s.reason, s.exitCode], ["exit", 130]), { timeoutMs: 1000 });
+      assert.ok(s.endedAt!.getTime() - typed <= 1000);
+      assert.equal(await exited, 130);
     } finally {
       child.kill("SIGKILL");
     }

@@ -14,6 +14,7 @@ function proc(fs: PodFs, stdin?: Buffer, opts: { tty?: boolean; size?: { width: 
   const p: Proc = {
     stdin: input, tty: opts.tty ?? false, fs, hostname: "pod-a", signal: new AbortController().signal,
     size: () => opts.size,
+    interrupt: () => new AbortController().signal,
     out: async (d) => void out.push(Buffer.from(d)),
     err: async (d) => void err.push(String(d)),
   };

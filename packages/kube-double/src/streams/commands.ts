@@ -33,18 +33,19 @@ async function echo(argv: string[], p: Proc): Promise<number> {
   return 0;
 }
 
-/** `sleep N`: ends after N seconds, or at once when the session ends (the process is killed). */
+/** `sleep N`: ends after N seconds, at once when the session ends (143, killed), or on Ctrl-C under a TTY (130, SIGINT). */
 async function sleep(argv: string[], p: Proc): Promise<number> {
   const seconds = Number(argv[1]);
   if (!Number.isFinite(seconds) || seconds < 0) {
     await p.err(`sleep: invalid time interval '${argv[1] ?? ""}'\n`);
     return 1;
   }
+  const interrupt = p.interrupt();
   try {
-    await sleepFor(seconds * 1000, undefined, { signal: p.signal });
+    await sleepFor(seconds * 1000, undefined, { signal: AbortSignal.any([p.signal, interrupt]) });
     return 0;
   } catch {
-    return 143;
+    return interrupt.aborted ? 130 : 143;
   }
 }
 

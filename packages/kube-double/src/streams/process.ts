@@ -21,6 +21,8 @@ export interface Proc {
   hostname: string;
   /** Aborted when the session ends from outside: client gone, pod deleted, server closing. */
   signal: AbortSignal;
+  /** Aborted by Ctrl-C typed under a TTY (the terminal's SIGINT to the foreground command); a new signal after each. */
+  interrupt(): AbortSignal;
 }
 
 /** A command of the container: resolves with its exit code. */

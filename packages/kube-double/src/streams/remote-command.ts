@@ -61,6 +61,7 @@ export function serveRemoteCommand(conn: ChannelConn, req: RemoteCommandRequest,
   const ac = new AbortController();
   const stdin = req.stdin ? new PassThrough() : undefined;
   let size: TerminalSize | undefined;
+  let intr = new AbortController();
   let finished = false;
   const rec = rt.sessions.start(
     { kind: req.kind, namespace: req.namespace, pod: req.pod, container: req.container, ...(req.kind === "exec" ? { command: req.command } : {}), tty: req.tty, protocol: conn.protocol, user: req.user },
@@ -76,6 +77,7 @@ export function serveRemoteCommand(conn: ChannelConn, req: RemoteCommandRequest,
   const proc: Proc = {
     stdin, tty: req.tty, fs: rt.fs, hostname: req.pod, signal: ac.signal,
     size: () => size,
+    interrupt: () => intr.signal,
     out: (d) => (req.stdout ? send(STDOUT, d) : Promise.resolve()),
     // A terminal has a single output stream: with a TTY stderr goes to stdout.
     err: (d) => (req.tty ? proc.out(d) : req.stderr ? send(STDERR, d) : Promise.resolve()),
@@ -98,6 +100,10 @@ export function serveRemoteCommand(conn: ChannelConn, req: RemoteCommandRequest,
   conn.onMessage((channel, data) => {
     if (channel === STDIN && stdin && !stdin.writableEnded) {
       rec.bytesIn += data.length;
+      if (req.tty && data.includes(0x03)) {
+        intr.abort();
+        intr = new AbortController();
+      }
       // A command that reads slower than the client sends pushes back on the connection.
       if (!stdin.write(data)) {
         conn.ws.pause();
