@@ -10,11 +10,15 @@
  * `kubectl auth can-i`/`whoami` answered from its RBAC plus the bootstrap
  * roles every signed-in user holds (reviews.ts, rbac.ts; their protobuf
  * bodies read by protobuf.ts); `/healthz`, `/livez`, `/readyz` with
- * `?verbose` (health.ts). Loaded with the fixtures in testdata/kube.
+ * `?verbose` (health.ts); `pods/exec`, `pods/attach` and `pods/portforward`
+ * over WebSocket (streams/): a container of a few commands over a per-pod
+ * in-memory file system, an echo loop to attach to, port-forward to TCP
+ * targets the test sets. Loaded with the fixtures in testdata/kube.
  *
  * Tests drive it through the returned handle, not HTTP: `store` to add,
  * change and delete objects (watchers see the events), `appendLog`/`endLogs`,
- * `setRbac`, and `requests` to assert what went through.
+ * `setRbac`, `setPortTarget`, `podFs`, and `requests`/`sessions` to assert
+ * what went through.
  */
 import type http from "node:http";
 import { createHandler, listen, portOf } from "./server.js";
@@ -25,6 +29,10 @@ import { DEFAULT_TOKENS, defaultPolicy, type KubeUser, type PolicyRule, type Rba
 import { DEFAULT_FIXTURES_DIR, loadFixtures } from "./fixtures.js";
 import { selfSignedTls, type TlsMaterial } from "./tls.js";
 import { unsentBytes } from "./paced.js";
+import { createTokenHandlers } from "./tokens.js";
+import { createUpgradeHandler, StreamRuntime } from "./streams/upgrade.js";
+import type { PodFs } from "./streams/pod-fs.js";
+import type { SessionFilter, SessionRecord } from "./streams/sessions.js";
 
 export { ObjectStore, type KubeObject, type StoreEvent } from "./store.js";
 export { LogStore, type LogLine } from "./logs.js";
@@ -34,6 +42,9 @@ export { selfSignedTls, type TlsMaterial } from "./tls.js";
 export { SERVER_VERSION } from "./server.js";
 export type { RequestRecord } from "./state.js";
 export { RESOURCES, type ResourceInfo } from "./resources.js";
+export { PodFs, type FsEntry } from "./streams/pod-fs.js";
+export type { EndReason, SessionFilter, SessionKind, SessionRecord } from "./streams/sessions.js";
+export { COMMANDS } from "./streams/commands.js";
 
 export const DEFAULT_HOST = "127.0.0.1";
 
@@ -95,9 +106,19 @@ export interface KubeDouble {
   appendLog(namespace: string, pod: string, container: string, lines: string | string[], opts?: { time?: Date; previous?: boolean }): void;
   /** End `follow` log streams of a pod (or one container), as a container exit does. */
   endLogs(namespace: string, pod: string, container?: string): void;
+  /**
+   * Where `pods/portforward` to a pod's port connects: "host:port" of a TCP
+   * server the test runs (undefined removes it; a port without a target
+   * answers the kubelet's "connection refused" on the error channel).
+   */
+  setPortTarget(namespace: string, pod: string, port: number, target: string | undefined): void;
+  /** The pod's in-memory file system that exec'd commands (cat, tar, …) see; created with /etc/hostname on first use. */
+  podFs(namespace: string, pod: string): PodFs;
+  /** exec/attach/portforward sessions, running and ended (with end time, reason, exit code, bytes), oldest first. */
+  sessions(filter?: SessionFilter): SessionRecord[];
   /** A kubeconfig (YAML) that points kubectl at this server as the token's user. */
   kubeconfig(opts: KubeConfigOptions): string;
-  /** Stop: ends open watch/log streams, closes the server. */
+  /** Stop: ends open watch/log streams and exec/attach/portforward sessions, closes the server. */
   close(): Promise<void>;
 }
 
@@ -133,6 +154,8 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
   const host = opts.host ?? DEFAULT_HOST;
   const handle = createHandler(state, streams); // answers every failure itself: never rejects
   const server = await listen((req, res) => void handle(req, res), tls, host, opts.port ?? 0);
+  const runtime = new StreamRuntime(state);
+  server.on("upgrade", createUpgradeHandler(state, runtime, createTokenHandlers(state).authenticate));
   const port = portOf(server);
   const url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const ca = tls?.ca;
@@ -163,6 +186,15 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
     endLogs(ns, pod, container) {
       logs.end(ns, pod, container);
     },
+    setPortTarget(ns, pod, port, target) {
+      runtime.setPortTarget(ns, pod, port, target);
+    },
+    podFs(ns, pod) {
+      return runtime.fs(ns, pod);
+    },
+    sessions(filter) {
+      return runtime.sessions.list(filter);
+    },
     kubeconfig({ token, namespace = "default", insecure = false }) {
       const clusterTls = !tls ? "" : insecure || !ca ? "\n    insecure-skip-tls-verify: true" : `\n    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`;
       return [
@@ -189,6 +221,7 @@ export async function startKubeDouble(opts: KubeDoubleOptions = {}): Promise<Kub
     async close() {
       for (const s of streams) s.end();
       streams.clear();
+      runtime.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

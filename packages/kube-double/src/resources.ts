@@ -23,7 +23,7 @@ const RW = ["create", "delete", "deletecollection", "get", "list", "patch", "upd
 export const RESOURCES: readonly ResourceInfo[] = [
   { group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace", namespaced: false, verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], shortNames: ["ns"] },
   { group: "", version: "v1", plural: "nodes", singular: "node", kind: "Node", namespaced: false, verbs: RW, shortNames: ["no"] },
-  { group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", namespaced: true, verbs: RW, shortNames: ["po"], categories: ["all"], subresources: { log: { kind: "Pod", verbs: ["get"] }, status: { kind: "Pod", verbs: ["get", "patch", "update"] } } },
+  { group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", namespaced: true, verbs: RW, shortNames: ["po"], categories: ["all"], subresources: { attach: { kind: "PodAttachOptions", verbs: ["create", "get"] }, exec: { kind: "PodExecOptions", verbs: ["create", "get"] }, log: { kind: "Pod", verbs: ["get"] }, portforward: { kind: "PodPortForwardOptions", verbs: ["create", "get"] }, status: { kind: "Pod", verbs: ["get", "patch", "update"] } } },
   { group: "", version: "v1", plural: "services", singular: "service", kind: "Service", namespaced: true, verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], shortNames: ["svc"], categories: ["all"] },
   { group: "", version: "v1", plural: "endpoints", singular: "endpoints", kind: "Endpoints", namespaced: true, verbs: RW, shortNames: ["ep"] },
   { group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, verbs: RW, shortNames: ["ev"] },

@@ -7,7 +7,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, groupVersion, RESOURCES } from "./resources.js";
-import { forbidden, KubeStatusError, methodNotSupported, pathNotFound, unauthorized } from "./status.js";
+import { badRequest, forbidden, KubeStatusError, methodNotSupported, pathNotFound, unauthorized } from "./status.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import type { IncludeObject } from "./tables.js";
 import { authorize } from "./rbac.js";
@@ -21,6 +21,7 @@ import { createLogHandler } from "./pod-log.js";
 import { createReviewHandler, REVIEW_KINDS } from "./reviews.js";
 import { handleHealth } from "./health.js";
 import { loadOpenApi } from "./openapi.js";
+import { STREAM_SUBRESOURCES } from "./streams/upgrade.js";
 
 /** What `/version` answers: kubectl (and the gcloud kubectl dispatcher) pick their behaviour from it. */
 export const SERVER_VERSION = {
@@ -115,6 +116,8 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
         if (verb !== "create") throw methodNotSupported(r, verb);
         return await handleReview(rr.plural, user, req, res);
       }
+      // exec, attach and portforward are served on upgraded connections only (see streams/upgrade.ts).
+      if (rr.subresource && (STREAM_SUBRESOURCES as readonly string[]).includes(rr.subresource)) throw badRequest("Upgrade request required");
       if (rr.subresource === "log") {
         if (verb !== "get") throw methodNotSupported(r, verb);
         handleLog(rr, q, req, res);

@@ -13,6 +13,10 @@ export interface KubectlResult {
 
 export interface Kubectl {
   run(args: string[], token?: string): Promise<KubectlResult>;
+  /** Run kubectl with `input` on its stdin; stdout as bytes. */
+  pipe(args: string[], input: Buffer, token?: string): Promise<{ code: number; stdout: Buffer; stderr: string }>;
+  /** The full argv (after "kubectl") run() uses: for driving kubectl from another program (script, a shell). */
+  argv(args: string[], token?: string): string[];
   /** Start a long-running kubectl (logs -f, get -w, rollout status); read `out()`, then `stop()`. */
   start(args: string[], token?: string): { child: ChildProcess; out(): string; err(): string; exited: Promise<number> ; stop(): Promise<number> };
   cleanup(): void;
@@ -39,6 +43,21 @@ export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Ku
           resolve({ code, stdout, stderr });
         });
       });
+    },
+    pipe(args, input, token = defaultToken) {
+      return new Promise((resolve) => {
+        const child = spawn("kubectl", argv(args, token), { stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
+        const out: Buffer[] = [];
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => out.push(d));
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        child.stdin.on("error", () => {}); // kubectl may exit before taking all of stdin; its exit code says why
+        child.stdin.end(input);
+        child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: err }));
+      });
+    },
+    argv(args, token = defaultToken) {
+      return argv(args, token);
     },
     start(args, token = defaultToken) {
       const child = spawn("kubectl", argv(args, token), { stdio: ["ignore", "pipe", "pipe"] });

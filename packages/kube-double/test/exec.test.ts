@@ -1,0 +1,195 @@
+/** The real kubectl exec, attach and cp against the double's WebSocket streams. */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eventually } from "@daalu/testing";
+import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
+import { kubectlFor, type Kubectl } from "./kubectl.js";
+
+const POD = "nginx"; // default namespace, container "nginx" (testdata/kube/pods.json)
+
+/** kubectl under a pseudo-terminal of 30 rows × 100 columns, driven by script(1): what is written to stdin is typed. */
+function underTerminal(k: Kubectl, args: string[]) {
+  const cmd = ["kubectl", ...k.argv(args)].map((a) => `'${a}'`).join(" ");
+  const child = spawn("script", ["-qec", `stty rows 30 cols 100; exec ${cmd}`, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  return { child, output: () => out, exited };
+}
+
+describe("kubectl exec, attach and cp against the double", () => {
+  let double: KubeDouble;
+  let k: Kubectl;
+  let dir: string;
+  before(async () => {
+    double = await startKubeDouble();
+    k = kubectlFor(double);
+    dir = mkdtempSync(join(tmpdir(), "kube-double-exec-"));
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    k.cleanup();
+    await double.close();
+  });
+
+  test("exec POD -- cat /etc/hostname prints the pod name over v5.channel.k8s.io", async () => {
+    const r = await k.run(["exec", POD, "--", "cat", "/etc/hostname"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${POD}\n`);
+    const s = double.sessions({ pod: POD, kind: "exec" }).at(-1)!;
+    assert.deepEqual([s.command, s.protocol, s.reason, s.exitCode, s.user, s.container], [["cat", "/etc/hostname"], "v5.channel.k8s.io", "exit", 0, "kubernetes-admin", "nginx"]);
+    assert.ok(double.requestCount({ method: "GET", path: `/api/v1/namespaces/default/pods/${POD}/exec`, subresource: "exec", status: 101 }) >= 1);
+  });
+
+  test("a non-zero exit code becomes kubectl's exit code; stderr stays apart from stdout", async () => {
+    const r = await k.run(["exec", POD, "--", "sh", "-c", "echo out; cat /nope; exit 7"]);
+    assert.equal(r.code, 7);
+    assert.equal(r.stdout, "out\n");
+    assert.match(r.stderr, /^cat: \/nope: No such file or directory\ncommand terminated with exit code 7\n$/);
+    assert.equal((await k.run(["exec", POD, "--", "false"])).code, 1);
+    assert.equal((await k.run(["exec", POD, "--", "no-such-binary"])).code, 127);
+  });
+
+  test("exec -i pipes 1 MiB of stdin through cat byte-exact; the v5 close signal ends cat", async () => {
+    const data = randomBytes(1 << 20);
+    const r = await k.pipe(["exec", "-i", POD, "--", "cat"], data);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.length, data.length);
+    assert.ok(r.stdout.equals(data), "stdout differs from stdin");
+    const s = double.sessions({ pod: POD, kind: "exec" }).at(-1)!;
+    assert.deepEqual([s.bytesIn, s.bytesOut, s.reason], [data.length, data.length, "exit"]);
+  });
+
+  test("exec -it under a pseudo-terminal: prompt, echo, stty size follows a resize, exit code", async () => {
+    const { child, output, exited } = underTerminal(k, ["exec", "-it", POD, "--", "sh"]);
+    try {
+      await eventually(() => assert.ok(output().includes("$ "), output()), { timeoutMs: 10_000 });
+      child.stdin.write("stty size\r");
+      await eventually(() => assert.match(output(), /stty size\r\n30 100\r\n\$ $/), { timeoutMs: 5000 });
+      const session = double.sessions({ pod: POD, kind: "exec", running: true }).at(-1)!;
+      assert.equal(session.tty, true);
+      // Resize the terminal kubectl runs in (script's child's pty), as a window resize does: kubectl gets SIGWINCH and sends the new size.
+      const ptsOf = spawn("sh", ["-c", `for p in $(pgrep -P ${child.pid}); do readlink /proc/$p/fd/0; done | grep -m1 /dev/pts`]);
+      let pts = "";
+      ptsOf.stdout.on("data", (d: Buffer) => (pts += d.toString()));
+      await new Promise((resolve) => ptsOf.on("close", resolve));
+      assert.match(pts.trim(), /^\/dev\/pts\/\d+$/);
+      await new Promise((resolve) => spawn("stty", ["-F", pts.trim(), "rows", "40", "cols", "120"]).on("close", resolve));
+      await eventually(() => assert.deepEqual(session.size, { width: 120, height: 40 }), { timeoutMs: 5000 });
+      child.stdin.write("stty size\r");
+      await eventually(() => assert.match(output(), /40 120\r\n\$ $/), { timeoutMs: 5000 });
+      child.stdin.write("echo hi there\r");
+      await eventually(() => assert.match(output(), /echo hi there\r\nhi there\r\n\$ $/), { timeoutMs: 5000 });
+      child.stdin.write("exit 4\r");
+      assert.equal(await exited, 4);
+      assert.deepEqual([session.reason, session.exitCode], ["exit", 4]);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  test("Ctrl-C typed in exec -it reaches the command as SIGINT: sleep ends with 130, and so does kubectl", async () => {
+    const { child, exited } = underTerminal(k, ["exec", "-it", POD, "--", "sleep", "30"]);
+    try {
+      await eventually(() => assert.equal(double.sessions({ pod: POD, kind: "exec", running: true }).length, 1), { timeoutMs: 10_000 });
+      const s = double.sessions({ pod: POD, kind: "exec", running: true })[0]!;
+      const typed = Date.now();
+      child.stdin.write("\x03");
+      await eventually(() => assert.deepEqual([s.reason, s.exitCode], ["exit", 130]), { timeoutMs: 1000 });
+      assert.ok(s.endedAt!.getTime() - typed <= 1000);
+      assert.equal(await exited, 130);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  test("attach -i talks to the pod's echo loop; attach without -i streams the container's output until it ends", async () => {
+    const r = await k.pipe(["attach", "-i", POD], Buffer.from("hello\nworld\n"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "hello\nworld\n");
+    assert.equal(double.sessions({ pod: POD, kind: "attach" }).at(-1)!.reason, "exit");
+    const a = k.start(["attach", POD]);
+    await eventually(() => assert.equal(double.sessions({ pod: POD, kind: "attach", running: true }).length, 1), { timeoutMs: 10_000 });
+    double.appendLog("default", POD, "nginx", ["GET / 200", "GET /health 200"]);
+    await eventually(() => assert.equal(a.out(), "GET / 200\nGET /health 200\n"));
+    double.endLogs("default", POD, "nginx");
+    assert.equal(await a.exited, 0);
+  });
+
+  test("cp copies a file and a directory into the pod and back, byte-exact (exec + tar)", async () => {
+    const data = randomBytes(300_000);
+    writeFileSync(join(dir, "blob.bin"), data);
+    mkdirSync(join(dir, "tree/sub"), { recursive: true });
+    writeFileSync(join(dir, "tree/a.txt"), "alpha\n");
+    writeFileSync(join(dir, "tree/sub/b.bin"), data.subarray(0, 1000));
+    let r = await k.run(["cp", join(dir, "blob.bin"), `default/${POD}:/tmp/blob.bin`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(double.podFs("default", POD).readFile("/tmp/blob.bin")!.equals(data));
+    r = await k.run(["cp", join(dir, "tree"), `default/${POD}:/srv/tree`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(double.podFs("default", POD).readFile("/srv/tree/a.txt")!.toString(), "alpha\n");
+    r = await k.run(["cp", `default/${POD}:/tmp/blob.bin`, join(dir, "back.bin")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(readFileSync(join(dir, "back.bin")).equals(data));
+    r = await k.run(["cp", `default/${POD}:/srv/tree`, join(dir, "tree-back")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(dir, "tree-back/a.txt"), "utf8"), "alpha\n");
+    assert.ok(readFileSync(join(dir, "tree-back/sub/b.bin")).equals(data.subarray(0, 1000)));
+    const tars = double.sessions({ pod: POD, kind: "exec" }).filter((s) => s.command?.[0] === "tar");
+    assert.ok(tars.some((s) => s.command!.includes("-xmf")) && tars.some((s) => s.command!.includes("cf")), JSON.stringify(tars.map((s) => s.command)));
+  });
+
+  test("Ctrl-C in kubectl ends the session at the API server side within 1 s", async () => {
+    const run = k.start(["exec", POD, "--", "sleep", "30"]);
+    await eventually(() => assert.equal(double.sessions({ pod: POD, kind: "exec", running: true }).length, 1), { timeoutMs: 10_000 });
+    const s = double.sessions({ pod: POD, kind: "exec", running: true })[0]!;
+    const sent = Date.now();
+    run.child.kill("SIGINT");
+    await eventually(() => assert.equal(s.reason, "client-closed"), { timeoutMs: 1000 });
+    assert.ok(s.endedAt!.getTime() - sent <= 1000, `ended ${s.endedAt!.getTime() - sent} ms after SIGINT`);
+    console.log(`# exec session ended ${s.endedAt!.getTime() - sent} ms after SIGINT to kubectl`);
+    await run.exited;
+  });
+
+  test("deleting the pod ends its exec session: kubectl exits 137", async () => {
+    double.store.put({ apiVersion: "v1", kind: "Pod", metadata: { name: "doomed", namespace: "default" }, spec: { containers: [{ name: "main", image: "busybox" }] }, status: { phase: "Running" } });
+    const run = k.start(["exec", "doomed", "--", "sleep", "30"]);
+    await eventually(() => assert.equal(double.sessions({ pod: "doomed", running: true }).length, 1), { timeoutMs: 10_000 });
+    assert.equal((await k.run(["delete", "pod", "doomed"])).code, 0);
+    assert.equal(await run.exited, 137);
+    assert.equal(double.sessions({ pod: "doomed" })[0]!.reason, "pod-deleted");
+  });
+
+  test("SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) is refused with a 400 Status naming the WebSocket protocols", async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn("kubectl", k.argv(["exec", POD, "--", "true"]), { env: { ...process.env, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" } });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), "Error from server (BadRequest): kube-double serves exec, attach and port-forward over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY/3.1 is not implemented");
+    assert.equal(double.requests.filter((q) => q.subresource === "exec").at(-1)!.method, "POST");
+  });
+
+  test("without RBAC for pods/exec and pods/attach, kubectl prints the API server's Forbidden verbatim", async () => {
+    for (const [verb, sub] of [["exec", "exec"], ["attach", "attach"]] as const) {
+      const args = verb === "exec" ? ["exec", POD, "--", "true"] : ["attach", POD];
+      const r = await k.run(args, "edge-proxy-token");
+      assert.equal(r.code, 1);
+      // kubectl attach prints its "If you don't see a command prompt" hint before connecting.
+      assert.equal(r.stderr.trim().split("\n").at(-1), `Error from server (Forbidden): pods "${POD}" is forbidden: User "${EDGE_PROXY_USER}" cannot create resource "pods/${sub}" in API group "" in the namespace "default"`);
+    }
+    // get alone is not enough for a WebSocket upgrade: create is checked too.
+    double.setRbac(EDGE_PROXY_USER, [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }, { apiGroups: [""], resources: ["pods/exec"], verbs: ["get"] }]);
+    assert.match((await k.run(["exec", POD, "--", "true"], "edge-proxy-token")).stderr, /cannot create resource "pods\/exec"/);
+    double.setRbac(EDGE_PROXY_USER, [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }, { apiGroups: [""], resources: ["pods/exec"], verbs: ["get", "create"] }]);
+    const ok = await k.run(["exec", POD, "--", "hostname"], "edge-proxy-token");
+    assert.deepEqual([ok.code, ok.stdout], [0, `${POD}\n`]);
+  });
+});
