@@ -48,8 +48,11 @@ const API_VERSION = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?v[0-9]+((alpha|be
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const sha = (v: unknown) => `sha256:${createHash("sha256").update(typeof v === "string" ? v : JSON.stringify(v)).digest("hex")}`;
 
-/** Secret values as hashes (data is base64 in the manifest; both forms are hashed as written). */
-function redactSecret(m: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A Secret with its values as hashes (data is base64 in the manifest; both
+ * forms are hashed as written). Detection hashes live Secrets the same way.
+ */
+export function redactSecret(m: Record<string, unknown>): Record<string, unknown> {
   const out = { ...m };
   for (const field of ["data", "stringData"] as const) {
     const v = m[field];
