@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The hub image: every hub service (gateway, invite, peering, tunnel-proxy, audit) compiled, one image;
+# The hub image: every hub service (gateway, invite, peering, tunnel-proxy, audit, drift) compiled, one image;
 # the command names the service (the chart and compose.yaml run one service per container):
 #   docker build -f deploy/hub.Dockerfile -t daalu/hub:0.1.0 .
 #   docker run daalu/hub:0.1.0 services/gateway/dist/main.js
@@ -16,6 +16,7 @@ COPY packages/proto/package.json packages/proto/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/wireguard/package.json packages/wireguard/
 COPY services/audit/package.json services/audit/
+COPY services/drift/package.json services/drift/
 COPY services/gateway/package.json services/gateway/
 COPY services/invite/package.json services/invite/
 COPY services/peering/package.json services/peering/
@@ -24,7 +25,7 @@ COPY edge/package.json edge/
 COPY web/package.json web/
 RUN npm ci --no-audit --no-fund --ignore-scripts --include-workspace-root \
       --workspace @daalu/proto --workspace @daalu/runtime --workspace @daalu/wireguard \
-      --workspace @daalu/audit --workspace @daalu/gateway --workspace @daalu/invite \
+      --workspace @daalu/audit --workspace @daalu/drift --workspace @daalu/gateway --workspace @daalu/invite \
       --workspace @daalu/peering --workspace @daalu/tunnel-proxy --workspace @daalu/edge --workspace @daalu/web
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.sh scripts/
@@ -44,13 +45,14 @@ COPY --from=build /src/packages/proto/package.json packages/proto/
 COPY --from=build /src/packages/runtime/package.json packages/runtime/
 COPY --from=build /src/packages/wireguard/package.json packages/wireguard/
 COPY --from=build /src/services/audit/package.json services/audit/
+COPY --from=build /src/services/drift/package.json services/drift/
 COPY --from=build /src/services/gateway/package.json services/gateway/
 COPY --from=build /src/services/invite/package.json services/invite/
 COPY --from=build /src/services/peering/package.json services/peering/
 COPY --from=build /src/services/tunnel-proxy/package.json services/tunnel-proxy/
 RUN npm ci --no-audit --no-fund --ignore-scripts --omit=dev \
       --workspace @daalu/proto --workspace @daalu/runtime --workspace @daalu/wireguard \
-      --workspace @daalu/audit --workspace @daalu/gateway --workspace @daalu/invite \
+      --workspace @daalu/audit --workspace @daalu/drift --workspace @daalu/gateway --workspace @daalu/invite \
       --workspace @daalu/peering --workspace @daalu/tunnel-proxy \
  && npm cache clean --force
 

@@ -55,15 +55,16 @@ export class Hub {
     return `Bearer ${this.token ?? ""}`;
   }
 
-  /** One request; JSON in, the answer out (2xx only), errors as CliError. */
-  async raw(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number; auth?: boolean } = {}): Promise<HttpAnswer> {
+  /** One request; JSON (or `text` as its content type) in, the answer out (2xx only), errors as CliError. */
+  async raw(method: string, path: string, opts: { body?: unknown; text?: { body: string; type: string }; accept?: string; timeoutMs?: number; auth?: boolean } = {}): Promise<HttpAnswer> {
     const headers: Record<string, string> = { accept: opts.accept ?? "application/json" };
     if (opts.auth !== false && this.token) headers["authorization"] = this.authorization;
-    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    const body = opts.text ? opts.text.body : opts.body !== undefined ? JSON.stringify(opts.body) : undefined;
+    if (body !== undefined) headers["content-type"] = opts.text ? opts.text.type : "application/json";
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     let res: HttpAnswer;
     try {
-      res = await request(this.url + path, { method, headers, timeoutMs, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
+      res = await request(this.url + path, { method, headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       if (err instanceof HttpTimeoutError) throw new CliError(`the hub did not answer ${method} ${path} within ${Math.round(timeoutMs / 1000)} s`, EXIT.timeout, "try again; the hub or its network may be overloaded");
       throw unreachable(this.url, err);

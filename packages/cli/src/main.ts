@@ -116,6 +116,42 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 unauthenticated or forbidden,
       process.exitCode = await kubectl(c, args, { remote: o.remote ?? false });
     });
 
+  const drift = program.command("drift").description("drift detection: a cluster's desired state, the opt-in, checks and reports");
+  drift
+    .command("put")
+    .argument("<cluster>", "name or id")
+    .argument("<file>", "multi-document Kubernetes YAML; - reads stdin")
+    .description("upload the cluster's desired state (admin); stored as the next version")
+    .addOption(output())
+    .action(async (c: string, f: string, o: Out) => (await import("./commands/drift.js")).driftPut(c, f, o));
+  drift
+    .command("get")
+    .argument("<cluster>", "name or id")
+    .option("--version <n>", "this version instead of the latest")
+    .description("the desired state's objects (never a Secret value)")
+    .addOption(output())
+    .action(async (c: string, o: Out & { version?: string }) => (await import("./commands/drift.js")).driftGet(c, o));
+  for (const on of [true, false]) {
+    const cmd = drift
+      .command(on ? "enable" : "disable")
+      .argument("<cluster>", "name or id")
+      .description(on ? "turn drift detection of the cluster on (admin; audited)" : "turn it off: no drift read goes through the cluster's tunnel (admin; audited)");
+    if (on) cmd.option("--interval <seconds>", "seconds between scheduled checks (30..86400; default: keep, else 300)").option("--ignore <file>", "a JSON file of ignore rules [{kind, name?, namespace?, pointers}] replacing the current ones");
+    cmd.addOption(output()).action(async (c: string, o: Out & { interval?: string; ignore?: string }) => (await import("./commands/drift.js")).driftEnable(c, on, o));
+  }
+  drift
+    .command("check")
+    .argument("<cluster>", "name or id")
+    .description("check the cluster now (operator) and print the report")
+    .addOption(output())
+    .action(async (c: string, o: Out) => (await import("./commands/drift.js")).driftCheck(c, o));
+  drift
+    .command("report")
+    .argument("<cluster>", "name or id")
+    .description("the latest report: counts by state and every object's state, patch or error")
+    .addOption(output())
+    .action(async (c: string, o: Out) => (await import("./commands/drift.js")).driftReport(c, o));
+
   program
     .command("audit")
     .argument("[cluster]", "only this cluster (name or id)")

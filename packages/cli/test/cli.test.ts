@@ -37,7 +37,7 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "daalu-cli-"));
   config = path.join(dir, "config", "daalu.json");
   tunnel = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }]);
-  hub = await startHub(env, ["invite", "gateway"], { invite: { INVITE_PEERING_TIMEOUT: "20s" } });
+  hub = await startHub(env, ["invite", "drift", "gateway"], { invite: { INVITE_PEERING_TIMEOUT: "20s" }, drift: { DRIFT_SCHEDULE_TICK: "0s" } });
   admin = hub.adminToken!;
   viewer = hub.viewerToken!;
 });
@@ -262,6 +262,31 @@ test("on a terminal: the token prompt does not echo, colour unless --no-color, r
   assert.equal(right.code, 0, right.stdout);
   assert.match(right.stdout, /Cluster tty-1 deleted/);
   assert.equal((await cli(["clusters", "show", "tty-1"])).code, 3);
+});
+
+test("drift put / get / enable / check / report / disable", async () => {
+  tunnel.kube.store.put({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "cli-web", namespace: "cli" }, spec: { replicas: 2 } });
+  const manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cli-web\n  namespace: cli\nspec:\n  replicas: 1\n";
+  const put = await cli(["drift", "put", "prod", "-"], { input: manifest });
+  assert.equal(put.code, 0, put.stderr);
+  assert.match(put.stdout, /^Stored as version 1 \(1 objects\)\.$/m);
+  const got = await cli(["drift", "get", "prod", "-o", "json"]);
+  assert.deepEqual(json(got.stdout).objects.map((o: { kind: string; name: string }) => `${o.kind}/${o.name}`), ["Deployment/cli-web"]);
+  const off = await cli(["drift", "check", "prod"]);
+  assert.equal(off.code, 1, off.stderr);
+  assert.match(off.stderr, /RECONCILIATION_OFF/);
+  const on = await cli(["drift", "enable", "prod", "--interval", "120"]);
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(on.stdout, /is on \(every 120 s, 0 ignore rule\(s\)\)/);
+  const check = await cli(["drift", "check", "prod"]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /^Summary: +0 in sync, 1 modified, 0 missing, 0 unknown$/m);
+  assert.match(check.stdout, /cli-web +modified +\[\{"op":"replace","path":"\/spec\/replicas","value":1\}\]/);
+  const report = await cli(["drift", "report", "prod", "-o", "json"]);
+  assert.deepEqual(json(report.stdout).summary, { inSync: 0, modified: 1, missing: 0, unknown: 0 });
+  assert.equal((await as(viewer, ["drift", "check", "prod"])).code, 4, "a viewer may not start a check");
+  const disabled = await cli(["drift", "disable", "prod", "-o", "json"]);
+  assert.deepEqual([json(disabled.stdout).enabled, json(disabled.stdout).intervalSeconds], [false, 120]);
 });
 
 test("logout forgets the token but keeps the hub", async () => {

@@ -16,9 +16,10 @@ import type { PeeringService } from "@daalu/peering/service";
 import type { RunningInvite } from "@daalu/invite/service";
 import type { RunningAudit } from "@daalu/audit/service";
 import type { RunningTunnelProxy } from "@daalu/tunnel-proxy/service";
+import type { RunningDrift } from "@daalu/drift/service";
 
 /** Every hub service, in start order (a service's dependencies first). */
-export const HUB_SERVICES = ["peering", "invite", "audit", "tunnel-proxy", "gateway"] as const;
+export const HUB_SERVICES = ["peering", "invite", "audit", "tunnel-proxy", "drift", "gateway"] as const;
 export type HubService = (typeof HUB_SERVICES)[number];
 
 /** Services started in this process, by name. */
@@ -27,6 +28,7 @@ export interface InProcess {
   invite?: RunningInvite;
   audit?: RunningAudit;
   "tunnel-proxy"?: RunningTunnelProxy;
+  drift?: RunningDrift;
   gateway?: RunningGateway;
 }
 
@@ -132,6 +134,7 @@ const definitions: Record<HubService, () => Promise<{ name: string; loadConfig(e
   invite: async () => (await import("@daalu/invite/service")).inviteService,
   audit: async () => (await import("@daalu/audit/service")).auditService,
   "tunnel-proxy": async () => (await import("@daalu/tunnel-proxy/service")).tunnelProxyService,
+  drift: async () => (await import("@daalu/drift/service")).driftService,
   gateway: async () => (await import("@daalu/gateway/service")).gatewayService,
 };
 
@@ -186,6 +189,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           return { AUDIT_GRPC_ADDR: "127.0.0.1:0" };
         case "tunnel-proxy":
           return {};
+        case "drift":
+          return { DRIFT_GRPC_ADDR: "127.0.0.1:0" };
         case "gateway":
           return {
             // Later replicas take the next ports (or any free one).

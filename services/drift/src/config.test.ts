@@ -9,6 +9,8 @@ test("defaults: gRPC on 7105, bundles up to 1 MiB less room for the NATS request
   assert.equal(c.maxBundleBytes, 1024 * 1024 - 16 * 1024);
   assert.equal(c.maxBundleDocuments, 1000);
   assert.equal(c.dbPoolSize, 4);
+  assert.deepEqual([c.readsPerCluster, c.maxChecks, c.tickMs, c.readTimeoutMs, c.listPageSize], [4, 32, 1_000, 15_000, 500]);
+  assert.equal(loadConfig({ DRIFT_SCHEDULE_TICK: "0s" }).tickMs, 0, "0: tests drive the schedule");
 });
 
 test("every problem at once: a bundle limit above 1 MiB, a bad pool size, gRPC off", () => {

@@ -21,3 +21,21 @@ export class DesiredStateNotFoundError extends DaaluError {
     super(Code.NotFound, version ? `cluster ${clusterId} has no desired state version ${version}` : `cluster ${clusterId} has no desired state yet`, { reason: "DESIRED_STATE_NOT_FOUND" });
   }
 }
+
+export class ReconciliationOffError extends DaaluError {
+  constructor(clusterId: string) {
+    super(Code.FailedPrecondition, `reconciliation is off for cluster ${clusterId}: turn it on first (no drift read goes through its tunnel while it is off)`, { reason: "RECONCILIATION_OFF" });
+  }
+}
+
+export class ReconciliationInvalidError extends DaaluError {
+  constructor(problem: string) {
+    super(Code.InvalidArgument, `the reconciliation settings were not stored: ${problem}`, { reason: "RECONCILIATION_INVALID", httpStatus: 400 });
+  }
+}
+
+export class DriftReportNotFoundError extends DaaluError {
+  constructor(clusterId: string) {
+    super(Code.NotFound, `cluster ${clusterId} has not been checked yet`, { reason: "DRIFT_REPORT_NOT_FOUND" });
+  }
+}

@@ -14,6 +14,8 @@ import { webAppPlugin } from "./http/web.js";
 import { createAuditClient, createAuditPublisher } from "@daalu/audit";
 import { queryClient } from "@daalu/tunnel-proxy";
 import { auditRoutesPlugin } from "./http/audit-routes.js";
+import { driftClient } from "@daalu/drift";
+import { driftRoutesPlugin } from "./http/drift-routes.js";
 import { chartsPlugin } from "./http/charts.js";
 import { diagnosticsPlugin } from "./http/diagnostics.js";
 import { k8sProxyPlugin } from "./http/k8s-proxy.js";
@@ -115,6 +117,8 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     // The operator app: live events (SSE) and the cluster detail page's reads.
     await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, latestEdgeVersion, heartbeatMs: config.eventsHeartbeatMs, ...config.events });
     await app.register(clusterDetailPlugin, { peering, queries, logger });
+    // Drift detection: desired state, the opt-in, checks and reports (the drift service).
+    await app.register(driftRoutesPlugin, { auth, peering, drift: driftClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }) });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     const k = config.kubectl;
     await app.register(kubectlRunPlugin, {

@@ -61,8 +61,8 @@ export function secretValueHash(field: "data" | "stringData", v: unknown): strin
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-/** Secret values as hashes. */
-function redactSecret(m: Record<string, unknown>): Record<string, unknown> {
+/** A Secret with its values as hashes; detection hashes live Secrets the same way. */
+export function redactSecret(m: Record<string, unknown>): Record<string, unknown> {
   const out = { ...m };
   for (const field of ["data", "stringData"] as const) {
     const v = m[field];

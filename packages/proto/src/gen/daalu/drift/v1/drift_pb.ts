@@ -2,12 +2,12 @@
 // @generated from file daalu/drift/v1/drift.proto (package daalu.drift.v1, syntax proto3)
 /* eslint-disable */
 
-// Drift detection: the desired state a tenant registers per cluster (and,
-// later, what differs from it). Subjects: daalu.drift.v1.<Method>, queue
+// Drift detection: the desired state a tenant registers per cluster, the
+// per-cluster reconciliation settings, and what differs from it. Subjects: daalu.drift.v1.<Method>, queue
 // group "drift". The tenant comes from the call's Daalu-Tenant header.
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/drift/v1/drift.proto.
  */
 export const file_daalu_drift_v1_drift: GenFile = /*@__PURE__*/
-  fileDesc("ChpkYWFsdS9kcmlmdC92MS9kcmlmdC5wcm90bxIOZGFhbHUuZHJpZnQudjEiOgoWUHV0RGVzaXJlZFN0YXRlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEgwKBHlhbWwYAiABKAkiuQEKEkRlc2lyZWRTdGF0ZUJ1bmRsZRISCgpjbHVzdGVyX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SDgoGZGlnZXN0GAMgASgJEhQKDG9iamVjdF9jb3VudBgEIAEoDRISCgpzaXplX2J5dGVzGAUgASgNEhMKC3VwbG9hZGVkX2J5GAYgASgJEi8KC3VwbG9hZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChdQdXREZXNpcmVkU3RhdGVSZXNwb25zZRIyCgZidW5kbGUYASABKAsyIi5kYWFsdS5kcmlmdC52MS5EZXNpcmVkU3RhdGVCdW5kbGUSDwoHY3JlYXRlZBgCIAEoCCI9ChZHZXREZXNpcmVkU3RhdGVSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDSJzCg1EZXNpcmVkT2JqZWN0EhMKC2FwaV92ZXJzaW9uGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEgwKBG5hbWUYBCABKAkSEAoIZG9jdW1lbnQYBSABKA0SDAoEbGluZRgGIAEoDSJ9ChdHZXREZXNpcmVkU3RhdGVSZXNwb25zZRIyCgZidW5kbGUYASABKAsyIi5kYWFsdS5kcmlmdC52MS5EZXNpcmVkU3RhdGVCdW5kbGUSLgoHb2JqZWN0cxgCIAMoCzIdLmRhYWx1LmRyaWZ0LnYxLkRlc2lyZWRPYmplY3Qy1gEKDERyaWZ0U2VydmljZRJiCg9QdXREZXNpcmVkU3RhdGUSJi5kYWFsdS5kcmlmdC52MS5QdXREZXNpcmVkU3RhdGVSZXF1ZXN0GicuZGFhbHUuZHJpZnQudjEuUHV0RGVzaXJlZFN0YXRlUmVzcG9uc2USYgoPR2V0RGVzaXJlZFN0YXRlEiYuZGFhbHUuZHJpZnQudjEuR2V0RGVzaXJlZFN0YXRlUmVxdWVzdBonLmRhYWx1LmRyaWZ0LnYxLkdldERlc2lyZWRTdGF0ZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChpkYWFsdS9kcmlmdC92MS9kcmlmdC5wcm90bxIOZGFhbHUuZHJpZnQudjEiOgoWUHV0RGVzaXJlZFN0YXRlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEgwKBHlhbWwYAiABKAkiuQEKEkRlc2lyZWRTdGF0ZUJ1bmRsZRISCgpjbHVzdGVyX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SDgoGZGlnZXN0GAMgASgJEhQKDG9iamVjdF9jb3VudBgEIAEoDRISCgpzaXplX2J5dGVzGAUgASgNEhMKC3VwbG9hZGVkX2J5GAYgASgJEi8KC3VwbG9hZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChdQdXREZXNpcmVkU3RhdGVSZXNwb25zZRIyCgZidW5kbGUYASABKAsyIi5kYWFsdS5kcmlmdC52MS5EZXNpcmVkU3RhdGVCdW5kbGUSDwoHY3JlYXRlZBgCIAEoCCI9ChZHZXREZXNpcmVkU3RhdGVSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDSJzCg1EZXNpcmVkT2JqZWN0EhMKC2FwaV92ZXJzaW9uGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEgwKBG5hbWUYBCABKAkSEAoIZG9jdW1lbnQYBSABKA0SDAoEbGluZRgGIAEoDSJ9ChdHZXREZXNpcmVkU3RhdGVSZXNwb25zZRIyCgZidW5kbGUYASABKAsyIi5kYWFsdS5kcmlmdC52MS5EZXNpcmVkU3RhdGVCdW5kbGUSLgoHb2JqZWN0cxgCIAMoCzIdLmRhYWx1LmRyaWZ0LnYxLkRlc2lyZWRPYmplY3QiTQoKSWdub3JlUnVsZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEhAKCHBvaW50ZXJzGAQgAygJIr8BCg5SZWNvbmNpbGlhdGlvbhISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgSGAoQaW50ZXJ2YWxfc2Vjb25kcxgDIAEoDRIqCgZpZ25vcmUYBCADKAsyGi5kYWFsdS5kcmlmdC52MS5JZ25vcmVSdWxlEhIKCnVwZGF0ZWRfYnkYBSABKAkSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAihQEKGFNldFJlY29uY2lsaWF0aW9uUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgSGAoQaW50ZXJ2YWxfc2Vjb25kcxgDIAEoDRIqCgZpZ25vcmUYBCADKAsyGi5kYWFsdS5kcmlmdC52MS5JZ25vcmVSdWxlIlMKGVNldFJlY29uY2lsaWF0aW9uUmVzcG9uc2USNgoOcmVjb25jaWxpYXRpb24YASABKAsyHi5kYWFsdS5kcmlmdC52MS5SZWNvbmNpbGlhdGlvbiIuChhHZXRSZWNvbmNpbGlhdGlvblJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCSJTChlHZXRSZWNvbmNpbGlhdGlvblJlc3BvbnNlEjYKDnJlY29uY2lsaWF0aW9uGAEgASgLMh4uZGFhbHUuZHJpZnQudjEuUmVjb25jaWxpYXRpb24irwEKC09iamVjdERyaWZ0EhMKC2FwaV92ZXJzaW9uGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEgwKBG5hbWUYBCABKAkSLwoFc3RhdGUYBSABKA4yIC5kYWFsdS5kcmlmdC52MS5PYmplY3REcmlmdFN0YXRlEg0KBXBhdGNoGAYgASgJEg0KBWVycm9yGAcgASgJEg0KBXNjb3BlGAggASgJIlMKDERyaWZ0U3VtbWFyeRIPCgdpbl9zeW5jGAEgASgNEhAKCG1vZGlmaWVkGAIgASgNEg8KB21pc3NpbmcYAyABKA0SDwoHdW5rbm93bhgEIAEoDSLGAgoLRHJpZnRSZXBvcnQSEgoKY2x1c3Rlcl9pZBgBIAEoCRIWCg5idW5kbGVfdmVyc2lvbhgCIAEoDRItCgd0cmlnZ2VyGAMgASgOMhwuZGFhbHUuZHJpZnQudjEuQ2hlY2tUcmlnZ2VyEi4KCnN0YXJ0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgdzdW1tYXJ5GAYgASgLMhwuZGFhbHUuZHJpZnQudjEuRHJpZnRTdW1tYXJ5EiwKB29iamVjdHMYByADKAsyGy5kYWFsdS5kcmlmdC52MS5PYmplY3REcmlmdBIPCgdkcmlmdGVkGAggASgIEg0KBXJlYWRzGAkgASgNIiUKD0NoZWNrTm93UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJIj8KEENoZWNrTm93UmVzcG9uc2USKwoGcmVwb3J0GAEgASgLMhsuZGFhbHUuZHJpZnQudjEuRHJpZnRSZXBvcnQiKwoVR2V0RHJpZnRSZXBvcnRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkiRQoWR2V0RHJpZnRSZXBvcnRSZXNwb25zZRIrCgZyZXBvcnQYASABKAsyGy5kYWFsdS5kcmlmdC52MS5EcmlmdFJlcG9ydCLSAQoKRHJpZnRFdmVudBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKY2x1c3Rlcl9pZBgCIAEoCRIsCgRraW5kGAMgASgOMh4uZGFhbHUuZHJpZnQudjEuRHJpZnRFdmVudEtpbmQSFgoOYnVuZGxlX3ZlcnNpb24YBCABKA0SLQoHc3VtbWFyeRgFIAEoCzIcLmRhYWx1LmRyaWZ0LnYxLkRyaWZ0U3VtbWFyeRIoCgR0aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq3AQoQT2JqZWN0RHJpZnRTdGF0ZRIiCh5PQkpFQ1RfRFJJRlRfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpPQkpFQ1RfRFJJRlRfU1RBVEVfSU5fU1lOQxABEh8KG09CSkVDVF9EUklGVF9TVEFURV9NT0RJRklFRBACEh4KGk9CSkVDVF9EUklGVF9TVEFURV9NSVNTSU5HEAMSHgoaT0JKRUNUX0RSSUZUX1NUQVRFX1VOS05PV04QBCqDAQoMQ2hlY2tUcmlnZ2VyEh0KGUNIRUNLX1RSSUdHRVJfVU5TUEVDSUZJRUQQABIaChZDSEVDS19UUklHR0VSX1NDSEVEVUxFEAESGwoXQ0hFQ0tfVFJJR0dFUl9PTl9ERU1BTkQQAhIbChdDSEVDS19UUklHR0VSX1JFQ09OTkVDVBADKnAKDkRyaWZ0RXZlbnRLaW5kEiAKHERSSUZUX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIdChlEUklGVF9FVkVOVF9LSU5EX0RFVEVDVEVEEAESHQoZRFJJRlRfRVZFTlRfS0lORF9SRVNPTFZFRBACMtoECgxEcmlmdFNlcnZpY2USYgoPUHV0RGVzaXJlZFN0YXRlEiYuZGFhbHUuZHJpZnQudjEuUHV0RGVzaXJlZFN0YXRlUmVxdWVzdBonLmRhYWx1LmRyaWZ0LnYxLlB1dERlc2lyZWRTdGF0ZVJlc3BvbnNlEmIKD0dldERlc2lyZWRTdGF0ZRImLmRhYWx1LmRyaWZ0LnYxLkdldERlc2lyZWRTdGF0ZVJlcXVlc3QaJy5kYWFsdS5kcmlmdC52MS5HZXREZXNpcmVkU3RhdGVSZXNwb25zZRJoChFTZXRSZWNvbmNpbGlhdGlvbhIoLmRhYWx1LmRyaWZ0LnYxLlNldFJlY29uY2lsaWF0aW9uUmVxdWVzdBopLmRhYWx1LmRyaWZ0LnYxLlNldFJlY29uY2lsaWF0aW9uUmVzcG9uc2USaAoRR2V0UmVjb25jaWxpYXRpb24SKC5kYWFsdS5kcmlmdC52MS5HZXRSZWNvbmNpbGlhdGlvblJlcXVlc3QaKS5kYWFsdS5kcmlmdC52MS5HZXRSZWNvbmNpbGlhdGlvblJlc3BvbnNlEk0KCENoZWNrTm93Eh8uZGFhbHUuZHJpZnQudjEuQ2hlY2tOb3dSZXF1ZXN0GiAuZGFhbHUuZHJpZnQudjEuQ2hlY2tOb3dSZXNwb25zZRJfCg5HZXREcmlmdFJlcG9ydBIlLmRhYWx1LmRyaWZ0LnYxLkdldERyaWZ0UmVwb3J0UmVxdWVzdBomLmRhYWx1LmRyaWZ0LnYxLkdldERyaWZ0UmVwb3J0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * PutDesiredStateRequest carries the upload as written.
@@ -219,6 +219,581 @@ export const GetDesiredStateResponseSchema: GenMessage<GetDesiredStateResponse> 
   messageDesc(file_daalu_drift_v1_drift, 5);
 
 /**
+ * Fields of one kind of object (or of one object) that never count as drift.
+ *
+ * @generated from message daalu.drift.v1.IgnoreRule
+ */
+export type IgnoreRule = Message<"daalu.drift.v1.IgnoreRule"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * Empty: every object of the kind.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Empty: any namespace.
+   *
+   * @generated from field: string namespace = 3;
+   */
+  namespace: string;
+
+  /**
+   * JSON pointers (RFC 6901) into the desired object, e.g. "/spec/replicas".
+   *
+   * @generated from field: repeated string pointers = 4;
+   */
+  pointers: string[];
+};
+
+/**
+ * Describes the message daalu.drift.v1.IgnoreRule.
+ * Use `create(IgnoreRuleSchema)` to create a new message.
+ */
+export const IgnoreRuleSchema: GenMessage<IgnoreRule> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 6);
+
+/**
+ * A cluster's reconciliation settings.
+ *
+ * @generated from message daalu.drift.v1.Reconciliation
+ */
+export type Reconciliation = Message<"daalu.drift.v1.Reconciliation"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * @generated from field: bool enabled = 2;
+   */
+  enabled: boolean;
+
+  /**
+   * Seconds between scheduled checks (default 300).
+   *
+   * @generated from field: uint32 interval_seconds = 3;
+   */
+  intervalSeconds: number;
+
+  /**
+   * @generated from field: repeated daalu.drift.v1.IgnoreRule ignore = 4;
+   */
+  ignore: IgnoreRule[];
+
+  /**
+   * Who changed them last ("user:alice"); empty when never set.
+   *
+   * @generated from field: string updated_by = 5;
+   */
+  updatedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message daalu.drift.v1.Reconciliation.
+ * Use `create(ReconciliationSchema)` to create a new message.
+ */
+export const ReconciliationSchema: GenMessage<Reconciliation> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 7);
+
+/**
+ * SetReconciliationRequest replaces the settings; interval_seconds 0 keeps
+ * the default (300), otherwise 30..86400.
+ *
+ * @generated from message daalu.drift.v1.SetReconciliationRequest
+ */
+export type SetReconciliationRequest = Message<"daalu.drift.v1.SetReconciliationRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * @generated from field: bool enabled = 2;
+   */
+  enabled: boolean;
+
+  /**
+   * @generated from field: uint32 interval_seconds = 3;
+   */
+  intervalSeconds: number;
+
+  /**
+   * @generated from field: repeated daalu.drift.v1.IgnoreRule ignore = 4;
+   */
+  ignore: IgnoreRule[];
+};
+
+/**
+ * Describes the message daalu.drift.v1.SetReconciliationRequest.
+ * Use `create(SetReconciliationRequestSchema)` to create a new message.
+ */
+export const SetReconciliationRequestSchema: GenMessage<SetReconciliationRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 8);
+
+/**
+ * SetReconciliationResponse is the settings as stored.
+ *
+ * @generated from message daalu.drift.v1.SetReconciliationResponse
+ */
+export type SetReconciliationResponse = Message<"daalu.drift.v1.SetReconciliationResponse"> & {
+  /**
+   * @generated from field: daalu.drift.v1.Reconciliation reconciliation = 1;
+   */
+  reconciliation?: Reconciliation | undefined;
+};
+
+/**
+ * Describes the message daalu.drift.v1.SetReconciliationResponse.
+ * Use `create(SetReconciliationResponseSchema)` to create a new message.
+ */
+export const SetReconciliationResponseSchema: GenMessage<SetReconciliationResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 9);
+
+/**
+ * GetReconciliationRequest names a cluster.
+ *
+ * @generated from message daalu.drift.v1.GetReconciliationRequest
+ */
+export type GetReconciliationRequest = Message<"daalu.drift.v1.GetReconciliationRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+};
+
+/**
+ * Describes the message daalu.drift.v1.GetReconciliationRequest.
+ * Use `create(GetReconciliationRequestSchema)` to create a new message.
+ */
+export const GetReconciliationRequestSchema: GenMessage<GetReconciliationRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 10);
+
+/**
+ * GetReconciliationResponse is the settings (defaults when never set).
+ *
+ * @generated from message daalu.drift.v1.GetReconciliationResponse
+ */
+export type GetReconciliationResponse = Message<"daalu.drift.v1.GetReconciliationResponse"> & {
+  /**
+   * @generated from field: daalu.drift.v1.Reconciliation reconciliation = 1;
+   */
+  reconciliation?: Reconciliation | undefined;
+};
+
+/**
+ * Describes the message daalu.drift.v1.GetReconciliationResponse.
+ * Use `create(GetReconciliationResponseSchema)` to create a new message.
+ */
+export const GetReconciliationResponseSchema: GenMessage<GetReconciliationResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 11);
+
+/**
+ * The result for one desired object.
+ *
+ * @generated from message daalu.drift.v1.ObjectDrift
+ */
+export type ObjectDrift = Message<"daalu.drift.v1.ObjectDrift"> & {
+  /**
+   * @generated from field: string api_version = 1;
+   */
+  apiVersion: string;
+
+  /**
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string namespace = 3;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: daalu.drift.v1.ObjectDriftState state = 5;
+   */
+  state: ObjectDriftState;
+
+  /**
+   * RFC 6902 patch from live to desired, as JSON text; empty unless modified.
+   * Secret values appear only as "sha256:<hex>".
+   *
+   * @generated from field: string patch = 6;
+   */
+  patch: string;
+
+  /**
+   * Why the object is unknown (the API server's message verbatim).
+   *
+   * @generated from field: string error = 7;
+   */
+  error: string;
+
+  /**
+   * For a Forbidden read: the RBAC grant that would allow it
+   * ("grant get/list on deployments.apps").
+   *
+   * @generated from field: string scope = 8;
+   */
+  scope: string;
+};
+
+/**
+ * Describes the message daalu.drift.v1.ObjectDrift.
+ * Use `create(ObjectDriftSchema)` to create a new message.
+ */
+export const ObjectDriftSchema: GenMessage<ObjectDrift> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 12);
+
+/**
+ * Counts of objects by state.
+ *
+ * @generated from message daalu.drift.v1.DriftSummary
+ */
+export type DriftSummary = Message<"daalu.drift.v1.DriftSummary"> & {
+  /**
+   * @generated from field: uint32 in_sync = 1;
+   */
+  inSync: number;
+
+  /**
+   * @generated from field: uint32 modified = 2;
+   */
+  modified: number;
+
+  /**
+   * @generated from field: uint32 missing = 3;
+   */
+  missing: number;
+
+  /**
+   * @generated from field: uint32 unknown = 4;
+   */
+  unknown: number;
+};
+
+/**
+ * Describes the message daalu.drift.v1.DriftSummary.
+ * Use `create(DriftSummarySchema)` to create a new message.
+ */
+export const DriftSummarySchema: GenMessage<DriftSummary> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 13);
+
+/**
+ * The latest check of a cluster.
+ *
+ * @generated from message daalu.drift.v1.DriftReport
+ */
+export type DriftReport = Message<"daalu.drift.v1.DriftReport"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * The desired-state version checked.
+   *
+   * @generated from field: uint32 bundle_version = 2;
+   */
+  bundleVersion: number;
+
+  /**
+   * @generated from field: daalu.drift.v1.CheckTrigger trigger = 3;
+   */
+  trigger: CheckTrigger;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp started_at = 4;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp finished_at = 5;
+   */
+  finishedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: daalu.drift.v1.DriftSummary summary = 6;
+   */
+  summary?: DriftSummary | undefined;
+
+  /**
+   * @generated from field: repeated daalu.drift.v1.ObjectDrift objects = 7;
+   */
+  objects: ObjectDrift[];
+
+  /**
+   * True while a drift episode is open (some object modified or missing,
+   * since the last check that found every object in sync).
+   *
+   * @generated from field: bool drifted = 8;
+   */
+  drifted: boolean;
+
+  /**
+   * Reads through the tunnel this check made.
+   *
+   * @generated from field: uint32 reads = 9;
+   */
+  reads: number;
+};
+
+/**
+ * Describes the message daalu.drift.v1.DriftReport.
+ * Use `create(DriftReportSchema)` to create a new message.
+ */
+export const DriftReportSchema: GenMessage<DriftReport> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 14);
+
+/**
+ * CheckNowRequest names a cluster.
+ *
+ * @generated from message daalu.drift.v1.CheckNowRequest
+ */
+export type CheckNowRequest = Message<"daalu.drift.v1.CheckNowRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+};
+
+/**
+ * Describes the message daalu.drift.v1.CheckNowRequest.
+ * Use `create(CheckNowRequestSchema)` to create a new message.
+ */
+export const CheckNowRequestSchema: GenMessage<CheckNowRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 15);
+
+/**
+ * CheckNowResponse is the check's report.
+ *
+ * @generated from message daalu.drift.v1.CheckNowResponse
+ */
+export type CheckNowResponse = Message<"daalu.drift.v1.CheckNowResponse"> & {
+  /**
+   * @generated from field: daalu.drift.v1.DriftReport report = 1;
+   */
+  report?: DriftReport | undefined;
+};
+
+/**
+ * Describes the message daalu.drift.v1.CheckNowResponse.
+ * Use `create(CheckNowResponseSchema)` to create a new message.
+ */
+export const CheckNowResponseSchema: GenMessage<CheckNowResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 16);
+
+/**
+ * GetDriftReportRequest names a cluster.
+ *
+ * @generated from message daalu.drift.v1.GetDriftReportRequest
+ */
+export type GetDriftReportRequest = Message<"daalu.drift.v1.GetDriftReportRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+};
+
+/**
+ * Describes the message daalu.drift.v1.GetDriftReportRequest.
+ * Use `create(GetDriftReportRequestSchema)` to create a new message.
+ */
+export const GetDriftReportRequestSchema: GenMessage<GetDriftReportRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 17);
+
+/**
+ * GetDriftReportResponse is the latest report.
+ *
+ * @generated from message daalu.drift.v1.GetDriftReportResponse
+ */
+export type GetDriftReportResponse = Message<"daalu.drift.v1.GetDriftReportResponse"> & {
+  /**
+   * @generated from field: daalu.drift.v1.DriftReport report = 1;
+   */
+  report?: DriftReport | undefined;
+};
+
+/**
+ * Describes the message daalu.drift.v1.GetDriftReportResponse.
+ * Use `create(GetDriftReportResponseSchema)` to create a new message.
+ */
+export const GetDriftReportResponseSchema: GenMessage<GetDriftReportResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 18);
+
+/**
+ * Published once per episode on `[prefix.]daalu.events.<tenant>.drift.detected`
+ * and `.drift.resolved` (core NATS; the DAALU_EVENTS stream keeps them).
+ *
+ * @generated from message daalu.drift.v1.DriftEvent
+ */
+export type DriftEvent = Message<"daalu.drift.v1.DriftEvent"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string cluster_id = 2;
+   */
+  clusterId: string;
+
+  /**
+   * @generated from field: daalu.drift.v1.DriftEventKind kind = 3;
+   */
+  kind: DriftEventKind;
+
+  /**
+   * @generated from field: uint32 bundle_version = 4;
+   */
+  bundleVersion: number;
+
+  /**
+   * @generated from field: daalu.drift.v1.DriftSummary summary = 5;
+   */
+  summary?: DriftSummary | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 6;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message daalu.drift.v1.DriftEvent.
+ * Use `create(DriftEventSchema)` to create a new message.
+ */
+export const DriftEventSchema: GenMessage<DriftEvent> = /*@__PURE__*/
+  messageDesc(file_daalu_drift_v1_drift, 19);
+
+/**
+ * The state of one desired object after a check.
+ *
+ * @generated from enum daalu.drift.v1.ObjectDriftState
+ */
+export enum ObjectDriftState {
+  /**
+   * @generated from enum value: OBJECT_DRIFT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every field the manifest sets equals the live object's.
+   *
+   * @generated from enum value: OBJECT_DRIFT_STATE_IN_SYNC = 1;
+   */
+  IN_SYNC = 1,
+
+  /**
+   * The live object differs; patch says how.
+   *
+   * @generated from enum value: OBJECT_DRIFT_STATE_MODIFIED = 2;
+   */
+  MODIFIED = 2,
+
+  /**
+   * The object does not exist (404, or not in its list).
+   *
+   * @generated from enum value: OBJECT_DRIFT_STATE_MISSING = 3;
+   */
+  MISSING = 3,
+
+  /**
+   * It could not be read; error says why. Never counted as in sync.
+   *
+   * @generated from enum value: OBJECT_DRIFT_STATE_UNKNOWN = 4;
+   */
+  UNKNOWN = 4,
+}
+
+/**
+ * Describes the enum daalu.drift.v1.ObjectDriftState.
+ */
+export const ObjectDriftStateSchema: GenEnum<ObjectDriftState> = /*@__PURE__*/
+  enumDesc(file_daalu_drift_v1_drift, 0);
+
+/**
+ * What started a check.
+ *
+ * @generated from enum daalu.drift.v1.CheckTrigger
+ */
+export enum CheckTrigger {
+  /**
+   * @generated from enum value: CHECK_TRIGGER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CHECK_TRIGGER_SCHEDULE = 1;
+   */
+  SCHEDULE = 1,
+
+  /**
+   * @generated from enum value: CHECK_TRIGGER_ON_DEMAND = 2;
+   */
+  ON_DEMAND = 2,
+
+  /**
+   * @generated from enum value: CHECK_TRIGGER_RECONNECT = 3;
+   */
+  RECONNECT = 3,
+}
+
+/**
+ * Describes the enum daalu.drift.v1.CheckTrigger.
+ */
+export const CheckTriggerSchema: GenEnum<CheckTrigger> = /*@__PURE__*/
+  enumDesc(file_daalu_drift_v1_drift, 1);
+
+/**
+ * What a drift event says happened.
+ *
+ * @generated from enum daalu.drift.v1.DriftEventKind
+ */
+export enum DriftEventKind {
+  /**
+   * @generated from enum value: DRIFT_EVENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A check found a modified or missing object after the cluster was in sync
+   * (or on its first check).
+   *
+   * @generated from enum value: DRIFT_EVENT_KIND_DETECTED = 1;
+   */
+  DETECTED = 1,
+
+  /**
+   * A check found every object in sync after a drift episode.
+   *
+   * @generated from enum value: DRIFT_EVENT_KIND_RESOLVED = 2;
+   */
+  RESOLVED = 2,
+}
+
+/**
+ * Describes the enum daalu.drift.v1.DriftEventKind.
+ */
+export const DriftEventKindSchema: GenEnum<DriftEventKind> = /*@__PURE__*/
+  enumDesc(file_daalu_drift_v1_drift, 2);
+
+/**
  * DriftService owns desired-state bundles.
  *
  * @generated from service daalu.drift.v1.DriftService
@@ -248,6 +823,50 @@ export const DriftService: GenService<{
     methodKind: "unary";
     input: typeof GetDesiredStateRequestSchema;
     output: typeof GetDesiredStateResponseSchema;
+  },
+  /**
+   * Turns reconciliation (drift detection) of a cluster on or off and sets its
+   * interval and ignore rules. Off by default; off means no drift read goes
+   * through that cluster's tunnel. One audit record names the caller.
+   *
+   * @generated from rpc daalu.drift.v1.DriftService.SetReconciliation
+   */
+  setReconciliation: {
+    methodKind: "unary";
+    input: typeof SetReconciliationRequestSchema;
+    output: typeof SetReconciliationResponseSchema;
+  },
+  /**
+   * A cluster's reconciliation settings (the defaults when never set).
+   *
+   * @generated from rpc daalu.drift.v1.DriftService.GetReconciliation
+   */
+  getReconciliation: {
+    methodKind: "unary";
+    input: typeof GetReconciliationRequestSchema;
+    output: typeof GetReconciliationResponseSchema;
+  },
+  /**
+   * Checks the cluster now and returns the report. FAILED_PRECONDITION
+   * (RECONCILIATION_OFF) when reconciliation is off, NOT_FOUND
+   * (DESIRED_STATE_NOT_FOUND) when the cluster has no desired state.
+   *
+   * @generated from rpc daalu.drift.v1.DriftService.CheckNow
+   */
+  checkNow: {
+    methodKind: "unary";
+    input: typeof CheckNowRequestSchema;
+    output: typeof CheckNowResponseSchema;
+  },
+  /**
+   * The latest check's report; NOT_FOUND (DRIFT_REPORT_NOT_FOUND) before the first.
+   *
+   * @generated from rpc daalu.drift.v1.DriftService.GetDriftReport
+   */
+  getDriftReport: {
+    methodKind: "unary";
+    input: typeof GetDriftReportRequestSchema;
+    output: typeof GetDriftReportResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_daalu_drift_v1_drift, 0);
