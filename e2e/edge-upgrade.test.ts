@@ -50,6 +50,9 @@ test("edge upgrade: same Secret, new version on the row with the probe that reco
   assert.equal(first.diagnostic, `edge 0.1.0 is older than the oldest supported 0.2.0: upgrade with ${upgrade}`);
   const list = (await w.hub.api("GET", "/v1/clusters")).body.clusters as Array<Row & { id: string }>;
   assert.equal(list.find((c) => c.id === e.clusterId)?.edgeSupport, "unsupported", "the list says it too");
+  const blob = await w.hub.api("GET", `/v1/clusters/${e.clusterId}/diagnostics`);
+  assert.equal(blob.status, 200, JSON.stringify(blob.body));
+  assert.equal(blob.body.diagnostic, first.diagnostic, "the diagnostic blob says it too");
   const secretBefore = secret();
 
   /** Replaces the agent (SIGTERM, then a new pod with the same env and Secret) and returns the row once connected again. */

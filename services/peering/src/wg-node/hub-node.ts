@@ -394,6 +394,7 @@ export class HubNode {
       routeConflict: this.sync.conflictOf(tenantId),
       getCluster: (id, tenant) => this.deps.store.getCluster(id, tenant),
       config: this.deps.config,
+      releases: this.deps.edgeReleases,
     });
   }
 }
