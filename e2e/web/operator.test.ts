@@ -8,7 +8,9 @@
  *
  * The issue's flow, by keyboard alone: sign in; add a cluster; copy the helm
  * command; bootstrap the edge with the token it carries; the row turns green
- * without a reload; open the detail page and see the node list; run
+ * without a reload, with an "update available" badge (the edge reports an
+ * older release than the hub offers); open the detail page and see the node
+ * list and copy the upgrade command; run
  * `get pods` in the kubectl panel; see its audit row; drop the event stream
  * (the gateway restarts) and cut the edge's egress meanwhile: the page says
  * it is reconnecting, resumes and shows the row red, one row, no reload;
@@ -73,6 +75,8 @@ async function startWorld(): Promise<World> {
       // The egress cut shows as disconnected after 4 s without a sign of life (keepalive 1 s).
       PEERING_DISCONNECT_AFTER: "4s",
       PEERING_ALERT_AFTER: "8s",
+      // The edge runs as 0.0.9 (EDGE_VERSION_OVERRIDE): supported, older than the release the hub offers.
+      PEERING_EDGE_MIN_VERSION: "0.0.1",
     },
     serviceEnv: { audit: { AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" } },
     netns: { peering: net.hub, "tunnel-proxy": net.hub },
@@ -178,7 +182,7 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     const boot = await runEdge("bootstrap", { EDGE_KUBECONFIG: w.kube.bootstrapKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: SECRET, EDGE_HUB_URL: w.hub.gatewayUrl, EDGE_BOOTSTRAP_TOKEN: token });
     assert.equal(boot.code, ExitCode.Ok, boot.output);
     assert.ok(secretData(w.kube.kube, SECRET)?.["tunnel.json"]);
-    const edge = startEdgeRun(w.edgeHost, { EDGE_KUBECONFIG: w.edgeKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: SECRET, EDGE_WG_INTERFACE: w.net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081", EDGE_KEEPALIVE: "1" });
+    const edge = startEdgeRun(w.edgeHost, { EDGE_KUBECONFIG: w.edgeKubeconfig, EDGE_NAMESPACE: "daalu-edge", EDGE_SECRET_NAME: SECRET, EDGE_WG_INTERFACE: w.net.ifname("de"), EDGE_PROBE_ADDR: "127.0.0.1:8081", EDGE_KEEPALIVE: "1", EDGE_VERSION_OVERRIDE: "0.0.9" });
     cleanups.push(() => edge.kill());
 
     // The wizard waits, then turns into the green row — no reload.
@@ -189,6 +193,11 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     assert.equal(await page.evaluate("window.__sameDocument"), true, "the page was not reloaded");
     await row(page, id).getByText("Tunnel up").waitFor();
     await row(page, id).getByText("API reachable").waitFor();
+    // The edge is behind the hub's release: the row says so, and the detail page has the command.
+    const served = (await w.hub.api("GET", `/v1/clusters/${id}`)).body.cluster as { latestEdgeVersion: string; upgradeCommand: string };
+    assert.equal(served.upgradeCommand, `helm upgrade daalu-edge daalu-edge --repo ${w.hub.gatewayUrl}/charts --version ${served.latestEdgeVersion} -n daalu-edge --reuse-values`);
+    await row(page, id).getByText("0.0.9", { exact: true }).waitFor({ timeout: 30_000 });
+    await row(page, id).getByText(`update available: ${served.latestEdgeVersion}`).waitFor();
     await assertAccessible(page, "clusters page");
     await screenshot(page, "clusters");
 
@@ -201,6 +210,14 @@ describe("the operator app in chromium, against a hub with a real WireGuard edge
     // This hub's public URL is plain http: kubectl would send it no token, so no kubeconfig is offered, and the page says why.
     await page.getByTestId("kubeconfig-needs-https").getByText(/kubectl sends a token only over https/).waitFor();
     assert.equal(await page.getByRole("link", { name: "Download kubeconfig" }).count(), 0);
+    // The upgrade command, copied exactly as shown and as the hub serves it.
+    await page.getByText(`update available: ${served.latestEdgeVersion}`).waitFor();
+    const upgrade = page.getByTestId("upgrade-command");
+    assert.equal((await upgrade.textContent())?.trim(), served.upgradeCommand);
+    await tabTo(page, "button[aria-label='Copy upgrade command']");
+    await page.keyboard.press("Enter");
+    await page.getByText("Copied.").waitFor();
+    assert.equal(await page.evaluate<string>("navigator.clipboard.readText()"), served.upgradeCommand);
 
     // The kubectl panel: get pods, drawn as a terminal.
     await tabTo(page, "input[name=kubectl]");

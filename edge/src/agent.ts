@@ -1,4 +1,3 @@
-import { EDGE_VERSION } from "./version.js";
 import type { Logger } from "@daalu/runtime";
 import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type PeerConfig, type WgDevice } from "@daalu/wireguard";
 import { isIP } from "node:net";
@@ -117,7 +116,7 @@ export class EdgeAgent {
     const ageMs = this.lastHandshakeMs > 0 ? Math.max(0, probedAtMs - this.lastHandshakeMs) : 0;
     const apiServer = this.deps.kube.apiServerUrl?.() ?? "";
     return {
-      edgeVersion: EDGE_VERSION,
+      edgeVersion: this.cfg.version,
       apiReachable: facts !== undefined,
       apiError,
       kubernetesVersion: facts?.kubernetesVersion ?? "",
@@ -151,7 +150,7 @@ export class EdgeAgent {
     if (!c || !this.device || this.cfg.hubGoodbyePort === 0 || this.lastHandshakeMs === 0) return;
     const started = this.now();
     try {
-      const clusterId = await (this.deps.goodbye ?? sayGoodbye)(c.hubTunnelIp, this.cfg.hubGoodbyePort, this.cfg.goodbyeTimeoutMs, EDGE_VERSION);
+      const clusterId = await (this.deps.goodbye ?? sayGoodbye)(c.hubTunnelIp, this.cfg.hubGoodbyePort, this.cfg.goodbyeTimeoutMs, this.cfg.version);
       this.logger.info({ clusterId, tookMs: this.now() - started }, "told the hub that the edge is stopping");
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err), tookMs: this.now() - started }, "the hub did not take the goodbye; it will notice the silence instead");

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError } from "@daalu/runtime";
-import { DEFAULT_GRPC_PORT, DEFAULT_PUBLIC_CONFIGMAP_NAME, DEFAULT_SECRET_NAME, DEFAULT_WG_INTERFACE, isLoopbackHost, loadConfig } from "./config.js";
+import { DEFAULT_GRPC_PORT, DEFAULT_PUBLIC_CONFIGMAP_NAME, DEFAULT_SECRET_NAME, DEFAULT_WG_INTERFACE, isLoopbackHost, loadConfig, type RunConfig } from "./config.js";
+import { EDGE_VERSION } from "./version.js";
 
 const inPod = { KUBERNETES_SERVICE_HOST: "10.96.0.1" };
 const boot = { ...inPod, EDGE_HUB_URL: "https://hub.example.com/", EDGE_BOOTSTRAP_TOKEN: "dfi1_x" };
@@ -64,6 +65,8 @@ test("run defaults and overrides", () => {
   assert.equal(c.keepaliveSeconds, undefined, "the hub's value applies unless overridden");
   assert.deepEqual([c.probeHost, c.probePort], ["0.0.0.0", 8081]);
   assert.equal(c.readyMaxHandshakeAgeMs, 180_000);
+  assert.equal(c.version, EDGE_VERSION, "the build's version unless overridden");
+  assert.equal((loadConfig("run", { ...inPod, EDGE_VERSION_OVERRIDE: "0.0.9" }) as RunConfig).version, "0.0.9");
   const o = loadConfig("run", { ...inPod, EDGE_KEEPALIVE: "10", EDGE_PROBE_ADDR: "[::1]:9000", EDGE_READY_MAX_HANDSHAKE_AGE: "3s" });
   if (o.mode !== "run") return;
   assert.equal(o.keepaliveSeconds, 10);

@@ -1,6 +1,7 @@
 import { EnvReader, parseDuration, readTelemetry, type TelemetryConfig } from "@daalu/runtime";
 import type { HttpTarget } from "./proxy/policy.js";
 import { parseHttpTargets } from "./proxy/targets.js";
+import { EDGE_VERSION } from "./version.js";
 
 /**
  * The only reader of process.env for the edge agent. Every problem is reported
@@ -82,6 +83,13 @@ export interface BootstrapConfig extends CommonEdgeConfig {
 
 export interface RunConfig extends CommonEdgeConfig {
   mode: "run";
+  /**
+   * The version the agent reports (GetStatus, goodbye): the build's
+   * (edge/package.json) unless EDGE_VERSION_OVERRIDE is set. The override exists
+   * for tests of the hub's update checks, which run one build as several
+   * releases; the chart never sets it.
+   */
+  version: string;
   wgInterface: string;
   wgBackend: "auto" | "kernel" | "wireguard-go";
   /** Overrides the hub's keepalive when set (the chart's wg.keepalive). */
@@ -204,6 +212,7 @@ export function loadConfig(mode: string | undefined, env: Record<string, string 
   const cfg: RunConfig = {
     ...common,
     mode: "run",
+    version: r.str("EDGE_VERSION_OVERRIDE", EDGE_VERSION),
     wgInterface,
     wgBackend: r.oneOf("EDGE_WG_BACKEND", ["auto", "kernel", "wireguard-go"] as const, "auto"),
     keepaliveSeconds,

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger("edge", cfg.logLevel).child({ mode: cfg.mode });
   initTracing({ serviceName: "daalu-edge", exporter: cfg.telemetry.tracesExporter, otlp: cfg.telemetry.otlp });
-  logger.info({ version: EDGE_VERSION }, "starting");
+  logger.info({ version: cfg.mode === "run" ? cfg.version : EDGE_VERSION }, "starting");
   if (cfg.mode === "bootstrap") await runBootstrap(cfg, logger);
   else {
     try {

@@ -45,8 +45,14 @@ export interface Cluster {
   createdAt: string | null;
   enrolledAt: string | null;
   statusSince: string | null;
+  /** The edge release the hub offers, and the oldest it supports. */
   latestEdgeVersion?: string | null;
+  minEdgeVersion?: string | null;
   updateAvailable?: boolean;
+  /** null until the edge reports a release (SemVer) version. */
+  edgeSupport?: "current" | "update_available" | "unsupported" | null;
+  /** `helm upgrade daalu-edge … --version <latestEdgeVersion> -n daalu-edge --reuse-values`. */
+  upgradeCommand?: string | null;
   openAlerts?: number | Alert[];
 }
 

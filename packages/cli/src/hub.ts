@@ -19,6 +19,10 @@ export interface Cluster {
   createdAt: string | null;
   enrolledAt: string | null;
   statusSince: string | null;
+  latestEdgeVersion?: string | null;
+  updateAvailable?: boolean;
+  edgeSupport?: "current" | "update_available" | "unsupported" | null;
+  upgradeCommand?: string | null;
 }
 
 export interface IssuedInvite {

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import pg from "pg";
 import { parse as parseYaml } from "yaml";
 import type { Stack } from "@daalu/stack";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
@@ -96,6 +97,19 @@ test("clusters ls / add / show / rm with --output json and yaml, and the human t
   const byId = await cli(["clusters", "show", created.cluster.id]);
   assert.equal(byId.code, 0, byId.stderr);
   assert.match(byId.stdout, /^Name:\s+web-1$/m);
+  assert.match(byId.stdout, /^Edge version:\s+-$/m, "no edge yet");
+  // An edge older than the oldest supported release (what the hub node stores from its status probe).
+  const db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+  try {
+    await db.query("update peering.clusters set edge_version = '0.0.1' where id = $1", [created.cluster.id]);
+  } finally {
+    await db.end();
+  }
+  const old = await cli(["clusters", "show", "web-1"]);
+  assert.equal(old.code, 0, old.stderr);
+  assert.match(old.stdout, /^Edge version:\s+0\.0\.1 \(unsupported, upgrade to \d+\.\d+\.\d+\)$/m);
+  assert.match(old.stdout, /^Upgrade with:\s+helm upgrade daalu-edge daalu-edge --repo \S+\/charts --version \d+\.\d+\.\d+ -n daalu-edge --reuse-values$/m);
 
   const again = await cli(["clusters", "invite", "web-1", "-o", "json"]);
   assert.equal(again.code, 0, again.stderr);

@@ -70,7 +70,7 @@ export interface StackOptions {
   gateway?: {
     /** host:port of the first replica; later replicas take the next ports. Port 0: a free port (default 127.0.0.1:0). */
     listen?: string;
-    /** The URL edges and operators use (INVITE_HUB_URL, GATEWAY_PUBLIC_URL); default the first replica's. */
+    /** The URL edges and operators use (INVITE_HUB_URL, PEERING_HUB_URL, GATEWAY_PUBLIC_URL); default the first replica's. */
     publicUrl?: string;
     /** Serve https with these PEM files. */
     tls?: { certFile: string; keyFile: string; caFile?: string };
@@ -172,6 +172,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         case "peering":
           return {
             PEERING_GRPC_ADDR: "127.0.0.1:0",
+            // The rows' upgrade command names the same chart repository as the invite's install command.
+            PEERING_HUB_URL: publicUrl,
             ...(o.hubEndpoint ? { PEERING_HUB_ENDPOINT: o.hubEndpoint } : {}),
             ...(hubKeyFile ? { PEERING_HUB_PRIVATE_KEY_FILE: hubKeyFile } : {}),
             ...(o.wireguard && i === 0

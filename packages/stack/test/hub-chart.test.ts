@@ -127,6 +127,17 @@ test("monitoring: ServiceMonitor, the PrometheusRule's three alerts and the Graf
   assert.equal(objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-config"))!.data!["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://otel-collector.monitoring:4318");
 });
 
+test("edge releases: the upgrade command names the public URL; edge.minVersion sets the oldest supported edge", { skip }, async () => {
+  const config = (objects: Obj[]) => objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-config"))!.data!;
+  const plain = config((await render(BASE)).objects);
+  assert.equal(plain["PEERING_HUB_URL"], "https://hub.example.com");
+  assert.equal(plain["PEERING_EDGE_MIN_VERSION"], undefined, "peering's default unless set");
+  assert.equal(config((await render(BASE, valuesFile("edge-min", "edge:\n  minVersion: 0.2.0\n"))).objects)["PEERING_EDGE_MIN_VERSION"], "0.2.0");
+  const bad = await runHelm(["template", "hub", CHART, "-f", BASE, "--set", "edge.minVersion=latest"]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /minVersion/);
+});
+
 test("values.schema.json refuses wrong values with a message naming the field", { skip }, async () => {
   const cases: [string, string, RegExp][] = [
     ["replicas0", "invite:\n  replicas: 0\n", /\/invite\/replicas/],

@@ -23,7 +23,6 @@ import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { clusterDetailPlugin } from "./http/cluster-detail.js";
 import { eventsCursor, eventsPlugin } from "./http/events.js";
-import { chartVersion } from "./http/charts.js";
 import { targetsPlugin } from "./http/targets.js";
 import { sessionRoutesPlugin } from "./http/session-routes.js";
 import { oidcRoutesPlugin } from "./http/oidc-routes.js";
@@ -71,8 +70,6 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     const tls = config.tls
       ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile), ca: config.tls.caFile ? await readFile(config.tls.caFile, "utf8") : undefined }
       : undefined;
-    // The edge release this hub offers: cluster rows say when their edge is older.
-    const latestEdgeVersion = await chartVersion(config.edgeChartDir);
     const { app, routes } = buildApp({
       ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
       invite: inviteClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }),
@@ -82,7 +79,6 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       bodyLimit: config.bodyLimit,
       bootstrapRate: config.bootstrapRate,
       bootstrapBurst: config.bootstrapBurst,
-      latestEdgeVersion,
       eventsSeq: eventsCursor(conn, prefix),
       async ready() {
         if (conn.isClosed()) throw new DaaluError(Code.Unavailable, "NATS connection closed", { reason: "NATS_UNAVAILABLE" });
@@ -115,7 +111,7 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     const queries = queryClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } });
     await app.register(queryRoutesPlugin, { queries, logger });
     // The operator app: live events (SSE) and the cluster detail page's reads.
-    await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, latestEdgeVersion, heartbeatMs: config.eventsHeartbeatMs, ...config.events });
+    await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, heartbeatMs: config.eventsHeartbeatMs, ...config.events });
     await app.register(clusterDetailPlugin, { peering, queries, logger });
     // Drift detection: desired state, the opt-in, checks and reports (the drift service).
     await app.register(driftRoutesPlugin, { auth, peering, drift: driftClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }) });

@@ -2,7 +2,8 @@
  * The hub serves the edge chart as a Helm repository, and the command an
  * invite prints works as printed: the real helm pulls and renders the chart
  * from a running hub (gateway + invite + peering) with exactly the repository
- * reference the invite printed.
+ * reference the invite printed, and with the reference of the upgrade
+ * command a cluster row shows.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,17 +29,17 @@ function freePort(): Promise<number> {
   });
 }
 
-async function hubWithInvite(t: { after(fn: () => Promise<void>): void }): Promise<{ url: string; printed: string; token: string }> {
+async function hubWithInvite(t: { after(fn: () => Promise<void>): void }): Promise<{ url: string; printed: string; token: string; upgrade: string }> {
   const env = await setup();
   t.after(() => env.cleanup());
   const tokens = await seedTenant(env, "acme");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const stack = await startStack(env, { invite: { INVITE_HUB_URL: url }, gateway: { GATEWAY_LISTEN: `127.0.0.1:${port}` } });
+  const stack = await startStack(env, { invite: { INVITE_HUB_URL: url }, peering: { PEERING_HUB_URL: url }, gateway: { GATEWAY_LISTEN: `127.0.0.1:${port}` } });
   t.after(() => stack.stop());
   const r = await http(url, "POST", "/v1/clusters", { token: tokens.admin, json: { name: "prod-eu-1" } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { url, printed: r.body.helmCommand as string, token: r.body.token as string };
+  return { url, printed: r.body.helmCommand as string, token: r.body.token as string, upgrade: r.body.cluster.upgradeCommand as string };
 }
 
 test("index.yaml and the .tgz are public; the index names the version of deploy/daalu-edge and the archive's sha256", async (t) => {
@@ -58,8 +59,8 @@ test("index.yaml and the .tgz are public; the index names the version of deploy/
   assertProblem(await http(url, "GET", "/charts/daalu-edge-0.0.0.tgz"), 404, "ROUTE_NOT_FOUND");
 });
 
-test("the printed command names the hub's repository, and helm pulls and renders the chart from it as printed", { skip: findHelm() ? false : HELM_MISSING }, async (t) => {
-  const { url, printed, token } = await hubWithInvite(t);
+test("the printed install command and a row's upgrade command name the hub's repository, and helm pulls the chart with each as printed", { skip: findHelm() ? false : HELM_MISSING }, async (t) => {
+  const { url, printed, token, upgrade } = await hubWithInvite(t);
   const argv = printed.split(" ");
   assert.deepEqual(argv.slice(0, 3), ["helm", "install", "daalu-edge"]);
   // The chart reference: everything between the release name and --namespace.
@@ -81,4 +82,16 @@ test("the printed command names the hub's repository, and helm pulls and renders
   assert.ok(objs.some((o) => o!.kind === "Deployment" && o!.metadata?.name === "daalu-edge"));
   assert.equal(objs.find((o) => o!.kind === "Secret")?.stringData?.["token"], token, "the printed token reaches the bootstrap Secret");
   assert.match(rendered.stdout, new RegExp(`helm.sh/chart: daalu-edge-${CHART_VERSION.replace(/\./g, "\\.")}`));
+
+  // The row's upgrade command: the same release, chart reference and namespace, and helm pulls the chart from it too.
+  const up = upgrade.split(" ");
+  assert.deepEqual([...up.slice(0, 3), ...up.slice(up.indexOf("-n"))], ["helm", "upgrade", "daalu-edge", "-n", argv[argv.indexOf("--namespace") + 1], "--reuse-values"]);
+  const upgradeRef = up.slice(3, up.indexOf("-n"));
+  assert.deepEqual(upgradeRef, chartRef);
+  const upDir = mkdtempSync(path.join(tmpdir(), "helm-pull-upgrade-"));
+  t.after(() => rmSync(upDir, { recursive: true, force: true }));
+  const upPull = await runHelm(["pull", ...upgradeRef, "--destination", upDir]);
+  assert.equal(upPull.code, 0, upPull.stderr);
+  const upShown = await runHelm(["show", "chart", path.join(upDir, `daalu-edge-${CHART_VERSION}.tgz`)]);
+  assert.equal((parse(upShown.stdout) as { version: string }).version, CHART_VERSION);
 });

@@ -145,11 +145,21 @@ test("history and alerts of a cluster, newest first; the row counts open alerts 
   const row = async () => (await get(`/v1/clusters/${cluster}`)).body.cluster;
   assert.equal((await row()).openAlerts, 1);
   assert.equal((await get("/v1/clusters")).body.clusters.find((c: { id: string }) => c.id === cluster).openAlerts, 1);
-  assert.deepEqual([(await row()).edgeVersion, (await row()).latestEdgeVersion, (await row()).updateAvailable], [null, latest, false]);
+  // The hub's defaults: the current release is the chart it serves, and also the oldest it supports.
+  const upgrade: string = (await row()).upgradeCommand;
+  assert.match(upgrade, new RegExp(`^helm upgrade daalu-edge daalu-edge --repo http://127\\.0\\.0\\.1:\\d+/charts --version ${latest.replaceAll(".", "\\.")} -n daalu-edge --reuse-values$`));
+  const edgeFields = async () => {
+    const c = await row();
+    return [c.edgeVersion, c.latestEdgeVersion, c.minEdgeVersion, c.updateAvailable, c.edgeSupport, c.diagnostic];
+  };
+  assert.deepEqual(await edgeFields(), [null, latest, latest, false, null, "no WireGuard handshake for 3m"]);
   await db.query("update peering.clusters set edge_version = '0.0.1' where id = $1", [cluster]);
-  assert.deepEqual([(await row()).edgeVersion, (await row()).updateAvailable], ["0.0.1", true]);
-  await db.query("update peering.clusters set edge_version = $2 where id = $1", [cluster, latest]);
-  assert.equal((await row()).updateAvailable, false);
+  const unsupported = `edge 0.0.1 is older than the oldest supported ${latest}: upgrade with ${upgrade}`;
+  assert.deepEqual(await edgeFields(), ["0.0.1", latest, latest, true, "unsupported", `no WireGuard handshake for 3m; ${unsupported}`]);
+  const listed = (await get("/v1/clusters")).body.clusters.find((c: { id: string }) => c.id === cluster);
+  assert.deepEqual([listed.edgeSupport, listed.updateAvailable, listed.upgradeCommand], ["unsupported", true, upgrade], "the list carries the same judgement");
+  await db.query("update peering.clusters set edge_version = $2, diagnostic = '' where id = $1", [cluster, latest]);
+  assert.deepEqual(await edgeFields(), [latest, latest, latest, false, "current", null]);
   await db.query("update peering.clusters set edge_version = 'dev-build' where id = $1", [cluster]);
-  assert.equal((await row()).updateAvailable, false, "not SemVer: no claim either way");
+  assert.deepEqual((await edgeFields()).slice(3, 5), [false, null], "not SemVer: no claim either way");
 });

@@ -118,8 +118,10 @@ const consumers = async () => {
 };
 
 /** What the hub node publishes when a cluster's status changes (hub-node.ts evaluate()). */
+/** A status_changed event as peering's hub node publishes it; an edge version judged "update available" against 0.2.0. */
 function publishStatus(tenantId: string, row: { id: string; name: string }, status: peeringv1.ClusterStatus, edgeVersion: string, diagnostic: string): void {
-  const cluster = create(peeringv1.ClusterSchema, { id: row.id, tenantId, name: row.name, status, edgeVersion, diagnostic, tunnelIp: "10.100.0.1", statusSince: timestampFromDate(new Date()) });
+  const judged = { edgeSupport: peeringv1.EdgeSupport.UPDATE_AVAILABLE, updateAvailable: true, latestEdgeVersion: "0.2.0", minEdgeVersion: "0.0.1", upgradeCommand: "helm upgrade daalu-edge x" };
+  const cluster = create(peeringv1.ClusterSchema, { id: row.id, tenantId, name: row.name, status, edgeVersion, diagnostic, tunnelIp: "10.100.0.1", statusSince: timestampFromDate(new Date()), ...judged });
   const ev = create(peeringv1.ClusterEventSchema, { tenantId, clusterId: row.id, kind: peeringv1.ClusterEventKind.STATUS_CHANGED, cluster, time: timestampFromDate(new Date()) });
   env.nc.publish(eventSubject(env.prefix, tenantId, "cluster.status_changed"), toBinary(peeringv1.ClusterEventSchema, ev));
 }
@@ -153,7 +155,11 @@ test("a tenant's stream: hello, then created, status_changed, alert and deleted;
   publishStatus("acme", row, peeringv1.ClusterStatus.CONNECTED, "0.0.1", "");
   await eventually(() => assert.equal(clusterEvents(a).length, 2));
   const changed = data(clusterEvents(a)[1]!);
-  assert.deepEqual([changed.kind, changed.cluster.status, changed.cluster.edgeVersion, changed.cluster.updateAvailable], ["status_changed", "connected", "0.0.1", true]);
+  assert.deepEqual(
+    [changed.kind, changed.cluster.status, changed.cluster.edgeVersion, changed.cluster.updateAvailable, changed.cluster.edgeSupport, changed.cluster.latestEdgeVersion, changed.cluster.upgradeCommand],
+    ["status_changed", "connected", "0.0.1", true, "update_available", "0.2.0", "helm upgrade daalu-edge x"],
+    "the row as peering judged it",
+  );
   assert.ok(!Number.isNaN(Date.parse(changed.time)));
 
   const alert = create(peeringv1.AlertSchema, { id: "4f1e0c4e-0000-4000-8000-000000000001", tenantId: "acme", clusterId: row.id, clusterName: row.name, severity: peeringv1.AlertSeverity.CRITICAL, summary: "no WireGuard handshake for 15m", diagnostic: "no handshake", raisedAt: timestampFromDate(new Date()) });

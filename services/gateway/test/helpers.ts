@@ -91,7 +91,7 @@ export async function http(base: string, method: string, path: string, opts: { t
  * that one InMemorySpanExporter sees every service's spans. GATEWAY_TLS_* in
  * `opts.gateway` serve https.
  */
-export async function startStack(env: TestEnv, opts: { invite?: Record<string, string>; gateway?: Record<string, string> } = {}): Promise<{ gw: RunningGateway; stop(): Promise<void> }> {
+export async function startStack(env: TestEnv, opts: { invite?: Record<string, string>; peering?: Record<string, string>; gateway?: Record<string, string> } = {}): Promise<{ gw: RunningGateway; stop(): Promise<void> }> {
   const { GATEWAY_TLS_CERT_FILE: certFile, GATEWAY_TLS_KEY_FILE: keyFile, GATEWAY_TLS_CA_FILE: caFile, ...gateway } = opts.gateway ?? {};
   const stack = await startServices({
     databaseUrl: env.databaseUrl,
@@ -100,7 +100,7 @@ export async function startStack(env: TestEnv, opts: { invite?: Record<string, s
     env: { ...env.env, LOG_LEVEL: "silent" },
     services: ["peering", "invite", "gateway"],
     inProcess: ["peering", "invite", "gateway"],
-    serviceEnv: { invite: { INVITE_PEERING_TIMEOUT: "20s", ...opts.invite }, gateway },
+    serviceEnv: { invite: { INVITE_PEERING_TIMEOUT: "20s", ...opts.invite }, ...(opts.peering ? { peering: opts.peering } : {}), gateway },
     ...(certFile && keyFile ? { gateway: { tls: { certFile, keyFile, ...(caFile ? { caFile } : {}) } } } : {}),
   });
   return { gw: stack.inProcess.gateway!, stop: () => stack.stop() };

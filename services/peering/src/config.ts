@@ -1,6 +1,8 @@
 /** The only reader of process.env for the peering service. */
 import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
 import { hostname } from "node:os";
+import { DEFAULT_INVITE_CHART_VERSION, DEFAULT_INVITE_HUB_URL, helmUpgradeCommand, isShellSafe } from "@daalu/invite";
+import { edgeReleasesProblem, type EdgeReleases } from "./domain/edge-release.js";
 import { CidrParseError, formatCidr, overlaps, parseCidr } from "./domain/ipv4.js";
 import { KeyRingParseError, parseKeyRing, type KeyRing } from "./keyring.js";
 import { readHubNodeConfig, type HubNodeConfig } from "./wg-node/config.js";
@@ -27,6 +29,14 @@ export const DEFAULT_PENDING_TIMEOUT_MS = 15_000;
 export const DEFAULT_DB_POOL = 6;
 /** New tenants are placed so that a block this many bits wider is free too (room to widen /24 -> /22). */
 export const DEFAULT_GROWTH_BITS = 2;
+/**
+ * The edge release the hub offers: by default the version of the daalu-edge
+ * chart the gateway serves at <hub>/charts (the invite's install command pins
+ * the same version; a test pins both to deploy/daalu-edge/Chart.yaml).
+ */
+export const DEFAULT_EDGE_CURRENT_VERSION = DEFAULT_INVITE_CHART_VERSION;
+/** The oldest edge version the hub supports: the first release. */
+export const DEFAULT_EDGE_MIN_VERSION = "0.1.0";
 
 export interface PeeringConfig extends CommonConfig {
   databaseUrl: string;
@@ -52,6 +62,12 @@ export interface PeeringConfig extends CommonConfig {
   dbPoolSize: number;
   /** The hub's WireGuard node (PEERING_WG=on), or undefined: this replica then only serves the API. */
   hubNode: HubNodeConfig | undefined;
+  /**
+   * The edge releases cluster rows are judged against, and their upgrade
+   * command (PEERING_HUB_URL and PEERING_EDGE_CHART_REF name the chart as
+   * INVITE_HUB_URL and INVITE_CHART_REF do for the install command).
+   */
+  edgeReleases: EdgeReleases;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): PeeringConfig {
@@ -98,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
       "PEERING_KEY_ENCRYPTION_KEYS is required: the hub's WireGuard private key is stored encrypted (id:base64 of 32 bytes, e.g. kek1:$(openssl rand -base64 32)); or give the key in PEERING_HUB_PRIVATE_KEY_FILE",
     );
   }
+  const edgeReleases = readEdgeReleases(r);
   const grpcAddr = r.hostPort("PEERING_GRPC_ADDR", DEFAULT_GRPC_ADDR, { off: true }) ?? "off";
   const cfg: PeeringConfig = {
     ...common,
@@ -115,8 +132,22 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     pendingTimeoutMs: r.duration("PEERING_PENDING_TIMEOUT", DEFAULT_PENDING_TIMEOUT_MS),
     dbPoolSize: r.int("PEERING_DB_POOL", DEFAULT_DB_POOL, 1, 1000),
     hubNode: readHubNodeConfig(r, hostname()),
+    edgeReleases,
   };
   r.check(cfg.recoveryIntervalMs > 0, "PEERING_RECOVERY_INTERVAL must be positive");
   r.done();
   return cfg;
+}
+
+function readEdgeReleases(r: EnvReader): EdgeReleases {
+  const current = r.str("PEERING_EDGE_CURRENT_VERSION", DEFAULT_EDGE_CURRENT_VERSION);
+  const minimum = r.str("PEERING_EDGE_MIN_VERSION", DEFAULT_EDGE_MIN_VERSION);
+  const problem = edgeReleasesProblem(current, minimum);
+  r.check(problem === undefined, problem ?? "");
+  const hubUrl = r.url("PEERING_HUB_URL", DEFAULT_INVITE_HUB_URL);
+  r.check(isShellSafe(hubUrl), `PEERING_HUB_URL must not contain spaces, quotes, commas or shell metacharacters, got "${hubUrl}"`);
+  const chartRef = r.optional("PEERING_EDGE_CHART_REF") || undefined;
+  r.check(chartRef === undefined || isShellSafe(chartRef), `PEERING_EDGE_CHART_REF must not contain spaces, quotes, commas or shell metacharacters, got "${chartRef}"`);
+  const safe = problem === undefined && isShellSafe(hubUrl) && (chartRef === undefined || isShellSafe(chartRef));
+  return { current, minimum, upgradeCommand: safe ? helmUpgradeCommand({ chartRef, chartVersion: current, hubUrl }) : "" };
 }

@@ -79,13 +79,14 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
     res.add("nats", () => nc.drain());
     // Every event published below is kept for live views that resume (GET /v1/events).
     await ensureEventsStream(nc, config.natsPrefix);
-    const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }));
+    const events = new ClusterEvents(nc, config.natsPrefix, logger.child({ component: "events" }), config.edgeReleases);
     const invite = inviteClient(nc, { prefix: config.natsPrefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "peering" } } });
     const recoveryLog = logger.child({ component: "recovery" });
     const impl = peeringImpl({
       store,
       events,
       hub,
+      releases: config.edgeReleases,
       settlePending: (clusterId) => settlePending({ store, invite, events, logger: recoveryLog }, clusterId, SETTLE_TIMEOUT_MS),
     });
     const natsServer = await serveNats(nc, peeringv1.PeeringService, impl, { prefix: config.natsPrefix, queue: config.serviceName, logger: logger.child({ component: "nats" }) });
@@ -112,6 +113,7 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
         prefix: config.natsPrefix,
         logger,
         config: config.hubNode,
+        edgeReleases: config.edgeReleases,
         guardCidrs: [config.subnetPool, config.hubPool],
       });
       res.add("wg-node", () => node.stop());

@@ -104,7 +104,7 @@ describe("hub WireGuard node", { skip }, () => {
     await env?.cleanup();
   });
 
-  const nodeDeps = () => ({ store: svc.store, health, nc: svc.nc, prefix: env.prefix, logger, config, guardCidrs });
+  const nodeDeps = () => ({ store: svc.store, health, nc: svc.nc, prefix: env.prefix, logger, config, guardCidrs, edgeReleases: { current: "0.1.0", minimum: "0.1.0", upgradeCommand: "helm upgrade daalu-edge …" } });
 
   it("rebuilds the enrolled peer from PostgreSQL on start (awaiting_handshake)", async () => {
     node = new HubNode(nodeDeps());

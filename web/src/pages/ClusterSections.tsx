@@ -9,7 +9,8 @@ import { api, ApiError, enc, messageOf, type Alert, type Cluster } from "../api"
 import { useNow } from "../clock";
 import { ago, apiTone, duration, openAlertCount, statusWords, tunnelTone } from "../format";
 import { useLive } from "../live";
-import { Dot, StatusBadge } from "./Clusters";
+import { CopyBox } from "./AddCluster";
+import { Dot, EdgeVersionBadge, StatusBadge } from "./Clusters";
 
 type Loaded<T> = { data: T } | { error: string; missing?: boolean } | undefined;
 
@@ -108,7 +109,8 @@ export function EdgeSection({ c }: { c: Cluster }) {
         <dt>Edge version</dt>
         <dd>
           <span className="mono">{c.edgeVersion ?? "—"}</span>
-          {c.updateAvailable && <span className="badge badge-info">update available{c.latestEdgeVersion ? `: ${c.latestEdgeVersion}` : ""}</span>}
+          <EdgeVersionBadge c={c} />
+          {c.updateAvailable && c.upgradeCommand && <CopyBox label="Upgrade command" text={c.upgradeCommand} testId="upgrade-command" />}
         </dd>
         <dt>In this state since</dt>
         <dd>{ago(c.statusSince, now)}</dd>

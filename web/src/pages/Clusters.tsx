@@ -63,6 +63,18 @@ export function Dot({ tone, label }: { tone: Tone; label?: string }) {
   return <span className={`dot dot-${tone}`} role={label ? "img" : undefined} aria-label={label} aria-hidden={label ? undefined : true} />;
 }
 
+/**
+ * How the edge's version stands against the hub's releases: "update available:
+ * <latest>", or "unsupported" for an edge older than the oldest supported one
+ * (its diagnostic says how to upgrade); nothing when it is current or unknown.
+ */
+export function EdgeVersionBadge({ c }: { c: Cluster }) {
+  const to = c.latestEdgeVersion ? `: ${c.latestEdgeVersion}` : "";
+  if (c.edgeSupport === "unsupported") return <span className="badge badge-alert">unsupported, upgrade{to}</span>;
+  if (c.updateAvailable) return <span className="badge badge-info">update available{to}</span>;
+  return null;
+}
+
 /** The status with its diagnostic as a tooltip (focusable, so keyboard users get it too). */
 export function StatusBadge({ c }: { c: Cluster }) {
   return (
@@ -124,11 +136,7 @@ function Row({ c, now, index, start, fresh }: { c: Cluster; now: number; index: 
       </div>
       <div role="cell" className="col-edge">
         <span className="mono">{c.edgeVersion ?? "—"}</span>
-        {c.updateAvailable && (
-          <span className="badge badge-info" title={undefined}>
-            update available{c.latestEdgeVersion ? `: ${c.latestEdgeVersion}` : ""}
-          </span>
-        )}
+        <EdgeVersionBadge c={c} />
       </div>
       <div role="cell" className="col-alerts">
         {alerts > 0 ? <span className="badge badge-alert">{alerts === 1 ? "1 alert" : `${alerts} alerts`}</span> : <span className="muted">none</span>}

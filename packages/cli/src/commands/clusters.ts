@@ -8,6 +8,14 @@ function api(c: Cluster): string {
   return c.apiReachable ? color().green("reachable") : color().red("unreachable");
 }
 
+/** The edge's version, and whether the hub has a newer release for it (or no longer supports it). */
+function edgeVersion(c: Cluster): string {
+  if (!c.edgeVersion) return "-";
+  if (c.edgeSupport === "unsupported") return `${c.edgeVersion} (unsupported, upgrade to ${c.latestEdgeVersion ?? "the current release"})`;
+  if (c.updateAvailable) return `${c.edgeVersion} (update available: ${c.latestEdgeVersion ?? "a newer release"})`;
+  return c.edgeVersion;
+}
+
 export async function clustersLs(o: { output: Format }): Promise<void> {
   const hub = Hub.fromConfig();
   const clusters = await hub.clusters();
@@ -32,7 +40,8 @@ export async function clustersShow(nameOrId: string, o: { output: Format }): Pro
     ["Status", `${statusLabel(c.status)}${c.statusSince ? ` (since ${ago(c.statusSince)})` : ""}`],
     ["Tunnel IP", c.tunnelIp ?? "-"],
     ["Last handshake", ago(c.lastHandshake)],
-    ["Edge version", c.edgeVersion ?? "-"],
+    ["Edge version", edgeVersion(c)],
+    ...(c.updateAvailable && c.upgradeCommand ? [["Upgrade with", c.upgradeCommand] as [string, string]] : []),
     ["API", api(c)],
     ["Diagnostic", c.diagnostic ?? "-"],
     ["Created", c.createdAt ?? "-"],

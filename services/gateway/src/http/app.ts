@@ -38,8 +38,6 @@ export interface AppDeps {
   bodyLimit: number;
   bootstrapRate: number;
   bootstrapBurst: number;
-  /** The edge release this hub offers (the edge chart's version): cluster rows say when theirs is older. */
-  latestEdgeVersion?: string;
   /** The live events stream's newest sequence (events.ts eventsCursor): GET /v1/clusters says how new its list is. */
   eventsSeq?: () => Promise<number>;
 }
@@ -131,7 +129,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
   app.addHook("onSend", securityHeaders);
 
   const call = (p: Principal) => ({ tenantId: p.tenantId, caller: p.caller });
-  const rowJson = (c: Parameters<typeof clusterJson>[0]) => clusterJson(c, deps.latestEdgeVersion);
   type Id = { Params: { id: string } };
   // Action routes take no body; an empty one or `{}` is fine, anything else is refused.
   const noBody = async (req: FastifyRequest) => {
@@ -151,7 +148,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
       const p = principalOf(req);
       const res = await deps.invite.createInvite({ clusterName: req.body.name, subnet: req.body.subnet ?? "" }, call(p));
       const got = await deps.peering.getCluster({ clusterId: res.invite?.clusterId ?? "" }, call(p));
-      return reply.code(201).send({ cluster: rowJson(got.cluster), invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
+      return reply.code(201).send({ cluster: clusterJson(got.cluster), invite: inviteJson(res.invite), token: res.token, helmCommand: res.helmCommand });
     }),
   );
   app.get("/v1/clusters", async (req) =>
@@ -161,21 +158,21 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; routes: RouteLi
       // Without the stream (NATS trouble) the list still answers, without `seq`.
       const seq = await deps.eventsSeq?.().catch((err: unknown) => log.warn({ err }, "events stream sequence unavailable"));
       const res = await deps.peering.listClusters({}, call(p));
-      return { clusters: res.clusters.map(rowJson), ...(typeof seq === "number" ? { seq } : {}) };
+      return { clusters: res.clusters.map(clusterJson), ...(typeof seq === "number" ? { seq } : {}) };
     }),
   );
   app.get<Id>("/v1/clusters/:id", { schema: { params: idParam } }, async (req) =>
     inSpan(req, async () => {
       const p = principalOf(req);
       const res = await deps.peering.getCluster({ clusterId: req.params.id }, call(p));
-      return { cluster: rowJson(res.cluster) };
+      return { cluster: clusterJson(res.cluster) };
     }),
   );
   app.delete<Id>("/v1/clusters/:id", { config: ADMIN, schema: { params: idParam } }, async (req) =>
     inSpan(req, async () => {
       const p = principalOf(req);
       const res = await deps.peering.deleteCluster({ clusterId: req.params.id }, call(p));
-      return { cluster: rowJson(res.cluster) };
+      return { cluster: clusterJson(res.cluster) };
     }),
   );
   app.post<Id>("/v1/clusters/:id/invites", { config: ADMIN, schema: { params: idParam }, preValidation: noBody }, async (req, reply) =>

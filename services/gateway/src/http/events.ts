@@ -16,7 +16,7 @@
  * headers on its first request) gets exactly the events after it. The
  * consumer is deleted when the client goes away or the gateway closes.
  *
- * Register with `app.register(eventsPlugin, { nc, natsPrefix, logger, latestEdgeVersion })`.
+ * Register with `app.register(eventsPlugin, { nc, natsPrefix, logger, heartbeatMs, … })`.
  */
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
@@ -34,8 +34,6 @@ export interface EventsOptions {
   nc: NatsConnection;
   natsPrefix: string;
   logger: Logger;
-  /** The edge release this hub offers (cluster rows in events say when theirs is older). */
-  latestEdgeVersion?: string;
   /** A `: ping` comment this often (GATEWAY_EVENTS_HEARTBEAT, default 15 s). */
   heartbeatMs: number;
   /** Streams open at once, per gateway and per tenant (GATEWAY_EVENTS_MAX_STREAMS{,_PER_TENANT}). */
@@ -56,7 +54,7 @@ function frame(event: string, data: unknown, id?: number): string {
 }
 
 /** The frame for one stream message, or undefined for a subject this stream does not show. */
-function eventFrame(m: JsMsg, tenantId: string, latest: string | undefined): string | undefined {
+function eventFrame(m: JsMsg, tenantId: string): string | undefined {
   // Subject: [prefix.]daalu.events.<tenant>.<kind...>; the consumer's filter has checked the tenant.
   const tokens = m.subject.split(".");
   const at = tokens.lastIndexOf("events");
@@ -65,7 +63,7 @@ function eventFrame(m: JsMsg, tenantId: string, latest: string | undefined): str
   if (kind.startsWith("cluster.")) {
     const ev = fromBinary(peeringv1.ClusterEventSchema, m.data);
     if (ev.tenantId !== tenantId) return undefined;
-    return frame("cluster", { kind: clusterEventKindName(ev.kind), cluster: clusterJson(ev.cluster, latest), time: ev.time ? timestampDate(ev.time).toISOString() : null }, m.seq);
+    return frame("cluster", { kind: clusterEventKindName(ev.kind), cluster: clusterJson(ev.cluster), time: ev.time ? timestampDate(ev.time).toISOString() : null }, m.seq);
   }
   if (kind.startsWith("alert.")) {
     const a = fromBinary(peeringv1.AlertSchema, m.data);
@@ -200,7 +198,7 @@ export async function eventsPlugin(app: FastifyInstance, opts: EventsOptions): P
           if (ended) break;
           let f: string | undefined;
           try {
-            f = eventFrame(m, p.tenantId, opts.latestEdgeVersion);
+            f = eventFrame(m, p.tenantId);
           } catch (err) {
             log.warn({ err, subject: m.subject, seq: m.seq }, "undecodable event skipped");
           }

@@ -1,7 +1,6 @@
 import { toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invitev1, peeringv1 } from "@daalu/proto";
-import semver from "semver";
 
 /** Maps contract messages to the REST API's camelCase JSON. */
 
@@ -26,25 +25,26 @@ export interface ClusterJson {
   createdAt: string | null;
   enrolledAt: string | null;
   statusSince: string | null;
-  /** The edge release this hub offers (its edge chart's version). */
+  /** The edge release this hub offers (the edge chart's version it serves). */
   latestEdgeVersion: string | null;
-  /** True when the edge reports a version and it is semver-older than latestEdgeVersion. */
+  /** The oldest edge version this hub supports. */
+  minEdgeVersion: string | null;
+  /** True when the edge reports a SemVer version older than latestEdgeVersion. */
   updateAvailable: boolean;
+  /** "current" | "update_available" | "unsupported"; null before the edge reports a SemVer version. */
+  edgeSupport: string | null;
+  /** `helm upgrade daalu-edge … --version <latestEdgeVersion> -n daalu-edge --reuse-values`. */
+  upgradeCommand: string | null;
   /** Critical alerts open now. */
   openAlerts: number;
 }
 
-/** Whether `edge` is a SemVer version older than `latest` (false when either is missing or not SemVer). */
-export function isUpdateAvailable(edge: string, latest: string | undefined): boolean {
-  if (!latest || !semver.valid(edge) || !semver.valid(latest)) return false;
-  return semver.lt(edge, latest);
-}
-
 /**
  * A cluster row as the REST API shows it (GET /v1/clusters/:id, the list, and
- * the live stream's cluster events), compared against `latestEdgeVersion`.
+ * the live stream's cluster events). The peering service judges the edge's
+ * version (PEERING_EDGE_CURRENT_VERSION, PEERING_EDGE_MIN_VERSION).
  */
-export function clusterJson(c: peeringv1.Cluster | undefined, latestEdgeVersion?: string): ClusterJson | null {
+export function clusterJson(c: peeringv1.Cluster | undefined): ClusterJson | null {
   if (!c) return null;
   return {
     id: c.id,
@@ -58,8 +58,11 @@ export function clusterJson(c: peeringv1.Cluster | undefined, latestEdgeVersion?
     createdAt: iso(c.createdAt),
     enrolledAt: iso(c.enrolledAt),
     statusSince: iso(c.statusSince),
-    latestEdgeVersion: latestEdgeVersion || null,
-    updateAvailable: isUpdateAvailable(c.edgeVersion, latestEdgeVersion),
+    latestEdgeVersion: c.latestEdgeVersion || null,
+    minEdgeVersion: c.minEdgeVersion || null,
+    updateAvailable: c.updateAvailable,
+    edgeSupport: c.edgeSupport === peeringv1.EdgeSupport.UNSPECIFIED ? null : enumName(peeringv1.EdgeSupport as unknown as Record<number, string>, c.edgeSupport, "EDGE_SUPPORT_"),
+    upgradeCommand: c.upgradeCommand || null,
     openAlerts: c.openAlerts,
   };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { helmCommand, isShellSafe } from "./helm-command.js";
+import { helmCommand, helmUpgradeCommand, isShellSafe } from "./helm-command.js";
 
 test("helm command has exactly the documented form: the hub's own chart repository by default", () => {
   assert.equal(
@@ -25,4 +25,20 @@ test("helm command refuses values that would need shell quoting or split a --set
   assert.equal(isShellSafe("http://h,a=b"), false);
   assert.equal(isShellSafe("$(id)"), false);
   assert.equal(isShellSafe("http://hub.example.com:8080/x"), true);
+});
+
+test("the upgrade command names the install command's chart reference, release and namespace", () => {
+  assert.equal(
+    helmUpgradeCommand({ chartVersion: "0.2.0", hubUrl: "https://hub.example.com/" }),
+    "helm upgrade daalu-edge daalu-edge --repo https://hub.example.com/charts --version 0.2.0 -n daalu-edge --reuse-values",
+  );
+  assert.equal(
+    helmUpgradeCommand({ chartRef: "oci://registry.example.com/charts/daalu-edge", chartVersion: "0.2.0", hubUrl: "https://hub.example.com" }),
+    "helm upgrade daalu-edge oci://registry.example.com/charts/daalu-edge --version 0.2.0 -n daalu-edge --reuse-values",
+  );
+  const install = helmCommand({ chartVersion: "0.2.0", hubUrl: "https://hub.example.com", token: "t" }).split(" ");
+  const upgrade = helmUpgradeCommand({ chartVersion: "0.2.0", hubUrl: "https://hub.example.com" }).split(" ");
+  assert.deepEqual(upgrade.slice(2, 7), install.slice(2, 7), "release, chart, --repo and --version as installed");
+  assert.equal(upgrade[upgrade.indexOf("-n") + 1], install[install.indexOf("--namespace") + 1]);
+  assert.throws(() => helmUpgradeCommand({ chartVersion: "0.2.0 --devel", hubUrl: "http://h" }), /chartVersion/);
 });

@@ -7,6 +7,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { fingerprint, type PeerStatus } from "@daalu/wireguard";
 import type { ClusterRecord } from "../adapters/pg/store.js";
+import { judgeEdgeVersion, withVersionDiagnostic, type EdgeReleases } from "../domain/edge-release.js";
 import type { HealthState } from "../domain/health.js";
 import { ClusterNotFoundError } from "../errors.js";
 import type { HubNodeConfig } from "./config.js";
@@ -106,6 +107,8 @@ export interface DiagnosticsSource {
   /** The row of a cluster of `tenantId` (throws NotFound for another tenant's). */
   getCluster(clusterId: string, tenantId: string): Promise<ClusterRecord>;
   config: HubNodeConfig;
+  /** An unsupported edge's diagnostic says so here too, as on the row. */
+  releases: EdgeReleases;
 }
 
 /** The diagnostic blob of a cluster of `tenantId` (NotFound for another tenant's). */
@@ -122,7 +125,7 @@ export async function clusterDiagnostics(d: DiagnosticsSource): Promise<peeringv
       name: t.name,
       state: t.state,
       since: t.since,
-      diagnostic: t.diagnostic,
+      diagnostic: withVersionDiagnostic(t.diagnostic, judgeEdgeVersion(t.edgeVersion, d.releases)),
       publicKey: t.publicKey,
       tunnelIp: t.tunnelIp,
       peer: t.peer,
@@ -143,7 +146,7 @@ export async function clusterDiagnostics(d: DiagnosticsSource): Promise<peeringv
     name: c.name,
     state: c.status,
     since: c.statusSince.getTime(),
-    diagnostic: c.diagnostic,
+    diagnostic: withVersionDiagnostic(c.diagnostic, judgeEdgeVersion(c.edgeVersion, d.releases)),
     publicKey: c.publicKey ?? undefined,
     tunnelIp: c.tunnelIp ?? undefined,
     peer: undefined,

@@ -14,6 +14,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { ClusterEvents } from "../adapters/nats/events.js";
 import type { HealthStore } from "../adapters/pg/health-store.js";
 import type { HealthPatch, PeeringStore } from "../adapters/pg/store.js";
+import type { EdgeReleases } from "../domain/edge-release.js";
 import { evaluateHealth } from "../domain/health.js";
 import { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
@@ -35,6 +36,8 @@ export interface HubNodeDeps {
   prefix: string;
   logger: Logger;
   config: HubNodeConfig;
+  /** The edge releases the rows in this node's events are judged against. */
+  edgeReleases: EdgeReleases;
   /**
    * Address blocks that only ever live in the tunnel (the subnet pool, the hub
    * pool): routed `unreachable` while the node runs, so a missing peer route
@@ -67,7 +70,7 @@ export class HubNode {
   constructor(private readonly deps: HubNodeDeps) {
     this.log = deps.logger.child({ component: "wg-node", iface: deps.config.interface });
     this.prober = new EdgeProber(deps.config.edgeGrpcPort, deps.config.probeTimeoutMs);
-    this.events = new ClusterEvents(deps.nc, deps.prefix, this.log);
+    this.events = new ClusterEvents(deps.nc, deps.prefix, this.log, deps.edgeReleases);
     this.alerts = new Alerts(deps.health, deps.nc, deps.prefix, this.log);
     this.sync = new DeviceSync(() => this.device, this.log);
   }
@@ -371,9 +374,11 @@ export class HubNode {
       if (patch.edgeVersion !== undefined) t.edgeVersion = patch.edgeVersion;
       if (out.transition) {
         this.log.info({ clusterId: t.clusterId, from: out.transition.from, to: out.transition.to, diagnostic: out.diagnostic }, "cluster status changed");
-        this.events.publish({ kind: peeringv1.ClusterEventKind.STATUS_CHANGED, cluster: res.cluster });
         if (out.state === "disconnected") this.prober.forget(t.tunnelIp);
       }
+      if (patch.edgeVersion !== undefined) this.log.info({ clusterId: t.clusterId, edgeVersion: patch.edgeVersion }, "edge version changed");
+      // Live views follow the status and the edge's version (update_available) from these events.
+      if (out.transition || patch.edgeVersion !== undefined) this.events.publish({ kind: peeringv1.ClusterEventKind.STATUS_CHANGED, cluster: res.cluster });
     }
     if (out.alert?.action === "raise") await this.alerts.raise(t, out.alert.summary, out.diagnostic, out.alert.raisedAt);
     else if (out.alert?.action === "resolve") await this.alerts.resolve(t, now, out.alert.summary);
@@ -389,6 +394,7 @@ export class HubNode {
       routeConflict: this.sync.conflictOf(tenantId),
       getCluster: (id, tenant) => this.deps.store.getCluster(id, tenant),
       config: this.deps.config,
+      releases: this.deps.edgeReleases,
     });
   }
 }

@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { peeringv1 } from "@daalu/proto";
 import type { ClusterStatusName } from "../../domain/cluster.js";
+import { judgeEdgeVersion, withVersionDiagnostic, type EdgeReleases, type EdgeSupportName } from "../../domain/edge-release.js";
 import type { AlertRecord } from "../pg/health-store.js";
 import type { ClusterRecord, SubnetRecord } from "../pg/store.js";
 
@@ -18,8 +19,20 @@ export function statusToProto(s: ClusterStatusName): peeringv1.ClusterStatus {
   return STATUS[s];
 }
 
-/** The wire form of a cluster. The address shows once a key is enrolled (a pending first enrollment has none yet). */
-export function clusterToProto(c: ClusterRecord): MessageInitShape<typeof peeringv1.ClusterSchema> {
+const SUPPORT: Record<EdgeSupportName, peeringv1.EdgeSupport> = {
+  current: peeringv1.EdgeSupport.CURRENT,
+  update_available: peeringv1.EdgeSupport.UPDATE_AVAILABLE,
+  unsupported: peeringv1.EdgeSupport.UNSUPPORTED,
+};
+
+/**
+ * The wire form of a cluster. The address shows once a key is enrolled (a
+ * pending first enrollment has none yet). The edge's version is judged against
+ * `releases` as the row is read, so a new PEERING_EDGE_* setting applies to
+ * every row at once; an unsupported edge's diagnostic follows the health one.
+ */
+export function clusterToProto(c: ClusterRecord, releases: EdgeReleases): MessageInitShape<typeof peeringv1.ClusterSchema> {
+  const v = judgeEdgeVersion(c.edgeVersion, releases);
   return {
     id: c.id,
     tenantId: c.tenantId,
@@ -29,12 +42,17 @@ export function clusterToProto(c: ClusterRecord): MessageInitShape<typeof peerin
     ...(c.lastHandshake ? { lastHandshake: timestampFromDate(c.lastHandshake) } : {}),
     edgeVersion: c.edgeVersion,
     apiReachable: c.apiReachable,
-    diagnostic: c.diagnostic,
+    diagnostic: withVersionDiagnostic(c.diagnostic, v),
     publicKey: c.publicKey ?? "",
     createdAt: timestampFromDate(c.createdAt),
     ...(c.enrolledAt ? { enrolledAt: timestampFromDate(c.enrolledAt) } : {}),
     statusSince: timestampFromDate(c.statusSince),
     openAlerts: c.openAlerts,
+    edgeSupport: v.support ? SUPPORT[v.support] : peeringv1.EdgeSupport.UNSPECIFIED,
+    updateAvailable: v.updateAvailable,
+    latestEdgeVersion: releases.current,
+    minEdgeVersion: releases.minimum,
+    upgradeCommand: releases.upgradeCommand,
   };
 }
 

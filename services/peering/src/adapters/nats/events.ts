@@ -3,6 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject, type Logger, type NatsConnection } from "@daalu/runtime";
+import type { EdgeReleases } from "../../domain/edge-release.js";
 import type { ClusterRecord, SubnetRef } from "../pg/store.js";
 import { clusterToProto } from "./convert.js";
 
@@ -26,6 +27,8 @@ export class ClusterEvents {
     private readonly nc: NatsConnection,
     private readonly prefix: string,
     private readonly logger: Logger,
+    /** What each event's cluster row is judged against (clusterToProto). */
+    private readonly releases: EdgeReleases,
   ) {}
 
   publish(e: ClusterEventInput): void {
@@ -33,7 +36,7 @@ export class ClusterEvents {
       tenantId: e.cluster.tenantId,
       clusterId: e.cluster.id,
       kind: e.kind,
-      cluster: e.clusterProto ?? clusterToProto(e.cluster),
+      cluster: e.clusterProto ?? clusterToProto(e.cluster, this.releases),
       previousPublicKey: e.previousPublicKey ?? "",
       time: timestampFromDate(new Date()),
       subnet: e.subnet?.cidr ?? "",

@@ -9,9 +9,10 @@ import { CallerKind, peeringv1 } from "@daalu/proto";
 import { Code, DaaluError, TENANT_ID_PATTERN, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { isValidPublicKey } from "@daalu/wireguard";
 import { clusterNameProblem } from "../../domain/cluster.js";
+import type { EdgeReleases } from "../../domain/edge-release.js";
 import { EnrollmentInProgressError, InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
-import type { PeeringStore, Reservation } from "../pg/store.js";
-import { alertToProto, clusterToProto, statusToProto, subnetToProto } from "./convert.js";
+import type { ClusterRecord, PeeringStore, Reservation } from "../pg/store.js";
+import { alertToProto, clusterToProto as toProto, statusToProto, subnetToProto } from "./convert.js";
 import type { ClusterEvents } from "./events.js";
 
 export type PeeringMethods = MethodsOf<typeof peeringv1.PeeringService>;
@@ -27,6 +28,8 @@ export interface HandlerDeps {
   store: PeeringStore;
   events: ClusterEvents;
   hub: HubInfo;
+  /** The edge releases rows are judged against (update_available, edge_support, upgrade_command). */
+  releases: EdgeReleases;
   /**
    * Settles the reservation a cluster still holds from an earlier enrollment
    * (recovery's settlePending); false when that could not be decided now.
@@ -72,7 +75,8 @@ export function tunnelConfig(r: Reservation, hub: HubInfo) {
   };
 }
 
-export function peeringImpl({ store, events, hub, settlePending }: HandlerDeps): ServiceImpl<PeeringMethods> {
+export function peeringImpl({ store, events, hub, releases, settlePending }: HandlerDeps): ServiceImpl<PeeringMethods> {
+  const clusterToProto = (c: ClusterRecord) => toProto(c, releases);
   return {
     async createCluster(req, ctx) {
       const tenantId = tenantOf(ctx);

@@ -113,7 +113,7 @@ export enum ClusterEventKind {
   DELETED = 3,
 
   /**
-   * The cluster's health status changed.
+   * The cluster's health status or its edge's reported version changed.
    *
    * @generated from enum value: CLUSTER_EVENT_KIND_STATUS_CHANGED = 4;
    */
