@@ -170,6 +170,19 @@ test("session limit per cluster: 429 problem+json, and a closed session frees it
   await eventually(() => assert.equal(stack.proxy.openSessions, 0));
 });
 
+test("audit: one row per session, written when it starts and completed when it ends, with argv, bytes each way and the close reason", async () => {
+  const marker = `m${Date.now()}`;
+  const argv = `session_command = array['sh','-c','${marker}']`;
+  const ws = await exec("echo", acme.operator, `command=sh&command=-c&command=${marker}&stdin=true&stdout=true`);
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, `${argv} and session_phase = 1 and subresource = 'exec' and caller_id = 'olga' and session_ended_at is null`), 1));
+  ws.send(Buffer.concat([Buffer.from([0]), Buffer.alloc(1000, 7)]));
+  await eventually(() => assert.equal(Buffer.concat(ws.received).length, 1001));
+  ws.close();
+  await ws.closed;
+  await eventually(async () => assert.equal(await stack.auditRows(cluster, `${argv} and session_phase = 2 and bytes_in >= 1001 and bytes_out >= 1001 and session_ended_at >= time and session_close_reason <> ''`), 1));
+  assert.equal(await stack.auditRows(cluster, argv), 1, "one row, completed in place");
+});
+
 test("audit unavailable: a new session is refused with 503 AUDIT_UNAVAILABLE and never reaches the API server", async () => {
   const jsm = await jetstreamManager(env.nc);
   await jsm.streams.delete(auditStreamName(env.prefix));
