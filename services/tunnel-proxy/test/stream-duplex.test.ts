@@ -1,7 +1,7 @@
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, DaaluError } from "@daalu/runtime";
-import { eventually, setup, type TestEnv } from "@daalu/testing";
+import { eventually, setup } from "@daalu/testing";
 import { acceptDuplex, openDuplex } from "../src/stream-duplex.js";
 import { CHANNEL_COMPLETE, type DuplexChannel } from "../src/stream-duplex-channel.js";
 
@@ -9,13 +9,8 @@ import { CHANNEL_COMPLETE, type DuplexChannel } from "../src/stream-duplex-chann
 // credit window in the requester -> responder direction under a slow reader,
 // half-close, close with a reason, refusal before the head.
 
-let env: TestEnv;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.cleanup();
-});
+const env = await setup();
+after(() => env.cleanup());
 
 let n = 0;
 /** Serves one subject; each session's channel goes to `fn` (or the request is refused when fn is a DaaluError). */
