@@ -1,7 +1,7 @@
 import { edgev1 } from "@daalu/proto";
 import { bindGrpc, grpc, serveGrpc, shutdownGrpc, type Logger, type ServiceImpl } from "@daalu/runtime";
 import { isAllowedPeer } from "../domain/peer-address.js";
-import { registerProxy, type EdgeProxyOptions } from "../proxy/index.js";
+import { registerProxy, registerSession, type EdgeProxyOptions } from "../proxy/index.js";
 
 type EdgeMethods = (typeof edgev1.EdgeService)["method"];
 
@@ -48,7 +48,10 @@ export async function startStatusServer(opts: { host: string; port: number; hubT
   serveGrpc(server, edgev1.EdgeService, opts.impl as ServiceImpl<EdgeMethods>, opts.logger);
   // After serveGrpc, which leaves grpc-js's UNIMPLEMENTED default on Proxy. The
   // interceptor above guards Proxy too: only the hub may use the API server.
-  if (opts.proxy) registerProxy(server, opts.proxy);
+  if (opts.proxy) {
+    registerProxy(server, opts.proxy);
+    registerSession(server, opts.proxy);
+  }
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   const port = await bindGrpc(server, `${host}:${opts.port}`);
   return { port, close: (t) => shutdownGrpc(server, t) };

@@ -5,3 +5,4 @@
 export { registerProxy, type ApiServerRef, type EdgeProxyOptions } from "./server.js";
 export { type HttpTarget } from "./policy.js";
 export { parseHttpTargets } from "./targets.js";
+export { registerSession } from "./session.js";

@@ -60,7 +60,7 @@ export interface EdgeProxyOptions {
 
 type ProxyCall = grpc.ServerWritableStream<edgev1.ProxyRequest, edgev1.ProxyResponse>;
 
-function tokenSource(ref: ApiServerRef): () => string | undefined {
+export function tokenSource(ref: ApiServerRef): () => string | undefined {
   if (ref.token !== undefined) return () => ref.token;
   if (ref.tokenProvider) return ref.tokenProvider;
   if (!ref.tokenFile) return () => undefined;
@@ -220,7 +220,7 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
   };
 }
 
-function* pairs(raw: string[]): Iterable<{ name: string; value: string }> {
+export function* pairs(raw: string[]): Iterable<{ name: string; value: string }> {
   for (let i = 0; i + 1 < raw.length; i += 2) yield { name: raw[i]!, value: raw[i + 1]! };
 }
 

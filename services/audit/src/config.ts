@@ -19,7 +19,11 @@ export const DEFAULT_AUDIT_RETRY_MAX_MS = 5_000;
 /** After a replica dies, its unacked records go to another replica after this long. */
 export const DEFAULT_AUDIT_ACK_WAIT_MS = 30_000;
 
+/** A session row with no end record this long after its start shows as interrupted: keep it above TUNNEL_PROXY_SESSION_MAX_DURATION (8 h). */
+export const DEFAULT_AUDIT_SESSION_INTERRUPTED_AFTER_MS = 9 * 3600_000;
+
 export interface AuditConfig extends CommonConfig {
+  sessionInterruptedAfterMs: number;
   databaseUrl: string;
   dbPoolSize: number;
   /** gRPC listen address, or undefined when disabled ("off"). */
@@ -51,6 +55,7 @@ export function loadConfig(env: Record<string, string | undefined>): AuditConfig
     batchWaitMs,
     retryMaxMs,
     ackWaitMs,
+    sessionInterruptedAfterMs: r.duration("AUDIT_SESSION_INTERRUPTED_AFTER", DEFAULT_AUDIT_SESSION_INTERRUPTED_AFTER_MS),
   };
   r.done();
   return cfg;

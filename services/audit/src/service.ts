@@ -65,7 +65,7 @@ export function start(config: AuditConfig, logger: Logger): Promise<RunningAudit
     res.add("writer", () => writer.stop());
     res.add("metrics", trackAuditWriter({ stats: () => writer.stats, pending: () => consumerBacklog(jsm, config.natsPrefix) }));
 
-    const impl = auditHandlers(store);
+    const impl = auditHandlers(store, { sessionInterruptedAfterMs: config.sessionInterruptedAfterMs });
     const nats = await serveNats(nc, auditv1.AuditService, impl, { prefix: config.natsPrefix, queue: SERVICE_NAME, logger: logger.child({ component: "nats" }) });
     res.add("nats-server", () => nats.drain());
     const grpcPort = config.grpcAddr ? await serveGrpcOn(res, config.grpcAddr, config.drainTimeoutMs, (server) => serveGrpc(server, auditv1.AuditService, impl, logger.child({ component: "grpc" }))) : undefined;

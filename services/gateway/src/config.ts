@@ -73,6 +73,8 @@ export interface GatewayConfig extends CommonConfig {
   /** The operator web app's build directory (index.html and assets/). */
   webDir: string;
   kubectl: { maxRuns: number; maxRunsPerTenant: number; maxRunsPerCluster: number; runAs: number };
+  /** Tenants whose Assistant callers may open exec/attach/port-forward sessions ("*" = every tenant); none by default. */
+  sessionAssistantTenants: string[];
   /**
    * Serve HTTPS with this certificate and key (PEM files). kubectl sends bearer
    * tokens only over TLS, so the Kubernetes endpoint needs it unless a
@@ -144,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       maxRunsPerCluster: r.int("GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER", DEFAULT_GATEWAY_KUBECTL_MAX_RUNS_PER_CLUSTER, 1, 1_000),
       runAs: r.int("GATEWAY_KUBECTL_RUN_AS", DEFAULT_GATEWAY_KUBECTL_RUN_AS, 1, 4_294_967_294),
     },
+    sessionAssistantTenants: (r.optional("GATEWAY_SESSIONS_ASSISTANT_TENANTS") ?? "").split(",").map((t) => t.trim()).filter(Boolean),
   };
   r.check(cfg.eventsHeartbeatMs >= 100, "GATEWAY_EVENTS_HEARTBEAT must be at least 100ms");
   r.done();

@@ -213,3 +213,11 @@ export class ClusterPathMissingError extends DaaluError {
     );
   }
 }
+
+/** An Assistant caller asked for an exec/attach/port-forward session in a tenant that does not allow it. */
+export class AssistantSessionsDisabledError extends DaaluError {
+  override name = "AssistantSessionsDisabledError";
+  constructor() {
+    super(Code.PermissionDenied, "the Assistant may not open exec, attach or port-forward sessions in this tenant (GATEWAY_SESSIONS_ASSISTANT_TENANTS)", { reason: "ASSISTANT_SESSIONS_DISABLED" });
+  }
+}

@@ -18,7 +18,8 @@ import { driftClient } from "@daalu/drift";
 import { driftRoutesPlugin } from "./http/drift-routes.js";
 import { chartsPlugin } from "./http/charts.js";
 import { diagnosticsPlugin } from "./http/diagnostics.js";
-import { k8sProxyPlugin } from "./http/k8s-proxy.js";
+import { DEFAULT_K8S_HEAD_TIMEOUT_MS, k8sProxyPlugin } from "./http/k8s-proxy.js";
+import { k8sSessions } from "./http/k8s-session.js";
 import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { clusterDetailPlugin } from "./http/cluster-detail.js";
@@ -105,6 +106,8 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
       ...(tls ? { caPem: tls.ca ?? tls.cert.toString("utf8") } : {}),
       logger,
     });
+    // exec, attach and port-forward: upgraded connections under /k8s (the server's upgrade event).
+    k8sSessions(app, { auth, peering, nc: conn, natsPrefix: prefix, assistantTenants: config.sessionAssistantTenants, headTimeoutMs: DEFAULT_K8S_HEAD_TIMEOUT_MS, logger });
     // Audit log and metering, typed cluster queries (Assistant/agents), in-cluster
     // HTTP targets (Prometheus, Loki, Grafana) and one-shot kubectl: all through the tunnel.
     await app.register(auditRoutesPlugin, { auth, audit: createAuditClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }), logger });

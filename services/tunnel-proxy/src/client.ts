@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { edgev1 } from "@daalu/proto";
 import { formatCaller, HEADER_CALLER, HEADER_TENANT, injectTrace, tunnelSubject, type CallerRef } from "@daalu/runtime";
 import type { StreamTimings } from "./stream-protocol.js";
@@ -34,20 +34,33 @@ export interface ProxyCallOptions extends StreamTimings {
  * (cluster unknown, edge unreachable, edge refused, audit unavailable).
  */
 export async function proxyCall(nc: NatsConnection, req: { target?: string; method: string; path: string; headers: { name: string; value: string }[]; body?: Uint8Array }, opts: ProxyCallOptions): Promise<ProxyAnswer> {
+  const h = tunnelHeaders(opts);
+  const payload = toBinary(edgev1.ProxyRequestSchema, create(edgev1.ProxyRequestSchema, { target: req.target ?? "kubernetes", method: req.method, path: req.path, headers: req.headers, body: req.body ?? new Uint8Array(0) }));
+  const rep = await requestStream(nc, tunnelSubject(opts.prefix, opts.tenantId, opts.clusterId, "Proxy"), payload, {
+    headers: h,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...streamOptions(opts),
+  });
+  const head = fromBinary(edgev1.ProxyHeadSchema, rep.head);
+  return { status: head.status, headers: head.headers.map((x) => ({ name: x.name, value: x.value })), complete: rep.complete, body: rep.body, cancel: rep.cancel };
+}
+
+/** The NATS headers of a call through the tunnel: tenant, caller, trace. */
+export function tunnelHeaders(opts: Pick<ProxyCallOptions, "tenantId" | "caller">): MsgHdrs {
   const h = natsHeaders();
   h.set(HEADER_TENANT, opts.tenantId);
   h.set(HEADER_CALLER, formatCaller(opts.caller));
   injectTrace({ get: () => undefined, set: (k, v) => h.set(k, v), keys: () => [] });
-  const payload = toBinary(edgev1.ProxyRequestSchema, create(edgev1.ProxyRequestSchema, { target: req.target ?? "kubernetes", method: req.method, path: req.path, headers: req.headers, body: req.body ?? new Uint8Array(0) }));
-  const rep = await requestStream(nc, tunnelSubject(opts.prefix, opts.tenantId, opts.clusterId, "Proxy"), payload, {
-    headers: h,
+  return h;
+}
+
+/** The stream settings a caller chose (unset ones keep the protocol's defaults). */
+export function streamOptions(opts: ProxyCallOptions): { timeoutMs: number; windowChunks?: number; windowBytes?: number; heartbeatMs?: number; idleTimeoutMs?: number } {
+  return {
     timeoutMs: opts.timeoutMs,
-    ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.windowChunks ? { windowChunks: opts.windowChunks } : {}),
     ...(opts.windowBytes ? { windowBytes: opts.windowBytes } : {}),
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-  });
-  const head = fromBinary(edgev1.ProxyHeadSchema, rep.head);
-  return { status: head.status, headers: head.headers.map((x) => ({ name: x.name, value: x.value })), complete: rep.complete, body: rep.body, cancel: rep.cancel };
+  };
 }

@@ -13,7 +13,22 @@ export const DEFAULT_CLUSTER_CACHE_MS = 5_000;
 /** How long one call waits for its audit record's PubAck before it is refused. */
 export const DEFAULT_AUDIT_DEADLINE_MS = 5_000;
 
+/** Sessions (exec, attach, port-forward): concurrent limits (0 = none), idle timeout, maximum duration. */
+export const DEFAULT_SESSIONS_PER_TENANT = 50;
+export const DEFAULT_SESSIONS_PER_CLUSTER = 20;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_SESSION_MAX_DURATION_MS = 8 * 3600_000;
+
+export interface SessionConfig {
+  perTenant: number;
+  perCluster: number;
+  /** No byte in either direction for this long ends a session. */
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+}
+
 export interface TunnelProxyConfig extends CommonConfig {
+  sessions: SessionConfig;
   edgePort: number;
   /** cluster id -> host:port, replacing the tunnel address (tests and benchmarks without WireGuard). */
   edgeAddrOverride: Record<string, string>;
@@ -46,7 +61,14 @@ export function loadConfig(env: Record<string, string | undefined>): TunnelProxy
     unaryBufferBytes: r.int("TUNNEL_PROXY_UNARY_BUFFER", DEFAULT_UNARY_BUFFER_BYTES, 0, 256 * 1024 * 1024),
     clusterCacheMs: r.duration("TUNNEL_PROXY_CLUSTER_CACHE", DEFAULT_CLUSTER_CACHE_MS),
     auditDeadlineMs: r.duration("TUNNEL_PROXY_AUDIT_DEADLINE", DEFAULT_AUDIT_DEADLINE_MS),
+    sessions: {
+      perTenant: r.int("TUNNEL_PROXY_SESSIONS_PER_TENANT", DEFAULT_SESSIONS_PER_TENANT, 0, 100_000),
+      perCluster: r.int("TUNNEL_PROXY_SESSIONS_PER_CLUSTER", DEFAULT_SESSIONS_PER_CLUSTER, 0, 100_000),
+      idleTimeoutMs: r.duration("TUNNEL_PROXY_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE_TIMEOUT_MS),
+      maxDurationMs: r.duration("TUNNEL_PROXY_SESSION_MAX_DURATION", DEFAULT_SESSION_MAX_DURATION_MS),
+    },
   };
+  r.check(cfg.sessions.idleTimeoutMs > 0 && cfg.sessions.maxDurationMs > 0, "TUNNEL_PROXY_SESSION_IDLE_TIMEOUT and TUNNEL_PROXY_SESSION_MAX_DURATION must be positive");
   r.check(cfg.unaryTimeoutMs > 0, "TUNNEL_PROXY_UNARY_TIMEOUT must be positive");
   r.check(cfg.auditDeadlineMs > 0, "TUNNEL_PROXY_AUDIT_DEADLINE must be positive");
   r.done();

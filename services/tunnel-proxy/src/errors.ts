@@ -41,3 +41,19 @@ export class InvalidProxyRequestError extends DaaluError {
     super(Code.InvalidArgument, `invalid proxy request: ${problem}`, { reason: "INVALID_PROXY_REQUEST" });
   }
 }
+
+/** A concurrent session limit (per tenant or per cluster) is full. */
+export class SessionLimitError extends DaaluError {
+  override name = "SessionLimitError";
+  constructor(scope: "tenant" | "cluster", limit: number) {
+    super(Code.ResourceExhausted, `too many open sessions for this ${scope} (at most ${limit} at once); close one and retry`, { reason: scope === "tenant" ? "SESSION_LIMIT_TENANT" : "SESSION_LIMIT_CLUSTER", httpStatus: 429 });
+  }
+}
+
+/** The edge refused the session outright (not an API server answer). */
+export class SessionRefusedError extends DaaluError {
+  override name = "SessionRefusedError";
+  constructor(detail: string) {
+    super(Code.PermissionDenied, `the edge refused the session: ${detail}`, { reason: "SESSION_REFUSED" });
+  }
+}

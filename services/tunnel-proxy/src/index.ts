@@ -9,3 +9,5 @@ export * from "./stream-requester.js";
 export * from "./stream-responder.js";
 export { start, type RunningTunnelProxy } from "./service.js";
 export { loadConfig, type TunnelProxyConfig } from "./config.js";
+export { sessionCall, type SessionAnswer, type SessionCallOptions } from "./session-client.js";
+export { type DuplexChannel } from "./stream-duplex-channel.js";

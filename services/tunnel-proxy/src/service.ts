@@ -11,6 +11,7 @@ import { SERVICE_NAME, loadConfig, type TunnelProxyConfig } from "./config.js";
 import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
+import { serveSessions } from "./adapters/nats/session-handler.js";
 import { ClusterNotConnectedError, EdgeUnavailableError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
 import { meteredAudit, trackInflight } from "./adapters/metrics.js";
@@ -19,6 +20,8 @@ export interface RunningTunnelProxy extends Running {
   nc: NatsConnection;
   /** Calls being answered now. */
   readonly inflight: number;
+  /** Sessions (exec, attach, port-forward) open now, until their end record was published. */
+  readonly openSessions: number;
 }
 
 const SELF = { kind: CallerKind.SERVICE, id: SERVICE_NAME };
@@ -96,6 +99,10 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
       await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, config.drainTimeoutMs))]);
     });
 
+    // Sessions (exec, attach, port-forward): closed before the proxy subscription's drain, so they end with a reason.
+    const sessions = serveSessions({ nc, prefix, queue: SERVICE_NAME, edges, edgeAddress, audit, auditDeadlineMs: config.auditDeadlineMs, headTimeoutMs: config.unaryTimeoutMs, sessions: config.sessions, logger: logger.child({ component: "session" }) });
+    res.add("sessions", () => sessions.drain());
+
     // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
     // serveQueries flushes: a request sent right after start() (a test, a
     // replica's first caller) finds both subscriptions on the server.
@@ -115,6 +122,9 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
       nc,
       get inflight() {
         return inflight.size;
+      },
+      get openSessions() {
+        return sessions.open;
       },
     };
   });

@@ -11,7 +11,7 @@ import { CallerKind, edgev1, peeringv1 } from "@daalu/proto";
 import { bindGrpc, createLogger, grpc, natsClient, serveGrpc, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { EDGE_NAMESPACE, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import type { TestEnv } from "@daalu/testing";
-import { registerProxy, type ApiServerRef, type HttpTarget } from "@daalu/edge/proxy";
+import { registerProxy, registerSession, type ApiServerRef, type HttpTarget } from "@daalu/edge/proxy";
 import { startStack, type HubService, type Stack } from "@daalu/stack";
 import type { RunningTunnelProxy } from "../src/service.js";
 
@@ -47,7 +47,9 @@ export async function startTunnelStack(env: TestEnv, clusters: { tenant: string;
   const apiServer = opts.edgeApiServer ? await opts.edgeApiServer(kube) : { server: kube.url, ca: kube.ca!, token: "edge-proxy-token" };
   // The edge's GetStatus when asked for (serveGrpc adds the unary methods only; registerProxy then adds Proxy).
   if (opts.edgeStatus) serveGrpc(server, edgev1.EdgeService, { getStatus: await opts.edgeStatus(kube) } as ServiceImpl<MethodsOf<typeof edgev1.EdgeService>>, createLogger("edge", quiet.LOG_LEVEL));
-  registerProxy(server, { apiServer, ownNamespace: EDGE_NAMESPACE, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: createLogger("edge", quiet.LOG_LEVEL) });
+  const proxyOpts = { apiServer, ownNamespace: EDGE_NAMESPACE, ...(opts.edgeTargets ? { targets: opts.edgeTargets } : {}), logger: createLogger("edge", quiet.LOG_LEVEL) };
+  registerProxy(server, proxyOpts);
+  registerSession(server, proxyOpts);
   const clusterIds: string[] = [];
   let stack: Stack;
   let edgeAddr: string;

@@ -134,7 +134,7 @@ export interface UsageDelta {
  * Sums inserted rows per (tenant, cluster, UTC hour), sorted by key so that
  * concurrent writers lock usage rows in the same order (no deadlocks).
  */
-export function usageDeltas(rows: readonly { tenantId: string; clusterId: string; time: Date; ok: boolean; bytesIn: number; bytesOut: number }[]): UsageDelta[] {
+export function usageDeltas(rows: readonly { tenantId: string; clusterId: string; time: Date; ok: boolean; bytesIn: number; bytesOut: number; calls?: number }[]): UsageDelta[] {
   const by = new Map<string, UsageDelta>();
   for (const r of rows) {
     const hour = new Date(Math.floor(r.time.getTime() / HOUR_MS) * HOUR_MS);
@@ -144,7 +144,8 @@ export function usageDeltas(rows: readonly { tenantId: string; clusterId: string
       d = { tenantId: r.tenantId, clusterId: r.clusterId, hour, calls: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
       by.set(key, d);
     }
-    d.calls += 1;
+    // A session's completion adds its bytes, not a call (calls: 0).
+    d.calls += r.calls ?? 1;
     if (!r.ok) d.errors += 1;
     d.bytesIn += r.bytesIn;
     d.bytesOut += r.bytesOut;

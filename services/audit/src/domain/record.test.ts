@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { auditv1 } from "@daalu/proto";
-import { parseAuditSubject, toCallRow, uniqueById } from "./record.js";
+import { parseAuditSubject, sessionState, toCallRow, uniqueById } from "./record.js";
 
 /** A plain (not yet created) record init: overrides spread over the valid default. */
 type RecordInit = Exclude<MessageInitShape<typeof auditv1.CallRecordSchema>, auditv1.CallRecord>;
@@ -76,4 +76,20 @@ test("uniqueById keeps the first of each id", () => {
   const { unique, duplicates } = uniqueById([{ row: a.value, n: 1 }, { row: a.value, n: 2 }]);
   assert.deepEqual(unique.map((u) => u.n), [1]);
   assert.deepEqual(duplicates.map((u) => u.n), [2]);
+});
+
+test("session records: the start record's id is the session's, an end record names it; state by phase and age", () => {
+  const id = "0b6f3c0e-8e43-4d4a-9d1b-2c3f4a5b6c7d";
+  const base = { tenantId: "t", clusterId: "c", time: timestampNow() };
+  const start = toCallRow(create(auditv1.CallRecordSchema, { ...base, id, session: { sessionId: id, phase: auditv1.SessionPhase.START, command: ["sh", "-c", "x\u0000"] } }));
+  assert.ok(start.ok && start.value.session?.phase === 1 && start.value.session.command[2] === "x");
+  const wrongId = toCallRow(create(auditv1.CallRecordSchema, { ...base, id, session: { sessionId: "1b6f3c0e-8e43-4d4a-9d1b-2c3f4a5b6c7d", phase: auditv1.SessionPhase.START } }));
+  assert.equal(wrongId.ok, false);
+  const end = toCallRow(create(auditv1.CallRecordSchema, { ...base, id: "2b6f3c0e-8e43-4d4a-9d1b-2c3f4a5b6c7d", session: { sessionId: id, phase: auditv1.SessionPhase.END, closeReason: "idle" } }));
+  assert.ok(end.ok && end.value.session?.phase === 2 && end.value.session.sessionId === id);
+  const t = new Date(1_000_000);
+  assert.equal(sessionState(1, t, 1_000_000 + 5, 10), "open");
+  assert.equal(sessionState(1, t, 1_000_000 + 11, 10), "interrupted");
+  assert.equal(sessionState(2, t, 1_000_000 + 11, 10), "completed");
+  assert.equal(sessionState(0, t, 0, 10), undefined);
 });

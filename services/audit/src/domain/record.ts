@@ -33,6 +33,46 @@ export interface CallRow {
   traceId: string;
   /** Millisecond precision: the query cursor round-trips it exactly through a JS Date. */
   time: Date;
+  /** Set for a session's records (exec, attach, port-forward). */
+  session?: SessionFacts;
+}
+
+/** A session's facts as stored. phase 1: the start record (its row is the session's); 2: the end record, which completes the row `sessionId`. */
+export interface SessionFacts {
+  sessionId: string;
+  phase: 1 | 2;
+  command: string[];
+  container: string;
+  ports: string[];
+  endedAt?: Date;
+  closeReason: string;
+}
+
+/** How a stored session stands: an unended one older than `interruptedAfterMs` counts as interrupted (its hub node died). */
+export function sessionState(phase: number, time: Date, now: number, interruptedAfterMs: number): "open" | "completed" | "interrupted" | undefined {
+  if (phase === 2) return "completed";
+  if (phase !== 1) return undefined;
+  return now - time.getTime() > interruptedAfterMs ? "interrupted" : "open";
+}
+
+function toSession(s: auditv1.Session, id: string): Checked<SessionFacts | undefined> {
+  if (s.phase === 0) return { ok: true, value: undefined };
+  if (s.phase !== 1 && s.phase !== 2) return { ok: false, problem: `session.phase ${s.phase} is unknown` };
+  if (!isUuid(s.sessionId)) return { ok: false, problem: "session.session_id must be a UUID" };
+  if (s.phase === 1 && s.sessionId.toLowerCase() !== id) return { ok: false, problem: "a session's start record must have the session's id" };
+  const ended = s.endedAt ? timestampDate(s.endedAt) : undefined;
+  return {
+    ok: true,
+    value: {
+      sessionId: s.sessionId.toLowerCase(),
+      phase: s.phase,
+      command: s.command.slice(0, 256).map((c) => cleanText(c, MAX_LONG_FIELD)),
+      container: cleanText(s.container, MAX_SHORT_FIELD),
+      ports: s.ports.slice(0, 64).map((p) => cleanText(p, 64)),
+      ...(ended && Number.isFinite(ended.getTime()) ? { endedAt: ended } : {}),
+      closeReason: cleanText(s.closeReason, MAX_LONG_FIELD),
+    },
+  };
 }
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -81,9 +121,12 @@ export function toCallRow(r: auditv1.CallRecord, subject?: { tenantId: string; c
   const bytesOut = safeCount(r.bytesOut, "bytes_out");
   if (!bytesOut.ok) return bytesOut;
   const op = r.operation;
+  const session = r.session ? toSession(r.session, r.id.toLowerCase()) : { ok: true as const, value: undefined };
+  if (!session.ok) return session;
   return {
     ok: true,
     value: {
+      ...(session.value ? { session: session.value } : {}),
       id: r.id.toLowerCase(),
       tenantId: r.tenantId,
       clusterId: r.clusterId,

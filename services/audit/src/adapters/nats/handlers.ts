@@ -4,7 +4,8 @@ import { auditv1 } from "@daalu/proto";
 import { requireTenant, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
 import { encodeCursor } from "../../domain/cursor.js";
 import { INVALID_PAGE_TOKEN, toCallFilter, toUsageQuery } from "../../domain/query.js";
-import type { CallRow } from "../../domain/record.js";
+import { sessionState, type CallRow } from "../../domain/record.js";
+import { DEFAULT_AUDIT_SESSION_INTERRUPTED_AFTER_MS } from "../../config.js";
 import { InvalidPageTokenError, InvalidQueryError } from "../../errors.js";
 import type { AuditStore, UsageRow } from "../pg/store.js";
 
@@ -17,8 +18,28 @@ function date(t: Timestamp | undefined, field: string): Date | undefined {
   return d;
 }
 
-function toRecord(r: CallRow): MessageInitShape<typeof auditv1.CallRecordSchema> {
+const STATE = { open: auditv1.SessionState.OPEN, completed: auditv1.SessionState.COMPLETED, interrupted: auditv1.SessionState.INTERRUPTED } as const;
+
+function toSession(r: CallRow, interruptedAfterMs: number): MessageInitShape<typeof auditv1.SessionSchema> | undefined {
+  const s = r.session;
+  if (!s) return undefined;
+  const state = sessionState(s.phase, r.time, Date.now(), interruptedAfterMs);
   return {
+    sessionId: s.sessionId,
+    phase: s.phase === 2 ? auditv1.SessionPhase.END : auditv1.SessionPhase.START,
+    command: s.command,
+    container: s.container,
+    ports: s.ports,
+    closeReason: s.closeReason,
+    state: state ? STATE[state] : auditv1.SessionState.UNSPECIFIED,
+    ...(s.endedAt ? { endedAt: timestampFromDate(s.endedAt) } : {}),
+  };
+}
+
+function toRecord(r: CallRow, interruptedAfterMs: number): MessageInitShape<typeof auditv1.CallRecordSchema> {
+  const session = toSession(r, interruptedAfterMs);
+  return {
+    ...(session ? { session } : {}),
     id: r.id,
     tenantId: r.tenantId,
     clusterId: r.clusterId,
@@ -49,7 +70,7 @@ function toBucket(b: Omit<UsageRow, "start"> & { start: Date }): MessageInitShap
  * decode -> domain validation -> store -> encode. Every query is scoped to
  * the caller's tenant from the call context, never from the request.
  */
-export function auditHandlers(store: AuditStore): AuditImpl {
+export function auditHandlers(store: AuditStore, opts: { sessionInterruptedAfterMs: number } = { sessionInterruptedAfterMs: DEFAULT_AUDIT_SESSION_INTERRUPTED_AFTER_MS }): AuditImpl {
   return {
     async queryCalls(req, ctx) {
       const tenantId = requireTenant(ctx);
@@ -59,7 +80,7 @@ export function auditHandlers(store: AuditStore): AuditImpl {
       const page = rows.slice(0, f.value.limit);
       const last = page[page.length - 1];
       return {
-        calls: page.map(toRecord),
+        calls: page.map((r) => toRecord(r, opts.sessionInterruptedAfterMs)),
         nextPageToken: rows.length > f.value.limit && last ? encodeCursor({ time: last.time, id: last.id }) : "",
       };
     },

@@ -49,4 +49,18 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  "202612030000_sessions": {
+    async up(db) {
+      // Sessions (exec, attach, port-forward): the start record's row, completed in place by the end record.
+      // session_phase: 0 not a session, 1 started, 2 ended.
+      await sql`
+        alter table calls
+          add column session_phase smallint not null default 0,
+          add column session_command text[] not null default '{}',
+          add column session_container text not null default '',
+          add column session_ports text[] not null default '{}',
+          add column session_ended_at timestamptz,
+          add column session_close_reason text not null default ''`.execute(db);
+    },
+  },
 };

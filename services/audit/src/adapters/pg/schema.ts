@@ -23,6 +23,12 @@ export interface CallsTable {
   trace_id: string;
   time: Date;
   received_at: Generated<Date>;
+  session_phase: Generated<number>;
+  session_command: Generated<string[]>;
+  session_container: Generated<string>;
+  session_ports: Generated<string[]>;
+  session_ended_at: Date | null;
+  session_close_reason: Generated<string>;
 }
 
 export interface UsageHourlyTable {

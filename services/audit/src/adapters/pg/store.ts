@@ -1,5 +1,5 @@
 import { sql, storeError } from "@daalu/runtime";
-import type { Kysely } from "kysely";
+import type { Insertable, Kysely, Selectable, Transaction } from "kysely";
 import type { CallRow } from "../../domain/record.js";
 import { usageDeltas, type CallFilter, type UsageQuery } from "../../domain/query.js";
 import type { AuditDb, CallsTable } from "./schema.js";
@@ -14,8 +14,9 @@ export interface UsageRow {
   bytesOut: number;
 }
 
-function toDb(r: CallRow): Omit<CallsTable, "received_at"> {
+function toDb(r: CallRow): Insertable<CallsTable> {
   return {
+    ...(r.session ? { session_phase: 1, session_command: r.session.command, session_container: r.session.container, session_ports: r.session.ports } : {}),
     id: r.id,
     tenant_id: r.tenantId,
     cluster_id: r.clusterId,
@@ -39,8 +40,13 @@ function toDb(r: CallRow): Omit<CallsTable, "received_at"> {
   };
 }
 
-function fromDb(r: Omit<CallsTable, "received_at">): CallRow {
+type CallsRead = Omit<Selectable<CallsTable>, "received_at">;
+
+function fromDb(r: CallsRead): CallRow {
   return {
+    ...(r.session_phase === 1 || r.session_phase === 2
+      ? { session: { sessionId: r.id, phase: r.session_phase, command: r.session_command, container: r.session_container, ports: r.session_ports, closeReason: r.session_close_reason, ...(r.session_ended_at ? { endedAt: r.session_ended_at } : {}) } }
+      : {}),
     id: r.id,
     tenantId: r.tenant_id,
     clusterId: r.cluster_id,
@@ -76,16 +82,25 @@ export class AuditStore {
    */
   async insertBatch(rows: readonly CallRow[]): Promise<Set<string>> {
     if (rows.length === 0) return new Set();
+    // A session's end record adds no row: it completes its start record's row (in this transaction, after the inserts).
+    const inserts = rows.filter((r) => r.session?.phase !== 2);
+    const ends = rows.filter((r) => r.session?.phase === 2);
     return this.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto("calls")
-        .values(rows.map(toDb))
-        .onConflict((oc) => oc.column("id").doNothing())
-        .returning(["id", "tenant_id", "cluster_id", "time", "ok", "bytes_in", "bytes_out"])
-        .execute();
-      const deltas = usageDeltas(
-        inserted.map((r) => ({ tenantId: r.tenant_id, clusterId: r.cluster_id, time: r.time, ok: r.ok, bytesIn: r.bytes_in, bytesOut: r.bytes_out })),
-      );
+      const inserted =
+        inserts.length === 0
+          ? []
+          : await trx
+              .insertInto("calls")
+              .values(inserts.map(toDb))
+              .onConflict((oc) => oc.column("id").doNothing())
+              .returning(["id", "tenant_id", "cluster_id", "time", "ok", "bytes_in", "bytes_out"])
+              .execute();
+      const completed = await completeSessions(trx, ends);
+      // A completion adds its bytes (and an error when it failed), not another call.
+      const deltas = usageDeltas([
+        ...inserted.map((r) => ({ tenantId: r.tenant_id, clusterId: r.cluster_id, time: r.time, ok: r.ok, bytesIn: r.bytes_in, bytesOut: r.bytes_out })),
+        ...completed.map((c) => ({ ...c, calls: 0 })),
+      ]);
       if (deltas.length > 0) {
         await trx
           .insertInto("usage_hourly")
@@ -100,7 +115,7 @@ export class AuditStore {
           )
           .execute();
       }
-      return new Set(inserted.map((r) => r.id));
+      return new Set([...inserted.map((r) => r.id), ...completed.map((r) => r.id)]);
     });
   }
 
@@ -110,6 +125,7 @@ export class AuditStore {
       let q = this.db
         .selectFrom("calls")
         .select(["id", "tenant_id", "cluster_id", "caller_kind", "caller_id", "verb", "resource", "namespace", "name", "path", "subresource", "api_group", "status_code", "ok", "error", "latency_ms", "bytes_in", "bytes_out", "trace_id", "time"])
+        .select(["session_phase", "session_command", "session_container", "session_ports", "session_ended_at", "session_close_reason"])
         .where("tenant_id", "=", f.tenantId);
       if (f.clusterId !== undefined) q = q.where("cluster_id", "=", f.clusterId);
       if (f.callerKind !== undefined) q = q.where("caller_kind", "=", f.callerKind);
@@ -159,4 +175,28 @@ export class AuditStore {
       throw storeError(err);
     }
   }
+}
+
+/**
+ * Completes the rows of ended sessions: only a row still started (phase 1)
+ * changes, so a redelivered end record changes nothing. Returns what changed,
+ * with the end record's id (what the writer counts as stored) and the bytes
+ * and outcome it added, for the usage.
+ */
+async function completeSessions(trx: Transaction<AuditDb>, ends: readonly CallRow[]): Promise<{ id: string; tenantId: string; clusterId: string; time: Date; ok: boolean; bytesIn: number; bytesOut: number }[]> {
+  const out = [];
+  for (const e of ends) {
+    const s = e.session!;
+    const row = await trx
+      .updateTable("calls")
+      .set({ session_phase: 2, session_ended_at: s.endedAt ?? e.time, session_close_reason: s.closeReason, status_code: e.statusCode, ok: e.ok, error: e.error, latency_ms: e.latencyMs, bytes_in: e.bytesIn, bytes_out: e.bytesOut })
+      .where("id", "=", s.sessionId)
+      .where("tenant_id", "=", e.tenantId)
+      .where("cluster_id", "=", e.clusterId)
+      .where("session_phase", "=", 1)
+      .returning(["time"])
+      .executeTakeFirst();
+    if (row) out.push({ id: e.id, tenantId: e.tenantId, clusterId: e.clusterId, time: row.time, ok: e.ok, bytesIn: e.bytesIn, bytesOut: e.bytesOut });
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, injectTrace } from "@daalu/runtime";
 
 const PROXY_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
+const SESSION_PATH = `/${edgev1.EdgeSessionService.typeName}/${edgev1.EdgeSessionService.method.session.name}`;
 /** The request is already ProxyRequest bytes (the NATS payload): sent as they are, never encoded again. */
 const asIs = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -18,6 +19,9 @@ export class EdgeClients {
   private readonly clients = new Map<string, RawEdgeClient>();
   private readonly def = grpcDefinition(edgev1.EdgeService);
   private readonly Ctor = grpc.makeGenericClientConstructor(this.def, "EdgeService");
+  private readonly sessionDef = grpcDefinition(edgev1.EdgeSessionService)[edgev1.EdgeSessionService.method.session.localName]!;
+  private readonly encodeSession = this.sessionDef.requestSerialize as (m: edgev1.SessionRequest) => Buffer;
+  private readonly decodeSession = this.sessionDef.responseDeserialize as (b: Buffer) => edgev1.SessionResponse;
   private readonly decodeResponse = this.def[edgev1.EdgeService.method.proxy.localName]!.responseDeserialize as (b: Buffer) => edgev1.ProxyResponse;
 
   private client(addr: string): RawEdgeClient {
@@ -43,6 +47,11 @@ export class EdgeClients {
    */
   proxy(addr: string, request: Uint8Array, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
     return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md, deadline === undefined ? {} : { deadline });
+  }
+
+  /** EdgeSessionService.Session on the edge at `addr` (same channel as Proxy): the caller writes the open frame first. */
+  session(addr: string, md: grpc.Metadata): grpc.ClientDuplexStream<edgev1.SessionRequest, edgev1.SessionResponse> {
+    return this.client(addr).makeBidiStreamRequest(SESSION_PATH, this.encodeSession, this.decodeSession, md, {});
   }
 
   /** EdgeService.GetStatus on the edge at `addr`, in the caller's trace. */

@@ -35,6 +35,7 @@ import {
 } from "@daalu/runtime";
 import { acceptStream, type StreamResponder } from "../../stream-responder.js";
 import { isStreaming, parseOperation } from "../../domain/operation.js";
+import { tunnelScope } from "../../domain/session.js";
 import { EdgeUnavailableError, InvalidProxyRequestError, TenantMismatchError } from "../../errors.js";
 import type { EdgeClients } from "../grpc/edge-client.js";
 
@@ -57,9 +58,7 @@ const NO_SPAN_TRACE = "00000000000000000000000000000000";
 /** Handles one message on `…daalu.tunnel.v1.<tenant>.<cluster>.Proxy`. */
 export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
   const t0 = Date.now();
-  const tokens = msg.subject.split(".");
-  const tenantId = tokens[tokens.length - 3]!;
-  const clusterId = tokens[tokens.length - 2]!;
+  const { tenantId, clusterId } = tunnelScope(msg.subject);
   let res: StreamResponder;
   try {
     res = acceptStream(deps.nc, msg);

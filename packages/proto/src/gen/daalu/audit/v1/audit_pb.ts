@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/audit/v1/audit.proto.
  */
 export const file_daalu_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChpkYWFsdS9hdWRpdC92MS9hdWRpdC5wcm90bxIOZGFhbHUuYXVkaXQudjEiggEKCU9wZXJhdGlvbhIMCgR2ZXJiGAEgASgJEhAKCHJlc291cmNlGAIgASgJEhEKCW5hbWVzcGFjZRgDIAEoCRIMCgRuYW1lGAQgASgJEgwKBHBhdGgYBSABKAkSEwoLc3VicmVzb3VyY2UYBiABKAkSEQoJYXBpX2dyb3VwGAcgASgJIjkKB091dGNvbWUSEwoLc3RhdHVzX2NvZGUYASABKA0SDQoFZXJyb3IYAiABKAkSCgoCb2sYAyABKAgitQIKCkNhbGxSZWNvcmQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmNsdXN0ZXJfaWQYAyABKAkSJwoGY2FsbGVyGAQgASgLMhcuZGFhbHUuY29tbW9uLnYxLkNhbGxlchIsCglvcGVyYXRpb24YBSABKAsyGS5kYWFsdS5hdWRpdC52MS5PcGVyYXRpb24SKAoHb3V0Y29tZRgGIAEoCzIXLmRhYWx1LmF1ZGl0LnYxLk91dGNvbWUSEgoKbGF0ZW5jeV9tcxgHIAEoDRIQCghieXRlc19pbhgIIAEoBBIRCglieXRlc19vdXQYCSABKAQSEAoIdHJhY2VfaWQYCiABKAkSKAoEdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPgoPQ2FsbFJlY29yZEJhdGNoEisKB3JlY29yZHMYASADKAsyGi5kYWFsdS5hdWRpdC52MS5DYWxsUmVjb3JkIrwCChFRdWVyeUNhbGxzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEjAKC2NhbGxlcl9raW5kGAIgASgOMhsuZGFhbHUuY29tbW9uLnYxLkNhbGxlcktpbmQSEQoJY2FsbGVyX2lkGAMgASgJEgwKBHZlcmIYBCABKAkSLgoHb3V0Y29tZRgFIAEoDjIdLmRhYWx1LmF1ZGl0LnYxLk91dGNvbWVGaWx0ZXISEwoLc3RhdHVzX2NvZGUYBiABKA0SKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYCSABKA0SEgoKcGFnZV90b2tlbhgKIAEoCSJYChJRdWVyeUNhbGxzUmVzcG9uc2USKQoFY2FsbHMYASADKAsyGi5kYWFsdS5hdWRpdC52MS5DYWxsUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK8AQoPR2V0VXNhZ2VSZXF1ZXN0EisKBnBlcmlvZBgBIAEoDjIbLmRhYWx1LmF1ZGl0LnYxLlVzYWdlUGVyaW9kEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY2x1c3Rlcl9pZBgEIAEoCRISCgpieV9jbHVzdGVyGAUgASgIIpABCgtVc2FnZUJ1Y2tldBIpCgVzdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY2x1c3Rlcl9pZBgCIAEoCRINCgVjYWxscxgDIAEoBBIOCgZlcnJvcnMYBCABKAQSEAoIYnl0ZXNfaW4YBSABKAQSEQoJYnl0ZXNfb3V0GAYgASgEImwKEEdldFVzYWdlUmVzcG9uc2USLAoHYnVja2V0cxgBIAMoCzIbLmRhYWx1LmF1ZGl0LnYxLlVzYWdlQnVja2V0EioKBXRvdGFsGAIgASgLMhsuZGFhbHUuYXVkaXQudjEuVXNhZ2VCdWNrZXQqYAoNT3V0Y29tZUZpbHRlchIeChpPVVRDT01FX0ZJTFRFUl9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfRklMVEVSX09LEAESGAoUT1VUQ09NRV9GSUxURVJfRVJST1IQAipYCgtVc2FnZVBlcmlvZBIcChhVU0FHRV9QRVJJT0RfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9QRVJJT0RfSE9VUhABEhQKEFVTQUdFX1BFUklPRF9EQVkQAjKyAQoMQXVkaXRTZXJ2aWNlElMKClF1ZXJ5Q2FsbHMSIS5kYWFsdS5hdWRpdC52MS5RdWVyeUNhbGxzUmVxdWVzdBoiLmRhYWx1LmF1ZGl0LnYxLlF1ZXJ5Q2FsbHNSZXNwb25zZRJNCghHZXRVc2FnZRIfLmRhYWx1LmF1ZGl0LnYxLkdldFVzYWdlUmVxdWVzdBogLmRhYWx1LmF1ZGl0LnYxLkdldFVzYWdlUmVzcG9uc2ViBnByb3RvMw", [file_daalu_common_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChpkYWFsdS9hdWRpdC92MS9hdWRpdC5wcm90bxIOZGFhbHUuYXVkaXQudjEiggEKCU9wZXJhdGlvbhIMCgR2ZXJiGAEgASgJEhAKCHJlc291cmNlGAIgASgJEhEKCW5hbWVzcGFjZRgDIAEoCRIMCgRuYW1lGAQgASgJEgwKBHBhdGgYBSABKAkSEwoLc3VicmVzb3VyY2UYBiABKAkSEQoJYXBpX2dyb3VwGAcgASgJIjkKB091dGNvbWUSEwoLc3RhdHVzX2NvZGUYASABKA0SDQoFZXJyb3IYAiABKAkSCgoCb2sYAyABKAgi3wIKCkNhbGxSZWNvcmQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmNsdXN0ZXJfaWQYAyABKAkSJwoGY2FsbGVyGAQgASgLMhcuZGFhbHUuY29tbW9uLnYxLkNhbGxlchIsCglvcGVyYXRpb24YBSABKAsyGS5kYWFsdS5hdWRpdC52MS5PcGVyYXRpb24SKAoHb3V0Y29tZRgGIAEoCzIXLmRhYWx1LmF1ZGl0LnYxLk91dGNvbWUSEgoKbGF0ZW5jeV9tcxgHIAEoDRIQCghieXRlc19pbhgIIAEoBBIRCglieXRlc19vdXQYCSABKAQSEAoIdHJhY2VfaWQYCiABKAkSKAoEdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoHc2Vzc2lvbhgMIAEoCzIXLmRhYWx1LmF1ZGl0LnYxLlNlc3Npb24i7gEKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIrCgVwaGFzZRgCIAEoDjIcLmRhYWx1LmF1ZGl0LnYxLlNlc3Npb25QaGFzZRIPCgdjb21tYW5kGAMgAygJEhEKCWNvbnRhaW5lchgEIAEoCRINCgVwb3J0cxgFIAMoCRIsCghlbmRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY2xvc2VfcmVhc29uGAcgASgJEisKBXN0YXRlGAggASgOMhwuZGFhbHUuYXVkaXQudjEuU2Vzc2lvblN0YXRlIj4KD0NhbGxSZWNvcmRCYXRjaBIrCgdyZWNvcmRzGAEgAygLMhouZGFhbHUuYXVkaXQudjEuQ2FsbFJlY29yZCK8AgoRUXVlcnlDYWxsc1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIwCgtjYWxsZXJfa2luZBgCIAEoDjIbLmRhYWx1LmNvbW1vbi52MS5DYWxsZXJLaW5kEhEKCWNhbGxlcl9pZBgDIAEoCRIMCgR2ZXJiGAQgASgJEi4KB291dGNvbWUYBSABKA4yHS5kYWFsdS5hdWRpdC52MS5PdXRjb21lRmlsdGVyEhMKC3N0YXR1c19jb2RlGAYgASgNEikKBXNpbmNlGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAkgASgNEhIKCnBhZ2VfdG9rZW4YCiABKAkiWAoSUXVlcnlDYWxsc1Jlc3BvbnNlEikKBWNhbGxzGAEgAygLMhouZGFhbHUuYXVkaXQudjEuQ2FsbFJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkivAEKD0dldFVzYWdlUmVxdWVzdBIrCgZwZXJpb2QYASABKA4yGy5kYWFsdS5hdWRpdC52MS5Vc2FnZVBlcmlvZBIpCgVzaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNsdXN0ZXJfaWQYBCABKAkSEgoKYnlfY2x1c3RlchgFIAEoCCKQAQoLVXNhZ2VCdWNrZXQSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNsdXN0ZXJfaWQYAiABKAkSDQoFY2FsbHMYAyABKAQSDgoGZXJyb3JzGAQgASgEEhAKCGJ5dGVzX2luGAUgASgEEhEKCWJ5dGVzX291dBgGIAEoBCJsChBHZXRVc2FnZVJlc3BvbnNlEiwKB2J1Y2tldHMYASADKAsyGy5kYWFsdS5hdWRpdC52MS5Vc2FnZUJ1Y2tldBIqCgV0b3RhbBgCIAEoCzIbLmRhYWx1LmF1ZGl0LnYxLlVzYWdlQnVja2V0Kl0KDFNlc3Npb25QaGFzZRIdChlTRVNTSU9OX1BIQVNFX1VOU1BFQ0lGSUVEEAASFwoTU0VTU0lPTl9QSEFTRV9TVEFSVBABEhUKEVNFU1NJT05fUEhBU0VfRU5EEAIqgQEKDFNlc3Npb25TdGF0ZRIdChlTRVNTSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU0VTU0lPTl9TVEFURV9PUEVOEAESGwoXU0VTU0lPTl9TVEFURV9DT01QTEVURUQQAhIdChlTRVNTSU9OX1NUQVRFX0lOVEVSUlVQVEVEEAMqYAoNT3V0Y29tZUZpbHRlchIeChpPVVRDT01FX0ZJTFRFUl9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfRklMVEVSX09LEAESGAoUT1VUQ09NRV9GSUxURVJfRVJST1IQAipYCgtVc2FnZVBlcmlvZBIcChhVU0FHRV9QRVJJT0RfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9QRVJJT0RfSE9VUhABEhQKEFVTQUdFX1BFUklPRF9EQVkQAjKyAQoMQXVkaXRTZXJ2aWNlElMKClF1ZXJ5Q2FsbHMSIS5kYWFsdS5hdWRpdC52MS5RdWVyeUNhbGxzUmVxdWVzdBoiLmRhYWx1LmF1ZGl0LnYxLlF1ZXJ5Q2FsbHNSZXNwb25zZRJNCghHZXRVc2FnZRIfLmRhYWx1LmF1ZGl0LnYxLkdldFVzYWdlUmVxdWVzdBogLmRhYWx1LmF1ZGl0LnYxLkdldFVzYWdlUmVzcG9uc2ViBnByb3RvMw", [file_daalu_common_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * What a call did, in Kubernetes API terms (or a raw path for non-resource URLs).
@@ -194,6 +194,13 @@ export type CallRecord = Message<"daalu.audit.v1.CallRecord"> & {
    * @generated from field: google.protobuf.Timestamp time = 11;
    */
   time?: Timestamp | undefined;
+
+  /**
+   * Set for an upgraded session (exec, attach, port-forward); see Session.
+   *
+   * @generated from field: daalu.audit.v1.Session session = 12;
+   */
+  session?: Session | undefined;
 };
 
 /**
@@ -202,6 +209,68 @@ export type CallRecord = Message<"daalu.audit.v1.CallRecord"> & {
  */
 export const CallRecordSchema: GenMessage<CallRecord> = /*@__PURE__*/
   messageDesc(file_daalu_audit_v1_audit, 2);
+
+/**
+ * An upgraded session's audit facts. The command is the argv of the exec
+ * request (its command= parameters), never stdin.
+ *
+ * @generated from message daalu.audit.v1.Session
+ */
+export type Session = Message<"daalu.audit.v1.Session"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: daalu.audit.v1.SessionPhase phase = 2;
+   */
+  phase: SessionPhase;
+
+  /**
+   * @generated from field: repeated string command = 3;
+   */
+  command: string[];
+
+  /**
+   * @generated from field: string container = 4;
+   */
+  container: string;
+
+  /**
+   * port-forward: the ports= parameters.
+   *
+   * @generated from field: repeated string ports = 5;
+   */
+  ports: string[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp ended_at = 6;
+   */
+  endedAt?: Timestamp | undefined;
+
+  /**
+   * Why the session ended ("client closed", "idle timeout", "the API server
+   * closed the connection", "hub shutting down", ...).
+   *
+   * @generated from field: string close_reason = 7;
+   */
+  closeReason: string;
+
+  /**
+   * Query answers only.
+   *
+   * @generated from field: daalu.audit.v1.SessionState state = 8;
+   */
+  state: SessionState;
+};
+
+/**
+ * Describes the message daalu.audit.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_daalu_audit_v1_audit, 3);
 
 /**
  * Several call records of one tenant and cluster in one JetStream message
@@ -221,7 +290,7 @@ export type CallRecordBatch = Message<"daalu.audit.v1.CallRecordBatch"> & {
  * Use `create(CallRecordBatchSchema)` to create a new message.
  */
 export const CallRecordBatchSchema: GenMessage<CallRecordBatch> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 3);
+  messageDesc(file_daalu_audit_v1_audit, 4);
 
 /**
  * QueryCallsRequest filters calls; empty fields do not filter.
@@ -297,7 +366,7 @@ export type QueryCallsRequest = Message<"daalu.audit.v1.QueryCallsRequest"> & {
  * Use `create(QueryCallsRequestSchema)` to create a new message.
  */
 export const QueryCallsRequestSchema: GenMessage<QueryCallsRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 4);
+  messageDesc(file_daalu_audit_v1_audit, 5);
 
 /**
  * QueryCallsResponse is one page, newest first.
@@ -323,7 +392,7 @@ export type QueryCallsResponse = Message<"daalu.audit.v1.QueryCallsResponse"> & 
  * Use `create(QueryCallsResponseSchema)` to create a new message.
  */
 export const QueryCallsResponseSchema: GenMessage<QueryCallsResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 5);
+  messageDesc(file_daalu_audit_v1_audit, 6);
 
 /**
  * GetUsageRequest asks for usage over a time range.
@@ -370,7 +439,7 @@ export type GetUsageRequest = Message<"daalu.audit.v1.GetUsageRequest"> & {
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 6);
+  messageDesc(file_daalu_audit_v1_audit, 7);
 
 /**
  * Usage of one period (and one cluster when asked by cluster).
@@ -416,7 +485,7 @@ export type UsageBucket = Message<"daalu.audit.v1.UsageBucket"> & {
  * Use `create(UsageBucketSchema)` to create a new message.
  */
 export const UsageBucketSchema: GenMessage<UsageBucket> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 7);
+  messageDesc(file_daalu_audit_v1_audit, 8);
 
 /**
  * GetUsageResponse lists buckets oldest first, and their sum.
@@ -442,7 +511,81 @@ export type GetUsageResponse = Message<"daalu.audit.v1.GetUsageResponse"> & {
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_audit_v1_audit, 8);
+  messageDesc(file_daalu_audit_v1_audit, 9);
+
+/**
+ * Where a session record is in its life.
+ *
+ * @generated from enum daalu.audit.v1.SessionPhase
+ */
+export enum SessionPhase {
+  /**
+   * @generated from enum value: SESSION_PHASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Published (and its PubAck awaited) before the session opens: the record's
+   * id is the session's id and its row the session's row.
+   *
+   * @generated from enum value: SESSION_PHASE_START = 1;
+   */
+  START = 1,
+
+  /**
+   * Published when the session ended (a record id of its own): completes the
+   * row of session_id with ended_at, bytes, latency and close_reason.
+   *
+   * @generated from enum value: SESSION_PHASE_END = 2;
+   */
+  END = 2,
+}
+
+/**
+ * Describes the enum daalu.audit.v1.SessionPhase.
+ */
+export const SessionPhaseSchema: GenEnum<SessionPhase> = /*@__PURE__*/
+  enumDesc(file_daalu_audit_v1_audit, 0);
+
+/**
+ * How a stored session stands (query answers only).
+ *
+ * @generated from enum daalu.audit.v1.SessionState
+ */
+export enum SessionState {
+  /**
+   * @generated from enum value: SESSION_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Started, not ended, younger than the audit service's interrupted threshold.
+   *
+   * @generated from enum value: SESSION_STATE_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * The end record arrived.
+   *
+   * @generated from enum value: SESSION_STATE_COMPLETED = 2;
+   */
+  COMPLETED = 2,
+
+  /**
+   * Started, no end record, older than the interrupted threshold (the hub
+   * node died or lost its NATS connection during the session).
+   *
+   * @generated from enum value: SESSION_STATE_INTERRUPTED = 3;
+   */
+  INTERRUPTED = 3,
+}
+
+/**
+ * Describes the enum daalu.audit.v1.SessionState.
+ */
+export const SessionStateSchema: GenEnum<SessionState> = /*@__PURE__*/
+  enumDesc(file_daalu_audit_v1_audit, 1);
 
 /**
  * Which outcomes a query keeps.
@@ -476,7 +619,7 @@ export enum OutcomeFilter {
  * Describes the enum daalu.audit.v1.OutcomeFilter.
  */
 export const OutcomeFilterSchema: GenEnum<OutcomeFilter> = /*@__PURE__*/
-  enumDesc(file_daalu_audit_v1_audit, 0);
+  enumDesc(file_daalu_audit_v1_audit, 2);
 
 /**
  * Granularity of usage buckets.
@@ -508,7 +651,7 @@ export enum UsagePeriod {
  * Describes the enum daalu.audit.v1.UsagePeriod.
  */
 export const UsagePeriodSchema: GenEnum<UsagePeriod> = /*@__PURE__*/
-  enumDesc(file_daalu_audit_v1_audit, 1);
+  enumDesc(file_daalu_audit_v1_audit, 3);
 
 /**
  * AuditService answers questions about recorded calls. Every method is

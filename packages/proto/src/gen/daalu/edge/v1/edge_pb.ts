@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKqAgoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lMqMBCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkQKBVByb3h5EhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QaHC5kYWFsdS5lZGdlLnYxLlByb3h5UmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKqAgoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lIjsKC1Nlc3Npb25PcGVuEiwKB3JlcXVlc3QYASABKAsyGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdCJKCgtTZXNzaW9uSGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGwoLU2Vzc2lvbkRhdGESDAoEZGF0YRgBIAEoDCISChBTZXNzaW9uSGFsZkNsb3NlIh4KDFNlc3Npb25DbG9zZRIOCgZyZWFzb24YASABKAki1gEKDlNlc3Npb25SZXF1ZXN0EioKBG9wZW4YASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25PcGVuSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lItcBCg9TZXNzaW9uUmVzcG9uc2USKgoEaGVhZBgBIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhlYWRIABIqCgRkYXRhGAIgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uRGF0YUgAEjUKCmhhbGZfY2xvc2UYAyABKAsyHy5kYWFsdS5lZGdlLnYxLlNlc3Npb25IYWxmQ2xvc2VIABIsCgVjbG9zZRgEIAEoCzIbLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkNsb3NlSABCBwoFZnJhbWUyowEKC0VkZ2VTZXJ2aWNlEk4KCUdldFN0YXR1cxIfLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVxdWVzdBogLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVzcG9uc2USRAoFUHJveHkSGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdBocLmRhYWx1LmVkZ2UudjEuUHJveHlSZXNwb25zZTABMmIKEkVkZ2VTZXNzaW9uU2VydmljZRJMCgdTZXNzaW9uEh0uZGFhbHUuZWRnZS52MS5TZXNzaW9uUmVxdWVzdBoeLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -272,6 +272,192 @@ export const ProxyResponseSchema: GenMessage<ProxyResponse> = /*@__PURE__*/
   messageDesc(file_daalu_edge_v1_edge, 6);
 
 /**
+ * SessionOpen is the upgrade request: method, path with the query, and the
+ * allowlisted headers (Upgrade, Connection, Sec-WebSocket-*,
+ * X-Stream-Protocol-Version, ...). Never Authorization.
+ *
+ * @generated from message daalu.edge.v1.SessionOpen
+ */
+export type SessionOpen = Message<"daalu.edge.v1.SessionOpen"> & {
+  /**
+   * @generated from field: daalu.edge.v1.ProxyRequest request = 1;
+   */
+  request?: ProxyRequest | undefined;
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionOpen.
+ * Use `create(SessionOpenSchema)` to create a new message.
+ */
+export const SessionOpenSchema: GenMessage<SessionOpen> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 7);
+
+/**
+ * SessionHead is the API server's response head: 101 with its headers, or an
+ * error status whose body follows as data frames before close.
+ *
+ * @generated from message daalu.edge.v1.SessionHead
+ */
+export type SessionHead = Message<"daalu.edge.v1.SessionHead"> & {
+  /**
+   * @generated from field: uint32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: repeated daalu.edge.v1.ProxyHeader headers = 2;
+   */
+  headers: ProxyHeader[];
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionHead.
+ * Use `create(SessionHeadSchema)` to create a new message.
+ */
+export const SessionHeadSchema: GenMessage<SessionHead> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 8);
+
+/**
+ * SessionData is a piece of the byte stream, in order.
+ *
+ * @generated from message daalu.edge.v1.SessionData
+ */
+export type SessionData = Message<"daalu.edge.v1.SessionData"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionData.
+ * Use `create(SessionDataSchema)` to create a new message.
+ */
+export const SessionDataSchema: GenMessage<SessionData> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 9);
+
+/**
+ * SessionHalfClose says the sender will send no more data (TCP FIN); the
+ * other direction stays open.
+ *
+ * @generated from message daalu.edge.v1.SessionHalfClose
+ */
+export type SessionHalfClose = Message<"daalu.edge.v1.SessionHalfClose"> & {
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionHalfClose.
+ * Use `create(SessionHalfCloseSchema)` to create a new message.
+ */
+export const SessionHalfCloseSchema: GenMessage<SessionHalfClose> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 10);
+
+/**
+ * SessionClose ends the session in both directions, with why.
+ *
+ * @generated from message daalu.edge.v1.SessionClose
+ */
+export type SessionClose = Message<"daalu.edge.v1.SessionClose"> & {
+  /**
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionClose.
+ * Use `create(SessionCloseSchema)` to create a new message.
+ */
+export const SessionCloseSchema: GenMessage<SessionClose> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 11);
+
+/**
+ * SessionRequest is one frame from the hub: open first, then the rest.
+ *
+ * @generated from message daalu.edge.v1.SessionRequest
+ */
+export type SessionRequest = Message<"daalu.edge.v1.SessionRequest"> & {
+  /**
+   * @generated from oneof daalu.edge.v1.SessionRequest.frame
+   */
+  frame: {
+    /**
+     * @generated from field: daalu.edge.v1.SessionOpen open = 1;
+     */
+    value: SessionOpen;
+    case: "open";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.SessionData data = 2;
+     */
+    value: SessionData;
+    case: "data";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.SessionHalfClose half_close = 3;
+     */
+    value: SessionHalfClose;
+    case: "halfClose";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.SessionClose close = 4;
+     */
+    value: SessionClose;
+    case: "close";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionRequest.
+ * Use `create(SessionRequestSchema)` to create a new message.
+ */
+export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 12);
+
+/**
+ * SessionResponse is one frame from the edge: head first, then the rest.
+ *
+ * @generated from message daalu.edge.v1.SessionResponse
+ */
+export type SessionResponse = Message<"daalu.edge.v1.SessionResponse"> & {
+  /**
+   * @generated from oneof daalu.edge.v1.SessionResponse.frame
+   */
+  frame: {
+    /**
+     * @generated from field: daalu.edge.v1.SessionHead head = 1;
+     */
+    value: SessionHead;
+    case: "head";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.SessionData data = 2;
+     */
+    value: SessionData;
+    case: "data";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.SessionHalfClose half_close = 3;
+     */
+    value: SessionHalfClose;
+    case: "halfClose";
+  } | {
+    /**
+     * @generated from field: daalu.edge.v1.SessionClose close = 4;
+     */
+    value: SessionClose;
+    case: "close";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message daalu.edge.v1.SessionResponse.
+ * Use `create(SessionResponseSchema)` to create a new message.
+ */
+export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 13);
+
+/**
  * EdgeService is what the hub asks of an edge.
  *
  * @generated from service daalu.edge.v1.EdgeService
@@ -306,4 +492,32 @@ export const EdgeService: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_daalu_edge_v1_edge, 0);
+
+/**
+ * EdgeSessionService carries upgraded HTTP connections (kubectl exec, attach,
+ * port-forward: WebSocket or SPDY/3.1) to the API server. The edge makes the
+ * same upgrade request with its own ServiceAccount credentials and returns the
+ * API server's response head; after 101 Switching Protocols, raw bytes flow
+ * both ways until either side closes. The hub carries bytes and never parses
+ * the upgraded protocol. Backpressure on this leg is HTTP/2 flow control: a
+ * side that stops reading stops the other side's writes.
+ *
+ * @generated from service daalu.edge.v1.EdgeSessionService
+ */
+export const EdgeSessionService: GenService<{
+  /**
+   * Session: the hub sends SessionRequest.open first, then data, half_close
+   * and close; the edge answers head first (101, or the API server's refusal
+   * verbatim with its body as data), then data, half_close and close.
+   * Cancelling the call closes the upstream socket.
+   *
+   * @generated from rpc daalu.edge.v1.EdgeSessionService.Session
+   */
+  session: {
+    methodKind: "bidi_streaming";
+    input: typeof SessionRequestSchema;
+    output: typeof SessionResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_daalu_edge_v1_edge, 1);
 
