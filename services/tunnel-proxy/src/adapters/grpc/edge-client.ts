@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, injectTrace } from "@daalu/runtime";
+import { MuxConnection, type EdgeProxyCall } from "./mux-client.js";
 
 const PROXY_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
 /** The request is already ProxyRequest bytes (the NATS payload): sent as they are, never encoded again. */
@@ -10,12 +11,20 @@ type RawEdgeClient = grpc.Client & {
   getStatus(req: edgev1.GetStatusRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: edgev1.GetStatusResponse) => void): grpc.ClientUnaryCall;
 };
 
+/** How long an edge without ProxyMux (UNIMPLEMENTED) is served by Proxy before the hub asks again (it may have been upgraded). */
+export const MUX_RECHECK_MS = 60_000;
+
 /**
  * gRPC channels to edges, one per address (HTTP/2 multiplexes every call to
  * one edge over one connection). Keepalive pings notice a dead tunnel.
+ * Proxy calls go over one ProxyMux stream per edge (mux-client.ts); to an
+ * edge of the previous contract, as one Proxy call each.
  */
 export class EdgeClients {
   private readonly clients = new Map<string, RawEdgeClient>();
+  private readonly muxes = new Map<string, MuxConnection>();
+  /** Edges that answered ProxyMux with UNIMPLEMENTED, and until when Proxy is used for them. */
+  private readonly noMuxUntil = new Map<string, number>();
   private readonly def = grpcDefinition(edgev1.EdgeService);
   private readonly Ctor = grpc.makeGenericClientConstructor(this.def, "EdgeService");
   private readonly decodeResponse = this.def[edgev1.EdgeService.method.proxy.localName]!.responseDeserialize as (b: Buffer) => edgev1.ProxyResponse;
@@ -39,10 +48,23 @@ export class EdgeClients {
    * Starts EdgeService.Proxy on the edge at `addr` with `request`, the
    * encoded ProxyRequest exactly as it is to be sent (the caller's NATS
    * payload: protobuf is encoded once, by the gateway); `deadline` undefined
-   * for streams.
+   * for streams. `md` (tenant, caller, trace) is built only for a Proxy call.
+   * Rejects with the gRPC error when the ProxyMux stream failed before the
+   * edge's hello (e.g. UNAVAILABLE: the tunnel is down).
    */
-  proxy(addr: string, request: Uint8Array, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
-    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md, deadline === undefined ? {} : { deadline });
+  async proxy(addr: string, request: Uint8Array, md: () => grpc.Metadata, deadline: number | undefined): Promise<EdgeProxyCall> {
+    if ((this.noMuxUntil.get(addr) ?? 0) <= Date.now()) {
+      let mux = this.muxes.get(addr);
+      if (!mux) {
+        const m = new MuxConnection(this.client(addr), () => {
+          if (this.muxes.get(addr) === m) this.muxes.delete(addr);
+        });
+        this.muxes.set(addr, (mux = m));
+      }
+      if (await mux.ready) return mux.call(request, deadline);
+      this.noMuxUntil.set(addr, Date.now() + MUX_RECHECK_MS);
+    }
+    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md(), deadline === undefined ? {} : { deadline });
   }
 
   /** EdgeService.GetStatus on the edge at `addr`, in the caller's trace. */
@@ -55,6 +77,8 @@ export class EdgeClients {
   }
 
   close(): void {
+    for (const m of this.muxes.values()) m.close();
+    this.muxes.clear();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
