@@ -13,6 +13,8 @@ type RawEdgeClient = grpc.Client & {
 
 /** How long an edge without ProxyMux (UNIMPLEMENTED) is served by Proxy before the hub asks again (it may have been upgraded). */
 export const MUX_RECHECK_MS = 60_000;
+/** HTTP/2 window (stream and connection) of the ProxyMux channel. */
+const MUX_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 
 /**
  * gRPC channels to edges, one per address (HTTP/2 multiplexes every call to
@@ -22,6 +24,7 @@ export const MUX_RECHECK_MS = 60_000;
  */
 export class EdgeClients {
   private readonly clients = new Map<string, RawEdgeClient>();
+  private readonly muxClients = new Map<string, RawEdgeClient>();
   private readonly muxes = new Map<string, MuxConnection>();
   /** Edges that answered ProxyMux with UNIMPLEMENTED, and until when Proxy is used for them. */
   private readonly noMuxUntil = new Map<string, number>();
@@ -30,7 +33,23 @@ export class EdgeClients {
   private readonly decodeResponse = this.def[edgev1.EdgeService.method.proxy.localName]!.responseDeserialize as (b: Buffer) => edgev1.ProxyResponse;
 
   private client(addr: string): RawEdgeClient {
-    let c = this.clients.get(addr);
+    return this.channel(this.clients, addr, {});
+  }
+
+  /**
+   * The ProxyMux stream's own channel (its own HTTP/2 connection): every call
+   * to the edge shares that one stream, so HTTP/2's default 64 KiB stream
+   * window would hold 64 calls' answers to a few round trips over the tunnel.
+   * The stream is never paused, so the window bounds nothing here: each
+   * call's credit does (mux-client.ts). Proxy's channel keeps the default: a
+   * paused Proxy call holds up to its stream's window.
+   */
+  private muxClient(addr: string): RawEdgeClient {
+    return this.channel(this.muxClients, addr, { "grpc-node.flow_control_window": MUX_FLOW_CONTROL_WINDOW });
+  }
+
+  private channel(map: Map<string, RawEdgeClient>, addr: string, extra: grpc.ChannelOptions): RawEdgeClient {
+    let c = map.get(addr);
     if (!c) {
       c = new this.Ctor(addr, grpc.credentials.createInsecure(), {
         "grpc.keepalive_time_ms": 20_000,
@@ -38,8 +57,9 @@ export class EdgeClients {
         "grpc.max_receive_message_length": 16 * 1024 * 1024,
         // channelz keeps per-call counters and traces for an admin service we never serve: work on every call.
         "grpc.enable_channelz": 0,
+        ...extra,
       }) as unknown as RawEdgeClient;
-      this.clients.set(addr, c);
+      map.set(addr, c);
     }
     return c;
   }
@@ -56,7 +76,7 @@ export class EdgeClients {
     if ((this.noMuxUntil.get(addr) ?? 0) <= Date.now()) {
       let mux = this.muxes.get(addr);
       if (!mux) {
-        const m = new MuxConnection(this.client(addr), () => {
+        const m = new MuxConnection(this.muxClient(addr), () => {
           if (this.muxes.get(addr) === m) this.muxes.delete(addr);
         });
         this.muxes.set(addr, (mux = m));
@@ -79,7 +99,9 @@ export class EdgeClients {
   close(): void {
     for (const m of this.muxes.values()) m.close();
     this.muxes.clear();
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    for (const map of [this.clients, this.muxClients]) {
+      for (const c of map.values()) c.close();
+      map.clear();
+    }
   }
 }
