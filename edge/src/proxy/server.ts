@@ -5,7 +5,8 @@
  * can read the tunnel key), the response streamed back as a head frame and
  * body chunks. Reads of the edge's own Secrets (403) and writes (405: the hub
  * is read-only, access reviews aside) are answered here with a Kubernetes
- * Status and never reach the API server (policy.ts).
+ * Status and never reach the API server (policy.ts). The same handler runs
+ * every call multiplexed on ProxyMux (mux-server.ts), given a stand-in call.
  *
  * - Backpressure: the response is read only while call.write() returns true;
  *   otherwise not until 'drain', so gRPC flow control (and, behind it, the

@@ -65,7 +65,8 @@ export class EdgeClients {
   }
 
   /**
-   * Starts EdgeService.Proxy on the edge at `addr` with `request`, the
+   * Starts a proxied call on the edge at `addr` (on its ProxyMux stream, or
+   * as one EdgeService.Proxy call when the edge has none) with `request`, the
    * encoded ProxyRequest exactly as it is to be sent (the caller's NATS
    * payload: protobuf is encoded once, by the gateway); `deadline` undefined
    * for streams. `md` (tenant, caller, trace) is built only for a Proxy call.
