@@ -195,17 +195,15 @@ export class MuxConnection {
     this.stream.on("end", () => gone("the edge ended its ProxyMux stream"));
   }
 
-  /** Starts a call with the encoded ProxyRequest `request`; `deadline` (epoch ms) undefined for streams. */
+  /** Starts a call with the encoded ProxyRequest `request`; `deadline` (epoch ms) undefined for streams. Throws UNAVAILABLE once the stream failed. */
   call(request: Uint8Array, deadline: number | undefined): EdgeProxyCall {
     // Ids wrap at 2^32 (uint32 on the wire), skipping any still in use.
     let id = this.nextId;
     while (id === 0 || this.calls.has(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
+    // Thrown, not emitted: nobody listens to the call yet.
+    if (this.failed !== undefined) throw serviceError(grpc.status.UNAVAILABLE, this.failed);
     const c = new MuxClientCall(id, this, deadline);
-    if (this.failed !== undefined) {
-      c.lost(this.failed);
-      return c;
-    }
     this.calls.set(id, c);
     this.send(openFrame(id, request, MUX_WINDOW_BYTES, deadline === undefined ? 0 : Math.max(1, deadline - Date.now())));
     return c;
