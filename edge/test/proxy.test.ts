@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { createLogger, grpc } from "@daalu/runtime";
-import { eventually } from "@daalu/testing";
+import { eventually, stopsChanging } from "@daalu/testing";
 import { EDGE_PROXY_USER, defaultPolicy, startKubeDouble, type KubeDouble } from "@daalu/kube-double";
 import { startProxyServer, type RawProxyClient } from "./helpers.js";
 
@@ -170,23 +170,3 @@ test("a slow reader pauses the upstream response instead of buffering it", async
   await eventually(() => assert.ok(got >= TOTAL - 1, `${got}`), { timeoutMs: 120_000 });
   s.cancel();
 });
-
-/**
- * Polls `read` until it returns the same value `polls` times in a row, `intervalMs` apart: the
- * moment data stops flowing. Not 5 polls: the API server's figure moves in steps, because its
- * socket becomes writable again only once the edge took a good share of several MiB of kernel
- * send buffer, and at a slow pace such a step was seen to take over 250 ms while bytes still moved.
- */
-async function stopsChanging(read: () => number, polls = 20, intervalMs = 50, timeoutMs = 30_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  let same = 0;
-  while (same < polls) {
-    if (Date.now() > deadline) throw new Error(`still changing after ${timeoutMs} ms (last ${last})`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-    const now = read();
-    same = now === last ? same + 1 : 0;
-    last = now;
-  }
-  return last;
-}

@@ -5,7 +5,8 @@
  * can read the tunnel key), the response streamed back as a head frame and
  * body chunks. Reads of the edge's own Secrets (403) and writes (405: the hub
  * is read-only, access reviews aside) are answered here with a Kubernetes
- * Status and never reach the API server (policy.ts).
+ * Status and never reach the API server (policy.ts). The same handler runs
+ * every call multiplexed on ProxyMux (mux-server.ts), given a stand-in call.
  *
  * - Backpressure: the response is read only while call.write() returns true;
  *   otherwise not until 'drain', so gRPC flow control (and, behind it, the
@@ -26,6 +27,7 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
+import { registerProxyMux } from "./mux-server.js";
 import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, REQUEST_HEADER_ALLOWLIST, RESPONSE_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
 
 /** How often a token file is re-read (projected ServiceAccount tokens rotate). */
@@ -56,6 +58,8 @@ export interface EdgeProxyOptions {
   /** The edge's namespace: its Secrets (the WireGuard private key) are never served, whatever RBAC says. */
   ownNamespace: string;
   logger: Logger;
+  /** Serve ProxyMux beside Proxy (default true; false stands in for an edge of the previous contract in tests). */
+  mux?: boolean;
 }
 
 type ProxyCall = grpc.ServerWritableStream<edgev1.ProxyRequest, edgev1.ProxyResponse>;
@@ -228,7 +232,7 @@ export function* pairs(raw: string[]): Iterable<{ name: string; value: string }>
 export const PROXY_METHOD_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
 
 /**
- * Adds Proxy to a grpc-js server that already serves EdgeService. Call it AFTER
+ * Adds Proxy and ProxyMux to a grpc-js server that already serves EdgeService. Call it AFTER
  * serveGrpc(server, edgev1.EdgeService, ...): serveGrpc registers only unary
  * methods and leaves grpc-js's UNIMPLEMENTED default on Proxy, which this
  * replaces. Works on a bare server too (tests).
@@ -236,6 +240,9 @@ export const PROXY_METHOD_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeS
 export function registerProxy(server: grpc.Server, opts: EdgeProxyOptions): void {
   const def = grpcDefinition(edgev1.EdgeService)[edgev1.EdgeService.method.proxy.localName]!;
   server.unregister(PROXY_METHOD_PATH);
-  const ok = server.register(PROXY_METHOD_PATH, edgeProxyHandler(opts) as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "serverStream");
+  const handler = edgeProxyHandler(opts);
+  const ok = server.register(PROXY_METHOD_PATH, handler as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "serverStream");
   if (!ok) throw new Error(`registerProxy: could not register ${PROXY_METHOD_PATH}`);
+  // The same handler (one pool of upstream connections) serves the calls multiplexed on ProxyMux.
+  if (opts.mux !== false) registerProxyMux(server, handler, opts.logger);
 }

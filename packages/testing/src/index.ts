@@ -150,6 +150,29 @@ export async function eventually<T>(check: () => Promise<T> | T, opts: { timeout
   }
 }
 
+/**
+ * Polls `read` until it returns the same value `polls` times in a row,
+ * `intervalMs` apart: the moment data stops flowing (e.g. every buffer in
+ * front of a paused reader is full). Not 5 polls: an API server's unsent
+ * figure moves in steps, because its socket becomes writable again only once
+ * the reader's side took a good share of several MiB of kernel send buffer,
+ * and at a slow pace such a step was seen to take over 250 ms while bytes
+ * still moved.
+ */
+export async function stopsChanging(read: () => number, polls = 20, intervalMs = 50, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let same = 0;
+  while (same < polls) {
+    if (Date.now() > deadline) throw new Error(`still changing after ${timeoutMs} ms (last ${last})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = read();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 export { spawnService, type ServiceProcess } from "./process.js";
 export { startNatsServer, type NatsServerProcess } from "./nats-server.js";
 export { findHelm, runHelm, HELM_MISSING, REPO_ROOT, type HelmResult } from "./helm.js";

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, injectTrace } from "@daalu/runtime";
+import { MuxConnection, type EdgeProxyCall } from "./mux-client.js";
 
 const PROXY_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
 const SESSION_PATH = `/${edgev1.EdgeSessionService.typeName}/${edgev1.EdgeSessionService.method.session.name}`;
@@ -11,12 +12,23 @@ type RawEdgeClient = grpc.Client & {
   getStatus(req: edgev1.GetStatusRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: edgev1.GetStatusResponse) => void): grpc.ClientUnaryCall;
 };
 
+/** How long an edge without ProxyMux (UNIMPLEMENTED) is served by Proxy before the hub asks again (it may have been upgraded). */
+export const MUX_RECHECK_MS = 60_000;
+/** HTTP/2 window (stream and connection) of the ProxyMux channel. */
+const MUX_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
+
 /**
  * gRPC channels to edges, one per address (HTTP/2 multiplexes every call to
  * one edge over one connection). Keepalive pings notice a dead tunnel.
+ * Proxy calls go over one ProxyMux stream per edge (mux-client.ts); to an
+ * edge of the previous contract, as one Proxy call each.
  */
 export class EdgeClients {
   private readonly clients = new Map<string, RawEdgeClient>();
+  private readonly muxClients = new Map<string, RawEdgeClient>();
+  private readonly muxes = new Map<string, MuxConnection>();
+  /** Edges that answered ProxyMux with UNIMPLEMENTED, and until when Proxy is used for them. */
+  private readonly noMuxUntil = new Map<string, number>();
   private readonly def = grpcDefinition(edgev1.EdgeService);
   private readonly Ctor = grpc.makeGenericClientConstructor(this.def, "EdgeService");
   private readonly sessionDef = grpcDefinition(edgev1.EdgeSessionService)[edgev1.EdgeSessionService.method.session.localName]!;
@@ -25,7 +37,23 @@ export class EdgeClients {
   private readonly decodeResponse = this.def[edgev1.EdgeService.method.proxy.localName]!.responseDeserialize as (b: Buffer) => edgev1.ProxyResponse;
 
   private client(addr: string): RawEdgeClient {
-    let c = this.clients.get(addr);
+    return this.channel(this.clients, addr, {});
+  }
+
+  /**
+   * The ProxyMux stream's own channel (its own HTTP/2 connection): every call
+   * to the edge shares that one stream, so HTTP/2's default 64 KiB stream
+   * window would hold 64 calls' answers to a few round trips over the tunnel.
+   * The stream is never paused, so the window bounds nothing here: each
+   * call's credit does (mux-client.ts). Proxy's channel keeps the default: a
+   * paused Proxy call holds up to its stream's window.
+   */
+  private muxClient(addr: string): RawEdgeClient {
+    return this.channel(this.muxClients, addr, { "grpc-node.flow_control_window": MUX_FLOW_CONTROL_WINDOW });
+  }
+
+  private channel(map: Map<string, RawEdgeClient>, addr: string, extra: grpc.ChannelOptions): RawEdgeClient {
+    let c = map.get(addr);
     if (!c) {
       c = new this.Ctor(addr, grpc.credentials.createInsecure(), {
         "grpc.keepalive_time_ms": 20_000,
@@ -33,20 +61,35 @@ export class EdgeClients {
         "grpc.max_receive_message_length": 16 * 1024 * 1024,
         // channelz keeps per-call counters and traces for an admin service we never serve: work on every call.
         "grpc.enable_channelz": 0,
+        ...extra,
       }) as unknown as RawEdgeClient;
-      this.clients.set(addr, c);
+      map.set(addr, c);
     }
     return c;
   }
 
   /**
-   * Starts EdgeService.Proxy on the edge at `addr` with `request`, the
+   * Starts a proxied call on the edge at `addr` (on its ProxyMux stream, or
+   * as one EdgeService.Proxy call when the edge has none) with `request`, the
    * encoded ProxyRequest exactly as it is to be sent (the caller's NATS
    * payload: protobuf is encoded once, by the gateway); `deadline` undefined
-   * for streams.
+   * for streams. `md` (tenant, caller, trace) is built only for a Proxy call.
+   * Rejects with the gRPC error when the ProxyMux stream failed before the
+   * edge's hello (e.g. UNAVAILABLE: the tunnel is down).
    */
-  proxy(addr: string, request: Uint8Array, md: grpc.Metadata, deadline: number | undefined): grpc.ClientReadableStream<edgev1.ProxyResponse> {
-    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md, deadline === undefined ? {} : { deadline });
+  async proxy(addr: string, request: Uint8Array, md: () => grpc.Metadata, deadline: number | undefined): Promise<EdgeProxyCall> {
+    if ((this.noMuxUntil.get(addr) ?? 0) <= Date.now()) {
+      let mux = this.muxes.get(addr);
+      if (!mux) {
+        const m = new MuxConnection(this.muxClient(addr), () => {
+          if (this.muxes.get(addr) === m) this.muxes.delete(addr);
+        });
+        this.muxes.set(addr, (mux = m));
+      }
+      if (await mux.ready) return mux.call(request, deadline);
+      this.noMuxUntil.set(addr, Date.now() + MUX_RECHECK_MS);
+    }
+    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md(), deadline === undefined ? {} : { deadline });
   }
 
   /** EdgeSessionService.Session on the edge at `addr` (same channel as Proxy): the caller writes the open frame first. */
@@ -64,7 +107,11 @@ export class EdgeClients {
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    for (const m of this.muxes.values()) m.close();
+    this.muxes.clear();
+    for (const map of [this.clients, this.muxClients]) {
+      for (const c of map.values()) c.close();
+      map.clear();
+    }
   }
 }

@@ -110,12 +110,18 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
     const addr = await deps.edgeAddress(tenantId, clusterId);
     if (streaming) await deps.auditReady();
 
-    const md = new grpc.Metadata();
-    md.set(HEADER_TENANT.toLowerCase(), tenantId);
-    if (h?.has(HEADER_CALLER)) md.set(HEADER_CALLER.toLowerCase(), h.get(HEADER_CALLER));
-    injectTrace({ get: () => undefined, set: (k, v) => md.set(k.toLowerCase(), v), keys: () => [] }, ctx);
-    const call = deps.edges.proxy(addr, wire, md, streaming ? undefined : t0 + deps.unaryTimeoutMs);
-    res.signal.addEventListener("abort", () => call.cancel(), { once: true });
+    const md = () => {
+      const m = new grpc.Metadata();
+      m.set(HEADER_TENANT.toLowerCase(), tenantId);
+      if (h?.has(HEADER_CALLER)) m.set(HEADER_CALLER.toLowerCase(), h.get(HEADER_CALLER));
+      injectTrace({ get: () => undefined, set: (k, v) => m.set(k.toLowerCase(), v), keys: () => [] }, ctx);
+      return m;
+    };
+    const call = await deps.edges.proxy(addr, wire, md, streaming ? undefined : t0 + deps.unaryTimeoutMs).catch((err: grpc.ServiceError) => {
+      throw err.code === grpc.status.UNAVAILABLE ? new EdgeUnavailableError(clusterId, err.details) : fromGrpcError(err);
+    });
+    if (res.signal.aborted) call.cancel();
+    else res.signal.addEventListener("abort", () => call.cancel(), { once: true });
 
     // Unary answers are held here until their record is stored; `held` is undefined once we stream.
     let held: Uint8Array[] | undefined = streaming ? undefined : [];

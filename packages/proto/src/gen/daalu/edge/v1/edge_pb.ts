@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKqAgoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lIjsKC1Nlc3Npb25PcGVuEiwKB3JlcXVlc3QYASABKAsyGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdCJKCgtTZXNzaW9uSGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGwoLU2Vzc2lvbkRhdGESDAoEZGF0YRgBIAEoDCISChBTZXNzaW9uSGFsZkNsb3NlIh4KDFNlc3Npb25DbG9zZRIOCgZyZWFzb24YASABKAki1gEKDlNlc3Npb25SZXF1ZXN0EioKBG9wZW4YASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25PcGVuSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lItcBCg9TZXNzaW9uUmVzcG9uc2USKgoEaGVhZBgBIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhlYWRIABIqCgRkYXRhGAIgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uRGF0YUgAEjUKCmhhbGZfY2xvc2UYAyABKAsyHy5kYWFsdS5lZGdlLnYxLlNlc3Npb25IYWxmQ2xvc2VIABIsCgVjbG9zZRgEIAEoCzIbLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkNsb3NlSABCBwoFZnJhbWUyowEKC0VkZ2VTZXJ2aWNlEk4KCUdldFN0YXR1cxIfLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVxdWVzdBogLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVzcG9uc2USRAoFUHJveHkSGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdBocLmRhYWx1LmVkZ2UudjEuUHJveHlSZXNwb25zZTABMmIKEkVkZ2VTZXNzaW9uU2VydmljZRJMCgdTZXNzaW9uEh0uZGFhbHUuZWRnZS52MS5TZXNzaW9uUmVxdWVzdBoeLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKqAgoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lIjsKC1Nlc3Npb25PcGVuEiwKB3JlcXVlc3QYASABKAsyGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdCJKCgtTZXNzaW9uSGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGwoLU2Vzc2lvbkRhdGESDAoEZGF0YRgBIAEoDCISChBTZXNzaW9uSGFsZkNsb3NlIh4KDFNlc3Npb25DbG9zZRIOCgZyZWFzb24YASABKAki1gEKDlNlc3Npb25SZXF1ZXN0EioKBG9wZW4YASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25PcGVuSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lItcBCg9TZXNzaW9uUmVzcG9uc2USKgoEaGVhZBgBIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhlYWRIABIqCgRkYXRhGAIgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uRGF0YUgAEjUKCmhhbGZfY2xvc2UYAyABKAsyHy5kYWFsdS5lZGdlLnYxLlNlc3Npb25IYWxmQ2xvc2VIABIsCgVjbG9zZRgEIAEoCzIbLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkNsb3NlSABCBwoFZnJhbWUiqwEKD1Byb3h5TXV4UmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEiYKBG9wZW4YAiABKAsyFi5kYWFsdS5lZGdlLnYxLk11eE9wZW5IABIqCgZjYW5jZWwYAyABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENhbmNlbEgAEioKBmNyZWRpdBgEIAEoCzIYLmRhYWx1LmVkZ2UudjEuTXV4Q3JlZGl0SABCBwoFZnJhbWUi/AEKEFByb3h5TXV4UmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRIoCgVoZWxsbxgCIAEoCzIXLmRhYWx1LmVkZ2UudjEuTXV4SGVsbG9IABIoCgRoZWFkGAMgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgEIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAEiQKA2VuZBgFIAEoCzIVLmRhYWx1LmVkZ2UudjEuTXV4RW5kSAASKAoFZXJyb3IYBiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEVycm9ySABCBwoFZnJhbWUiYgoHTXV4T3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QSFAoMd2luZG93X2J5dGVzGAIgASgNEhMKC2RlYWRsaW5lX21zGAMgASgNIggKBk11eEVuZCIpCghNdXhFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiGwoJTXV4Q2FuY2VsEg4KBnJlYXNvbhgBIAEoCSIaCglNdXhDcmVkaXQSDQoFYnl0ZXMYASABKA0iIAoITXV4SGVsbG8SFAoMZWRnZV92ZXJzaW9uGAEgASgJMvQBCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkQKBVByb3h5EhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QaHC5kYWFsdS5lZGdlLnYxLlByb3h5UmVzcG9uc2UwARJPCghQcm94eU11eBIeLmRhYWx1LmVkZ2UudjEuUHJveHlNdXhSZXF1ZXN0Gh8uZGFhbHUuZWRnZS52MS5Qcm94eU11eFJlc3BvbnNlKAEwATJiChJFZGdlU2Vzc2lvblNlcnZpY2USTAoHU2Vzc2lvbhIdLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlcXVlc3QaHi5kYWFsdS5lZGdlLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -458,6 +458,257 @@ export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
   messageDesc(file_daalu_edge_v1_edge, 13);
 
 /**
+ * ProxyMuxRequest is one frame from the hub on ProxyMux.
+ *
+ * @generated from message daalu.edge.v1.ProxyMuxRequest
+ */
+export type ProxyMuxRequest = Message<"daalu.edge.v1.ProxyMuxRequest"> & {
+  /**
+   * The call the frame belongs to, chosen by the hub: unique on the stream, never 0.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * @generated from oneof daalu.edge.v1.ProxyMuxRequest.frame
+   */
+  frame: {
+    /**
+     * Starts a call.
+     *
+     * @generated from field: daalu.edge.v1.MuxOpen open = 2;
+     */
+    value: MuxOpen;
+    case: "open";
+  } | {
+    /**
+     * The caller went away: abort the upstream request.
+     *
+     * @generated from field: daalu.edge.v1.MuxCancel cancel = 3;
+     */
+    value: MuxCancel;
+    case: "cancel";
+  } | {
+    /**
+     * More body bytes may be sent for this call.
+     *
+     * @generated from field: daalu.edge.v1.MuxCredit credit = 4;
+     */
+    value: MuxCredit;
+    case: "credit";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyMuxRequest.
+ * Use `create(ProxyMuxRequestSchema)` to create a new message.
+ */
+export const ProxyMuxRequestSchema: GenMessage<ProxyMuxRequest> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 14);
+
+/**
+ * ProxyMuxResponse is one frame from the edge on ProxyMux.
+ *
+ * @generated from message daalu.edge.v1.ProxyMuxResponse
+ */
+export type ProxyMuxResponse = Message<"daalu.edge.v1.ProxyMuxResponse"> & {
+  /**
+   * The call the frame belongs to; 0 for MuxHello.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * @generated from oneof daalu.edge.v1.ProxyMuxResponse.frame
+   */
+  frame: {
+    /**
+     * First frame on the stream: the edge serves ProxyMux.
+     *
+     * @generated from field: daalu.edge.v1.MuxHello hello = 2;
+     */
+    value: MuxHello;
+    case: "hello";
+  } | {
+    /**
+     * The upstream response's head (exactly one, first).
+     *
+     * @generated from field: daalu.edge.v1.ProxyHead head = 3;
+     */
+    value: ProxyHead;
+    case: "head";
+  } | {
+    /**
+     * A piece of the body, within the call's credit.
+     *
+     * @generated from field: daalu.edge.v1.ProxyChunk chunk = 4;
+     */
+    value: ProxyChunk;
+    case: "chunk";
+  } | {
+    /**
+     * The call ended after its whole body.
+     *
+     * @generated from field: daalu.edge.v1.MuxEnd end = 5;
+     */
+    value: MuxEnd;
+    case: "end";
+  } | {
+    /**
+     * The call failed (before or after the head).
+     *
+     * @generated from field: daalu.edge.v1.MuxError error = 6;
+     */
+    value: MuxError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message daalu.edge.v1.ProxyMuxResponse.
+ * Use `create(ProxyMuxResponseSchema)` to create a new message.
+ */
+export const ProxyMuxResponseSchema: GenMessage<ProxyMuxResponse> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 15);
+
+/**
+ * MuxOpen is one Proxy call on the stream.
+ *
+ * @generated from message daalu.edge.v1.MuxOpen
+ */
+export type MuxOpen = Message<"daalu.edge.v1.MuxOpen"> & {
+  /**
+   * The request, exactly as Proxy takes it.
+   *
+   * @generated from field: daalu.edge.v1.ProxyRequest request = 1;
+   */
+  request?: ProxyRequest | undefined;
+
+  /**
+   * Body bytes the edge may send before it is granted more (MuxCredit); 0 = the edge's default.
+   *
+   * @generated from field: uint32 window_bytes = 2;
+   */
+  windowBytes: number;
+
+  /**
+   * Upper bound of the call in milliseconds, as Proxy's gRPC deadline; 0 = none (streams).
+   *
+   * @generated from field: uint32 deadline_ms = 3;
+   */
+  deadlineMs: number;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxOpen.
+ * Use `create(MuxOpenSchema)` to create a new message.
+ */
+export const MuxOpenSchema: GenMessage<MuxOpen> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 16);
+
+/**
+ * MuxEnd ends a call normally.
+ *
+ * @generated from message daalu.edge.v1.MuxEnd
+ */
+export type MuxEnd = Message<"daalu.edge.v1.MuxEnd"> & {
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxEnd.
+ * Use `create(MuxEndSchema)` to create a new message.
+ */
+export const MuxEndSchema: GenMessage<MuxEnd> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 17);
+
+/**
+ * MuxError ends a call with the gRPC status Proxy would have ended it with.
+ *
+ * @generated from message daalu.edge.v1.MuxError
+ */
+export type MuxError = Message<"daalu.edge.v1.MuxError"> & {
+  /**
+   * A google.rpc.Code value (grpc status code).
+   *
+   * @generated from field: uint32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxError.
+ * Use `create(MuxErrorSchema)` to create a new message.
+ */
+export const MuxErrorSchema: GenMessage<MuxError> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 18);
+
+/**
+ * MuxCancel asks the edge to abort a call.
+ *
+ * @generated from message daalu.edge.v1.MuxCancel
+ */
+export type MuxCancel = Message<"daalu.edge.v1.MuxCancel"> & {
+  /**
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxCancel.
+ * Use `create(MuxCancelSchema)` to create a new message.
+ */
+export const MuxCancelSchema: GenMessage<MuxCancel> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 19);
+
+/**
+ * MuxCredit grants more body bytes to a call.
+ *
+ * @generated from message daalu.edge.v1.MuxCredit
+ */
+export type MuxCredit = Message<"daalu.edge.v1.MuxCredit"> & {
+  /**
+   * @generated from field: uint32 bytes = 1;
+   */
+  bytes: number;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxCredit.
+ * Use `create(MuxCreditSchema)` to create a new message.
+ */
+export const MuxCreditSchema: GenMessage<MuxCredit> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 20);
+
+/**
+ * MuxHello announces that the edge serves ProxyMux.
+ *
+ * @generated from message daalu.edge.v1.MuxHello
+ */
+export type MuxHello = Message<"daalu.edge.v1.MuxHello"> & {
+  /**
+   * The edge agent's version.
+   *
+   * @generated from field: string edge_version = 1;
+   */
+  edgeVersion: string;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxHello.
+ * Use `create(MuxHelloSchema)` to create a new message.
+ */
+export const MuxHelloSchema: GenMessage<MuxHello> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 21);
+
+/**
  * EdgeService is what the hub asks of an edge.
  *
  * @generated from service daalu.edge.v1.EdgeService
@@ -489,6 +740,22 @@ export const EdgeService: GenService<{
     methodKind: "server_streaming";
     input: typeof ProxyRequestSchema;
     output: typeof ProxyResponseSchema;
+  },
+  /**
+   * ProxyMux carries many Proxy calls over one long-lived stream: the hub opens
+   * it once per edge and keeps it; each frame names its call. The edge answers
+   * every call exactly as Proxy would (same allowlists, same Statuses), sends
+   * body chunks of a call only within the credit the hub granted for that call,
+   * and cancels the upstream request when the hub sends MuxCancel or the stream
+   * ends. The edge's first frame is MuxHello (call_id 0). A hub talking to an
+   * edge without this rpc gets UNIMPLEMENTED and uses Proxy.
+   *
+   * @generated from rpc daalu.edge.v1.EdgeService.ProxyMux
+   */
+  proxyMux: {
+    methodKind: "bidi_streaming";
+    input: typeof ProxyMuxRequestSchema;
+    output: typeof ProxyMuxResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_daalu_edge_v1_edge, 0);
