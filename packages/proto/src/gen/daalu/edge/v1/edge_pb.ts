@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKqAgoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lMqMBCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkQKBVByb3h5EhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QaHC5kYWFsdS5lZGdlLnYxLlByb3h5UmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLbAwoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoPZWZmZWN0aXZlX3J1bGVzGAsgAygLMhsuZGFhbHUuZWRnZS52MS5SZXNvdXJjZVJ1bGUSIgoaZWZmZWN0aXZlX3J1bGVzX2luY29tcGxldGUYDCABKAgSHQoVZWZmZWN0aXZlX3J1bGVzX2Vycm9yGA0gASgJEjYKEmVmZmVjdGl2ZV9ydWxlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoMUmVzb3VyY2VSdWxlEg0KBXZlcmJzGAEgAygJEhIKCmFwaV9ncm91cHMYAiADKAkSEQoJcmVzb3VyY2VzGAMgAygJEhYKDnJlc291cmNlX25hbWVzGAQgAygJIioKC1Byb3h5SGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiiwEKDFByb3h5UmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGbWV0aG9kGAIgASgJEgwKBHBhdGgYAyABKAkSKwoHaGVhZGVycxgEIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXISDAoEYm9keRgFIAEoDBISCgp0aW1lb3V0X21zGAYgASgNIkgKCVByb3h5SGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGgoKUHJveHlDaHVuaxIMCgRkYXRhGAEgASgMIm4KDVByb3h5UmVzcG9uc2USKAoEaGVhZBgBIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYAiABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIAEIHCgVmcmFtZTKjAQoLRWRnZVNlcnZpY2USTgoJR2V0U3RhdHVzEh8uZGFhbHUuZWRnZS52MS5HZXRTdGF0dXNSZXF1ZXN0GiAuZGFhbHUuZWRnZS52MS5HZXRTdGF0dXNSZXNwb25zZRJECgVQcm94eRIbLmRhYWx1LmVkZ2UudjEuUHJveHlSZXF1ZXN0GhwuZGFhbHUuZWRnZS52MS5Qcm94eVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -104,6 +104,37 @@ export type GetStatusResponse = Message<"daalu.edge.v1.GetStatusResponse"> & {
    * @generated from field: google.protobuf.Timestamp probed_at = 10;
    */
   probedAt?: Timestamp | undefined;
+
+  /**
+   * The resource rules of the account proxied calls run as (the proxy
+   * account), as the API server answers its SelfSubjectRulesReview for the
+   * edge's namespace (cluster-wide rules included). The hub compares them with
+   * the named RBAC scopes (requested vs effective).
+   *
+   * @generated from field: repeated daalu.edge.v1.ResourceRule effective_rules = 11;
+   */
+  effectiveRules: ResourceRule[];
+
+  /**
+   * The API server said the list may be incomplete (another authorizer).
+   *
+   * @generated from field: bool effective_rules_incomplete = 12;
+   */
+  effectiveRulesIncomplete: boolean;
+
+  /**
+   * Why the review failed; empty when effective_rules is the answer.
+   *
+   * @generated from field: string effective_rules_error = 13;
+   */
+  effectiveRulesError: string;
+
+  /**
+   * When the edge asked; unset when it did not (an older edge, or no proxy token).
+   *
+   * @generated from field: google.protobuf.Timestamp effective_rules_at = 14;
+   */
+  effectiveRulesAt?: Timestamp | undefined;
 };
 
 /**
@@ -112,6 +143,44 @@ export type GetStatusResponse = Message<"daalu.edge.v1.GetStatusResponse"> & {
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_daalu_edge_v1_edge, 1);
+
+/**
+ * ResourceRule is one rule of a SelfSubjectRulesReview (or a ClusterRole).
+ *
+ * @generated from message daalu.edge.v1.ResourceRule
+ */
+export type ResourceRule = Message<"daalu.edge.v1.ResourceRule"> & {
+  /**
+   * @generated from field: repeated string verbs = 1;
+   */
+  verbs: string[];
+
+  /**
+   * "" is the core group.
+   *
+   * @generated from field: repeated string api_groups = 2;
+   */
+  apiGroups: string[];
+
+  /**
+   * @generated from field: repeated string resources = 3;
+   */
+  resources: string[];
+
+  /**
+   * Empty: every object of the resources.
+   *
+   * @generated from field: repeated string resource_names = 4;
+   */
+  resourceNames: string[];
+};
+
+/**
+ * Describes the message daalu.edge.v1.ResourceRule.
+ * Use `create(ResourceRuleSchema)` to create a new message.
+ */
+export const ResourceRuleSchema: GenMessage<ResourceRule> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 2);
 
 /**
  * ProxyHeader is one HTTP header (names compared case-insensitively).
@@ -135,7 +204,7 @@ export type ProxyHeader = Message<"daalu.edge.v1.ProxyHeader"> & {
  * Use `create(ProxyHeaderSchema)` to create a new message.
  */
 export const ProxyHeaderSchema: GenMessage<ProxyHeader> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 2);
+  messageDesc(file_daalu_edge_v1_edge, 3);
 
 /**
  * ProxyRequest is one HTTP request to forward.
@@ -193,7 +262,7 @@ export type ProxyRequest = Message<"daalu.edge.v1.ProxyRequest"> & {
  * Use `create(ProxyRequestSchema)` to create a new message.
  */
 export const ProxyRequestSchema: GenMessage<ProxyRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 3);
+  messageDesc(file_daalu_edge_v1_edge, 4);
 
 /**
  * ProxyHead is the upstream response's status line and allowlisted headers.
@@ -219,7 +288,7 @@ export type ProxyHead = Message<"daalu.edge.v1.ProxyHead"> & {
  * Use `create(ProxyHeadSchema)` to create a new message.
  */
 export const ProxyHeadSchema: GenMessage<ProxyHead> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 4);
+  messageDesc(file_daalu_edge_v1_edge, 5);
 
 /**
  * ProxyChunk is a piece of the upstream response body, in order.
@@ -238,7 +307,7 @@ export type ProxyChunk = Message<"daalu.edge.v1.ProxyChunk"> & {
  * Use `create(ProxyChunkSchema)` to create a new message.
  */
 export const ProxyChunkSchema: GenMessage<ProxyChunk> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 5);
+  messageDesc(file_daalu_edge_v1_edge, 6);
 
 /**
  * ProxyResponse is one frame of the answer: exactly one head first, then chunks.
@@ -269,7 +338,7 @@ export type ProxyResponse = Message<"daalu.edge.v1.ProxyResponse"> & {
  * Use `create(ProxyResponseSchema)` to create a new message.
  */
 export const ProxyResponseSchema: GenMessage<ProxyResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 6);
+  messageDesc(file_daalu_edge_v1_edge, 7);
 
 /**
  * EdgeService is what the hub asks of an edge.
