@@ -6,12 +6,9 @@ import { historyQuery } from "./http/cluster-detail.js";
 import { eventsQuery } from "./http/events.js";
 import { targetParams } from "./http/targets.js";
 import { WEB_APP_ROUTES } from "./http/web.js";
+import { rbacPaths } from "./openapi-rbac.js";
 
-/**
- * The hand-written OpenAPI 3.1 document of every route. A test
- * (test/http.test.ts "OpenAPI lists every registered route") fails when a
- * route is added without being described here.
- */
+/** The hand-written OpenAPI 3.1 document of every route; test/http.test.ts ("OpenAPI lists every registered route") fails on a route not described here. */
 
 const ts = { type: ["string", "null"], format: "date-time" } as const;
 
@@ -290,6 +287,7 @@ export const openapi = {
         },
       },
     },
+    ...rbacPaths({ json, body, errors, secured, idParams }),
     "/v1/events": {
       get: {
         summary: "Live events of the tenant (Server-Sent Events, one stream per browser tab)",

@@ -21,7 +21,8 @@ import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { clusterDetailPlugin } from "./http/cluster-detail.js";
 import { eventsCursor, eventsPlugin } from "./http/events.js";
-import { chartVersion } from "./http/charts.js";
+import { chartVersion, chartVersions } from "./http/charts.js";
+import { rbacRoutesPlugin } from "./http/rbac.js";
 import { targetsPlugin } from "./http/targets.js";
 import { sessionRoutesPlugin } from "./http/session-routes.js";
 import { oidcRoutesPlugin } from "./http/oidc-routes.js";
@@ -115,6 +116,8 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     // The operator app: live events (SSE) and the cluster detail page's reads.
     await app.register(eventsPlugin, { nc: conn, natsPrefix: prefix, logger, latestEdgeVersion, heartbeatMs: config.eventsHeartbeatMs, ...config.events });
     await app.register(clusterDetailPlugin, { peering, queries, logger });
+    // RBAC widening: requested vs effective scopes, and the patch the customer applies (never the hub).
+    await app.register(rbacRoutesPlugin, { peering, queries, logger, publicUrl: config.publicUrl, chart: await chartVersions(config.edgeChartDir) });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     const k = config.kubectl;
     await app.register(kubectlRunPlugin, {
