@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 COPY packages/proto/package.json packages/proto/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/wireguard/package.json packages/wireguard/
+COPY packages/rbac/package.json packages/rbac/
 COPY services/audit/package.json services/audit/
 COPY services/drift/package.json services/drift/
 COPY services/gateway/package.json services/gateway/
@@ -24,7 +25,7 @@ COPY services/tunnel-proxy/package.json services/tunnel-proxy/
 COPY edge/package.json edge/
 COPY web/package.json web/
 RUN npm ci --no-audit --no-fund --ignore-scripts --include-workspace-root \
-      --workspace @daalu/proto --workspace @daalu/runtime --workspace @daalu/wireguard \
+      --workspace @daalu/proto --workspace @daalu/runtime --workspace @daalu/wireguard --workspace @daalu/rbac \
       --workspace @daalu/audit --workspace @daalu/drift --workspace @daalu/gateway --workspace @daalu/invite \
       --workspace @daalu/peering --workspace @daalu/tunnel-proxy --workspace @daalu/edge --workspace @daalu/web
 COPY tsconfig.json tsconfig.build.json ./
@@ -32,6 +33,7 @@ COPY scripts/build.sh scripts/
 COPY packages/proto/src packages/proto/src
 COPY packages/runtime/src packages/runtime/src
 COPY packages/wireguard/src packages/wireguard/src
+COPY packages/rbac/src packages/rbac/src
 COPY services services
 COPY edge/src edge/src
 COPY web web
@@ -44,6 +46,7 @@ COPY --from=build /src/package.json /src/package-lock.json ./
 COPY --from=build /src/packages/proto/package.json packages/proto/
 COPY --from=build /src/packages/runtime/package.json packages/runtime/
 COPY --from=build /src/packages/wireguard/package.json packages/wireguard/
+COPY --from=build /src/packages/rbac/package.json packages/rbac/
 COPY --from=build /src/services/audit/package.json services/audit/
 COPY --from=build /src/services/drift/package.json services/drift/
 COPY --from=build /src/services/gateway/package.json services/gateway/
@@ -51,7 +54,7 @@ COPY --from=build /src/services/invite/package.json services/invite/
 COPY --from=build /src/services/peering/package.json services/peering/
 COPY --from=build /src/services/tunnel-proxy/package.json services/tunnel-proxy/
 RUN npm ci --no-audit --no-fund --ignore-scripts --omit=dev \
-      --workspace @daalu/proto --workspace @daalu/runtime --workspace @daalu/wireguard \
+      --workspace @daalu/proto --workspace @daalu/runtime --workspace @daalu/wireguard --workspace @daalu/rbac \
       --workspace @daalu/audit --workspace @daalu/drift --workspace @daalu/gateway --workspace @daalu/invite \
       --workspace @daalu/peering --workspace @daalu/tunnel-proxy \
  && npm cache clean --force
@@ -68,6 +71,7 @@ COPY --from=deps /app ./
 COPY --from=build /src/packages/proto/dist packages/proto/dist
 COPY --from=build /src/packages/runtime/dist packages/runtime/dist
 COPY --from=build /src/packages/wireguard/dist packages/wireguard/dist
+COPY --from=build /src/packages/rbac/dist packages/rbac/dist
 COPY --from=build /src/services/audit/dist services/audit/dist
 COPY --from=build /src/services/gateway/dist services/gateway/dist
 COPY --from=build /src/services/invite/dist services/invite/dist

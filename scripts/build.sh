@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .build
 npx tsc -p tsconfig.build.json
-for ws in packages/proto packages/runtime packages/wireguard services/* edge; do
+for ws in packages/proto packages/runtime packages/wireguard packages/rbac services/* edge; do
   [ -d ".build/$ws/src" ] || { echo "build: nothing compiled for $ws" >&2; exit 1; }
   rm -rf "$ws/dist"
   mv ".build/$ws/src" "$ws/dist"
 done
 rm -rf .build
-echo "build: compiled to {packages/proto,packages/runtime,packages/wireguard,services/*,edge}/dist"
+echo "build: compiled to {packages/proto,packages/runtime,packages/wireguard,packages/rbac,services/*,edge}/dist"

@@ -6,7 +6,7 @@ import { backoffDelay } from "./domain/backoff.js";
 import { shouldNudge, shouldResetSession } from "./domain/hub-silence.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
 import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
-import { describeKubeError, type ClusterFacts } from "./adapters/kube.js";
+import { describeKubeError, type ClusterFacts, type ProxyRules } from "./adapters/kube.js";
 import type { ApiServerRef } from "./proxy/index.js";
 import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
 import { sayGoodbye } from "./adapters/goodbye.js";
@@ -19,6 +19,8 @@ export interface AgentKube {
   readonly secretName: string;
   readTunnelSecret(): Promise<TunnelSecret | undefined>;
   clusterFacts(): Promise<ClusterFacts>;
+  /** The proxy account's rules (SelfSubjectRulesReview); omitted → GetStatus reports none. */
+  proxyRules?(): Promise<ProxyRules>;
   /** For the Proxy RPC, as the proxy ServiceAccount (never the pod's own); omitted → Proxy answers UNIMPLEMENTED. */
   apiServerRef?(): Promise<ApiServerRef>;
   /** The API server's URL as the kubeconfig names it (GetStatus reports it). */
@@ -107,6 +109,7 @@ export class EdgeAgent {
     await this.refreshHandshake().catch(() => undefined);
     let facts: ClusterFacts | undefined;
     let apiError = "";
+    const rules = this.effectiveRules();
     try {
       facts = await this.deps.kube.clusterFacts();
     } catch (err) {
@@ -126,7 +129,22 @@ export class EdgeAgent {
       handshakeAgeSeconds: Math.floor(ageMs / 1000),
       apiServer,
       probedAt: { seconds: BigInt(Math.floor(probedAtMs / 1000)), nanos: (probedAtMs % 1000) * 1_000_000 },
+      ...(await rules),
     };
+  }
+
+  /** GetStatus's effective_rules* fields: the proxy account's rules, or why they could not be reviewed. */
+  private async effectiveRules() {
+    if (!this.deps.kube.proxyRules) return {};
+    let error = "";
+    let review: ProxyRules = { rules: [], incomplete: false };
+    try {
+      review = await this.deps.kube.proxyRules();
+    } catch (err) {
+      error = describeKubeError(err);
+    }
+    const at = this.now();
+    return { effectiveRules: review.rules, effectiveRulesIncomplete: review.incomplete, effectiveRulesError: error, effectiveRulesAt: { seconds: BigInt(Math.floor(at / 1000)), nanos: (at % 1000) * 1_000_000 } };
   }
 
   /**

@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { findHelm, HELM_MISSING, runHelm } from "@daalu/testing";
+import { presetRules, READ as RBAC_READ, type Rule } from "@daalu/rbac";
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const CHART = path.resolve(here, "../../deploy/daalu-edge");
@@ -59,23 +60,21 @@ export type PodSpec = {
   securityContext?: Record<string, unknown>;
 };
 /** The verbs of a read. */
-export const READ = ["get", "list", "watch"];
+export const READ = [...RBAC_READ];
 
-/** What the default (read-only) RBAC grants the proxy account: group/resource → sorted verbs. */
-export const READ_ONLY_GRANTS: Record<string, string[]> = {
-  "/pods": READ,
-  "/services": READ,
-  "/events": READ,
-  "/nodes": READ,
-  "/namespaces": READ,
-  "apps/deployments": READ,
-  "apps/statefulsets": READ,
-  "apps/daemonsets": READ,
-  "apps/replicasets": READ,
-  "/pods/log": ["get"],
-};
+/** group/resource → sorted verbs: what a list of rules grants, whatever the order or grouping of its rules. */
+export function grantsOf(rules: readonly Rule[]): Record<string, string[]> {
+  const g: Record<string, string[]> = {};
+  for (const r of rules) {
+    for (const group of r.apiGroups) for (const res of r.resources) g[`${group}/${res}`] = [...new Set([...(g[`${group}/${res}`] ?? []), ...r.verbs])].sort();
+  }
+  return g;
+}
 
-export type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+/** What the default (read-only) RBAC grants the proxy account (from @daalu/rbac, the one source of the presets). */
+export const READ_ONLY_GRANTS: Record<string, string[]> = grantsOf(presetRules("read-only"));
+
+export type { Rule };
 export type Binding = K8sObject & { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace?: string }> };
 
 /** `helm template` of `chart` with these values files (and extra flags, e.g. --is-upgrade, --set). */

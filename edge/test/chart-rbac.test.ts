@@ -9,55 +9,26 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runHelm } from "@daalu/testing";
-import { CHART, INSTALL, one, READ, READ_ONLY_GRANTS, render, rulesOf, skip, valuesFile, type K8sObject } from "./chart-kit.js";
+import { presetRules } from "@daalu/rbac";
+import { CHART, grantsOf, INSTALL, one, READ, READ_ONLY_GRANTS, render, rulesOf, skip, valuesFile, type K8sObject } from "./chart-kit.js";
 
 const PROXY = "daalu-edge-proxy";
 
 /** group/resource → sorted verbs, over every rule bound to the proxy account. */
-function granted(objs: K8sObject[]): Record<string, string[]> {
-  const g: Record<string, string[]> = {};
-  for (const r of rulesOf(objs, PROXY)) {
-    for (const group of r.apiGroups) for (const res of r.resources) g[`${group}/${res}`] = [...new Set([...(g[`${group}/${res}`] ?? []), ...r.verbs])].sort();
-  }
-  return g;
-}
+const granted = (objs: K8sObject[]) => grantsOf(rulesOf(objs, PROXY));
 const preset = (name: string, extra = "") => render([INSTALL, valuesFile(`rbac-${name}${extra ? "-x" : ""}`, `rbac:\n  preset: ${name}\n${extra}`)]);
 
-const READ_WIDE: Record<string, string[]> = {
-  ...READ_ONLY_GRANTS,
-  ...Object.fromEntries(
-    [
-      "/configmaps",
-      "/endpoints",
-      "/persistentvolumeclaims",
-      "/persistentvolumes",
-      "/resourcequotas",
-      "/limitranges",
-      "networking.k8s.io/ingresses",
-      "networking.k8s.io/ingressclasses",
-      "networking.k8s.io/networkpolicies",
-      "batch/jobs",
-      "batch/cronjobs",
-      "autoscaling/horizontalpodautoscalers",
-      "policy/poddisruptionbudgets",
-      "discovery.k8s.io/endpointslices",
-      "storage.k8s.io/storageclasses",
-      "apiextensions.k8s.io/customresourcedefinitions",
-    ].map((k) => [k, READ]),
-  ),
-};
-const OPERATOR: Record<string, string[]> = {
-  ...READ_WIDE,
-  "/pods": ["delete", "get", "list", "watch"],
-  "apps/deployments": ["get", "list", "patch", "watch"],
-  "apps/statefulsets": ["get", "list", "patch", "watch"],
-  "apps/daemonsets": ["get", "list", "patch", "watch"],
-  "apps/deployments/scale": ["get", "patch", "update"],
-  "apps/statefulsets/scale": ["get", "patch", "update"],
-};
+// The presets' tables come from @daalu/rbac (chart-scopes.test.ts proves the rule lists equal, in order);
+// the spot checks below pin what each preset adds in plain terms.
+const READ_WIDE = grantsOf(presetRules("read-wide"));
+const OPERATOR = grantsOf(presetRules("operator"));
 const NEVER = ["secrets", "pods/exec", "pods/attach", "pods/portforward", "nodes/proxy", "serviceaccounts/token"];
 
 test("rbac presets: read-only is the default, and each preset gives the proxy account exactly its rules", { skip }, async () => {
+  assert.equal(READ_WIDE["/configmaps"]?.join(), READ.join(), "read-wide reads ConfigMaps");
+  assert.equal(READ_WIDE["batch/cronjobs"]?.join(), READ.join(), "read-wide reads CronJobs");
+  assert.deepEqual(OPERATOR["apps/deployments/scale"], ["get", "patch", "update"]);
+  assert.deepEqual(OPERATOR["/pods"], ["delete", "get", "list", "watch"]);
   const byDefault = await render([INSTALL]);
   assert.deepEqual(granted(byDefault), READ_ONLY_GRANTS);
   assert.equal(one(byDefault, "ClusterRole").metadata.annotations?.["daalu.io/rbac-preset"], "read-only");
@@ -95,7 +66,8 @@ test("rbac extras and custom rules add exactly what they name; Secrets only when
 test("values.schema.json refuses an unknown preset, extra, rbac key or an incomplete custom rule, naming the value", { skip }, async () => {
   const cases: Array<[string[], RegExp]> = [
     [["--set", "rbac.preset=admin"], /at '\/rbac\/preset': value must be one of 'read-only', 'read-wide', 'operator'/],
-    [["--set", "rbac.extras={exec}"], /at '\/rbac\/extras\/0': value must be one of 'secrets', 'metrics'/],
+    [["--set", "rbac.extras={admin}"], /at '\/rbac\/extras\/0': value must be one of 'configmaps', 'networking', 'batch', 'write-proposals', 'metrics', 'exec', 'secrets'/],
+    [["--set", "rbac.customResourceGroups={Cert_Manager}"], /at '\/rbac\/customResourceGroups\/0'/],
     [["--set", "rbac.presets=operator"], /at '\/rbac': additional properties 'presets' not allowed/],
     [["--set-json", 'rbac.customRules=[{"apiGroups":[""],"resources":["pods"]}]'], /at '\/rbac\/customRules\/0': missing property 'verbs'/],
     [["--set", "hub.goodbyePort=70000"], /at '\/hub\/goodbyePort'/],

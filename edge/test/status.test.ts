@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EDGE_PROXY_USER, SERVER_VERSION, defaultPolicy } from "@daalu/kube-double";
+import { covers, presetRules, SCOPES } from "@daalu/rbac";
 import { edgev1 } from "@daalu/proto";
 import { Code, DaaluError, createLogger, grpcClient } from "@daalu/runtime";
 import { startStatusServer } from "../src/adapters/grpc.js";
@@ -49,17 +50,24 @@ test("GetStatus answers the hub's address with version, API reachability and nod
   // The API server it talks to (the kubeconfig's), and when it asked it.
   assert.equal(s.apiServer, k.kube.url);
   assert.ok(s.probedAt && Math.abs(Number(s.probedAt.seconds) * 1000 - Date.now()) < 60_000, "probedAt is now");
+  // The proxy account's effective rules, from its SelfSubjectRulesReview: the read-only preset, nothing wider.
+  assert.equal(s.effectiveRulesError, "");
+  assert.ok(s.effectiveRulesAt && Math.abs(Number(s.effectiveRulesAt.seconds) * 1000 - Date.now()) < 60_000);
+  assert.ok(covers(s.effectiveRules, presetRules("read-only")), JSON.stringify(s.effectiveRules));
+  assert.ok(!covers(s.effectiveRules, SCOPES.find((x) => x.name === "configmaps")!.rules));
 
   // RBAC takes nodes away: the hub sees the API server's exact words.
   k.kube.setRbac(EDGE_PROXY_USER, defaultPolicy()[EDGE_PROXY_USER]!.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== "nodes") })));
   const denied = await client.getStatus({});
   assert.equal(denied.apiReachable, false);
   assert.match(denied.apiError, /^HTTP 403: nodes is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot list resource "nodes"/);
+  assert.ok(!covers(denied.effectiveRules, SCOPES.find((x) => x.name === "nodes-namespaces")!.rules), "the review follows RBAC");
 
   await k.kube.close();
   const down = await client.getStatus({});
   assert.equal(down.apiReachable, false);
   assert.notEqual(down.apiError, "");
+  assert.notEqual(down.effectiveRulesError, "", "a review that failed says why");
 });
 
 test("a caller that is not the hub's tunnel address gets PERMISSION_DENIED", async (t) => {

@@ -1,8 +1,11 @@
 {{- /*
 The proxy account's rules: one preset (each includes the one before it), the
-additive extras, then the custom rules as written. Values are read with
-defaults, so an upgrade with --reuse-values from a chart without `rbac`
-renders the read-only preset.
+additive extras in the order listed, read access to the custom resources of
+each group in rbac.customResourceGroups, then the custom rules as written.
+packages/rbac (@daalu/rbac) holds the same rules; the hub generates values
+and manifests from it, and a test renders this chart to prove they agree.
+Values are read with defaults, so an upgrade with --reuse-values from a
+chart without `rbac` renders the read-only preset.
 */ -}}
 
 {{- define "daalu-edge.rbacPreset" -}}
@@ -65,17 +68,45 @@ renders the read-only preset.
   verbs: [delete]
 {{- end }}
 {{- range $extra := $extras }}
-{{- if eq $extra "secrets" }}
+{{- if eq $extra "configmaps" }}
 - apiGroups: [""]
-  resources: [secrets]
+  resources: [configmaps]
   verbs: [get, list, watch]
+{{- else if eq $extra "networking" }}
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses, ingressclasses, networkpolicies]
+  verbs: [get, list, watch]
+{{- else if eq $extra "batch" }}
+- apiGroups: [batch]
+  resources: [jobs, cronjobs]
+  verbs: [get, list, watch]
+{{- else if eq $extra "write-proposals" }}
+- apiGroups: [apps]
+  resources: [deployments, statefulsets]
+  verbs: [patch]
+- apiGroups: [apps]
+  resources: [deployments/scale, statefulsets/scale]
+  verbs: [get, patch, update]
 {{- else if eq $extra "metrics" }}
 - apiGroups: [metrics.k8s.io]
   resources: [pods, nodes]
   verbs: [get, list]
+{{- else if eq $extra "exec" }}
+- apiGroups: [""]
+  resources: [pods/exec, pods/attach, pods/portforward]
+  verbs: [create, get]
+{{- else if eq $extra "secrets" }}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
 {{- else }}
-{{- fail (printf "rbac.extras: unknown extra %q (known: secrets, metrics)" $extra) }}
+{{- fail (printf "rbac.extras: unknown extra %q (known: configmaps, networking, batch, write-proposals, metrics, exec, secrets)" $extra) }}
 {{- end }}
+{{- end }}
+{{- range $group := dig "customResourceGroups" list $rbac }}
+- apiGroups: [{{ $group | quote }}]
+  resources: ["*"]
+  verbs: [get, list, watch]
 {{- end }}
 {{- range $rule := dig "customRules" list $rbac }}
 - {{- toYaml $rule | nindent 2 }}

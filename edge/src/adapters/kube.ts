@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { ApiException, CoreV1Api, KubeConfig, VersionApi, type V1ConfigMap, type V1Node, type V1Secret } from "@kubernetes/client-node";
+import { ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1ConfigMap, type V1Node, type V1Secret } from "@kubernetes/client-node";
 import { createLogger, type Logger } from "@daalu/runtime";
 import { DEFAULT_PUBLIC_CONFIGMAP_NAME, type KubeConfigRef } from "../config.js";
 import type { ApiServerRef } from "../proxy/index.js";
@@ -65,7 +65,7 @@ export interface ClusterFacts {
  */
 export class KubeAccess {
   private proxyToken: Promise<ProxyTokenSource> | undefined;
-  private proxyApis: { token: string; core: CoreV1Api; version: VersionApi } | undefined;
+  private proxyApis: { token: string; core: CoreV1Api; version: VersionApi; authz: AuthorizationV1Api } | undefined;
 
   private constructor(
     private readonly kc: KubeConfig,
@@ -287,14 +287,14 @@ export class KubeAccess {
   }
 
   /** Clients that speak as the proxy account with its current token. */
-  private async asProxy(): Promise<{ core: CoreV1Api; version: VersionApi }> {
+  private async asProxy(): Promise<{ core: CoreV1Api; version: VersionApi; authz: AuthorizationV1Api }> {
     const token = (await this.proxyTokens()).current();
     if (this.proxyApis?.token !== token) {
       const cluster = this.kc.getCurrentCluster();
       if (!cluster) throw new KubeUnavailableError("the kubeconfig has no current cluster");
       const kc = new KubeConfig();
       kc.loadFromOptions({ clusters: [cluster], users: [{ name: "proxy", token }], contexts: [{ name: "proxy", cluster: cluster.name, user: "proxy" }], currentContext: "proxy" });
-      this.proxyApis = { token, core: kc.makeApiClient(CoreV1Api), version: kc.makeApiClient(VersionApi) };
+      this.proxyApis = { token, core: kc.makeApiClient(CoreV1Api), version: kc.makeApiClient(VersionApi), authz: kc.makeApiClient(AuthorizationV1Api) };
     }
     return this.proxyApis;
   }
@@ -306,6 +306,27 @@ export class KubeAccess {
     const nodes = await withTimeout(core.listNode(), this.timeoutMs, "list nodes");
     return { kubernetesVersion: v.gitVersion, nodeCount: nodes.items.length, nodesReady: nodes.items.filter(isReady).length };
   }
+
+  /** The proxy account's effective rules (GetStatus reports them; the hub compares them with the named scopes). */
+  async proxyRules(): Promise<ProxyRules> {
+    return reviewProxyRules((await this.asProxy()).authz, this.namespace, this.timeoutMs);
+  }
+}
+
+export interface ProxyRules {
+  rules: Array<{ verbs: string[]; apiGroups: string[]; resources: string[]; resourceNames: string[] }>;
+  incomplete: boolean;
+}
+
+/**
+ * What the proxy account may do, as the API server says: a
+ * SelfSubjectRulesReview (every signed-in account may create one) for the
+ * edge's namespace, which lists cluster-wide rules too. Resource rules only.
+ */
+export async function reviewProxyRules(authz: AuthorizationV1Api, namespace: string, timeoutMs: number): Promise<ProxyRules> {
+  const r = await withTimeout(authz.createSelfSubjectRulesReview({ body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectRulesReview", spec: { namespace } } }), timeoutMs, "create selfsubjectrulesreview");
+  const rules = (r.status?.resourceRules ?? []).map((x) => ({ verbs: x.verbs ?? [], apiGroups: x.apiGroups ?? [], resources: x.resources ?? [], resourceNames: x.resourceNames ?? [] }));
+  return { rules, incomplete: r.status?.incomplete ?? false };
 }
 
 function isReady(n: V1Node): boolean {

@@ -1,8 +1,11 @@
 /**
  * Bearer-token authentication and an RBAC-shaped authorizer: each user has
  * rules like a (Cluster)Role's, optionally limited to namespaces the way a
- * RoleBinding limits them.
+ * RoleBinding limits them, plus the rules of every stored ClusterRole that a
+ * stored ClusterRoleBinding binds them to (written through the API, as
+ * `kubectl apply` of a ClusterRole does on a real cluster).
  */
+import type { ObjectStore } from "./store.js";
 export interface KubeUser {
   name: string;
   groups?: string[];
@@ -99,6 +102,42 @@ export const AUTHENTICATED_GROUP_RULES: readonly PolicyRule[] = [
   { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },
   { resources: [], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"], verbs: ["get"] },
 ];
+
+type StoredRule = { verbs?: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] };
+type Subject = { kind?: string; name?: string; namespace?: string };
+
+function subjectIs(s: Subject, user: KubeUser): boolean {
+  if (s.kind === "ServiceAccount") return user.name === `system:serviceaccount:${s.namespace}:${s.name}`;
+  if (s.kind === "User") return user.name === s.name;
+  if (s.kind === "Group") return user.groups?.includes(s.name ?? "") ?? false;
+  return false;
+}
+
+/** The rules of the stored ClusterRoles that stored ClusterRoleBindings bind `user` to (a missing role binds nothing). */
+export function boundRules(store: ObjectStore, user: KubeUser): PolicyRule[] {
+  const out: PolicyRule[] = [];
+  for (const b of store.list("clusterrolebindings", undefined, true)) {
+    const ref = b["roleRef"] as { kind?: string; name?: string } | undefined;
+    if (ref?.kind !== "ClusterRole" || !((b["subjects"] ?? []) as Subject[]).some((s) => subjectIs(s, user))) continue;
+    const role = store.get("clusterroles", undefined, ref.name ?? "");
+    for (const r of (role?.["rules"] ?? []) as StoredRule[]) {
+      out.push({
+        verbs: r.verbs ?? [],
+        apiGroups: r.apiGroups ?? [],
+        resources: r.resources ?? [],
+        ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}),
+        ...(r.nonResourceURLs?.length ? { nonResourceURLs: r.nonResourceURLs } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/** The policy as it stands for `user`: the configured rules plus what stored bindings give them. */
+export function policyFor(policy: RbacPolicy, store: ObjectStore, user: KubeUser): RbacPolicy {
+  const bound = boundRules(store, user);
+  return bound.length === 0 ? policy : { ...policy, [user.name]: [...(policy[user.name] ?? []), ...bound] };
+}
 
 /** A user's rules: their own (policy) and their groups' (bootstrap roles). */
 export function rulesOf(policy: RbacPolicy, user: KubeUser): PolicyRule[] {

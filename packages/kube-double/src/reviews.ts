@@ -2,10 +2,11 @@
  * The self-review APIs a real API server answers for any signed-in user
  * (bootstrap role system:basic-user): SelfSubjectAccessReview (`kubectl auth
  * can-i`), SelfSubjectRulesReview (`auth can-i --list`) and SelfSubjectReview
- * (`auth whoami`), evaluated against the double's RBAC. Nothing is stored.
+ * (`auth whoami`), evaluated against the double's RBAC (its policy and the
+ * stored ClusterRoles and ClusterRoleBindings). Nothing is stored.
  */
 import type http from "node:http";
-import { authorize, authorizeNonResource, rulesOf, type KubeUser } from "./rbac.js";
+import { authorize, authorizeNonResource, policyFor, rulesOf, type KubeUser } from "./rbac.js";
 import { badRequest } from "./status.js";
 import type { ServerState } from "./state.js";
 import { readBody } from "./request.js";
@@ -22,13 +23,14 @@ type Body = { metadata?: Record<string, unknown>; spec?: Record<string, any> } |
 
 export function createReviewHandler(state: ServerState) {
   function accessStatus(user: KubeUser, spec: Record<string, any>): { allowed: boolean } {
+    const policy = policyFor(state.policy, state.store, user);
     const ra = spec["resourceAttributes"] as Record<string, string> | undefined;
     const nra = spec["nonResourceAttributes"] as Record<string, string> | undefined;
     if (ra) {
       const a = { user, verb: ra["verb"] ?? "", group: ra["group"] ?? "", plural: ra["resource"] ?? "", ...(ra["subresource"] ? { subresource: ra["subresource"] } : {}), ...(ra["namespace"] ? { namespace: ra["namespace"] } : {}), ...(ra["name"] ? { name: ra["name"] } : {}) };
-      return { allowed: authorize(state.policy, a) };
+      return { allowed: authorize(policy, a) };
     }
-    if (nra) return { allowed: authorizeNonResource(state.policy, user, nra["verb"] ?? "", nra["path"] ?? "") };
+    if (nra) return { allowed: authorizeNonResource(policy, user, nra["verb"] ?? "", nra["path"] ?? "") };
     throw badRequest('SelfSubjectAccessReview "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified');
   }
 
@@ -36,7 +38,7 @@ export function createReviewHandler(state: ServerState) {
     if (user.groups?.includes("system:masters")) {
       return { resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }], nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }], incomplete: false };
     }
-    const rules = rulesOf(state.policy, user).filter((r) => !r.namespaces || r.namespaces.includes(namespace));
+    const rules = rulesOf(policyFor(state.policy, state.store, user), user).filter((r) => !r.namespaces || r.namespaces.includes(namespace));
     return {
       resourceRules: rules.filter((r) => !r.nonResourceURLs).map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups ?? ["*"], resources: r.resources, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
       nonResourceRules: rules.filter((r) => r.nonResourceURLs).map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs })),

@@ -10,7 +10,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, groupVersion, RES
 import { badRequest, forbidden, KubeStatusError, methodNotSupported, pathNotFound, unauthorized } from "./status.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import type { IncludeObject } from "./tables.js";
-import { authorize } from "./rbac.js";
+import { authorize, policyFor } from "./rbac.js";
 import type { RequestRecord, ServerState } from "./state.js";
 import { parseResourcePath, verbOf } from "./request.js";
 import { writeJson, writeRaw, writeStatus } from "./respond.js";
@@ -96,7 +96,7 @@ export function createHandler(state: ServerState, streams: Set<http.ServerRespon
       const verb = verbOf(req.method ?? "GET", rr, watch);
       Object.assign(rec, { verb, resource: rr.plural, ...(rr.subresource ? { subresource: rr.subresource } : {}), ...(rr.namespace ? { namespace: rr.namespace } : {}), ...(rr.name ? { name: rr.name } : {}) });
       const attrs = { user, verb, group: rr.group, plural: rr.plural, ...(rr.subresource ? { subresource: rr.subresource } : {}), ...(rr.namespace ? { namespace: rr.namespace } : {}), ...(rr.name ? { name: rr.name } : {}) };
-      if (!authorize(state.policy, attrs)) throw forbidden({ ...attrs, user: user.name });
+      if (!authorize(policyFor(state.policy, state.store, user), attrs)) throw forbidden({ ...attrs, user: user.name });
       const r = rr.r;
       if (!r) throw pathNotFound();
       if (!r.namespaced && rr.namespace && r.plural !== "namespaces") throw pathNotFound();

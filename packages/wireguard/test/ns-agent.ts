@@ -13,7 +13,17 @@ import { openDevice, type WgDevice } from "../src/index.js";
 let dev: WgDevice | undefined;
 const servers: Server[] = [];
 /** What the fake EdgeService answers (see `serveEdge`). */
-let edgeStatus = { edgeVersion: "test-edge", apiReachable: true, apiError: "", kubernetesVersion: "v1.31.0", nodeCount: 1, nodesReady: 1 };
+let edgeStatus = {
+  edgeVersion: "test-edge",
+  apiReachable: true,
+  apiError: "",
+  kubernetesVersion: "v1.31.0",
+  nodeCount: 1,
+  nodesReady: 1,
+  // The proxy account's rules, as a real edge reports them (the hub node stores them: RBAC widening).
+  effectiveRules: [{ verbs: ["get", "list", "watch"], apiGroups: [""], resources: ["pods"], resourceNames: [] }],
+  effectiveRulesAt: { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 0 },
+};
 
 function device(): WgDevice {
   if (!dev) throw new Error("no device open");

@@ -7,12 +7,9 @@ import { desiredStateQuery, reconciliationBody } from "./http/drift-routes.js";
 import { eventsQuery } from "./http/events.js";
 import { targetParams } from "./http/targets.js";
 import { WEB_APP_ROUTES } from "./http/web.js";
+import { rbacPaths } from "./openapi-rbac.js";
 
-/**
- * The hand-written OpenAPI 3.1 document of every route. A test
- * (test/http.test.ts "OpenAPI lists every registered route") fails when a
- * route is added without being described here.
- */
+/** The hand-written OpenAPI 3.1 document of every route; test/http.test.ts ("OpenAPI lists every registered route") fails on a route not described here. */
 
 const ts = { type: ["string", "null"], format: "date-time" } as const;
 
@@ -368,6 +365,7 @@ export const openapi = {
     "/v1/clusters/{id}/drift": {
       get: { summary: "The cluster's latest drift report (404 DRIFT_REPORT_NOT_FOUND before the first check)", security: secured, parameters: idParams, responses: { "200": json(ref("DriftReport")), ...errors } },
     },
+    ...rbacPaths({ json, body, errors, secured, idParams }),
     "/v1/events": {
       get: {
         summary: "Live events of the tenant (Server-Sent Events, one stream per browser tab)",

@@ -24,6 +24,8 @@ import { kubectlRunPlugin } from "./http/kubectl-run.js";
 import { queryRoutesPlugin } from "./http/queries.js";
 import { clusterDetailPlugin } from "./http/cluster-detail.js";
 import { eventsCursor, eventsPlugin } from "./http/events.js";
+import { chartVersions } from "./http/charts.js";
+import { rbacRoutesPlugin } from "./http/rbac.js";
 import { targetsPlugin } from "./http/targets.js";
 import { sessionRoutesPlugin } from "./http/session-routes.js";
 import { oidcRoutesPlugin } from "./http/oidc-routes.js";
@@ -118,6 +120,8 @@ export async function start(config: GatewayConfig, logger: Logger, opts: StartOp
     await app.register(clusterDetailPlugin, { peering, queries, logger });
     // Drift detection: desired state, the opt-in, checks and reports (the drift service).
     await app.register(driftRoutesPlugin, { auth, peering, drift: driftClient(conn, { prefix, defaults: { caller: GATEWAY_CALLER } }) });
+    // RBAC widening: requested vs effective scopes, and the patch the customer applies (never the hub).
+    await app.register(rbacRoutesPlugin, { peering, queries, logger, publicUrl: config.publicUrl, chart: await chartVersions(config.edgeChartDir) });
     await app.register(targetsPlugin, { auth, nc: conn, natsPrefix: prefix, logger });
     const k = config.kubectl;
     await app.register(kubectlRunPlugin, {

@@ -7,20 +7,17 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import pg from "pg";
 import { CallerKind, peeringv1 } from "@daalu/proto";
-import { createLogger, natsClient } from "@daalu/runtime";
-import { EDGE_NAMESPACE } from "@daalu/kube-double";
-import { EDGE_VERSION, EdgeAgent, KubeAccess, loadConfig as loadEdgeConfig, type RunConfig } from "@daalu/edge";
-import { eventually, setup, type TestEnv } from "@daalu/testing";
-import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
+import { natsClient } from "@daalu/runtime";
+import { EDGE_VERSION } from "@daalu/edge";
+import { eventually, type TestEnv } from "@daalu/testing";
+import type { TunnelStack } from "../../tunnel-proxy/test/harness.js";
+import { startEdgeWorld } from "./edge-agent.js";
 import { chartVersion } from "../src/http/charts.js";
 import { DEFAULT_GATEWAY_EDGE_CHART_DIR } from "../src/config.js";
 import type { RunningGateway } from "../src/service.js";
-import { assertProblem, http, seedTenant, startGateway, type Tokens } from "./helpers.js";
+import { assertProblem, http, type Tokens } from "./helpers.js";
 
 let env: TestEnv;
 let stack: TunnelStack;
@@ -29,25 +26,10 @@ let acme: Tokens;
 let globex: Tokens;
 let cluster: string;
 let db: pg.Pool;
-let dir: string;
 
 before(async () => {
-  env = await setup();
-  acme = await seedTenant(env, "acme");
-  globex = await seedTenant(env, "globex");
-  dir = mkdtempSync(path.join(tmpdir(), "cluster-detail-"));
-  stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], {}, {
-    // The real edge agent's GetStatus, against the same kube-double its Proxy uses.
-    edgeStatus: async (kube) => {
-      const kubeconfig = path.join(dir, "edge.kubeconfig");
-      writeFileSync(kubeconfig, kube.kubeconfig({ token: "edge-token", namespace: EDGE_NAMESPACE }));
-      const cfg = loadEdgeConfig("run", { EDGE_KUBECONFIG: kubeconfig, EDGE_NAMESPACE }) as RunConfig;
-      const agent = new EdgeAgent(cfg, createLogger("edge", "silent"), { kube: await KubeAccess.open(cfg.kube) });
-      return () => agent.status();
-    },
-  });
-  cluster = stack.clusterIds[0]!;
-  gw = await startGateway(env);
+  // The real edge agent's GetStatus, against the same kube-double its Proxy uses.
+  ({ env, acme, globex, stack, cluster, gw } = await startEdgeWorld());
   db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
   db.on("error", () => undefined);
 });
@@ -56,7 +38,6 @@ after(async () => {
   await stack?.stop();
   await db?.end();
   await env?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const get = (p: string, token = acme.viewer) => http(gw.url, "GET", p, { token });

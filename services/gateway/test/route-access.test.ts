@@ -13,7 +13,7 @@ const PUBLIC = new Set(["GET /", "GET /healthz", "GET /readyz", "GET /openapi.js
 // The web app's pages (its index.html) hold nothing secret either; the app signs in through the API.
 for (const r of WEB_APP_ROUTES) PUBLIC.add(`GET ${r.replace(/:([A-Za-z]+)/g, "{$1}")}`);
 /** Routes that need an admin token. */
-const ADMIN = new Set(["POST /v1/clusters", "DELETE /v1/clusters/{id}", "POST /v1/clusters/{id}/invites", "POST /v1/invites/{id}/revoke", "POST /v1/invites/{id}/regenerate", "PUT /v1/subnet", "PUT /v1/clusters/{id}/desired-state", "PUT /v1/clusters/{id}/reconciliation"]);
+const ADMIN = new Set(["POST /v1/clusters", "DELETE /v1/clusters/{id}", "POST /v1/clusters/{id}/invites", "POST /v1/invites/{id}/revoke", "POST /v1/invites/{id}/regenerate", "PUT /v1/subnet", "PUT /v1/clusters/{id}/desired-state", "PUT /v1/clusters/{id}/reconciliation", "POST /v1/clusters/{id}/rbac/patch"]);
 
 /** A request to `route` that is wrong in every way validation could notice: params, query and body. */
 function hostile(route: string): { method: string; path: string; raw?: string; contentType?: string } {

@@ -147,3 +147,11 @@ export class InvalidArgumentError extends DaaluError {
     super(Code.InvalidArgument, message);
   }
 }
+
+/** A widening request naming a scope @daalu/rbac does not know, or a malformed custom rule (the module's reason). */
+export class RbacScopeError extends DaaluError {
+  override name = "RbacScopeError";
+  constructor(reason: string, message: string) {
+    super(Code.InvalidArgument, message, { reason });
+  }
+}

@@ -30,6 +30,7 @@ import { PeeringStore } from "./adapters/pg/store.js";
 import { HealthStore } from "./adapters/pg/health-store.js";
 import { settlePending, startRecovery } from "./recovery.js";
 import { HubNode } from "./wg-node/hub-node.js";
+import { RbacReports } from "./wg-node/rbac-reports.js";
 
 export const SCHEMA = "peering";
 
@@ -109,6 +110,7 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
       const node = new HubNode({
         store,
         health: new HealthStore(db),
+        rbac: new RbacReports(store.rbac, logger.child({ component: "rbac" })),
         nc,
         prefix: config.natsPrefix,
         logger,

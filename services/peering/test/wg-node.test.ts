@@ -15,6 +15,7 @@ import { fingerprint, generateKeyPair } from "@daalu/wireguard";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { assertSkipMatchesMachine, createRootLinkedNs, sh, skipReason, startAgent, type NsAgent, type RootLinkedNs } from "../../../packages/wireguard/test/netns.js";
 import { HealthStore } from "../src/adapters/pg/health-store.js";
+import { RbacReports } from "../src/wg-node/rbac-reports.js";
 import type { PeeringService } from "../src/service.js";
 import { HubNode, type HubNodeConfig } from "../src/wg-node/index.js";
 import { logger, serviceClient, startPeering } from "./harness.js";
@@ -104,7 +105,7 @@ describe("hub WireGuard node", { skip }, () => {
     await env?.cleanup();
   });
 
-  const nodeDeps = () => ({ store: svc.store, health, nc: svc.nc, prefix: env.prefix, logger, config, guardCidrs, edgeReleases: { current: "0.1.0", minimum: "0.1.0", upgradeCommand: "helm upgrade daalu-edge …" } });
+  const nodeDeps = () => ({ store: svc.store, health, rbac: new RbacReports(svc.store.rbac, logger), nc: svc.nc, prefix: env.prefix, logger, config, guardCidrs, edgeReleases: { current: "0.1.0", minimum: "0.1.0", upgradeCommand: "helm upgrade daalu-edge …" } });
 
   it("rebuilds the enrolled peer from PostgreSQL on start (awaiting_handshake)", async () => {
     node = new HubNode(nodeDeps());
@@ -137,6 +138,10 @@ describe("hub WireGuard node", { skip }, () => {
     assert.equal(c.apiReachable, true);
     assert.equal(c.edgeVersion, "test-edge");
     assert.ok(c.lastHandshake && c.lastHandshake.getTime() > Date.now() - 10_000);
+    // The probe keeps what the edge reports of its proxy account's RBAC.
+    const rbac = await svc.store.rbac.get(clusterId);
+    assert.deepEqual(rbac.effectiveRules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
+    assert.equal(rbac.effectiveError, "");
     await eventually(() => assert.ok(statusEvents.some((e) => e.clusterId === clusterId && e.cluster?.status === peeringv1.ClusterStatus.CONNECTED), "a CONNECTED status event"));
   });
 

@@ -85,6 +85,12 @@ export async function chartVersion(dir: string): Promise<string> {
   return (await chartMeta(dir)).version;
 }
 
+/** The chart's version and appVersion (the labels a generated RBAC patch carries, as the chart renders them). */
+export async function chartVersions(dir: string): Promise<{ version: string; appVersion: string }> {
+  const { meta, version } = await chartMeta(dir);
+  return { version, appVersion: String(meta?.["appVersion"] ?? version) };
+}
+
 /** Packages the chart in `dir` and builds the repository index for it. */
 export async function packageChart(dir: string, now = new Date()): Promise<PackagedChart> {
   const { meta, name, version } = await chartMeta(dir);

@@ -23,6 +23,7 @@ import { clusterDiagnostics } from "./diagnostics.js";
 import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
 import { recordProbe, trackHubNode } from "./metrics.js";
 import { EdgeProber } from "./prober.js";
+import type { RbacReports } from "./rbac-reports.js";
 import { newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
 /** What the node needs of the peering store. */
@@ -31,6 +32,8 @@ export type HubNodeStore = Pick<PeeringStore, "listSubnets" | "updateHealth" | "
 export interface HubNodeDeps {
   store: HubNodeStore;
   health: HealthStore;
+  /** Where edges' effective RBAC reports go; omitted: not kept. */
+  rbac?: RbacReports;
   nc: NatsConnection;
   /** DAALU_NATS_PREFIX. */
   prefix: string;
@@ -316,6 +319,7 @@ export class HubNode {
         t.nextProbeAt = report.at + config.probeIntervalMs;
         if (this.tracked.get(t.clusterId) !== t || t.publicKey !== key) return;
         t.probe = report;
+        if (report.rbac) await this.deps.rbac?.record(t.clusterId, report.rbac);
         if (!report.ok) recordError(t, report.at, report.error);
         if (!this.stopping) await this.evaluate(t, Date.now());
       }),

@@ -1,5 +1,7 @@
 /** EdgeService.GetStatus through the tunnel, one cached gRPC channel per edge. */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { CallerKind, edgev1 } from "@daalu/proto";
+import type { RbacReport } from "./rbac-reports.js";
 import { grpcClient, type MethodsOf, type ServiceClient } from "@daalu/runtime";
 
 export interface ProbeReport {
@@ -11,6 +13,8 @@ export interface ProbeReport {
   nodeCount: number;
   nodesReady: number;
   latencyMs: number;
+  /** The proxy account's rules, when the edge reported them (older edges do not). */
+  rbac?: RbacReport;
 }
 
 type EdgeClient = ServiceClient<MethodsOf<typeof edgev1.EdgeService>> & { close(): void };
@@ -49,6 +53,7 @@ export class EdgeProber {
         nodeCount: r.nodeCount,
         nodesReady: r.nodesReady,
         latencyMs: Date.now() - start,
+        ...(r.effectiveRulesAt ? { rbac: { rules: r.effectiveRules.map(ruleOf), incomplete: r.effectiveRulesIncomplete, error: r.effectiveRulesError, at: timestampDate(r.effectiveRulesAt) } } : {}),
       };
     } catch (err) {
       // A fresh channel next time: grpc-js may sit in backoff after a failure.
@@ -74,4 +79,8 @@ export class EdgeProber {
   close(): void {
     for (const ip of [...this.clients.keys()]) this.forget(ip);
   }
+}
+
+function ruleOf(r: edgev1.ResourceRule) {
+  return { apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(r.resourceNames.length > 0 ? { resourceNames: r.resourceNames } : {}) };
 }

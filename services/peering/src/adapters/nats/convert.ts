@@ -6,6 +6,8 @@ import type { ClusterStatusName } from "../../domain/cluster.js";
 import { judgeEdgeVersion, withVersionDiagnostic, type EdgeReleases, type EdgeSupportName } from "../../domain/edge-release.js";
 import type { AlertRecord } from "../pg/health-store.js";
 import type { ClusterRecord, SubnetRecord } from "../pg/store.js";
+import type { RbacRecord } from "../pg/rbac-store.js";
+import type { Rule } from "@daalu/rbac";
 
 const STATUS: Record<ClusterStatusName, peeringv1.ClusterStatus> = {
   pending_enrollment: peeringv1.ClusterStatus.PENDING_ENROLLMENT,
@@ -72,5 +74,29 @@ export function alertToProto(a: AlertRecord, clusterName: string, diagnostic = a
     diagnostic,
     raisedAt: timestampFromDate(a.raisedAt),
     ...(a.resolvedAt ? { resolvedAt: timestampFromDate(a.resolvedAt) } : {}),
+  };
+}
+
+type WireRule = { verbs: string[]; apiGroups: string[]; resources: string[]; resourceNames: string[] };
+
+/** A rule off the wire (an empty resource_names means every object). */
+export function ruleFromProto(r: WireRule): Rule {
+  return { apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs], ...(r.resourceNames.length > 0 ? { resourceNames: [...r.resourceNames] } : {}) };
+}
+
+const ruleToProto = (r: Rule): WireRule => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources, resourceNames: r.resourceNames ?? [] });
+
+export function rbacToProto(r: RbacRecord): MessageInitShape<typeof peeringv1.ClusterRbacSchema> {
+  return {
+    clusterId: r.clusterId,
+    requestedScopes: r.requestedScopes,
+    requestedCustomRules: r.requestedCustomRules.map(ruleToProto),
+    ...(r.requestedAt ? { requestedAt: timestampFromDate(r.requestedAt) } : {}),
+    requestedBy: r.requestedBy,
+    ...(r.effectiveAt ? { effectiveAt: timestampFromDate(r.effectiveAt) } : {}),
+    effectiveRules: (r.effectiveRules ?? []).map(ruleToProto),
+    effectiveIncomplete: r.effectiveIncomplete,
+    effectiveError: r.effectiveError,
+    ...(r.confirmedAt ? { confirmedAt: timestampFromDate(r.confirmedAt) } : {}),
   };
 }

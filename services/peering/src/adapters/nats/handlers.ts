@@ -4,15 +4,16 @@
  * only; enrollment calls are internal (the invite service) and locate the
  * cluster by id.
  */
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CallerKind, peeringv1 } from "@daalu/proto";
-import { Code, DaaluError, TENANT_ID_PATTERN, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
+import { Code, DaaluError, TENANT_ID_PATTERN, formatCaller, requireTenant, type CallContext, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
+import { resolve, ScopeError } from "@daalu/rbac";
 import { isValidPublicKey } from "@daalu/wireguard";
 import { clusterNameProblem } from "../../domain/cluster.js";
 import type { EdgeReleases } from "../../domain/edge-release.js";
-import { EnrollmentInProgressError, InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError } from "../../errors.js";
+import { EnrollmentInProgressError, InvalidArgumentError, InvalidClusterNameError, InvalidPublicKeyError, RbacScopeError } from "../../errors.js";
 import type { ClusterRecord, PeeringStore, Reservation } from "../pg/store.js";
-import { alertToProto, clusterToProto as toProto, statusToProto, subnetToProto } from "./convert.js";
+import { alertToProto, clusterToProto as toProto, rbacToProto, ruleFromProto, statusToProto, subnetToProto } from "./convert.js";
 import type { ClusterEvents } from "./events.js";
 
 export type PeeringMethods = MethodsOf<typeof peeringv1.PeeringService>;
@@ -159,6 +160,32 @@ export function peeringImpl({ store, events, hub, releases, settlePending }: Han
       const c = await store.getCluster(req.clusterId, tenantOf(ctx));
       const rows = await store.health.alertsOf(c.id, historyLimit(req.limit));
       return { alerts: rows.map((a) => alertToProto(a, c.name)) };
+    },
+
+    async getClusterRbac(req, ctx) {
+      const c = await store.getCluster(req.clusterId, tenantOf(ctx));
+      return { rbac: rbacToProto(await store.rbac.get(c.id)) };
+    },
+
+    async recordRbacRequest(req, ctx) {
+      const c = await store.getCluster(req.clusterId, tenantOf(ctx));
+      const customRules = req.customRules.map(ruleFromProto);
+      try {
+        resolve({ scopes: req.scopes, customRules });
+      } catch (err) {
+        if (err instanceof ScopeError) throw new RbacScopeError(err.reason, err.message);
+        throw err;
+      }
+      const r = await store.rbac.recordRequest(c.id, [...new Set(req.scopes)], customRules, formatCaller(ctx.caller), new Date());
+      ctx.logger.info({ clusterId: c.id, scopes: r.requestedScopes, customRules: customRules.length }, "rbac widening requested");
+      return { rbac: rbacToProto(r) };
+    },
+
+    async recordEffectiveRbac(req, ctx) {
+      internalScope(ctx);
+      const c = await store.getCluster(req.clusterId, tenantOf(ctx));
+      const at = req.at ? timestampDate(req.at) : new Date();
+      return { rbac: rbacToProto(await store.rbac.recordEffective(c.id, { rules: req.rules.map(ruleFromProto), incomplete: req.incomplete, error: req.error, at })) };
     },
 
     async releaseEnrollment(req, ctx) {

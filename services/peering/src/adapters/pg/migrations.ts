@@ -4,6 +4,7 @@
  */
 import { sql, type Migration } from "@daalu/runtime";
 import { clusterAlertsMigration } from "./health-store.js";
+import { clusterRbacMigration } from "./rbac-store.js";
 import { clusterTransitionsMigration } from "./transition-store.js";
 
 export const migrations: Record<string, Migration> = {
@@ -114,4 +115,6 @@ export const migrations: Record<string, Migration> = {
   },
   // Every change of a cluster's status, the last 500 per cluster (transition-store.ts).
   "202612021700_cluster_transitions": clusterTransitionsMigration,
+  // RBAC widening: requested scopes, the edge's effective rules, confirmation (rbac-store.ts).
+  "202612030500_cluster_rbac": clusterRbacMigration,
 };

@@ -3,7 +3,8 @@
  * translated to domain errors (headscale's db/ layer), one store per concept
  * behind this facade: subnets (subnet-store.ts), clusters (cluster-store.ts),
  * enrollment (enrollment-store.ts), recovery claims (recovery-store.ts),
- * health (health-store.ts) and the hub's identity (hub-identity-store.ts).
+ * health (health-store.ts), RBAC widening (rbac-store.ts) and the hub's
+ * identity (hub-identity-store.ts).
  */
 import type { Logger, PgPool } from "@daalu/runtime";
 import type { Kysely } from "kysely";
@@ -13,6 +14,7 @@ import { ClusterStore } from "./cluster-store.js";
 import { EnrollmentStore } from "./enrollment-store.js";
 import { HealthStore } from "./health-store.js";
 import { HubIdentityStore, type HubIdentity } from "./hub-identity-store.js";
+import { RbacStore } from "./rbac-store.js";
 import { RecoveryStore } from "./recovery-store.js";
 import type { ClusterRecord, CommitResult, HealthPatch, PeerRecord, Reservation, StalePending, SubnetRecord, SubnetRef } from "./rows.js";
 import type { PeeringDb } from "./schema.js";
@@ -53,6 +55,7 @@ export class PeeringStore {
   readonly health: HealthStore;
   readonly identity: HubIdentityStore;
   readonly transitions: TransitionStore;
+  readonly rbac: RbacStore;
 
   constructor(
     readonly db: Kysely<PeeringDb>,
@@ -64,6 +67,7 @@ export class PeeringStore {
     this.recovery = new RecoveryStore(db);
     this.health = new HealthStore(db);
     this.transitions = new TransitionStore(db);
+    this.rbac = new RbacStore(db);
     this.identity = new HubIdentityStore(db, { fileKey: opts.hubPrivateKey, keyRing: opts.keyRing, logger: opts.logger });
   }
 

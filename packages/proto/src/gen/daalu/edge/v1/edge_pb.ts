@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKqAgoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lIjsKC1Nlc3Npb25PcGVuEiwKB3JlcXVlc3QYASABKAsyGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdCJKCgtTZXNzaW9uSGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGwoLU2Vzc2lvbkRhdGESDAoEZGF0YRgBIAEoDCISChBTZXNzaW9uSGFsZkNsb3NlIh4KDFNlc3Npb25DbG9zZRIOCgZyZWFzb24YASABKAki1gEKDlNlc3Npb25SZXF1ZXN0EioKBG9wZW4YASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25PcGVuSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lItcBCg9TZXNzaW9uUmVzcG9uc2USKgoEaGVhZBgBIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhlYWRIABIqCgRkYXRhGAIgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uRGF0YUgAEjUKCmhhbGZfY2xvc2UYAyABKAsyHy5kYWFsdS5lZGdlLnYxLlNlc3Npb25IYWxmQ2xvc2VIABIsCgVjbG9zZRgEIAEoCzIbLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkNsb3NlSABCBwoFZnJhbWUiqwEKD1Byb3h5TXV4UmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEiYKBG9wZW4YAiABKAsyFi5kYWFsdS5lZGdlLnYxLk11eE9wZW5IABIqCgZjYW5jZWwYAyABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENhbmNlbEgAEioKBmNyZWRpdBgEIAEoCzIYLmRhYWx1LmVkZ2UudjEuTXV4Q3JlZGl0SABCBwoFZnJhbWUi/AEKEFByb3h5TXV4UmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRIoCgVoZWxsbxgCIAEoCzIXLmRhYWx1LmVkZ2UudjEuTXV4SGVsbG9IABIoCgRoZWFkGAMgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgEIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAEiQKA2VuZBgFIAEoCzIVLmRhYWx1LmVkZ2UudjEuTXV4RW5kSAASKAoFZXJyb3IYBiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEVycm9ySABCBwoFZnJhbWUiYgoHTXV4T3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QSFAoMd2luZG93X2J5dGVzGAIgASgNEhMKC2RlYWRsaW5lX21zGAMgASgNIggKBk11eEVuZCIpCghNdXhFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiGwoJTXV4Q2FuY2VsEg4KBnJlYXNvbhgBIAEoCSIaCglNdXhDcmVkaXQSDQoFYnl0ZXMYASABKA0iIAoITXV4SGVsbG8SFAoMZWRnZV92ZXJzaW9uGAEgASgJMvQBCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkQKBVByb3h5EhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QaHC5kYWFsdS5lZGdlLnYxLlByb3h5UmVzcG9uc2UwARJPCghQcm94eU11eBIeLmRhYWx1LmVkZ2UudjEuUHJveHlNdXhSZXF1ZXN0Gh8uZGFhbHUuZWRnZS52MS5Qcm94eU11eFJlc3BvbnNlKAEwATJiChJFZGdlU2Vzc2lvblNlcnZpY2USTAoHU2Vzc2lvbhIdLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlcXVlc3QaHi5kYWFsdS5lZGdlLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLbAwoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoPZWZmZWN0aXZlX3J1bGVzGAsgAygLMhsuZGFhbHUuZWRnZS52MS5SZXNvdXJjZVJ1bGUSIgoaZWZmZWN0aXZlX3J1bGVzX2luY29tcGxldGUYDCABKAgSHQoVZWZmZWN0aXZlX3J1bGVzX2Vycm9yGA0gASgJEjYKEmVmZmVjdGl2ZV9ydWxlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoMUmVzb3VyY2VSdWxlEg0KBXZlcmJzGAEgAygJEhIKCmFwaV9ncm91cHMYAiADKAkSEQoJcmVzb3VyY2VzGAMgAygJEhYKDnJlc291cmNlX25hbWVzGAQgAygJIioKC1Byb3h5SGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiiwEKDFByb3h5UmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGbWV0aG9kGAIgASgJEgwKBHBhdGgYAyABKAkSKwoHaGVhZGVycxgEIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXISDAoEYm9keRgFIAEoDBISCgp0aW1lb3V0X21zGAYgASgNIkgKCVByb3h5SGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGgoKUHJveHlDaHVuaxIMCgRkYXRhGAEgASgMIm4KDVByb3h5UmVzcG9uc2USKAoEaGVhZBgBIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYAiABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIAEIHCgVmcmFtZSI7CgtTZXNzaW9uT3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QiSgoLU2Vzc2lvbkhlYWQSDgoGc3RhdHVzGAEgASgNEisKB2hlYWRlcnMYAiADKAsyGi5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZGVyIhsKC1Nlc3Npb25EYXRhEgwKBGRhdGEYASABKAwiEgoQU2Vzc2lvbkhhbGZDbG9zZSIeCgxTZXNzaW9uQ2xvc2USDgoGcmVhc29uGAEgASgJItYBCg5TZXNzaW9uUmVxdWVzdBIqCgRvcGVuGAEgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uT3BlbkgAEioKBGRhdGEYAiABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25EYXRhSAASNQoKaGFsZl9jbG9zZRgDIAEoCzIfLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhhbGZDbG9zZUgAEiwKBWNsb3NlGAQgASgLMhsuZGFhbHUuZWRnZS52MS5TZXNzaW9uQ2xvc2VIAEIHCgVmcmFtZSLXAQoPU2Vzc2lvblJlc3BvbnNlEioKBGhlYWQYASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25IZWFkSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lIqsBCg9Qcm94eU11eFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoDRImCgRvcGVuGAIgASgLMhYuZGFhbHUuZWRnZS52MS5NdXhPcGVuSAASKgoGY2FuY2VsGAMgASgLMhguZGFhbHUuZWRnZS52MS5NdXhDYW5jZWxIABIqCgZjcmVkaXQYBCABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENyZWRpdEgAQgcKBWZyYW1lIvwBChBQcm94eU11eFJlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SKAoFaGVsbG8YAiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEhlbGxvSAASKAoEaGVhZBgDIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYBCABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIABIkCgNlbmQYBSABKAsyFS5kYWFsdS5lZGdlLnYxLk11eEVuZEgAEigKBWVycm9yGAYgASgLMhcuZGFhbHUuZWRnZS52MS5NdXhFcnJvckgAQgcKBWZyYW1lImIKB011eE9wZW4SLAoHcmVxdWVzdBgBIAEoCzIbLmRhYWx1LmVkZ2UudjEuUHJveHlSZXF1ZXN0EhQKDHdpbmRvd19ieXRlcxgCIAEoDRITCgtkZWFkbGluZV9tcxgDIAEoDSIICgZNdXhFbmQiKQoITXV4RXJyb3ISDAoEY29kZRgBIAEoDRIPCgdtZXNzYWdlGAIgASgJIhsKCU11eENhbmNlbBIOCgZyZWFzb24YASABKAkiGgoJTXV4Q3JlZGl0Eg0KBWJ5dGVzGAEgASgNIiAKCE11eEhlbGxvEhQKDGVkZ2VfdmVyc2lvbhgBIAEoCTL0AQoLRWRnZVNlcnZpY2USTgoJR2V0U3RhdHVzEh8uZGFhbHUuZWRnZS52MS5HZXRTdGF0dXNSZXF1ZXN0GiAuZGFhbHUuZWRnZS52MS5HZXRTdGF0dXNSZXNwb25zZRJECgVQcm94eRIbLmRhYWx1LmVkZ2UudjEuUHJveHlSZXF1ZXN0GhwuZGFhbHUuZWRnZS52MS5Qcm94eVJlc3BvbnNlMAESTwoIUHJveHlNdXgSHi5kYWFsdS5lZGdlLnYxLlByb3h5TXV4UmVxdWVzdBofLmRhYWx1LmVkZ2UudjEuUHJveHlNdXhSZXNwb25zZSgBMAEyYgoSRWRnZVNlc3Npb25TZXJ2aWNlEkwKB1Nlc3Npb24SHS5kYWFsdS5lZGdlLnYxLlNlc3Npb25SZXF1ZXN0Gh4uZGFhbHUuZWRnZS52MS5TZXNzaW9uUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -104,6 +104,37 @@ export type GetStatusResponse = Message<"daalu.edge.v1.GetStatusResponse"> & {
    * @generated from field: google.protobuf.Timestamp probed_at = 10;
    */
   probedAt?: Timestamp | undefined;
+
+  /**
+   * The resource rules of the account proxied calls run as (the proxy
+   * account), as the API server answers its SelfSubjectRulesReview for the
+   * edge's namespace (cluster-wide rules included). The hub compares them with
+   * the named RBAC scopes (requested vs effective).
+   *
+   * @generated from field: repeated daalu.edge.v1.ResourceRule effective_rules = 11;
+   */
+  effectiveRules: ResourceRule[];
+
+  /**
+   * The API server said the list may be incomplete (another authorizer).
+   *
+   * @generated from field: bool effective_rules_incomplete = 12;
+   */
+  effectiveRulesIncomplete: boolean;
+
+  /**
+   * Why the review failed; empty when effective_rules is the answer.
+   *
+   * @generated from field: string effective_rules_error = 13;
+   */
+  effectiveRulesError: string;
+
+  /**
+   * When the edge asked; unset when it did not (an older edge, or no proxy token).
+   *
+   * @generated from field: google.protobuf.Timestamp effective_rules_at = 14;
+   */
+  effectiveRulesAt?: Timestamp | undefined;
 };
 
 /**
@@ -112,6 +143,44 @@ export type GetStatusResponse = Message<"daalu.edge.v1.GetStatusResponse"> & {
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_daalu_edge_v1_edge, 1);
+
+/**
+ * ResourceRule is one rule of a SelfSubjectRulesReview (or a ClusterRole).
+ *
+ * @generated from message daalu.edge.v1.ResourceRule
+ */
+export type ResourceRule = Message<"daalu.edge.v1.ResourceRule"> & {
+  /**
+   * @generated from field: repeated string verbs = 1;
+   */
+  verbs: string[];
+
+  /**
+   * "" is the core group.
+   *
+   * @generated from field: repeated string api_groups = 2;
+   */
+  apiGroups: string[];
+
+  /**
+   * @generated from field: repeated string resources = 3;
+   */
+  resources: string[];
+
+  /**
+   * Empty: every object of the resources.
+   *
+   * @generated from field: repeated string resource_names = 4;
+   */
+  resourceNames: string[];
+};
+
+/**
+ * Describes the message daalu.edge.v1.ResourceRule.
+ * Use `create(ResourceRuleSchema)` to create a new message.
+ */
+export const ResourceRuleSchema: GenMessage<ResourceRule> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 2);
 
 /**
  * ProxyHeader is one HTTP header (names compared case-insensitively).
@@ -135,7 +204,7 @@ export type ProxyHeader = Message<"daalu.edge.v1.ProxyHeader"> & {
  * Use `create(ProxyHeaderSchema)` to create a new message.
  */
 export const ProxyHeaderSchema: GenMessage<ProxyHeader> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 2);
+  messageDesc(file_daalu_edge_v1_edge, 3);
 
 /**
  * ProxyRequest is one HTTP request to forward.
@@ -193,7 +262,7 @@ export type ProxyRequest = Message<"daalu.edge.v1.ProxyRequest"> & {
  * Use `create(ProxyRequestSchema)` to create a new message.
  */
 export const ProxyRequestSchema: GenMessage<ProxyRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 3);
+  messageDesc(file_daalu_edge_v1_edge, 4);
 
 /**
  * ProxyHead is the upstream response's status line and allowlisted headers.
@@ -219,7 +288,7 @@ export type ProxyHead = Message<"daalu.edge.v1.ProxyHead"> & {
  * Use `create(ProxyHeadSchema)` to create a new message.
  */
 export const ProxyHeadSchema: GenMessage<ProxyHead> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 4);
+  messageDesc(file_daalu_edge_v1_edge, 5);
 
 /**
  * ProxyChunk is a piece of the upstream response body, in order.
@@ -238,7 +307,7 @@ export type ProxyChunk = Message<"daalu.edge.v1.ProxyChunk"> & {
  * Use `create(ProxyChunkSchema)` to create a new message.
  */
 export const ProxyChunkSchema: GenMessage<ProxyChunk> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 5);
+  messageDesc(file_daalu_edge_v1_edge, 6);
 
 /**
  * ProxyResponse is one frame of the answer: exactly one head first, then chunks.
@@ -269,7 +338,7 @@ export type ProxyResponse = Message<"daalu.edge.v1.ProxyResponse"> & {
  * Use `create(ProxyResponseSchema)` to create a new message.
  */
 export const ProxyResponseSchema: GenMessage<ProxyResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 6);
+  messageDesc(file_daalu_edge_v1_edge, 7);
 
 /**
  * SessionOpen is the upgrade request: method, path with the query, and the
@@ -290,7 +359,7 @@ export type SessionOpen = Message<"daalu.edge.v1.SessionOpen"> & {
  * Use `create(SessionOpenSchema)` to create a new message.
  */
 export const SessionOpenSchema: GenMessage<SessionOpen> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 7);
+  messageDesc(file_daalu_edge_v1_edge, 8);
 
 /**
  * SessionHead is the API server's response head: 101 with its headers, or an
@@ -315,7 +384,7 @@ export type SessionHead = Message<"daalu.edge.v1.SessionHead"> & {
  * Use `create(SessionHeadSchema)` to create a new message.
  */
 export const SessionHeadSchema: GenMessage<SessionHead> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 8);
+  messageDesc(file_daalu_edge_v1_edge, 9);
 
 /**
  * SessionData is a piece of the byte stream, in order.
@@ -334,7 +403,7 @@ export type SessionData = Message<"daalu.edge.v1.SessionData"> & {
  * Use `create(SessionDataSchema)` to create a new message.
  */
 export const SessionDataSchema: GenMessage<SessionData> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 9);
+  messageDesc(file_daalu_edge_v1_edge, 10);
 
 /**
  * SessionHalfClose says the sender will send no more data (TCP FIN); the
@@ -350,7 +419,7 @@ export type SessionHalfClose = Message<"daalu.edge.v1.SessionHalfClose"> & {
  * Use `create(SessionHalfCloseSchema)` to create a new message.
  */
 export const SessionHalfCloseSchema: GenMessage<SessionHalfClose> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 10);
+  messageDesc(file_daalu_edge_v1_edge, 11);
 
 /**
  * SessionClose ends the session in both directions, with why.
@@ -369,7 +438,7 @@ export type SessionClose = Message<"daalu.edge.v1.SessionClose"> & {
  * Use `create(SessionCloseSchema)` to create a new message.
  */
 export const SessionCloseSchema: GenMessage<SessionClose> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 11);
+  messageDesc(file_daalu_edge_v1_edge, 12);
 
 /**
  * SessionRequest is one frame from the hub: open first, then the rest.
@@ -412,7 +481,7 @@ export type SessionRequest = Message<"daalu.edge.v1.SessionRequest"> & {
  * Use `create(SessionRequestSchema)` to create a new message.
  */
 export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 12);
+  messageDesc(file_daalu_edge_v1_edge, 13);
 
 /**
  * SessionResponse is one frame from the edge: head first, then the rest.
@@ -455,7 +524,7 @@ export type SessionResponse = Message<"daalu.edge.v1.SessionResponse"> & {
  * Use `create(SessionResponseSchema)` to create a new message.
  */
 export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 13);
+  messageDesc(file_daalu_edge_v1_edge, 14);
 
 /**
  * ProxyMuxRequest is one frame from the hub on ProxyMux.
@@ -505,7 +574,7 @@ export type ProxyMuxRequest = Message<"daalu.edge.v1.ProxyMuxRequest"> & {
  * Use `create(ProxyMuxRequestSchema)` to create a new message.
  */
 export const ProxyMuxRequestSchema: GenMessage<ProxyMuxRequest> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 14);
+  messageDesc(file_daalu_edge_v1_edge, 15);
 
 /**
  * ProxyMuxResponse is one frame from the edge on ProxyMux.
@@ -571,7 +640,7 @@ export type ProxyMuxResponse = Message<"daalu.edge.v1.ProxyMuxResponse"> & {
  * Use `create(ProxyMuxResponseSchema)` to create a new message.
  */
 export const ProxyMuxResponseSchema: GenMessage<ProxyMuxResponse> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 15);
+  messageDesc(file_daalu_edge_v1_edge, 16);
 
 /**
  * MuxOpen is one Proxy call on the stream.
@@ -606,7 +675,7 @@ export type MuxOpen = Message<"daalu.edge.v1.MuxOpen"> & {
  * Use `create(MuxOpenSchema)` to create a new message.
  */
 export const MuxOpenSchema: GenMessage<MuxOpen> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 16);
+  messageDesc(file_daalu_edge_v1_edge, 17);
 
 /**
  * MuxEnd ends a call normally.
@@ -621,7 +690,7 @@ export type MuxEnd = Message<"daalu.edge.v1.MuxEnd"> & {
  * Use `create(MuxEndSchema)` to create a new message.
  */
 export const MuxEndSchema: GenMessage<MuxEnd> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 17);
+  messageDesc(file_daalu_edge_v1_edge, 18);
 
 /**
  * MuxError ends a call with the gRPC status Proxy would have ended it with.
@@ -647,7 +716,7 @@ export type MuxError = Message<"daalu.edge.v1.MuxError"> & {
  * Use `create(MuxErrorSchema)` to create a new message.
  */
 export const MuxErrorSchema: GenMessage<MuxError> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 18);
+  messageDesc(file_daalu_edge_v1_edge, 19);
 
 /**
  * MuxCancel asks the edge to abort a call.
@@ -666,7 +735,7 @@ export type MuxCancel = Message<"daalu.edge.v1.MuxCancel"> & {
  * Use `create(MuxCancelSchema)` to create a new message.
  */
 export const MuxCancelSchema: GenMessage<MuxCancel> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 19);
+  messageDesc(file_daalu_edge_v1_edge, 20);
 
 /**
  * MuxCredit grants more body bytes to a call.
@@ -685,7 +754,7 @@ export type MuxCredit = Message<"daalu.edge.v1.MuxCredit"> & {
  * Use `create(MuxCreditSchema)` to create a new message.
  */
 export const MuxCreditSchema: GenMessage<MuxCredit> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 20);
+  messageDesc(file_daalu_edge_v1_edge, 21);
 
 /**
  * MuxHello announces that the edge serves ProxyMux.
@@ -706,7 +775,7 @@ export type MuxHello = Message<"daalu.edge.v1.MuxHello"> & {
  * Use `create(MuxHelloSchema)` to create a new message.
  */
 export const MuxHelloSchema: GenMessage<MuxHello> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 21);
+  messageDesc(file_daalu_edge_v1_edge, 22);
 
 /**
  * EdgeService is what the hub asks of an edge.
