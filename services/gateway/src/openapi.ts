@@ -1,12 +1,13 @@
-import { bootstrapBody, cliAuthorizeQuery, cliTokenBody, createClusterBody, idParam, listInvitesQuery, loginBody, returnToQuery, setSubnetBody } from "./http/schemas.js";
+import { bootstrapBody, createClusterBody, idParam, listInvitesQuery, setSubnetBody } from "./http/schemas.js";
 import { auditCallsQuery, usageQuery } from "./http/audit-routes.js";
 import { kubectlBody } from "./http/kubectl-run.js";
 import { deploymentLogsQuery, rolloutsQuery, rolloutStatusQuery, unhealthyPodsQuery } from "./http/queries.js";
 import { historyQuery } from "./http/cluster-detail.js";
-import { desiredStateQuery, reconciliationBody } from "./http/drift-routes.js";
 import { eventsQuery } from "./http/events.js";
 import { targetParams } from "./http/targets.js";
 import { WEB_APP_ROUTES } from "./http/web.js";
+import { driftPaths, driftSchemas } from "./openapi-drift.js";
+import { authPaths } from "./openapi-auth.js";
 import { rbacPaths } from "./openapi-rbac.js";
 
 /** The hand-written OpenAPI 3.1 document of every route; test/http.test.ts ("OpenAPI lists every registered route") fails on a route not described here. */
@@ -32,7 +33,6 @@ const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
 const idParams = [{ name: "id", in: "path", required: true, schema: idParam.properties.id }];
 /** A bearer API token, or a session cookie (then X-CSRF-Token on anything but GET and HEAD). */
 const secured = [{ bearer: [] }, { session: [] }];
-const sessionOnly = [{ session: [] }];
 /** Query parameters from a route's querystring schema. */
 function queryParams(schema: { properties: object; required?: readonly string[] }) {
   return Object.entries(schema.properties).map(([name, sch]) => ({ name, in: "query", required: (schema.required ?? []).includes(name), schema: sch }));
@@ -73,37 +73,7 @@ export const openapi = {
           traceId: { type: "string" },
         },
       },
-      DesiredStateBundle: obj({ version: int, digest: str, objectCount: int, sizeBytes: int, uploadedBy: str, uploadedAt: ts }),
-      Reconciliation: obj({
-        enabled: { type: "boolean" },
-        intervalSeconds: int,
-        ignore: { type: "array", items: obj({ kind: str, name: { type: ["string", "null"] }, namespace: { type: ["string", "null"] }, pointers: { type: "array", items: str } }) },
-        updatedBy: { type: ["string", "null"] },
-        updatedAt: ts,
-      }),
-      DriftReport: obj({
-        clusterId: str,
-        bundleVersion: int,
-        trigger: { type: "string", enum: ["schedule", "on_demand", "reconnect"] },
-        startedAt: ts,
-        lastChecked: ts,
-        drifted: { type: "boolean", description: "a drift episode is open (drift.detected published, drift.resolved not yet)" },
-        reads: int,
-        summary: obj({ inSync: int, modified: int, missing: int, unknown: int }),
-        objects: {
-          type: "array",
-          items: obj({
-            apiVersion: str,
-            kind: str,
-            namespace: { type: ["string", "null"] },
-            name: str,
-            state: { type: "string", enum: ["in_sync", "modified", "missing", "unknown"] },
-            patch: { type: ["array", "null"], description: "RFC 6902 from live to desired; Secret values only as sha256 hashes" },
-            error: { type: ["string", "null"] },
-            scope: { type: ["string", "null"], description: "for a Forbidden read: the RBAC grant that would allow it" },
-          }),
-        },
-      }),
+      ...driftSchemas,
       Cluster: {
         type: "object",
         properties: {
@@ -326,45 +296,7 @@ export const openapi = {
         },
       },
     },
-    "/v1/clusters/{id}/desired-state": {
-      put: {
-        summary: "Upload the cluster's desired state (admin): multi-document Kubernetes YAML, stored as the next version",
-        description: "400 DESIRED_STATE_INVALID lists every problem as \"document N, line L: …\"; nothing is stored then. An upload equal to the latest version stores nothing (created: false). Secret values are stored and shown only as sha256 hashes.",
-        security: secured,
-        parameters: idParams,
-        requestBody: { required: true, content: { "application/yaml": { schema: str }, "text/plain": { schema: str } } },
-        responses: { "200": json(obj({ bundle: ref("DesiredStateBundle"), created: { type: "boolean" } })), ...errors },
-      },
-      get: {
-        summary: "The latest (or ?version=) desired state: metadata and each object's identity and position, never a Secret value",
-        security: secured,
-        parameters: [...idParams, ...queryParams(desiredStateQuery)],
-        responses: { "200": json(obj({ bundle: ref("DesiredStateBundle"), objects: { type: "array", items: obj({ apiVersion: str, kind: str, namespace: { type: ["string", "null"] }, name: str, document: int, line: int }) } })), ...errors },
-      },
-    },
-    "/v1/clusters/{id}/reconciliation": {
-      put: {
-        summary: "Turn drift detection of the cluster on or off, set its interval and ignore rules (admin; one audit row names the caller)",
-        description: "Off (the default) means no drift read goes through the cluster's tunnel. 400 RECONCILIATION_INVALID for an interval outside 30..86400 s or a pointer that is not RFC 6901.",
-        security: secured,
-        parameters: idParams,
-        requestBody: body(reconciliationBody),
-        responses: { "200": json(ref("Reconciliation")), ...errors },
-      },
-      get: { summary: "The cluster's reconciliation settings (defaults when never set)", security: secured, parameters: idParams, responses: { "200": json(ref("Reconciliation")), ...errors } },
-    },
-    "/v1/clusters/{id}/drift/check": {
-      post: {
-        summary: "Check the cluster for drift now (operator); the report",
-        description: "409 RECONCILIATION_OFF when reconciliation is off (nothing is read); 404 DESIRED_STATE_NOT_FOUND without a desired state.",
-        security: secured,
-        parameters: idParams,
-        responses: { "200": json(ref("DriftReport")), ...errors, "504": problem },
-      },
-    },
-    "/v1/clusters/{id}/drift": {
-      get: { summary: "The cluster's latest drift report (404 DRIFT_REPORT_NOT_FOUND before the first check)", security: secured, parameters: idParams, responses: { "200": json(ref("DriftReport")), ...errors } },
-    },
+    ...driftPaths({ json, body, errors, secured, idParams, queryParams, problem }),
     ...rbacPaths({ json, body, errors, secured, idParams }),
     "/v1/events": {
       get: {
@@ -402,70 +334,7 @@ export const openapi = {
         responses: { "200": { description: "the chart archive", content: { "application/gzip": {} } }, "404": problem },
       },
     },
-    "/v1/session": {
-      post: {
-        summary: "Sign in with a password: the session (Set-Cookie daalu_session; HttpOnly; Secure; SameSite=Strict; Path=/) and its CSRF token",
-        description: "401 INVALID_CREDENTIALS for any wrong tenant, username or password (one answer); 429 TOO_MANY_ATTEMPTS after repeated failures for the username or from the address.",
-        security: [],
-        requestBody: body(loginBody),
-        responses: { "200": json(ref("Session")), "400": problem, "401": problem, "415": problem, "429": problem, "500": problem, "503": problem },
-      },
-      get: { summary: "The cookie's session and its CSRF token", security: sessionOnly, responses: { "200": json(ref("Session")), "401": problem } },
-      delete: { summary: "Sign out: the session is revoked and the cookie cleared (needs X-CSRF-Token)", security: sessionOnly, responses: { "204": { description: "signed out" }, "401": problem, "403": problem } },
-    },
-    "/v1/whoami": {
-      get: {
-        summary: "Who the caller is: tenant, role and caller (an API token's name, or a session's username), for any credential",
-        security: secured,
-        responses: {
-          "200": json(obj({ tenantId: { type: "string" }, role: { type: "string", enum: ["admin", "operator", "viewer"] }, caller: obj({ kind: { type: "string", enum: ["user", "assistant", "agent"] }, id: { type: "string" } }), via: { type: "string", enum: ["token", "session"] } })),
-          "401": problem,
-        },
-      },
-    },
-    "/v1/auth/config": {
-      get: {
-        summary: "What the hub offers (public): single sign-on, and its public URL (GATEWAY_PUBLIC_URL), which kubeconfigs name",
-        description: "kubectl sends a token only to an https server: the web app offers the kubeconfig download only when publicUrl is https.",
-        security: [],
-        responses: { "200": json(obj({ oidc: obj({ enabled: { type: "boolean" }, label: { type: ["string", "null"] } }), publicUrl: { type: "string", format: "uri" } })) },
-      },
-    },
-    "/v1/auth/oidc/login": {
-      get: {
-        summary: "Start OIDC single sign-on: 302 to the identity provider (authorization code + PKCE S256, state, nonce)",
-        description: "returnTo: where to go after signing in; only a same-origin relative path, else /. 404 OIDC_NOT_CONFIGURED when single sign-on is off.",
-        security: [],
-        parameters: queryParams(returnToQuery),
-        responses: { "302": { description: "to the identity provider" }, "404": problem, "503": problem },
-      },
-    },
-    "/v1/auth/oidc/callback": {
-      get: {
-        summary: "The identity provider's redirect: the code is exchanged and checked, the user upserted with the role its groups map to, the session opened; 302 to returnTo",
-        description: "403 NO_ROLE_FOR_GROUPS when no group maps to a role (GATEWAY_OIDC_ROLE_MAP); 401 OIDC_LOGIN_FAILED when the state, code, tokens or claims do not check out. A browser's navigation (Accept: text/html) is refused with a 302 to /signin?sso_error=<reason> instead.",
-        security: [],
-        responses: { "302": { description: "signed in: to returnTo, with Set-Cookie daalu_session; refused (browser): to /signin?sso_error=<reason>" }, "401": problem, "403": problem, "404": problem, "409": problem, "503": problem },
-      },
-    },
-    "/v1/auth/cli/authorize": {
-      get: {
-        summary: "The CLI's browser login (daalu login): 302 to redirect_uri?code=..&state=.. when signed in, else to /signin?returnTo=<this URL>",
-        description: "redirect_uri must be http://127.0.0.1:<port>/... or http://localhost:<port>/... (400 INVALID_REDIRECT_URI). The code is single-use and lives 2 minutes.",
-        security: [],
-        parameters: queryParams(cliAuthorizeQuery),
-        responses: { "302": { description: "to the CLI's loopback redirect, or to the sign-in page" }, "400": problem },
-      },
-    },
-    "/v1/auth/cli/token": {
-      post: {
-        summary: "Exchange the CLI's code and PKCE verifier for a new API token (named cli:<username>:<date>, the user's role)",
-        description: "400 INVALID_GRANT when the code is unknown, expired or used (the first attempt uses it up, right or wrong) or the verifier does not match.",
-        security: [],
-        requestBody: body(cliTokenBody),
-        responses: { "200": json(obj({ token: str, tenantId: str, username: str, role: str })), "400": problem, "415": problem, "500": problem, "503": problem },
-      },
-    },
+    ...authPaths({ json, body, secured, queryParams, problem }),
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } } },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json({ type: "object" }) } } },
     "/readyz": { get: { summary: "Readiness: NATS connected and database reachable", security: [], responses: { "200": json({ type: "object" }), "503": problem } } },

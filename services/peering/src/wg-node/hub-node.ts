@@ -41,11 +41,8 @@ export interface HubNodeDeps {
   config: HubNodeConfig;
   /** The edge releases the rows in this node's events are judged against. */
   edgeReleases: EdgeReleases;
-  /**
-   * Address blocks that only ever live in the tunnel (the subnet pool, the hub
-   * pool): routed `unreachable` while the node runs, so a missing peer route
-   * never sends tunnel traffic out through the default route.
-   */
+  /** Address blocks that only ever live in the tunnel (the subnet pool, the hub pool): routed `unreachable` while the
+   *  node runs, so a missing peer route never sends tunnel traffic out through the default route. */
   guardCidrs?: string[];
 }
 
@@ -284,12 +281,10 @@ export class HubNode {
         t.lastHandshakeMs = Math.max(t.lastHandshakeMs, p.lastHandshakeMs);
         // A handshake after a goodbye is a new edge (the restarted pod): the goodbye is over.
         if (t.goodbyeAtMs !== undefined && t.lastHandshakeMs > t.goodbyeAtMs) t.goodbyeAtMs = undefined;
-        // Growth since the previous sample is traffic from the edge; a smaller
-        // counter (peer re-created, device restarted) only sets a new baseline.
+        // Growth since the previous sample is traffic from the edge; a smaller counter (peer re-created, device restarted) only sets a new baseline.
         if (t.rxBytes >= 0 && p.rxBytes > t.rxBytes) t.lastRxMs = now;
-        // First look at a peer that already carries traffic (a device taken over
-        // from a crashed node): when is unknown, so it gets one threshold of grace
-        // rather than a false "disconnected". A fresh device starts at 0.
+        // First look at a peer that already carries traffic (a device taken over from a crashed node): when is unknown,
+        // so it gets one threshold of grace rather than a false "disconnected". A fresh device starts at 0.
         else if (t.rxBytes < 0 && p.rxBytes > 0 && p.lastHandshakeMs > 0) t.lastRxMs = now;
         t.rxBytes = p.rxBytes;
         await this.evaluate(t, now);
@@ -303,9 +298,8 @@ export class HubNode {
     if (t.probing || this.probes.size >= config.maxConcurrentProbes || this.stopping) return;
     const recent = t.lastHandshakeMs > 0 && now - Math.max(t.lastHandshakeMs, t.lastRxMs) <= config.disconnectAfterMs;
     if (!recent) return;
-    // No session on this device (a fresh one after a restart, before the edge
-    // handshakes again): the hub cannot send to the edge, and a failed probe
-    // would wrongly read as "API unreachable".
+    // No session on this device (a fresh one after a restart, before the edge handshakes again): the hub cannot send
+    // to the edge, and a failed probe would wrongly read as "API unreachable".
     if (!t.peer || t.peer.lastHandshakeMs === 0) return;
     // Right after a (re)appearing handshake, probe at once instead of waiting for the slot.
     const waiting = (t.state === "awaiting_handshake" || t.state === "disconnected") && (!t.probe || t.probe.at < t.since);
