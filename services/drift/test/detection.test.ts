@@ -144,7 +144,7 @@ describe("drift detection through the tunnel", () => {
     ]);
     const cm = report.objects[2]!;
     assert.match(cm.error, /^configmaps(\.)? "?settings"? is forbidden: User "system:serviceaccount:.*" cannot (get|list) resource "configmaps"/);
-    assert.equal(cm.scope, "grant get/list on configmaps");
+    assert.equal(cm.scope, 'grant get/list on configmaps (scope "configmaps")');
     // deployments: one list; configmaps: the list (403), then a GET of the one object (403).
     assert.equal(report.reads, 3);
     assert.equal(report.drifted, false);

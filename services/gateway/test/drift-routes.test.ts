@@ -102,7 +102,7 @@ test("reconciliation: off by default, check refused (409) with no read; the admi
     ["web:modified", "db:unknown"],
   );
   assert.deepEqual(check.body.objects[0].patch, [{ op: "replace", path: "/spec/replicas", value: 1 }]);
-  assert.equal(check.body.objects[1].scope, "grant get/list on secrets");
+  assert.equal(check.body.objects[1].scope, 'grant get/list on secrets (scope "secrets")');
   assert.deepEqual(check.body.summary, { inSync: 0, modified: 1, missing: 0, unknown: 1 });
   const report = await http(gw.httpUrl, "GET", `/v1/clusters/${cluster}/drift`, { token: acme.viewer });
   assert.equal(report.status, 200);

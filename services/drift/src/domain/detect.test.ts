@@ -31,7 +31,7 @@ test("results: not there is missing, a changed value is modified with a patch, F
   assert.deepEqual(judge(g!, o, live, []), { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a", state: "modified", patch: [{ op: "replace", path: "/data/k", value: "v" }] });
   assert.equal(judge(g!, o, live, [{ kind: "ConfigMap", name: "", namespace: "", pointers: ["/data/k"] }]).state, "in_sync", "an ignore rule's pointer never counts");
   const u = unreadable(g!, o, 403, 'configmaps "a" is forbidden');
-  assert.deepEqual([u.state, u.error, u.scope], ["unknown", 'configmaps "a" is forbidden', "grant get/list on configmaps"]);
+  assert.deepEqual([u.state, u.error, u.scope], ["unknown", 'configmaps "a" is forbidden', "grant get/list on configmaps (scope \"configmaps\")"]);
   assert.equal(unreadable(g!, o, 0, "tunnel down").scope, undefined);
 });
 

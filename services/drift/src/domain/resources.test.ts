@@ -16,7 +16,9 @@ test("paths: core and grouped, namespaced and cluster-scoped; a namespaced objec
 });
 
 test("scopeFor names the resource and group an RBAC rule needs", () => {
-  assert.equal(scopeFor("apps/v1", "Deployment"), "grant get/list on deployments.apps");
-  assert.equal(scopeFor("v1", "ConfigMap"), "grant get/list on configmaps");
-  assert.equal(scopeFor("networking.k8s.io/v1", "NetworkPolicy"), "grant get/list on networkpolicies.networking.k8s.io");
+  assert.equal(scopeFor("apps/v1", "Deployment"), "grant get/list on deployments.apps (scope \"read-only\")");
+  assert.equal(scopeFor("v1", "ConfigMap"), "grant get/list on configmaps (scope \"configmaps\")");
+  assert.equal(scopeFor("networking.k8s.io/v1", "NetworkPolicy"), "grant get/list on networkpolicies.networking.k8s.io (scope \"networking\")");
+  assert.equal(scopeFor("cert-manager.io/v1", "Certificate"), "grant get/list on certificates.cert-manager.io (scope \"custom-resources:cert-manager.io\")");
+  assert.equal(scopeFor("rbac.authorization.k8s.io/v1", "ClusterRole"), "grant get/list on clusterroles.rbac.authorization.k8s.io");
 });

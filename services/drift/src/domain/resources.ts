@@ -11,6 +11,7 @@
  * irregular plural is read at the guessed path and comes back unknown (404 of
  * the path), never in sync.
  */
+import { scopeForResource } from "@daalu/rbac";
 
 export interface ResourceRef {
   /** "" for the core group. */
@@ -86,9 +87,13 @@ export function getPath(ref: ResourceRef, namespace: string, name: string): stri
 
 /**
  * The RBAC grant that would let the edge's proxy account read objects of this
- * kind: "grant get/list on deployments.apps" ("pods" for the core group).
+ * kind, and the named scope of `@daalu/rbac` that grants it (the fix an admin
+ * can generate with POST /v1/clusters/{id}/rbac/patch): "grant get/list on
+ * configmaps (scope \"configmaps\")"; without the parenthesis when no named
+ * scope covers it.
  */
 export function scopeFor(apiVersion: string, kind: string): string {
   const ref = resourceOf(apiVersion, kind);
-  return `grant get/list on ${ref.resource}${ref.group ? `.${ref.group}` : ""}`;
+  const named = scopeForResource(ref.group, ref.resource);
+  return `grant get/list on ${ref.resource}${ref.group ? `.${ref.group}` : ""}${named ? ` (scope "${named}")` : ""}`;
 }

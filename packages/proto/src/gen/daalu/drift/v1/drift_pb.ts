@@ -446,7 +446,7 @@ export type ObjectDrift = Message<"daalu.drift.v1.ObjectDrift"> & {
 
   /**
    * For a Forbidden read: the RBAC grant that would allow it
-   * ("grant get/list on deployments.apps").
+   * ("grant get/list on deployments.apps (scope \"read-only\")", the named RBAC scope that fixes it).
    *
    * @generated from field: string scope = 8;
    */
