@@ -6,7 +6,8 @@
  */
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { CallerKind } from "@daalu/proto";
 import { inviteClient } from "@daalu/invite";
 import { peeringClient } from "@daalu/peering";
@@ -74,6 +75,19 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
     up.on("error", () => res.destroy());
     res.on("close", () => up.destroy());
     req.pipe(up);
+  });
+  // Upgrades (kubectl exec, attach, port-forward), as an ingress carries them: the request head, then raw bytes both ways.
+  front.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const up = net.connect(httpPort, "127.0.0.1", () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length > 0) up.write(head);
+      up.pipe(socket).pipe(up);
+    });
+    up.on("error", () => socket.destroy());
+    socket.on("error", () => up.destroy());
+    socket.on("close", () => up.destroy());
   });
   return {
     url,

@@ -23,6 +23,8 @@ export const PORT_FORWARD_PROTOCOLS = ["v4.channel.k8s.io", "v4.base64.channel.k
 
 /** Unsent bytes above which a writer waits for the socket to drain. */
 const HIGH_WATER = 1 << 20;
+/** How long a closing connection waits for the client's close frame before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
 
 /**
  * The subprotocol to answer: the first one the client offers that the server
@@ -79,9 +81,16 @@ export class ChannelConn {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Close the connection normally (after the error channel said how the command ended). */
+  /**
+   * Close the connection normally (after the error channel said how the command ended). As the API server does, the
+   * connection is closed, not held open for the client's close frame: reading resumes (a command that stopped reading
+   * stdin may have paused it, and the client's close frame sits behind that stdin), and the socket is destroyed if the
+   * closing handshake has not finished within CLOSE_GRACE_MS.
+   */
   close(code = 1000): void {
     for (const w of this.waiters.splice(0)) w();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code);
+    this.ws.resume();
+    setTimeout(() => this.ws.readyState !== this.ws.CLOSED && this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 }

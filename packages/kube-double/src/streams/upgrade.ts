@@ -16,7 +16,7 @@ import type http from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { authorize, type KubeUser } from "../rbac.js";
+import { authorize, policyFor, type KubeUser } from "../rbac.js";
 import { parseResourcePath } from "../request.js";
 import type { RequestRecord, ServerState } from "../state.js";
 import { badRequest, forbidden, KubeStatusError, notFound, pathNotFound, unauthorized, type StatusBody } from "../status.js";
@@ -96,9 +96,11 @@ export function createUpgradeHandler(state: ServerState, rt: StreamRuntime, auth
     const verb = req.method === "POST" ? "create" : "get";
     Object.assign(rec, { verb, resource: "pods", subresource: rr.subresource, namespace: rr.namespace, name: rr.name });
     const attrs = { user, verb, group: "", plural: "pods", subresource: rr.subresource!, namespace: rr.namespace, name: rr.name };
-    if (!authorize(state.policy, attrs)) throw forbidden({ ...attrs, user: user.name });
+    // The bootstrap policy plus the ClusterRoles and bindings written through the API, as for every other request.
+    const policy = policyFor(state.policy, state.store, user);
+    if (!authorize(policy, attrs)) throw forbidden({ ...attrs, user: user.name });
     // A WebSocket upgrade is a GET, but opens a process or a connection: it needs create as well.
-    if (verb === "get" && !authorize(state.policy, { ...attrs, verb: "create" })) throw forbidden({ ...attrs, verb: "create", user: user.name });
+    if (verb === "get" && !authorize(policy, { ...attrs, verb: "create" })) throw forbidden({ ...attrs, verb: "create", user: user.name });
     const pod = state.store.get("pods", rr.namespace, rr.name);
     if (!pod) throw notFound({ group: "", plural: "pods" }, rr.name);
     const phase = String(pod["status"]?.["phase"] ?? "");
