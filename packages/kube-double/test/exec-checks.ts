@@ -1,0 +1,26 @@
+/** Checks of kubectl exec that hold whichever protocol kubectl speaks (WebSocket or SPDY). */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import type { KubeDouble } from "../src/index.js";
+import type { Kubectl } from "./kubectl.js";
+
+/** A non-zero exit code becomes kubectl's exit code; stderr stays apart from stdout. */
+export async function assertExitCodes(k: Kubectl, pod: string): Promise<void> {
+  const r = await k.run(["exec", pod, "--", "sh", "-c", "echo out; cat /nope; exit 7"]);
+  assert.equal(r.code, 7);
+  assert.equal(r.stdout, "out\n");
+  assert.equal(r.stderr, "cat: /nope: No such file or directory\ncommand terminated with exit code 7\n");
+  assert.equal((await k.run(["exec", pod, "--", "false"])).code, 1);
+  assert.equal((await k.run(["exec", pod, "--", "no-such-binary"])).code, 127);
+}
+
+/** `exec -i -- cat` returns 1 MiB of stdin byte-exact, and cat ends when stdin does. */
+export async function assertStdinRoundTrip(k: Kubectl, double: KubeDouble, pod: string): Promise<void> {
+  const data = randomBytes(1 << 20);
+  const r = await k.pipe(["exec", "-i", pod, "--", "cat"], data);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.length, data.length);
+  assert.ok(r.stdout.equals(data), "stdout differs from stdin");
+  const s = double.sessions({ pod, kind: "exec" }).at(-1)!;
+  assert.deepEqual([s.bytesIn, s.bytesOut, s.reason], [data.length, data.length, "exit"]);
+}
