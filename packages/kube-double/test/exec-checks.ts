@@ -1,5 +1,6 @@
 /** Checks of kubectl exec that hold whichever protocol kubectl speaks (WebSocket or SPDY). */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { KubeDouble } from "../src/index.js";
 import type { Kubectl } from "./kubectl.js";
@@ -23,4 +24,14 @@ export async function assertStdinRoundTrip(k: Kubectl, double: KubeDouble, pod: 
   assert.ok(r.stdout.equals(data), "stdout differs from stdin");
   const s = double.sessions({ pod, kind: "exec" }).at(-1)!;
   assert.deepEqual([s.bytesIn, s.bytesOut, s.reason], [data.length, data.length, "exit"]);
+}
+
+/** kubectl under a pseudo-terminal of 30 rows × 100 columns, driven by script(1): what is written to stdin is typed. */
+export function underTerminal(k: Kubectl, args: string[], env: Record<string, string> = {}) {
+  const cmd = ["kubectl", ...k.argv(args)].map((a) => `'${a}'`).join(" ");
+  const child = spawn("script", ["-qec", `stty rows 30 cols 100; exec ${cmd}`, "/dev/null"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  return { child, output: () => out, exited };
 }

@@ -9,19 +9,9 @@ import { join } from "node:path";
 import { eventually } from "@daalu/testing";
 import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
 import { kubectlFor, type Kubectl } from "./kubectl.js";
-import { assertExitCodes, assertStdinRoundTrip } from "./exec-checks.js";
+import { assertExitCodes, assertStdinRoundTrip, underTerminal } from "./exec-checks.js";
 
 const POD = "nginx"; // default namespace, container "nginx" (testdata/kube/pods.json)
-
-/** kubectl under a pseudo-terminal of 30 rows × 100 columns, driven by script(1): what is written to stdin is typed. */
-function underTerminal(k: Kubectl, args: string[]) {
-  const cmd = ["kubectl", ...k.argv(args)].map((a) => `'${a}'`).join(" ");
-  const child = spawn("script", ["-qec", `stty rows 30 cols 100; exec ${cmd}`, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
-  return { child, output: () => out, exited };
-}
 
 describe("kubectl exec, attach and cp against the double", () => {
   let double: KubeDouble;
