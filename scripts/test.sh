@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-services.sh
 bash scripts/ensure-helm.sh || echo "test: no helm (chart tests that need it will say why they skip)"
 bash scripts/ensure-chromium.sh || echo "test: no chromium (the browser tests will say why they skip)"
+bash scripts/ensure-go-spdy.sh || echo "test: no SPDY translator (kube-double answers SPDY upgrades with 400; the SPDY tests will say why they skip)"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # npm install, not npm ci: npm 11 omits other platforms' optional binaries (buf-darwin-*, …)
   # from the lock file and npm ci then refuses it; install still honours the locked versions.

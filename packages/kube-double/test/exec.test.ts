@@ -9,18 +9,9 @@ import { join } from "node:path";
 import { eventually } from "@daalu/testing";
 import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
 import { kubectlFor, type Kubectl } from "./kubectl.js";
+import { assertExitCodes, assertStdinRoundTrip, underTerminal } from "./exec-checks.js";
 
 const POD = "nginx"; // default namespace, container "nginx" (testdata/kube/pods.json)
-
-/** kubectl under a pseudo-terminal of 30 rows × 100 columns, driven by script(1): what is written to stdin is typed. */
-function underTerminal(k: Kubectl, args: string[]) {
-  const cmd = ["kubectl", ...k.argv(args)].map((a) => `'${a}'`).join(" ");
-  const child = spawn("script", ["-qec", `stty rows 30 cols 100; exec ${cmd}`, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
-  return { child, output: () => out, exited };
-}
 
 describe("kubectl exec, attach and cp against the double", () => {
   let double: KubeDouble;
@@ -47,22 +38,11 @@ describe("kubectl exec, attach and cp against the double", () => {
   });
 
   test("a non-zero exit code becomes kubectl's exit code; stderr stays apart from stdout", async () => {
-    const r = await k.run(["exec", POD, "--", "sh", "-c", "echo out; cat /nope; exit 7"]);
-    assert.equal(r.code, 7);
-    assert.equal(r.stdout, "out\n");
-    assert.match(r.stderr, /^cat: \/nope: No such file or directory\ncommand terminated with exit code 7\n$/);
-    assert.equal((await k.run(["exec", POD, "--", "false"])).code, 1);
-    assert.equal((await k.run(["exec", POD, "--", "no-such-binary"])).code, 127);
+    await assertExitCodes(k, POD);
   });
 
   test("exec -i pipes 1 MiB of stdin through cat byte-exact; the v5 close signal ends cat", async () => {
-    const data = randomBytes(1 << 20);
-    const r = await k.pipe(["exec", "-i", POD, "--", "cat"], data);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.length, data.length);
-    assert.ok(r.stdout.equals(data), "stdout differs from stdin");
-    const s = double.sessions({ pod: POD, kind: "exec" }).at(-1)!;
-    assert.deepEqual([s.bytesIn, s.bytesOut, s.reason], [data.length, data.length, "exit"]);
+    await assertStdinRoundTrip(k, double, POD);
   });
 
   test("exec -it under a pseudo-terminal: prompt, echo, stty size follows a resize, exit code", async () => {
@@ -163,18 +143,6 @@ describe("kubectl exec, attach and cp against the double", () => {
     assert.equal((await k.run(["delete", "pod", "doomed"])).code, 0);
     assert.equal(await run.exited, 137);
     assert.equal(double.sessions({ pod: "doomed" })[0]!.reason, "pod-deleted");
-  });
-
-  test("SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) is refused with a 400 Status naming the WebSocket protocols", async () => {
-    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const child = spawn("kubectl", k.argv(["exec", POD, "--", "true"]), { env: { ...process.env, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" } });
-      let stderr = "";
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
-    });
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr.trim(), "Error from server (BadRequest): kube-double serves exec, attach and port-forward over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY/3.1 is not implemented");
-    assert.equal(double.requests.filter((q) => q.subresource === "exec").at(-1)!.method, "POST");
   });
 
   test("without RBAC for pods/exec and pods/attach, kubectl prints the API server's Forbidden verbatim", async () => {

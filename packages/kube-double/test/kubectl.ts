@@ -22,7 +22,9 @@ export interface Kubectl {
   cleanup(): void;
 }
 
-export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Kubectl {
+/** `env` is added to kubectl's environment (e.g. KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false for SPDY). */
+export function kubectlFor(double: KubeDouble, defaultToken = "admin-token", extraEnv: Record<string, string> = {}): Kubectl {
+  const env = { ...process.env, ...extraEnv };
   const dir = mkdtempSync(join(tmpdir(), "kube-double-kubectl-"));
   const configs = new Map<string, string>();
   const configFor = (token: string) => {
@@ -38,7 +40,7 @@ export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Ku
   return {
     run(args, token = defaultToken) {
       return new Promise((resolve) => {
-        execFile("kubectl", argv(args, token), { timeout: 30_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+        execFile("kubectl", argv(args, token), { env, timeout: 30_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
           const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
           resolve({ code, stdout, stderr });
         });
@@ -46,7 +48,7 @@ export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Ku
     },
     pipe(args, input, token = defaultToken) {
       return new Promise((resolve) => {
-        const child = spawn("kubectl", argv(args, token), { stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
+        const child = spawn("kubectl", argv(args, token), { env, stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
         const out: Buffer[] = [];
         let err = "";
         child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -60,7 +62,7 @@ export function kubectlFor(double: KubeDouble, defaultToken = "admin-token"): Ku
       return argv(args, token);
     },
     start(args, token = defaultToken) {
-      const child = spawn("kubectl", argv(args, token), { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("kubectl", argv(args, token), { env, stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       let err = "";
       child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

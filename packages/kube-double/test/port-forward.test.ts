@@ -6,42 +6,16 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import http from "node:http";
+import type http from "node:http";
 import net from "node:net";
-import type { AddressInfo } from "node:net";
 import { KubeConfig, PortForward } from "@kubernetes/client-node";
 import WebSocket from "ws";
 import { eventually } from "@daalu/testing";
-import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
+import { startKubeDouble, type KubeDouble } from "../src/index.js";
 import { kubectlFor, type Kubectl } from "./kubectl.js";
+import { blob, get, httpTarget, listenOn } from "./http-target.js";
 
 const POD = "nginx";
-const BLOB_BYTES = 64 << 20;
-
-/** Deterministic bytes: block i of 64 KiB is sha256(i) repeated. */
-function blob(): Buffer {
-  const b = Buffer.alloc(BLOB_BYTES);
-  for (let off = 0, i = 0; off < b.length; i++) {
-    const h = createHash("sha256").update(String(i)).digest();
-    for (let j = 0; j < 2048 && off < b.length; j++, off += h.length) h.copy(b, off);
-  }
-  return b;
-}
-
-const listenOn = (s: net.Server) => new Promise<number>((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
-
-function get(port: number, path: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    }).on("error", reject);
-  });
-}
-
 describe("port-forward against the double", () => {
   let double: KubeDouble;
   let k: Kubectl;
@@ -54,12 +28,7 @@ describe("port-forward against the double", () => {
   before(async () => {
     double = await startKubeDouble();
     k = kubectlFor(double);
-    app = http.createServer((req, res) => {
-      if (req.url === "/blob") {
-        res.writeHead(200, { "Content-Length": data.length });
-        res.end(data);
-      } else res.end(`hello ${req.url}`);
-    });
+    app = httpTarget(data);
     double.setPortTarget("default", POD, 80, `127.0.0.1:${await listenOn(app)}`);
     const kc = new KubeConfig();
     kc.loadFromString(double.kubeconfig({ token: "admin-token" }));
@@ -132,17 +101,5 @@ describe("port-forward against the double", () => {
     } finally {
       echo.close();
     }
-  });
-
-  test("kubectl port-forward: Forbidden verbatim without RBAC; with it, refused because kubectl speaks SPDY (in a WebSocket) for port-forward", async () => {
-    const denied = await k.run(["port-forward", POD, "18099:80"], "edge-proxy-token");
-    assert.equal(denied.code, 1);
-    assert.ok(denied.stderr.includes(`pods "${POD}" is forbidden: User "${EDGE_PROXY_USER}" cannot create resource "pods/portforward" in API group "" in the namespace "default"`), denied.stderr);
-    const refused = await k.run(["port-forward", POD, "18099:80"]);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /SPDY\/3\.1 is not implemented/);
-    // The WebSocket (SPDY tunnelled) attempt, then kubectl's fallback to a SPDY upgrade.
-    const tried = double.requests.filter((r) => r.subresource === "portforward" && r.user === "kubernetes-admin").slice(-2).map((r) => `${r.method} ${r.status}`);
-    assert.deepEqual(tried, ["GET 400", "POST 400"]);
   });
 });

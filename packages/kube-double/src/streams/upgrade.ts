@@ -3,14 +3,16 @@
  * WebSocket (the `ws` library does the handshake and framing). The request
  * is authenticated and authorized like any other first; a WebSocket upgrade
  * is a GET, so it needs `get` on the subresource and, as the API server also
- * checks for these upgrades, `create`. SPDY/3.1 upgrades (and SPDY tunnelled
- * in a WebSocket, `SPDY/3.1+portforward.k8s.io`, which is what kubectl 1.30+
- * uses for port-forward) are refused with a 400 Status: the double speaks no
- * SPDY. The one Node SPDY/3.1 library, spdy-transport (last release 2018),
- * is built for HTTP over SPDY: its parser refuses every SYN_STREAM without
- * `:method` and `:path`, and Kubernetes streams carry only `streamType`,
- * `port` and `requestID` headers, so it cannot serve them; SPDY framing is
- * not written by hand here.
+ * checks for these upgrades, `create`. SPDY/3.1 upgrades (raw, a POST, which
+ * needs `create`; or SPDY tunnelled in a WebSocket,
+ * `SPDY/3.1+portforward.k8s.io`, what kubectl 1.31+ uses for port-forward)
+ * are authorized the same way and then handed to the Go translator
+ * (spdy-bridge.ts); without its binary they are refused with a 400 Status.
+ * The one Node SPDY/3.1 library, spdy-transport (last release 2018), is built
+ * for HTTP over SPDY: its parser refuses every SYN_STREAM without `:method`
+ * and `:path`, and Kubernetes streams carry only `streamType`, `port` and
+ * `requestID` headers, so it cannot serve them; SPDY framing is not written
+ * by hand here.
  */
 import type http from "node:http";
 import { STATUS_CODES } from "node:http";
@@ -25,6 +27,7 @@ import { PodFs } from "./pod-fs.js";
 import { servePortForward } from "./port-forward.js";
 import { serveRemoteCommand } from "./remote-command.js";
 import { SessionLog } from "./sessions.js";
+import { fromBridge, handToBridge, wantsSpdy } from "./spdy-bridge.js";
 
 export const STREAM_SUBRESOURCES = ["exec", "attach", "portforward"] as const;
 
@@ -82,6 +85,10 @@ function reject(socket: Duplex, s: StatusBody): void {
   socket.end(`HTTP/1.1 ${s.code} ${STATUS_CODES[s.code] ?? ""}\r\nCache-Control: no-cache, private\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+const INTERNAL: StatusBody = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Internal error occurred: kube-double failed to handle the request", reason: "InternalError", code: 500 };
+/** Without the translator's binary (scripts/ensure-go-spdy.sh builds it). */
+const NO_SPDY = badRequest("kube-double serves SPDY/3.1 through its Go translator, which is not built (run scripts/ensure-go-spdy.sh); WebSocket (v5.channel.k8s.io, v4.channel.k8s.io) is served").status;
+
 const flag = (q: URLSearchParams, name: string) => ["true", "1"].includes(q.get(name) ?? "");
 
 export function createUpgradeHandler(state: ServerState, rt: StreamRuntime, authenticate: (req: http.IncomingMessage) => KubeUser | undefined) {
@@ -93,7 +100,8 @@ export function createUpgradeHandler(state: ServerState, rt: StreamRuntime, auth
     const segs = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const rr = parseResourcePath(segs);
     if (rr === undefined || rr === "discovery" || rr.plural !== "pods" || !rr.name || !rr.namespace || !STREAM_SUBRESOURCES.includes(rr.subresource as never)) throw pathNotFound();
-    const verb = req.method === "POST" ? "create" : "get";
+    // The SPDY translator's WebSocket stands for the client's SPDY request, a POST (see spdy-bridge.ts).
+    const verb = req.method === "POST" || fromBridge(req) ? "create" : "get";
     Object.assign(rec, { verb, resource: "pods", subresource: rr.subresource, namespace: rr.namespace, name: rr.name });
     const attrs = { user, verb, group: "", plural: "pods", subresource: rr.subresource!, namespace: rr.namespace, name: rr.name };
     // The bootstrap policy plus the ClusterRoles and bindings written through the API, as for every other request.
@@ -117,16 +125,24 @@ export function createUpgradeHandler(state: ServerState, rt: StreamRuntime, auth
       const q = url.searchParams;
       const upgrade = String(req.headers.upgrade ?? "").toLowerCase();
       const offered = new Set(String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim()).filter(Boolean));
-      if (upgrade !== "websocket" || [...offered].some((p) => p.startsWith("SPDY/"))) {
-        throw badRequest("kube-double serves exec, attach and port-forward over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY/3.1 is not implemented");
-      }
-      const protocol = pickProtocol(offered, rr.subresource === "portforward" ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS);
-      if (protocol === undefined) throw badRequest(`none of the requested subprotocols (${[...offered].join(", ")}) is supported`);
+      const spdy = wantsSpdy(req, offered);
+      if (!spdy && upgrade !== "websocket") throw badRequest(`unsupported upgrade ${upgrade || "(none)"}`);
       const containers = ((pod["spec"]?.["containers"] ?? []) as { name: string }[]).map((c) => c.name);
       const container = q.get("container") ?? containers[0] ?? "";
       if (rr.subresource !== "portforward" && !containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${rr.name}`);
       const command = q.getAll("command");
       if (rr.subresource === "exec" && command.length === 0) throw badRequest("you must specify at least 1 command");
+      if (spdy) {
+        // SPDY port-forward names its ports in stream headers, not in the query.
+        const refuse = (status: StatusBody) => {
+          rec.status = status.code;
+          reject(socket, status);
+        };
+        handToBridge(req, socket, head).then((handed) => (handed ? (rec.status = 101) : refuse(NO_SPDY)), () => refuse(INTERNAL));
+        return;
+      }
+      const protocol = pickProtocol(offered, rr.subresource === "portforward" ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS);
+      if (protocol === undefined) throw badRequest(`none of the requested subprotocols (${[...offered].join(", ")}) is supported`);
       const ports = [...q.getAll("ports"), ...q.getAll("port")].flatMap((p) => p.split(",")).map((p) => Number(p.trim()));
       if (rr.subresource === "portforward" && (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535))) throw badRequest("at least one valid port (1-65535) is required in the ports query parameter");
       if (protocol) rt.chosen.set(req, protocol);
@@ -146,7 +162,7 @@ export function createUpgradeHandler(state: ServerState, rt: StreamRuntime, auth
         }, { fs: rt.fs(rr.namespace, rr.name), logs: state.logs, sessions: rt.sessions });
       });
     } catch (err) {
-      const s: StatusBody = err instanceof KubeStatusError ? err.status : { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Internal error occurred: kube-double failed to handle the request", reason: "InternalError", code: 500 };
+      const s: StatusBody = err instanceof KubeStatusError ? err.status : INTERNAL;
       rec.status = s.code;
       reject(socket, s);
     }
