@@ -11,12 +11,12 @@ import { CallerKind } from "@daalu/proto";
 import { peeringClient } from "@daalu/peering";
 import { generatePatch } from "@daalu/rbac";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
-import { KubeAccess } from "@daalu/edge";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
 import { openGatewayStore, createApiToken } from "../src/admin.js";
 import { k8sSessions } from "../src/http/k8s-session.js";
 import { seedTenant, type Tokens } from "./helpers.js";
-import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
+import { edgeAsPod, startK8sGateway, type K8sGateway } from "./k8s-harness.js";
+import { blob, get, httpTarget, listenOn } from "../../../packages/kube-double/test/http-target.js";
 
 // The real kubectl exec, attach and cp through the hub: gateway (upgrade) ->
 // NATS duplex stream -> tunnel-proxy -> the edge's Session RPC (loopback gRPC,
@@ -39,9 +39,12 @@ interface Run {
   err: string;
 }
 
-function kubectl(kubeconfig: string, args: string[], input?: Buffer): Promise<Run> {
+/** kubectl over WebSocket (1.32's default) or, with SPDY, as older clients and KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false do. */
+const SPDY = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false", KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" };
+
+function kubectl(kubeconfig: string, args: string[], input?: Buffer, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", path.join(dir, "cache"), ...args], { stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
+    const child = spawn("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", path.join(dir, "cache"), ...args], { stdio: ["pipe", "pipe", "pipe"], timeout: 60_000, env: { ...process.env, ...env } });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -87,12 +90,8 @@ before(async () => {
   acme.operator = (await createApiToken(store, "acme", "olga", { role: "operator" })).token;
   await store.close();
   dir = mkdtempSync(path.join(tmpdir(), "k8s-exec-kubectl-"));
-  const edgeApiServer = async (kube: TunnelStack["kube"]) => {
-    const podConfig = path.join(dir, "edge-pod.kubeconfig");
-    writeFileSync(podConfig, kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
-    const access = await KubeAccess.open({ kubeconfig: podConfig, namespace: "daalu-edge", secretName: "daalu-edge-tunnel", proxyServiceAccount: "daalu-edge-proxy", timeoutMs: 5_000 });
-    return access.apiServerRef();
-  };
+  const edgeApiServer = edgeAsPod(dir);
+
   stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], {}, { edgeApiServer });
   cluster = stack.clusterIds[0]!;
   gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
@@ -170,3 +169,46 @@ test("after the customer applies the exec scope's generated patch, exec, exec -i
   });
   for (const s of stack.kube.sessions({ kind: "exec" })) assert.equal(s.user, "system:serviceaccount:daalu-edge:daalu-edge-proxy", "as the edge's proxy account");
 });
+
+test("SPDY/3.1 through the hub as opaque bytes (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false): exec, exec -i 1 MiB, exit code", { timeout: 60_000 }, async () => {
+  const host = await kubectl(operator, ["exec", POD, "--", "cat", "/etc/hostname"], undefined, SPDY);
+  assert.equal(host.code, 0, host.err);
+  assert.equal(host.out.toString().trim(), POD);
+  const sent = randomBytes(1024 * 1024);
+  const piped = await kubectl(operator, ["exec", "-i", POD, "--", "cat"], sent, SPDY);
+  assert.equal(piped.code, 0, piped.err);
+  assert.ok(piped.out.equals(sent), `1 MiB byte-exact (got ${piped.out.length} bytes)`);
+  const failed = await kubectl(operator, ["exec", POD, "--", "sh", "-c", "exit 3"], undefined, SPDY);
+  assert.equal(failed.code, 3);
+});
+
+for (const [mode, env] of [["WebSocket-tunnelled SPDY (default)", {}], ["raw SPDY", SPDY]] as const) {
+  test(`kubectl port-forward through the hub, ${mode}: 100 parallel requests and a 64 MiB download byte-exact`, { timeout: 120_000 }, async () => {
+    const data = blob();
+    const app = httpTarget(data);
+    stack.kube.setPortTarget("default", POD, 80, `127.0.0.1:${await listenOn(app)}`);
+    const child = spawn("kubectl", ["--kubeconfig", operator, "--cache-dir", path.join(dir, "cache"), "port-forward", `pod/${POD}`, ":80"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    try {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      let err = "";
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const port = await eventually(() => {
+        const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 80/.exec(out);
+        assert.ok(m, `${out}${err}`);
+        return Number(m[1]);
+      });
+      const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => get(port, `/r${i}`)));
+      answers.forEach((a, i) => assert.deepEqual([a.status, a.body.toString()], [200, `hello /r${i}`]));
+      const t0 = Date.now();
+      const big = await get(port, "/blob");
+      const ms = Date.now() - t0;
+      assert.equal(big.status, 200);
+      assert.ok(big.body.equals(data), `64 MiB byte-exact (got ${big.body.length} bytes)`);
+      console.log(`${mode}: 64 MiB through the hub in ${ms} ms (${((64 * 1000) / ms).toFixed(1)} MiB/s)`);
+    } finally {
+      child.kill("SIGINT");
+      app.close();
+    }
+  });
+}

@@ -13,7 +13,11 @@ import { inviteClient } from "@daalu/invite";
 import { peeringClient } from "@daalu/peering";
 import type { FastifyInstance } from "fastify";
 import { createLogger, type Logger } from "@daalu/runtime";
-import { selfSignedTls } from "@daalu/kube-double";
+import { selfSignedTls, type KubeDouble } from "@daalu/kube-double";
+import { KubeAccess } from "@daalu/edge";
+import type { ApiServerRef } from "@daalu/edge/proxy";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import type { TestEnv } from "@daalu/testing";
 import { openGatewayStore } from "../src/admin.js";
 import { Authenticator } from "../src/auth.js";
@@ -100,5 +104,18 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
       await app.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * The edge's credentials as in a pod (startTunnelStack's `edgeApiServer`): its KubeAccess, logged in as the pod's own
+ * account (a kubeconfig written in `dir`), mints the proxy account's token (TokenRequest).
+ */
+export function edgeAsPod(dir: string): (kube: KubeDouble) => Promise<ApiServerRef> {
+  return async (kube) => {
+    const podConfig = path.join(dir, "edge-pod.kubeconfig");
+    writeFileSync(podConfig, kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
+    const access = await KubeAccess.open({ kubeconfig: podConfig, namespace: "daalu-edge", secretName: "daalu-edge-tunnel", proxyServiceAccount: "daalu-edge-proxy", timeoutMs: 5_000 });
+    return access.apiServerRef();
   };
 }

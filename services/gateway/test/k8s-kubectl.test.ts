@@ -6,11 +6,10 @@ import path from "node:path";
 import { eventually, setup, type TestEnv } from "@daalu/testing";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
 import { http, seedTenant, type Tokens } from "./helpers.js";
-import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
+import { edgeAsPod, startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 import { Kubectl, kubectlCases } from "./kubectl-cases.js";
 import { tunnelSecretCases } from "./kubectl-secret-cases.js";
 import { kubectlParityCases, kubectlTimings } from "./kubectl-parity-cases.js";
-import { KubeAccess } from "@daalu/edge";
 
 // The real kubectl through gateway -> NATS -> tunnel-proxy -> edge (loopback
 // gRPC, no WireGuard) -> kube-double, compared with kubectl run directly
@@ -34,12 +33,8 @@ before(async () => {
   acme = await seedTenant(env, "acme");
   globex = await seedTenant(env, "globex");
   dir = mkdtempSync(path.join(tmpdir(), "k8s-kubectl-"));
-  const edgeApiServer = async (kube: TunnelStack["kube"]) => {
-    const podConfig = path.join(dir, "edge-pod.kubeconfig");
-    writeFileSync(podConfig, kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
-    const access = await KubeAccess.open({ kubeconfig: podConfig, namespace: "daalu-edge", secretName: "daalu-edge-tunnel", proxyServiceAccount: "daalu-edge-proxy", timeoutMs: 5_000 });
-    return access.apiServerRef();
-  };
+  const edgeApiServer = edgeAsPod(dir);
+
   stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], {}, { edgeApiServer });
   cluster = stack.clusterIds[0]!;
   gw = await startK8sGateway(env);
