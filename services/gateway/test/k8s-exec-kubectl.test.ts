@@ -7,15 +7,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
-import { CallerKind } from "@daalu/proto";
-import { peeringClient } from "@daalu/peering";
 import { generatePatch } from "@daalu/rbac";
-import { eventually, setup, type TestEnv } from "@daalu/testing";
-import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
-import { openGatewayStore, createApiToken } from "../src/admin.js";
-import { k8sSessions } from "../src/http/k8s-session.js";
-import { seedTenant, type Tokens } from "./helpers.js";
-import { edgeAsPod, startK8sGateway, type K8sGateway } from "./k8s-harness.js";
+import { eventually } from "@daalu/testing";
+import { edgeAsPod } from "./k8s-harness.js";
+import { startSessionStack, type SessionStack } from "./session-harness.js";
 import { blob, get, httpTarget, listenOn } from "../../../packages/kube-double/test/http-target.js";
 
 // The real kubectl exec, attach and cp through the hub: gateway (upgrade) ->
@@ -26,11 +21,7 @@ import { blob, get, httpTarget, listenOn } from "../../../packages/kube-double/t
 
 const POD = "nginx"; // default namespace, container "nginx" (the double's fixtures)
 
-let env: TestEnv;
-let stack: TunnelStack;
-let gw: K8sGateway;
-let acme: Tokens & { operator: string };
-let cluster: string;
+let s: SessionStack;
 let dir: string;
 
 interface Run {
@@ -58,7 +49,7 @@ function kubectl(kubeconfig: string, args: string[], input?: Buffer, env: Record
 }
 
 async function kubeconfigFor(token: string, name: string): Promise<string> {
-  const kc = await fetch(`${gw.httpUrl}/v1/clusters/${cluster}/kubeconfig?token=include`, { headers: { authorization: `Bearer ${token}` } });
+  const kc = await fetch(`${s.gw.httpUrl}/v1/clusters/${s.cluster}/kubeconfig?token=include`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(kc.status, 200, await kc.clone().text());
   const file = path.join(dir, `${name}.kubeconfig`);
   writeFileSync(file, await kc.text(), { mode: 0o600 });
@@ -73,10 +64,10 @@ interface SessionRow {
 }
 
 async function sessionRows(): Promise<SessionRow[]> {
-  const db = new pg.Client({ connectionString: env.databaseUrl });
+  const db = new pg.Client({ connectionString: s.env.databaseUrl });
   await db.connect();
   try {
-    return (await db.query<SessionRow>(`select session_phase, session_command, bytes_in, bytes_out, status_code, session_close_reason from audit.calls where cluster_id = $1 and session_phase > 0`, [cluster])).rows;
+    return (await db.query<SessionRow>(`select session_phase, session_command, bytes_in, bytes_out, status_code, session_close_reason from audit.calls where cluster_id = $1 and session_phase > 0`, [s.cluster])).rows;
   } finally {
     await db.end();
   }
@@ -86,27 +77,13 @@ let operator: string;
 let viewer: string;
 
 before(async () => {
-  env = await setup();
-  acme = { ...(await seedTenant(env, "acme")), operator: "" };
-  const store = await openGatewayStore(env.databaseUrl);
-  acme.operator = (await createApiToken(store, "acme", "olga", { role: "operator" })).token;
-  await store.close();
   dir = mkdtempSync(path.join(tmpdir(), "k8s-exec-kubectl-"));
-  const edgeApiServer = edgeAsPod(dir);
-
-  stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], {}, { edgeApiServer });
-  cluster = stack.clusterIds[0]!;
-  gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
-    const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
-    k8sSessions(app, { auth, peering, nc: env.nc, natsPrefix: env.prefix, assistantTenants: [], headTimeoutMs: 10_000, logger });
-  });
-  operator = await kubeconfigFor(acme.operator, "operator");
-  viewer = await kubeconfigFor(acme.viewer, "viewer");
+  s = await startSessionStack({}, { edgeApiServer: edgeAsPod(dir) });
+  operator = await kubeconfigFor(s.acme.operator, "operator");
+  viewer = await kubeconfigFor(s.acme.viewer, "viewer");
 });
 after(async () => {
-  await gw?.close();
-  await stack?.stop();
-  await env?.cleanup();
+  await s?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -114,20 +91,20 @@ test("the default read-only RBAC: kubectl exec is Forbidden with the API server'
   const r = await kubectl(operator, ["exec", POD, "--", "cat", "/etc/hostname"]);
   assert.notEqual(r.code, 0);
   assert.match(r.err, /pods "nginx" is forbidden: User "system:serviceaccount:daalu-edge:daalu-edge-proxy" cannot (create|get) resource "pods\/exec" in API group "" in the namespace "default"/);
-  assert.equal(stack.kube.sessions({ kind: "exec" }).length, 0);
+  assert.equal(s.stack.kube.sessions({ kind: "exec" }).length, 0);
 });
 
 test("a viewer is refused by the hub before anything reaches the cluster", async () => {
   const r = await kubectl(viewer, ["exec", POD, "--", "cat", "/etc/hostname"]);
   assert.notEqual(r.code, 0);
   assert.match(r.err, /operator/i, r.err);
-  assert.equal(stack.kube.sessions({ kind: "exec" }).length, 0);
+  assert.equal(s.stack.kube.sessions({ kind: "exec" }).length, 0);
 });
 
 test("after the customer applies the exec scope's generated patch, exec, exec -i, exit codes, attach and cp work through the hub", { timeout: 120_000 }, async () => {
   const patch = generatePatch({ scopes: ["exec"] }, { release: "daalu-edge", namespace: "daalu-edge", chartVersion: "0.1.0", appVersion: "0.1.0", hubUrl: "https://hub.example.com" });
   const kc = new KubeConfig();
-  kc.loadFromString(stack.kube.kubeconfig({ token: "admin-token" }));
+  kc.loadFromString(s.stack.kube.kubeconfig({ token: "admin-token" }));
   const k8s = KubernetesObjectApi.makeApiClient(kc);
   for (const o of patch.objects) await k8s.create(o as KubernetesObject);
 
@@ -154,7 +131,7 @@ test("after the customer applies the exec scope's generated patch, exec, exec -i
   writeFileSync(path.join(local, "blob.bin"), file);
   const up = await kubectl(operator, ["cp", path.join(local, "blob.bin"), `default/${POD}:/tmp/blob.bin`]);
   assert.equal(up.code, 0, up.err);
-  assert.ok(Buffer.from(stack.kube.podFs("default", POD).readFile("/tmp/blob.bin")!).equals(file), "uploaded byte-exact");
+  assert.ok(Buffer.from(s.stack.kube.podFs("default", POD).readFile("/tmp/blob.bin")!).equals(file), "uploaded byte-exact");
   const down = await kubectl(operator, ["cp", `default/${POD}:/tmp/blob.bin`, path.join(dir, "back.bin")]);
   assert.equal(down.code, 0, down.err);
   assert.ok(readFileSync(path.join(dir, "back.bin")).equals(file), "downloaded byte-exact");
@@ -169,7 +146,7 @@ test("after the customer applies the exec scope's generated patch, exec, exec -i
     const big = rows.find((r) => Number(r.bytes_in) >= sent.length && Number(r.bytes_out) >= sent.length);
     assert.ok(big, "bytes in counted for exec -i");
   });
-  for (const s of stack.kube.sessions({ kind: "exec" })) assert.equal(s.user, "system:serviceaccount:daalu-edge:daalu-edge-proxy", "as the edge's proxy account");
+  for (const x of s.stack.kube.sessions({ kind: "exec" })) assert.equal(x.user, "system:serviceaccount:daalu-edge:daalu-edge-proxy", "as the edge's proxy account");
 });
 
 test("SPDY/3.1 through the hub as opaque bytes (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false): exec, exec -i 1 MiB, exit code", { timeout: 60_000, skip: spdySkip }, async () => {
@@ -188,7 +165,7 @@ for (const [mode, env] of [["WebSocket-tunnelled SPDY (default)", {}], ["raw SPD
   test(`kubectl port-forward through the hub, ${mode}: 100 parallel requests and a 64 MiB download byte-exact`, { timeout: 120_000, skip: spdySkip }, async () => {
     const data = blob();
     const app = httpTarget(data);
-    stack.kube.setPortTarget("default", POD, 80, `127.0.0.1:${await listenOn(app)}`);
+    s.stack.kube.setPortTarget("default", POD, 80, `127.0.0.1:${await listenOn(app)}`);
     const child = spawn("kubectl", ["--kubeconfig", operator, "--cache-dir", path.join(dir, "cache"), "port-forward", `pod/${POD}`, ":80"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     try {
       let out = "";

@@ -10,6 +10,8 @@ import WebSocket from "ws";
 import { CallerKind } from "@daalu/proto";
 import { peeringClient } from "@daalu/peering";
 import { setup, type TestEnv } from "@daalu/testing";
+import type { KubeDouble } from "@daalu/kube-double";
+import type { ApiServerRef } from "@daalu/edge/proxy";
 import { startTunnelStack, type TunnelStack } from "../../tunnel-proxy/test/harness.js";
 import { openGatewayStore, createApiToken } from "../src/admin.js";
 import { k8sSessions } from "../src/http/k8s-session.js";
@@ -34,8 +36,11 @@ export interface SessionStack {
   close(): Promise<void>;
 }
 
-/** `tunnelProxyEnv`: extra TUNNEL_PROXY_* settings (limits, timeouts). */
-export async function startSessionStack(tunnelProxyEnv: Record<string, string>): Promise<SessionStack> {
+/**
+ * `tunnelProxyEnv`: extra TUNNEL_PROXY_* settings (limits, timeouts); `edgeApiServer`: where the edge's sessions go
+ * (default: the `ws` stand-in `up`, with a fixed token; e.g. `edgeAsPod(dir)` for the kube-double as the proxy account).
+ */
+export async function startSessionStack(tunnelProxyEnv: Record<string, string>, opts: { edgeApiServer?: (kube: KubeDouble) => Promise<ApiServerRef> } = {}): Promise<SessionStack> {
   const env = await setup();
   const acme = { ...(await seedTenant(env, "acme")), operator: "", assistant: "" };
   const store = await openGatewayStore(env.databaseUrl);
@@ -43,7 +48,7 @@ export async function startSessionStack(tunnelProxyEnv: Record<string, string>):
   acme.assistant = (await createApiToken(store, "acme", "helper", { role: "operator", kind: "assistant" })).token;
   await store.close();
   const up = await startSessionUpstream();
-  const stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], tunnelProxyEnv, { edgeApiServer: async () => ({ server: up.url, token: "edge-proxy-token" }) });
+  const stack = await startTunnelStack(env, [{ tenant: "acme", name: "prod" }], tunnelProxyEnv, { edgeApiServer: opts.edgeApiServer ?? (async () => ({ server: up.url, token: "edge-proxy-token" })) });
   const cluster = stack.clusterIds[0]!;
   const gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
     const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
