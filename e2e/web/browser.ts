@@ -87,3 +87,19 @@ export async function tabTo(page: Page, selector: string, max = 60): Promise<voi
   const at = await page.evaluate<string | undefined>("document.activeElement?.outerHTML.slice(0, 200)");
   assert.fail(`${selector} not reached with ${max} Tab presses (focus on ${at})`);
 }
+
+/** Signs in through the sign-in page by keyboard (the app sends /clusters to /signin first). */
+export async function signInAs(page: Page, tenant: string, username: string, password: string): Promise<void> {
+  await page.goto("/clusters");
+  await page.waitForURL(/\/signin\?returnTo=%2Fclusters$/);
+  await page.getByRole("heading", { name: "Sign in to Daalu Federation" }).waitFor();
+  await tabTo(page, "input[name=tenant]");
+  await page.keyboard.type(tenant);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(username);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/clusters$/);
+  await page.getByRole("heading", { name: "Clusters", exact: true }).waitFor();
+}

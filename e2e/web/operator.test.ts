@@ -34,7 +34,7 @@ import { runEdge, secretData, startKube } from "../../edge/test/helpers.js";
 import { startEdgeRun, WG_PORT } from "../edge-host.js";
 import { startHubStack, type HubStack } from "../hub-stack.js";
 import { e2eSkipReason, HUB_UNDERLAY_IP, Netns, type NsHost } from "../netns.js";
-import { assertAccessible, assertNoProblems, browserSkipReason, launchBrowser, openTab, screenshot, tabTo, type Tab } from "./browser.js";
+import { assertAccessible, assertNoProblems, browserSkipReason, launchBrowser, openTab, screenshot, signInAs, tabTo, type Tab } from "./browser.js";
 
 const skip = e2eSkipReason() ?? browserSkipReason();
 const SECRET = "daalu-edge-tunnel";
@@ -101,21 +101,8 @@ async function startWorld(): Promise<World> {
   return { hub, databaseUrl: env.databaseUrl, net, edgeHost, kube, edgeKubeconfig, browser };
 }
 
-/** Signs in through the sign-in page by keyboard (the app sends /clusters to /signin first). */
-async function signIn(page: Page, username: keyof typeof PASSWORD): Promise<void> {
-  await page.goto("/clusters");
-  await page.waitForURL(/\/signin\?returnTo=%2Fclusters$/);
-  await page.getByRole("heading", { name: "Sign in to Daalu Federation" }).waitFor();
-  await tabTo(page, "input[name=tenant]");
-  await page.keyboard.type("acme");
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(username);
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(PASSWORD[username]);
-  await page.keyboard.press("Enter");
-  await page.waitForURL(/\/clusters$/);
-  await page.getByRole("heading", { name: "Clusters", exact: true }).waitFor();
-}
+/** Signs in as one of the two users by keyboard. */
+const signIn = (page: Page, username: keyof typeof PASSWORD) => signInAs(page, "acme", username, PASSWORD[username]);
 
 const row = (page: Page, id: string) => page.locator(`[role=row][data-cluster-id="${id}"]`);
 

@@ -144,6 +144,8 @@ export interface RequestOptions {
   /** Do not treat 401 as "session ended" (the sign-in calls themselves). */
   quiet401?: boolean;
   signal?: AbortSignal;
+  /** Send `body` (a string) as is with this Content-Type instead of as JSON (e.g. a YAML upload). */
+  contentType?: string;
 }
 
 /** GETs started by the entry (boot.ts) before the app's code has loaded, each taken by the first api() call for it. */
@@ -171,13 +173,13 @@ async function takeEarly(method: string, path: string, body: unknown): Promise<R
 
 export async function api<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body !== undefined) headers["content-type"] = opts.contentType ?? "application/json";
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["x-csrf-token"] = csrfToken;
   let res: Response;
   try {
     const pre = await takeEarly(method, path, body);
     opts.signal?.throwIfAborted();
-    res = pre ?? (await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal }));
+    res = pre ?? (await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : opts.contentType ? String(body) : JSON.stringify(body), signal: opts.signal }));
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
     throw new ApiError(0, "NETWORK", "The hub could not be reached. Check your connection; the page retries when you act again.");

@@ -12,9 +12,9 @@ import { ClustersPage } from "./pages/Clusters";
 const SignInPage = lazy(() => import("./pages/SignIn").then((m) => ({ default: m.SignInPage })));
 const ClusterDetailPage = lazy(() => import("./pages/ClusterDetail").then((m) => ({ default: m.ClusterDetailPage })));
 const NotFoundPage = lazy(() => import("./pages/Placeholders").then((m) => ({ default: m.NotFoundPage })));
-const RbacPage = lazy(() => import("./pages/Placeholders").then((m) => ({ default: m.RbacPage })));
+const RbacPage = lazy(() => import("./pages/Rbac").then((m) => ({ default: m.RbacPage })));
 const SubnetSettingsPage = lazy(() => import("./pages/SubnetSettings").then((m) => ({ default: m.SubnetSettingsPage })));
-const ReconciliationPage = lazy(() => import("./pages/Placeholders").then((m) => ({ default: m.ReconciliationPage })));
+const ReconciliationPage = lazy(() => import("./pages/Drift").then((m) => ({ default: m.ReconciliationPage })));
 
 const loading = <p className="page-loading" role="status">Loading…</p>;
 const later = (page: ReactNode) => <Suspense fallback={loading}>{page}</Suspense>;

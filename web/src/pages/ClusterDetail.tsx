@@ -1,8 +1,8 @@
 /**
  * One cluster: overview (edge health, nodes, rollouts, connection history,
  * alerts, usage, the kubectl panel, diagnostic blob, kubeconfig, re-enroll,
- * delete), audit, settings. Tabs are routes: /clusters/:id, /clusters/:id/audit,
- * /clusters/:id/settings.
+ * delete), audit, drift, settings. Tabs are routes: /clusters/:id, /clusters/:id/audit,
+ * /clusters/:id/drift, /clusters/:id/settings.
  */
 import { useEffect, useState } from "react";
 import { Button, Dialog, DialogTrigger, Form, Heading, Input, Label, Link, Modal, ModalOverlay, Tab, TabList, TabPanel, Tabs, TextField } from "react-aria-components";
@@ -13,6 +13,7 @@ import { useLive } from "../live";
 import { useSession } from "../session";
 import { IssuedInvitePanel } from "./AddCluster";
 import { AuditTab } from "./Audit";
+import { DriftTab } from "./Drift";
 import { StatusBadge } from "./Clusters";
 import { KubectlPanel } from "./KubectlPanel";
 import { AlertsSection, EdgeSection, HistorySection, NodesSection, RolloutsSection, Section, UsageSection, useGet } from "./ClusterSections";
@@ -150,10 +151,10 @@ function SettingsTab({ c }: { c: Cluster }) {
     <Section title="Settings" id="settings-h">
       <ul>
         <li>
-          <Link href={`/settings/clusters/${enc(c.id)}/rbac`}>RBAC of {c.name}</Link> — what the edge may read and do (comes with RBAC widening).
+          <Link href={`/settings/clusters/${enc(c.id)}/rbac`}>RBAC of {c.name}</Link> — what the edge may read and do, and the change that widens it.
         </li>
         <li>
-          <Link href="/settings/clusters/reconciliation">Reconciliation</Link> — drift detection per cluster (comes with drift detection).
+          <Link href="/settings/clusters/reconciliation">Reconciliation</Link> — drift detection on or off, for every cluster.
         </li>
       </ul>
     </Section>
@@ -202,6 +203,9 @@ export function ClusterDetailPage() {
           <Tab id="audit" className="tab">
             Audit
           </Tab>
+          <Tab id="drift" className="tab">
+            Drift
+          </Tab>
           <Tab id="settings" className="tab">
             Settings
           </Tab>
@@ -218,6 +222,9 @@ export function ClusterDetailPage() {
         </TabPanel>
         <TabPanel id="audit" className="tabpanel">
           <AuditTab clusterId={c.id} />
+        </TabPanel>
+        <TabPanel id="drift" className="tabpanel grid">
+          <DriftTab c={c} />
         </TabPanel>
         <TabPanel id="settings" className="tabpanel">
           <SettingsTab c={c} />
