@@ -42,27 +42,18 @@ import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { Pool } from "undici";
 import { e2eSkipReason } from "../e2e/netns.js";
+import { log, numArg, pct, r2, r3, runMain } from "./lib/bench-cli.js";
 import { diff, sample, type Sample, type Watched } from "./lib/cpu.js";
 import { startProxyWorld } from "./lib/proxy-world.js";
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : def;
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number`);
-  return v;
-}
-const N = arg("n", 5000);
-const WARMUP = arg("warmup", 500);
-const CONCURRENCY = arg("concurrency", 64);
-const N_C1 = arg("c1-n", 1000);
-const IDLE_S = arg("idle-seconds", 3);
-const MAX_SECONDS = arg("max-seconds", 300);
+const N = numArg("n", 5000);
+const WARMUP = numArg("warmup", 500);
+const CONCURRENCY = numArg("concurrency", 64);
+const N_C1 = numArg("c1-n", 1000);
+const IDLE_S = numArg("idle-seconds", 3);
+const MAX_SECONDS = numArg("max-seconds", 300);
 const LOOPBACK = process.argv.includes("--loopback");
 const deadline = Date.now() + MAX_SECONDS * 1000;
-const log = (s: string) => process.stdout.write(`${s}\n`);
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0);
-const r2 = (x: number) => Math.round(x * 100) / 100;
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const PATH = "/api/v1/namespaces/shop/pods";
 const ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 /** CPU-table labels summed into hub_cpu_ms_per_call (what a hub node spends per call, WireGuard aside). */
@@ -264,10 +255,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect as tcpConnect, type Socket } from "node:net";
 import path from "node:path";
-import { connect as tlsConnect } from "node:tls";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { buildConnector } from "undici";
 import { spawnService, type ServiceProcess } from "@daalu/testing";
 import { spawnServiceIn } from "../../e2e/hub-stack.js";
@@ -120,25 +120,39 @@ export function nsPlace(host: NsHost, label: string): Place & { dialerPid(): num
 }
 
 /**
+ * A TLS connection to 127.0.0.1:`port` inside `place` (identity checked
+ * against 127.0.0.1, as the certificates name it), Nagle off.
+ */
+export function tlsDial(place: Place, port: number, ca: string, alpn = "http/1.1"): Promise<TLSSocket> {
+  return place.dial(port).then(
+    (raw) =>
+      new Promise<TLSSocket>((resolve, reject) => {
+        raw.setNoDelay(true);
+        const s = tlsConnect({ socket: raw, ca, host: "127.0.0.1", ALPNProtocols: [alpn] });
+        s.once("error", reject);
+        s.once("secureConnect", () => {
+          s.removeListener("error", reject);
+          resolve(s);
+        });
+      }),
+  );
+}
+
+/**
  * An undici connector that opens its connections with `place.dial(port)`,
- * over TLS when `ca` is given (identity checked against 127.0.0.1, as the
- * certificates name it). The same code for every place, so the direct and
- * the tunnel path pay the same client-side cost.
+ * over TLS when `ca` is given (tlsDial). The same code for every place, so
+ * the direct and the tunnel path pay the same client-side cost.
  */
 export function connector(place: Place, port: number, ca?: string): buildConnector.connector {
   return (_opts, cb) => {
-    place.dial(port).then(
-      (raw) => {
-        raw.setNoDelay(true);
-        if (!ca) return cb(null, raw);
-        const s = tlsConnect({ socket: raw, ca, host: "127.0.0.1", ALPNProtocols: ["http/1.1"] });
-        const fail = (err: Error) => cb(err, null);
-        s.once("error", fail);
-        s.once("secureConnect", () => {
-          s.removeListener("error", fail);
-          cb(null, s);
+    const sock: Promise<Socket> = ca
+      ? tlsDial(place, port, ca)
+      : place.dial(port).then((raw) => {
+          raw.setNoDelay(true);
+          return raw;
         });
-      },
+    sock.then(
+      (s) => cb(null, s),
       (err: Error) => cb(err, null),
     );
   };

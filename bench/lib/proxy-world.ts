@@ -21,6 +21,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import type { TLSSocket } from "node:tls";
 import path from "node:path";
 import { Pool } from "undici";
 import { HUB_SERVICES, startStack, type StackOptions } from "@daalu/stack";
@@ -30,7 +31,7 @@ import { freePort } from "@daalu/runtime";
 import { HUB_UNDERLAY_IP, Netns } from "../../e2e/netns.js";
 import { findPids, type Watched } from "./cpu.js";
 import { gatewayTls } from "./gateway-tls.js";
-import { cleanUpOnExit, connector, nsPlace, readyFields, rootPlace, type Place } from "./places.js";
+import { cleanUpOnExit, connector, nsPlace, readyFields, rootPlace, tlsDial, type Place } from "./places.js";
 
 const TENANT = "bench";
 const SECRET = "daalu-edge-tunnel";
@@ -42,11 +43,16 @@ export interface ProxyWorld {
   clusterId: string;
   /** A viewer API token of the tenant (what a read-only kubectl user holds). */
   viewerToken: string;
+  /** The tenant admin's API token (sessions need operator or admin). */
+  adminToken: string;
   databaseUrl: string;
   /** The gateway over TLS: `/k8s/clusters/<id>/...`. */
   gateway: Pool;
   /** The API server over TLS, dialled where the edge runs. */
   apiServer: Pool;
+  /** One fresh TLS connection to the gateway / the API server (for upgraded sessions), as the Pools dial theirs. */
+  dialGateway(): Promise<TLSSocket>;
+  dialApiServer(): Promise<TLSSocket>;
   /** The processes whose CPU the bench reports (re-read each time: PostgreSQL backends come and go). */
   watched(): Watched[];
   /** Recent output of every service (or those whose label starts with `only`), for an error report. */
@@ -78,7 +84,12 @@ async function listening(place: Place, port: number, what: string): Promise<void
   }
 }
 
-export async function startProxyWorld(opts: { wireguard: boolean; concurrency: number }): Promise<ProxyWorld> {
+/**
+ * `sessions`: the API server also serves the bench's session targets
+ * (kube-api.ts BENCH_KUBE_SESSIONS: exec and port-forward allowed to the
+ * edge's proxy account, a blob server behind default/nginx port 80).
+ */
+export async function startProxyWorld(opts: { wireguard: boolean; concurrency: number; sessions?: boolean }): Promise<ProxyWorld> {
   const stops: Array<() => Promise<unknown> | unknown> = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await Promise.resolve().then(s).catch(() => undefined);
@@ -152,7 +163,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         return st;
       });
 
-    const kube = svc(edge, "kube-double (API server)", "bench/lib/kube-api.ts", { BENCH_KUBE_DIR: dir, BENCH_KUBE_PORT: opts.wireguard ? "6443" : "0" });
+    const kube = svc(edge, "kube-double (API server)", "bench/lib/kube-api.ts", { BENCH_KUBE_DIR: dir, BENCH_KUBE_PORT: opts.wireguard ? "6443" : "0", ...(opts.sessions ? { BENCH_KUBE_SESSIONS: "1" } : {}) });
     const kubePort = Number((await within(readyFields(kube), "kube-double", logs))["port"]);
     const kubeCa = readFileSync(path.join(dir, "kube-ca.pem"), "utf8");
 
@@ -254,6 +265,9 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       topology,
       clusterId,
       viewerToken,
+      adminToken,
+      dialGateway: () => tlsDial(hub, gwPort, gwCa),
+      dialApiServer: () => tlsDial(edge, kubePort, kubeCa),
       databaseUrl: env.databaseUrl,
       gateway,
       apiServer,
