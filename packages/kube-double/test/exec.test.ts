@@ -1,7 +1,6 @@
 /** The real kubectl exec, attach and cp against the double's WebSocket streams. */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +8,7 @@ import { join } from "node:path";
 import { eventually } from "@daalu/testing";
 import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
 import { kubectlFor, type Kubectl } from "./kubectl.js";
-import { assertExitCodes, assertStdinRoundTrip, underTerminal } from "./exec-checks.js";
+import { assertExitCodes, assertStdinRoundTrip, assertTtyResize, underTerminal } from "./exec-checks.js";
 
 const POD = "nginx"; // default namespace, container "nginx" (testdata/kube/pods.json)
 
@@ -46,31 +45,7 @@ describe("kubectl exec, attach and cp against the double", () => {
   });
 
   test("exec -it under a pseudo-terminal: prompt, echo, stty size follows a resize, exit code", async () => {
-    const { child, output, exited } = underTerminal(k, ["exec", "-it", POD, "--", "sh"]);
-    try {
-      await eventually(() => assert.ok(output().includes("$ "), output()), { timeoutMs: 10_000 });
-      child.stdin.write("stty size\r");
-      await eventually(() => assert.match(output(), /stty size\r\n30 100\r\n\$ $/), { timeoutMs: 5000 });
-      const session = double.sessions({ pod: POD, kind: "exec", running: true }).at(-1)!;
-      assert.equal(session.tty, true);
-      // Resize the terminal kubectl runs in (script's child's pty), as a window resize does: kubectl gets SIGWINCH and sends the new size.
-      const ptsOf = spawn("sh", ["-c", `for p in $(pgrep -P ${child.pid}); do readlink /proc/$p/fd/0; done | grep -m1 /dev/pts`]);
-      let pts = "";
-      ptsOf.stdout.on("data", (d: Buffer) => (pts += d.toString()));
-      await new Promise((resolve) => ptsOf.on("close", resolve));
-      assert.match(pts.trim(), /^\/dev\/pts\/\d+$/);
-      await new Promise((resolve) => spawn("stty", ["-F", pts.trim(), "rows", "40", "cols", "120"]).on("close", resolve));
-      await eventually(() => assert.deepEqual(session.size, { width: 120, height: 40 }), { timeoutMs: 5000 });
-      child.stdin.write("stty size\r");
-      await eventually(() => assert.match(output(), /40 120\r\n\$ $/), { timeoutMs: 5000 });
-      child.stdin.write("echo hi there\r");
-      await eventually(() => assert.match(output(), /echo hi there\r\nhi there\r\n\$ $/), { timeoutMs: 5000 });
-      child.stdin.write("exit 4\r");
-      assert.equal(await exited, 4);
-      assert.deepEqual([session.reason, session.exitCode], ["exit", 4]);
-    } finally {
-      child.kill("SIGKILL");
-    }
+    await assertTtyResize(k, double, POD);
   });
 
   test("Ctrl-C typed in exec -it reaches the command as SIGINT: sleep ends with 130, and so does kubectl", async () => {

@@ -19,12 +19,13 @@ export interface Kubectl {
   argv(args: string[], token?: string): string[];
   /** Start a long-running kubectl (logs -f, get -w, rollout status); read `out()`, then `stop()`. */
   start(args: string[], token?: string): { child: ChildProcess; out(): string; err(): string; exited: Promise<number> ; stop(): Promise<number> };
+  /** kubectl's environment (the test's, plus the extra settings it was made with). */
+  readonly env: NodeJS.ProcessEnv;
   cleanup(): void;
 }
 
 /** `env` is added to kubectl's environment (e.g. KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false for SPDY). */
 export function kubectlFor(double: KubeDouble, defaultToken = "admin-token", extraEnv: Record<string, string> = {}): Kubectl {
-  const env = { ...process.env, ...extraEnv };
   const dir = mkdtempSync(join(tmpdir(), "kube-double-kubectl-"));
   const configs = new Map<string, string>();
   const configFor = (token: string) => {
@@ -36,8 +37,22 @@ export function kubectlFor(double: KubeDouble, defaultToken = "admin-token", ext
     }
     return p;
   };
+  return kubectlWith(dir, configFor, defaultToken, extraEnv);
+}
+
+/**
+ * The same kubectl with a kubeconfig file made elsewhere (e.g. the hub's, downloaded from the gateway): its token
+ * arguments are ignored; `env` as for kubectlFor. cleanup() removes only its discovery cache.
+ */
+export function kubectlWithKubeconfig(kubeconfig: string, extraEnv: Record<string, string> = {}): Kubectl {
+  return kubectlWith(mkdtempSync(join(tmpdir(), "kubectl-")), () => kubeconfig, "", extraEnv);
+}
+
+function kubectlWith(dir: string, configFor: (token: string) => string, defaultToken: string, extraEnv: Record<string, string>): Kubectl {
+  const env = { ...process.env, ...extraEnv };
   const argv = (args: string[], token: string) => ["--kubeconfig", configFor(token), "--cache-dir", join(dir, "cache"), ...args];
   return {
+    env,
     run(args, token = defaultToken) {
       return new Promise((resolve) => {
         execFile("kubectl", argv(args, token), { env, timeout: 30_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {

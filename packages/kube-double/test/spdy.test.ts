@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { eventually } from "@daalu/testing";
 import { EDGE_PROXY_USER, startKubeDouble, type KubeDouble } from "../src/index.js";
 import { kubectlFor, type Kubectl } from "./kubectl.js";
-import { assertExitCodes, assertStdinRoundTrip, underTerminal } from "./exec-checks.js";
+import { assertExitCodes, assertStdinRoundTrip, assertTtyResize } from "./exec-checks.js";
 import { blob, get, httpTarget, listenOn } from "./http-target.js";
 
 const POD = "nginx";
@@ -64,20 +64,8 @@ describe("kubectl over SPDY/3.1 against the double", { skip }, () => {
     await assertStdinRoundTrip(k, double, POD);
   });
 
-  test("exec -it under a pseudo-terminal: the resize stream carries the terminal size; the exit code comes back", async () => {
-    const { child, output, exited } = underTerminal(k, ["exec", "-it", POD, "--", "sh"], SPDY_EXEC);
-    try {
-      await eventually(() => assert.ok(output().includes("$ "), output()), { timeoutMs: 10_000 });
-      child.stdin.write("stty size\r");
-      await eventually(() => assert.match(output(), /stty size\r\n30 100\r\n\$ $/), { timeoutMs: 5000 });
-      const s = double.sessions({ pod: POD, kind: "exec", running: true }).at(-1)!;
-      assert.deepEqual([s.tty, s.size], [true, { width: 100, height: 30 }]);
-      child.stdin.write("exit 4\r");
-      assert.equal(await exited, 4);
-      assert.deepEqual([s.reason, s.exitCode], ["exit", 4]);
-    } finally {
-      child.kill("SIGKILL");
-    }
+  test("exec -it under a pseudo-terminal: the resize stream carries the terminal size and a later resize; the exit code comes back", async () => {
+    await assertTtyResize(k, double, POD);
   });
 
   test("attach -i talks to the pod's echo loop", async () => {

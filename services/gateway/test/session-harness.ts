@@ -4,8 +4,6 @@
  * stand-in API server (session-upstream.ts), with the real peering, audit and
  * tunnel-proxy; tenant acme with viewer, operator and Assistant tokens.
  */
-import http from "node:http";
-import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { CallerKind } from "@daalu/proto";
 import { peeringClient } from "@daalu/peering";
@@ -18,6 +16,7 @@ import { k8sSessions } from "../src/http/k8s-session.js";
 import { seedTenant, type Tokens } from "./helpers.js";
 import { startK8sGateway, type K8sGateway } from "./k8s-harness.js";
 import { startSessionUpstream, type SessionUpstream } from "./session-upstream.js";
+import { refusedUpgrade, type Refusal } from "./upgrade-refusal.js";
 
 /** An open exec WebSocket; `received` collects its messages from the first (one can come with the 101). */
 export type ExecSocket = WebSocket & { received: Buffer[]; closed: Promise<number> };
@@ -32,7 +31,7 @@ export interface SessionStack {
   podPath(pod: string, sub?: string, query?: string): string;
   exec(pod: string, token?: string, query?: string): Promise<ExecSocket>;
   /** An upgrade that is refused: status, content type and body. */
-  refused(pathAndQuery: string, token: string, upgrade?: string): Promise<{ status: number; type: string; body: string }>;
+  refused(pathAndQuery: string, token: string, upgrade?: string): Promise<Refusal>;
   close(): Promise<void>;
 }
 
@@ -74,20 +73,7 @@ export async function startSessionStack(tunnelProxyEnv: Record<string, string>, 
       });
     },
     refused(pathAndQuery, token, upgrade = "websocket") {
-      return new Promise((resolve, reject) => {
-        const req = http.request(`${gw.httpUrl}${pathAndQuery}`, { headers: { authorization: `Bearer ${token}`, connection: "Upgrade", upgrade, "sec-websocket-key": randomBytes(16).toString("base64"), "sec-websocket-version": "13", "sec-websocket-protocol": "v5.channel.k8s.io" } });
-        req.on("upgrade", (_res, socket) => {
-          socket.destroy();
-          reject(new Error("upgraded"));
-        });
-        req.on("response", (res) => {
-          const parts: Buffer[] = [];
-          res.on("data", (d: Buffer) => parts.push(d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body: Buffer.concat(parts).toString() }));
-        });
-        req.on("error", reject);
-        req.end();
-      });
+      return refusedUpgrade(gw.httpUrl, pathAndQuery, token, { upgrade });
     },
     async close() {
       await gw.close();
