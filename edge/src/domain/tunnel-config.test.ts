@@ -17,6 +17,7 @@ const sampleConfig: TunnelConfig = {
   hubPublicKey: hub.publicKey,
   hubEndpoint: "hub.example.com:51820",
   keepaliveSeconds: 25,
+  hubEndpoints: [],
 };
 
 test("a valid hub answer parses; the interface gets our /32, the route and the peer only the hub /32", () => {

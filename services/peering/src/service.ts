@@ -74,7 +74,7 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
       pgPool,
     });
     const identity = await store.hubIdentity();
-    const hub: HubInfo = { publicKey: identity.publicKey, endpoint: config.hubEndpoint, keepaliveSeconds: Math.round(config.keepaliveMs / 1000) };
+    const hub: HubInfo = { publicKey: identity.publicKey, endpoint: config.hubEndpoint, endpoints: config.hubEndpoints, keepaliveSeconds: Math.round(config.keepaliveMs / 1000) };
 
     const nc = await connectNats(config.natsUrl, config.serviceName, logger);
     res.add("nats", () => nc.drain());
