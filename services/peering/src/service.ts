@@ -117,6 +117,7 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
         config: config.hubNode,
         edgeReleases: config.edgeReleases,
         guardCidrs: [config.subnetPool, config.hubPool],
+        hubEndpoints: config.hubEndpoints,
       });
       res.add("wg-node", () => node.stop());
       await node.start();

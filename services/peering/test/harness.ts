@@ -43,10 +43,10 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Peering on a fresh environment with one cluster "edge" of tenant acme; closed when the test ends. */
-export async function withCluster(t: { after(fn: () => Promise<unknown>): void }) {
+export async function withCluster(t: { after(fn: () => Promise<unknown>): void }, extra: Record<string, string> = {}) {
   const env = await setup();
   t.after(() => env.cleanup());
-  const svc = await startPeering(env);
+  const svc = await startPeering(env, extra);
   t.after(() => svc.stop());
   const acme = tenantClient(env, "acme");
   const id = (await acme.createCluster({ name: "edge" })).cluster!.id;

@@ -121,3 +121,10 @@ test("a home whose heartbeat is stale hands evaluation to the lowest live node, 
     ],
   );
 });
+
+test("PEERING_HUB_ENDPOINTS is handed out at enrollment in order, the first as hub_endpoint", { timeout: 60_000 }, async (t) => {
+  const { env, id } = await withCluster(t, { PEERING_HUB_ENDPOINTS: "hub-a.example:51820, 192.0.2.2:51820", PEERING_HUB_ENDPOINT: "ignored.example:51820" });
+  const res = await serviceClient(env).reserveEnrollment({ clusterId: id, publicKey: newKey(), enrollmentId: "enr-1" }, { tenantId: "acme" });
+  assert.equal(res.hubEndpoint, "hub-a.example:51820");
+  assert.deepEqual(res.hubEndpoints, ["hub-a.example:51820", "192.0.2.2:51820"]);
+});

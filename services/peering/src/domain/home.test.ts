@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { evaluatorOf, orphanOwner, shouldClaim } from "./home.js";
+import { edgeEndpoints, evaluatorOf, orphanOwner, shouldClaim } from "./home.js";
 
 describe("evaluatorOf", () => {
   const live = [
@@ -38,4 +38,17 @@ describe("shouldClaim", () => {
     assert.equal(shouldClaim({ ...base, draining: true }), false);
   });
   it("claims a cluster that has no home yet", () => assert.equal(shouldClaim({ ...base, homeNode: null, homeSinceMs: 0 }), true));
+});
+
+describe("edgeEndpoints", () => {
+  it("keeps the configured order, adds live nodes not in it, leaves draining nodes out", () => {
+    const live = [
+      { id: "hub-a", draining: false, endpoint: "a:51820" },
+      { id: "hub-b", draining: true, endpoint: "b:51820" },
+      { id: "hub-c", draining: false, endpoint: "c:51820" },
+      { id: "hub-d", draining: false, endpoint: "" },
+    ];
+    assert.deepEqual(edgeEndpoints(["b:51820", "a:51820"], live), ["a:51820", "c:51820"]);
+    assert.deepEqual(edgeEndpoints(["x:1"], []), ["x:1"]);
+  });
 });

@@ -35,3 +35,15 @@ export function orphanOwner(live: readonly LiveNode[]): string | undefined {
 export function shouldClaim(a: { nodeId: string; draining: boolean; handshakeMs: number; homeNode: string | null | undefined; homeSinceMs: number }): boolean {
   return !a.draining && a.handshakeMs > 0 && a.homeNode !== a.nodeId && a.handshakeMs > a.homeSinceMs;
 }
+
+/**
+ * The hub endpoints an edge is told about (with each probe): the configured
+ * order first, then every live node's advertised endpoint not in it (a node
+ * added without reconfiguring the others); a draining node's endpoint is left
+ * out, so edges stop moving to it.
+ */
+export function edgeEndpoints(configured: readonly string[], live: ReadonlyArray<LiveNode & { endpoint: string }>): string[] {
+  const draining = new Set(live.filter((n) => n.draining && n.endpoint).map((n) => n.endpoint));
+  const extra = live.filter((n) => !n.draining && n.endpoint).map((n) => n.endpoint);
+  return [...new Set([...configured, ...extra])].filter((e) => !draining.has(e));
+}

@@ -7,9 +7,9 @@
 import { peeringv1 } from "@daalu/proto";
 import type { Logger } from "@daalu/runtime";
 import type { ClusterEvents } from "../adapters/nats/events.js";
-import type { ClusterHome, HomeStore } from "../adapters/pg/home-store.js";
+import type { ClusterHome, HomeStore, HubNodeRow } from "../adapters/pg/home-store.js";
 import type { ClusterRecord } from "../adapters/pg/store.js";
-import { evaluatorOf, shouldClaim, type LiveNode } from "../domain/home.js";
+import { edgeEndpoints, evaluatorOf, shouldClaim } from "../domain/home.js";
 
 export interface HomesDeps {
   store: HomeStore;
@@ -25,7 +25,7 @@ export interface HomesDeps {
 
 export class Homes {
   private homes = new Map<string, ClusterHome>();
-  private live: LiveNode[] = [];
+  private live: HubNodeRow[] = [];
   private draining = false;
 
   constructor(private readonly deps: HomesDeps) {}
@@ -63,6 +63,11 @@ export class Homes {
   /** Clusters this node carries now (for drain). */
   homedHere(): string[] {
     return [...this.homes.values()].filter((h) => h.homeNode === this.deps.nodeId).map((h) => h.clusterId);
+  }
+
+  /** The endpoints edges should know (sent with each probe): the configured list, then live nodes' not in it; draining nodes left out. */
+  edgeEndpoints(configured: readonly string[]): string[] {
+    return edgeEndpoints(configured, this.live);
   }
 
   /** Whether this node evaluates, probes and writes the cluster's health now. */

@@ -45,6 +45,8 @@ export interface HubNodeDeps {
   /** Address blocks that only ever live in the tunnel (the subnet pool, the hub pool): routed `unreachable` while the
    *  node runs, so a missing peer route never sends tunnel traffic out through the default route. */
   guardCidrs?: string[];
+  /** PEERING_HUB_ENDPOINTS: sent to edges with each probe, with live nodes' endpoints (homes.ts). */
+  hubEndpoints?: string[];
 }
 
 export class HubNode {
@@ -328,7 +330,7 @@ export class HubNode {
     if (!waiting && now < t.nextProbeAt) return;
     t.probing = true;
     const key = t.publicKey;
-    const run = this.prober.probe(t.tunnelIp).then((report) =>
+    const run = this.prober.probe(t.tunnelIp, this.homes.edgeEndpoints(this.deps.hubEndpoints ?? [])).then((report) =>
       this.locked(async () => {
         t.probing = false;
         recordProbe(report.ok, report.latencyMs);
