@@ -119,7 +119,8 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
         guardCidrs: [config.subnetPool, config.hubPool],
         hubEndpoints: config.hubEndpoints,
       });
-      res.add("wg-node", () => node.stop());
+      // Half the drain budget hands the edges to other nodes (several hub nodes); the rest closes everything else.
+      res.add("wg-node", () => node.drainAndStop(config.drainTimeoutMs / 2));
       await node.start();
       hubNode = node;
     }

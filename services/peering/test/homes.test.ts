@@ -12,6 +12,7 @@ import { peeringv1 } from "@daalu/proto";
 import { eventSubject, sql } from "@daalu/runtime";
 import { eventually } from "@daalu/testing";
 import { ClusterEvents } from "../src/adapters/nats/events.js";
+import { drainNode } from "../src/wg-node/drain.js";
 import { Homes } from "../src/wg-node/homes.js";
 import { logger, newKey, serviceClient, withCluster } from "./harness.js";
 
@@ -127,4 +128,44 @@ test("PEERING_HUB_ENDPOINTS is handed out at enrollment in order, the first as h
   const res = await serviceClient(env).reserveEnrollment({ clusterId: id, publicKey: newKey(), enrollmentId: "enr-1" }, { tenantId: "acme" });
   assert.equal(res.hubEndpoint, "hub-a.example:51820");
   assert.deepEqual(res.hubEndpoints, ["hub-a.example:51820", "192.0.2.2:51820"]);
+});
+
+test("drain: a node hands its clusters away before it stops, is bounded by its timeout, and is a no-op alone", { timeout: 60_000 }, async (t) => {
+  const { env, svc, id } = await enrolledCluster(t);
+  const events = new ClusterEvents(svc.nc, env.prefix, logger, releases);
+  const node = (nodeId: string) => new Homes({ store: svc.store.homes, events, getCluster: (c) => svc.store.getCluster(c), nodeId, endpoint: "", staleAfterMs: 5_000, log: logger });
+  const [a, b] = [node("hub-a"), node("hub-b")];
+
+  // Alone: nothing to hand over, so the device is never emptied and no time is spent.
+  let emptied = 0;
+  assert.equal(await drainNode({ homes: a, log: logger, timeoutMs: 5_000, emptyDevice: async () => void emptied++ }), 0);
+  assert.equal(emptied, 0);
+
+  const a2 = node("hub-a");
+  for (const n of [a2, b, a2]) await n.heartbeat();
+  assert.equal(await a2.maybeClaim(id, Date.now() - 10_000), true);
+  // The edge, no longer answered by hub-a, handshakes with hub-b a moment later.
+  const left = await drainNode({
+    homes: a2,
+    log: logger,
+    timeoutMs: 10_000,
+    pollMs: 50,
+    emptyDevice: async () => {
+      emptied++;
+      setTimeout(() => void b.refresh().then(() => b.maybeClaim(id, Date.now())), 300);
+    },
+  });
+  assert.equal(left, 0);
+  assert.equal(emptied, 1);
+  assert.equal((await svc.store.homes.home(id))?.homeNode, "hub-b");
+  assert.deepEqual((await svc.store.homes.liveNodes(5_000)).map((n) => n.id), ["hub-b"], "a drained node leaves hub_nodes");
+
+  // An edge that never moves: the drain gives up at its timeout.
+  const c = node("hub-c");
+  for (const n of [c, b, c]) await n.heartbeat();
+  await c.refresh();
+  assert.equal(await c.maybeClaim(id, Date.now()), true);
+  const started = Date.now();
+  assert.equal(await drainNode({ homes: c, log: logger, timeoutMs: 600, pollMs: 50, emptyDevice: async () => undefined }), 1);
+  assert.ok(Date.now() - started < 3_000);
 });

@@ -46,6 +46,11 @@ export class Homes {
     await this.heartbeat();
   }
 
+  /** Whether another live node that is not draining could take this node's edges. */
+  othersLive(): boolean {
+    return this.live.some((n) => n.id !== this.deps.nodeId && !n.draining);
+  }
+
   /** Leaves the table (a drained node's last act). */
   forget(): Promise<void> {
     return this.deps.store.forget(this.deps.nodeId);

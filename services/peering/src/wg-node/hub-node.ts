@@ -19,6 +19,7 @@ import { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
 import { DeviceSync } from "./device-sync.js";
 import { clusterDiagnostics } from "./diagnostics.js";
+import { drainNode } from "./drain.js";
 import { evaluateTracked, type EvaluateDeps } from "./evaluate.js";
 import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
 import { Homes } from "./homes.js";
@@ -67,6 +68,8 @@ export class HubNode {
   private readonly evalDeps: EvaluateDeps;
   private readonly log: Logger;
   private stopping = false;
+  /** SIGTERM with other nodes live: edges are being handed away (drain()). */
+  private draining = false;
   private untrackMetrics: (() => void) | undefined;
 
   /**
@@ -80,24 +83,10 @@ export class HubNode {
     this.alerts = new Alerts(deps.health, deps.nc, deps.prefix, this.log);
     this.sync = new DeviceSync(() => this.device, this.log);
     const { config } = deps;
-    this.homes = new Homes({
-      store: deps.store.homes,
-      events: this.events,
-      getCluster: (id) => deps.store.getCluster(id),
-      nodeId: config.nodeId,
-      endpoint: config.nodeEndpoint,
-      staleAfterMs: config.nodeStaleAfterMs,
-      log: this.log,
-    });
-    this.evalDeps = {
-      config,
-      store: deps.store,
-      events: this.events,
-      alerts: this.alerts,
-      log: this.log,
-      untrack: (t, why) => this.untrack(t, why),
-      forgetProbe: (ip) => this.prober.forget(ip),
-    };
+    const getCluster = (id: string) => deps.store.getCluster(id);
+    this.homes = new Homes({ store: deps.store.homes, events: this.events, getCluster, nodeId: config.nodeId, endpoint: config.nodeEndpoint, staleAfterMs: config.nodeStaleAfterMs, log: this.log });
+    const untrack = (t: Tracked, why: string) => this.untrack(t, why);
+    this.evalDeps = { config, store: deps.store, events: this.events, alerts: this.alerts, log: this.log, untrack, forgetProbe: (ip) => this.prober.forget(ip) };
   }
 
   /** The open device (for tests and the benchmark). */
@@ -159,6 +148,20 @@ export class HubNode {
     this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort, nodeId: config.nodeId }, "hub WireGuard node started");
   }
 
+  /** SIGTERM: hands this node's edges to other live nodes first (drain.ts), then stops. */
+  async drainAndStop(timeoutMs: number): Promise<void> {
+    if (this.dev && !this.stopping) {
+      const emptyDevice = () =>
+        this.locked(async () => {
+          this.draining = true;
+          await this.homes.drain();
+          await this.device.configure({ privateKey: await this.deps.store.hubPrivateKey(), peers: [], replacePeers: true });
+        });
+      await drainNode({ homes: this.homes, log: this.log, timeoutMs, emptyDevice });
+    }
+    await this.stop();
+  }
+
   /** Stops sweeping, lets in-flight probes finish, deletes the interface. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -205,8 +208,9 @@ export class HubNode {
     if (t.alert) await this.alerts.resolve(t, Date.now(), why);
   }
 
-  /** Makes the device and the tracked set equal to PostgreSQL. */
+  /** Makes the device and the tracked set equal to PostgreSQL (not while draining: the device stays empty). */
   private async reconcile(): Promise<void> {
+    if (this.draining) return;
     const [rows, subnets, alerts, current] = await Promise.all([
       this.deps.health.listTracked(),
       this.deps.store.listSubnets(),
@@ -231,7 +235,7 @@ export class HubNode {
   }
 
   private async onEvent(ev: peeringv1.ClusterEvent): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || (this.draining && ev.kind !== peeringv1.ClusterEventKind.HOME_CHANGED)) return;
     const c = ev.cluster;
     switch (ev.kind) {
       case peeringv1.ClusterEventKind.ENROLLED:
@@ -267,7 +271,8 @@ export class HubNode {
   /** Reads the device once and evaluates every tracked cluster. */
   async sweep(): Promise<void> {
     await this.locked(async () => {
-      if (this.stopping) return;
+      // Draining: the device is empty on purpose and the edges' clusters are other nodes' to judge now.
+      if (this.stopping || this.draining) return;
       const status = await this.device.peers();
       const byKey = new Map(status.map((p) => [p.publicKey, p]));
       const now = Date.now();
