@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject, sql } from "@daalu/runtime";
 import { eventually } from "@daalu/testing";
@@ -75,6 +76,7 @@ test("Homes: the winner publishes HOME_CHANGED; the row, GetCluster and ListHome
   const ev = seen[0]!;
   assert.equal(ev.kind, peeringv1.ClusterEventKind.HOME_CHANGED);
   assert.deepEqual([ev.clusterId, ev.homeNode, ev.homeEpoch, ev.previousHomeNode, ev.cluster?.homeNode], [id, "hub-b", 1n, "", "hub-b"]);
+  assert.equal(ev.homeSince && timestampDate(ev.homeSince).getTime(), hs, "the winning handshake travels with the event");
   assert.equal(b.evaluates(id), true);
   assert.equal(a.evaluates(id), false, "only the home evaluates");
   assert.equal((await acme.getCluster({ clusterId: id })).cluster!.homeNode, "hub-b");

@@ -4,6 +4,7 @@
  * every peer; the one an edge handshakes with claims the cluster and from then
  * on alone evaluates, probes and writes its health.
  */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import type { Logger } from "@daalu/runtime";
 import type { ClusterEvents } from "../adapters/nats/events.js";
@@ -85,7 +86,7 @@ export class Homes {
     const cur = this.homes.get(ev.clusterId);
     const epoch = Number(ev.homeEpoch);
     if (cur && cur.homeEpoch >= epoch) return;
-    const since = cur?.homeSince ?? null;
+    const since = ev.homeSince ? timestampDate(ev.homeSince) : (cur?.homeSince ?? null);
     this.homes.set(ev.clusterId, { clusterId: ev.clusterId, tenantId: ev.tenantId, homeNode: ev.homeNode || null, homeEpoch: epoch, homeSince: since });
   }
 
@@ -112,7 +113,7 @@ export class Homes {
     this.homes.set(clusterId, won);
     this.deps.log.info({ clusterId, from: won.previousHomeNode, epoch: won.homeEpoch }, "cluster homed on this node");
     const cluster = await this.deps.getCluster(clusterId).catch(() => undefined);
-    if (cluster) this.deps.events.publish({ kind: peeringv1.ClusterEventKind.HOME_CHANGED, cluster, home: { node: nodeId, epoch: won.homeEpoch, previous: won.previousHomeNode } });
+    if (cluster) this.deps.events.publish({ kind: peeringv1.ClusterEventKind.HOME_CHANGED, cluster, home: { node: nodeId, epoch: won.homeEpoch, previous: won.previousHomeNode, since: won.homeSince } });
     return true;
   }
 }
