@@ -3,6 +3,7 @@ import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type P
 import { isIP } from "node:net";
 import type { RunConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
+import { configuredEndpoints, learnedEndpoints, nextEndpoint } from "./domain/hub-endpoints.js";
 import { shouldNudge, shouldResetSession } from "./domain/hub-silence.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
 import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
@@ -12,6 +13,7 @@ import { startStatusServer, type StatusServer } from "./adapters/grpc.js";
 import { sayGoodbye } from "./adapters/goodbye.js";
 import { nudgeHub } from "./adapters/nudge.js";
 import { replaceRoute } from "./adapters/route.js";
+import { expandEndpoints } from "./adapters/resolve-endpoints.js";
 
 /** What `run` needs from Kubernetes (KubeAccess implements it). */
 export interface AgentKube {
@@ -35,6 +37,10 @@ export interface AgentDeps {
   nudge?: (hubTunnelIp: string, tunnelIp: string, timeoutMs: number) => Promise<void>;
   /** Tells the hub the edge is leaving (default: EdgeLifecycleService.Goodbye through the tunnel, adapters/goodbye.ts). */
   goodbye?: typeof sayGoodbye;
+  /** Host names → one endpoint per address (default: DNS, adapters/resolve-endpoints.ts). */
+  resolveEndpoints?: (list: readonly string[]) => Promise<string[]>;
+  /** Routes the hub's address into the interface (default: `ip route replace`, adapters/route.ts). */
+  replaceRoute?: typeof replaceRoute;
 }
 
 /** Re-resolve a host-name endpoint this often while the hub is silent (its address may have moved). */
@@ -61,6 +67,12 @@ export class EdgeAgent {
   private lastHandshakeMs = 0;
   private rxBytes = -1;
   private lastRxChangeMs = 0;
+  /** Every hub node's endpoint, in order: from the Secret, then as the hub's probes say (in memory). */
+  private endpoints: string[] = [];
+  /** The endpoint the hub peer is configured with now (moves round-robin on hub silence). */
+  private endpoint: string | undefined;
+  /** Where the hub's packets come from now, as the device reports it (the resolved address of a name). */
+  private peerEndpoint: string | undefined;
   private grpc: StatusServer | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -229,7 +241,7 @@ export class EdgeAgent {
   private hubPeer(c: TunnelConfig): PeerConfig {
     return {
       publicKey: c.hubPublicKey,
-      endpoint: c.hubEndpoint,
+      endpoint: this.endpoint ?? c.hubEndpoint,
       allowedIps: hubAllowedIps(c),
       persistentKeepaliveSeconds: this.cfg.keepaliveSeconds ?? c.keepaliveSeconds,
     };
@@ -240,13 +252,15 @@ export class EdgeAgent {
     if (!secret) throw new Error(`secret ${this.deps.kube.namespace}/${this.deps.kube.secretName} does not exist yet (the bootstrap Job writes it)`);
     if (secret.state !== "complete") throw new Error(`secret ${this.deps.kube.namespace}/${this.deps.kube.secretName} is still pending (the bootstrap Job has not finished)`);
     const c = secret.config;
+    if (this.endpoints.length === 0) this.endpoints = configuredEndpoints(c);
+    this.endpoint ??= c.hubEndpoint;
     const device = await this.openDevice(this.cfg.wgInterface, { backend: this.cfg.wgBackend, logger: this.logger });
     this.device = device;
     // Link up first: WireGuard sends the first keepalive (and so starts the
     // handshake) the moment a peer with persistent keepalive is added to an UP
     // interface; configured on a down link it would wait a whole interval.
     await device.addAddress(interfaceAddress(c));
-    await replaceRoute(hubRoute(c), device.name);
+    await (this.deps.replaceRoute ?? replaceRoute)(hubRoute(c), device.name);
     // replacePeers: a taken-over interface may carry a stale hub peer (old key
     // or endpoint); re-creating the peer also restarts its session at once.
     await device.configure({ privateKey: secret.privateKey, peers: [this.hubPeer(c)], replacePeers: true });
@@ -254,7 +268,7 @@ export class EdgeAgent {
     this.deviceUpSinceMs = this.now();
     await this.refreshHandshake();
     this.logger.info(
-      { iface: device.name, backend: device.backend, address: interfaceAddress(c), hubEndpoint: c.hubEndpoint, hub: fingerprint(c.hubPublicKey), key: fingerprint(secret.publicKey) },
+      { iface: device.name, backend: device.backend, address: interfaceAddress(c), hubEndpoint: this.endpoint, hubEndpoints: this.endpoints, hub: fingerprint(c.hubPublicKey), key: fingerprint(secret.publicKey) },
       "tunnel configured",
     );
     if (!this.grpc) {
@@ -262,7 +276,12 @@ export class EdgeAgent {
         host: c.tunnelIp,
         port: this.cfg.grpcPort,
         hubTunnelIp: c.hubTunnelIp,
-        impl: { getStatus: () => this.status() },
+        impl: {
+          getStatus: (req) => {
+            this.learnEndpoints(req.hubEndpoints);
+            return this.status();
+          },
+        },
         ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), targets: this.cfg.httpTargets, ownNamespace: this.deps.kube.namespace, logger: this.logger.child({ component: "proxy" }) } } : {}),
         logger: this.logger.child({ component: "grpc" }),
       });
@@ -278,6 +297,7 @@ export class EdgeAgent {
     const hub = (await d.peers()).find((p) => p.publicKey === c.hubPublicKey);
     if (!hub) throw new Error("the hub peer is missing from the interface");
     this.lastHandshakeMs = hub.lastHandshakeMs;
+    this.peerEndpoint = hub.endpoint;
     if (hub.rxBytes !== this.rxBytes) {
       this.rxBytes = hub.rxBytes;
       this.lastRxChangeMs = this.now();
@@ -305,7 +325,8 @@ export class EdgeAgent {
       if (shouldResetSession({ nowMs: this.now(), lastRxChangeMs: this.lastRxChangeMs, lastResetMs, silenceMs: this.cfg.hubSilenceMs })) {
         // Dropping the peer drops its session; re-adding it makes the next keepalive start a handshake.
         lastResetMs = this.now();
-        this.logger.warn({ silentForMs: this.now() - this.lastRxChangeMs }, "nothing from the hub; restarting the WireGuard session");
+        await this.moveToNextEndpoint();
+        this.logger.warn({ silentForMs: this.now() - this.lastRxChangeMs, hubEndpoint: this.endpoint }, "nothing from the hub; restarting the WireGuard session");
         await this.device!.removePeer(c.hubPublicKey);
         await this.device!.setPeer(this.hubPeer(c));
       }
@@ -315,12 +336,38 @@ export class EdgeAgent {
         nudging = nudge(c.hubTunnelIp, c.tunnelIp, Math.min(this.cfg.hubNudgeMs, 1_000)).finally(() => (nudging = undefined));
       }
       const silentMs = this.now() - Math.max(this.lastHandshakeMs, this.deviceUpSinceMs ?? 0);
-      if (!isIP(splitEndpoint(c.hubEndpoint).host) && silentMs > RERESOLVE_AFTER_MS && this.now() - lastResolveMs > RERESOLVE_AFTER_MS) {
+      const endpoint = this.endpoint ?? c.hubEndpoint;
+      if (!isIP(splitEndpoint(endpoint).host) && silentMs > RERESOLVE_AFTER_MS && this.now() - lastResolveMs > RERESOLVE_AFTER_MS) {
         // The driver resolves host names once; a hub that moved is found again here.
         lastResolveMs = this.now();
         await this.device!.setPeer(this.hubPeer(c));
-        this.logger.info({ hubEndpoint: c.hubEndpoint }, "re-resolved the hub endpoint");
+        this.logger.info({ hubEndpoint: endpoint }, "re-resolved the hub endpoint");
       }
     }
+  }
+
+  /** The hub's probe carries every hub node's endpoint: an installed edge learns new nodes without a new Secret. */
+  private learnEndpoints(sent: readonly string[]): void {
+    const next = learnedEndpoints(this.endpoints, sent);
+    if (next.join(",") === this.endpoints.join(",")) return;
+    this.endpoints = next;
+    this.logger.info({ hubEndpoints: next }, "learned the hub nodes' endpoints");
+  }
+
+  /**
+   * Hub silence with several hub nodes: the next endpoint after the one the
+   * hub's packets came from (round-robin; a name with several addresses is
+   * several endpoints). With one endpoint this is the same one again: a
+   * restarted hub is re-handshaken as before.
+   */
+  private async moveToNextEndpoint(): Promise<void> {
+    const resolve = this.deps.resolveEndpoints ?? expandEndpoints;
+    const ring = this.endpoints.length > 1 || !isIP(splitEndpoint(this.endpoints[0] ?? "").host) ? await resolve(this.endpoints) : this.endpoints;
+    if (ring.length <= 1) return;
+    const current = this.peerEndpoint && ring.includes(this.peerEndpoint) ? this.peerEndpoint : (this.endpoint ?? "");
+    const next = nextEndpoint(ring, current);
+    if (next === this.endpoint) return;
+    this.logger.info({ from: current, to: next }, "moving to the next hub node");
+    this.endpoint = next;
   }
 }

@@ -81,6 +81,7 @@ test("bootstrap stores the key pair and the tunnel config; the hub sees only the
   const pub = publicConfig(k.kube)!;
   assert.deepEqual(pub, {
     "hub-endpoint": "192.0.2.1:51820",
+    "hub-endpoints": "192.0.2.1:51820",
     "hub-public-key": hubKey,
     address: "10.77.0.2/32",
     "public-key": data["public-key"],

@@ -54,6 +54,8 @@ export interface Cluster {
   /** `helm upgrade daalu-edge … --version <latestEdgeVersion> -n daalu-edge --reuse-values`. */
   upgradeCommand?: string | null;
   openAlerts?: number | Alert[];
+  /** The hub node that carries the tunnel now (several hub nodes). */
+  homeNode?: string | null;
 }
 
 export interface Invite {

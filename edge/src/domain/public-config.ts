@@ -9,6 +9,7 @@ import { hubAllowedIps, interfaceAddress, type TunnelConfig } from "./tunnel-con
  */
 export const PUBLIC_CONFIG_KEYS = {
   hubEndpoint: "hub-endpoint",
+  hubEndpoints: "hub-endpoints",
   hubPublicKey: "hub-public-key",
   address: "address",
   publicKey: "public-key",
@@ -24,6 +25,8 @@ export function publicTunnelConfig(config: TunnelConfig, publicKey: string, keep
   const k = PUBLIC_CONFIG_KEYS;
   return {
     [k.hubEndpoint]: config.hubEndpoint,
+    // Every hub node, in the order the agent tries them when the hub goes silent.
+    [k.hubEndpoints]: (config.hubEndpoints.length > 0 ? config.hubEndpoints : [config.hubEndpoint]).join(","),
     [k.hubPublicKey]: config.hubPublicKey,
     [k.address]: interfaceAddress(config),
     [k.publicKey]: publicKey,

@@ -17,6 +17,7 @@ const sampleConfig: TunnelConfig = {
   hubPublicKey: hub.publicKey,
   hubEndpoint: "hub.example.com:51820",
   keepaliveSeconds: 25,
+  hubEndpoints: [],
 };
 
 test("a valid hub answer parses; the interface gets our /32, the route and the peer only the hub /32", () => {
@@ -54,13 +55,17 @@ test("every problem of a bad answer is reported at once", () => {
 test("the wire format is RedeemInviteResponse's protobuf JSON mapping, unchanged from the hand-written one", () => {
   // What the gateway writes (services/gateway/src/http/json.ts: toJson with every field present).
   const wire = toJson(invitev1.RedeemInviteResponseSchema, create(invitev1.RedeemInviteResponseSchema, sampleConfig), { alwaysEmitImplicit: true });
-  // The hand-written mapper wrote exactly these fields, in this order, keepalive as a number.
-  assert.deepEqual(Object.keys(wire as object), ["tenantId", "clusterId", "clusterName", "tunnelIp", "subnet", "hubTunnelIp", "hubPublicKey", "hubEndpoint", "keepaliveSeconds"]);
+  // The hand-written mapper wrote exactly these fields, in this order, keepalive as a number; hubEndpoints
+  // (several hub nodes) came after, additive: an older edge ignores it, a newer one reads an older Secret as [].
+  assert.deepEqual(Object.keys(wire as object), ["tenantId", "clusterId", "clusterName", "tunnelIp", "subnet", "hubTunnelIp", "hubPublicKey", "hubEndpoint", "keepaliveSeconds", "hubEndpoints"]);
   assert.deepEqual(wire, { ...sampleConfig });
   assert.deepEqual(parseTunnelConfig(JSON.parse(JSON.stringify(wire))), sampleConfig);
   // proto field names are accepted too (the mapping allows both), and a numeric string for the uint32.
   const { keepaliveSeconds: _k, ...rest } = sampleConfig;
   assert.deepEqual(parseTunnelConfig({ ...rest, keepalive_seconds: "25" }), sampleConfig);
+  const { hubEndpoints: _e, ...older } = sampleConfig;
+  assert.deepEqual(parseTunnelConfig(older).hubEndpoints, [], "a Secret from before several hub nodes");
+  assert.throws(() => parseTunnelConfig({ ...sampleConfig, hubEndpoints: ["a:1", "no-port"] }), /hubEndpoint "no-port" is not host:port/);
   assert.deepEqual(bootstrapRequestJson("dfi1_x", keys.publicKey), { token: "dfi1_x", publicKey: keys.publicKey });
 });
 

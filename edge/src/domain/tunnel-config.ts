@@ -42,6 +42,12 @@ export class InvalidTunnelConfig extends Error {
 const ENDPOINT_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})$/;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** "host:port" with a port 1..65535 (a host name, an IPv4 address, or an IPv6 one in brackets). */
+export function isEndpoint(e: string): boolean {
+  const m = ENDPOINT_RE.exec(e);
+  return !!m && Number(m[1]) >= 1 && Number(m[1]) <= 65_535;
+}
+
 /** Splits "a.b.c.d/n" (IPv4 only: tenant subnets are IPv4). */
 export function parseCidr(cidr: string): { network: string; prefix: number } | undefined {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr);
@@ -79,9 +85,8 @@ export function parseTunnelConfig(v: unknown): TunnelConfig {
   if (c.tunnelIp && isIPv4(c.tunnelIp) && subnet && !inSubnet(c.tunnelIp, subnet)) problems.push(`tunnelIp ${c.tunnelIp} is outside the subnet ${c.subnet}`);
   if (c.tunnelIp && c.tunnelIp === c.hubTunnelIp) problems.push("tunnelIp equals hubTunnelIp");
   if (c.hubPublicKey && !isValidKey(c.hubPublicKey)) problems.push("hubPublicKey is not a WireGuard key");
-  if (c.hubEndpoint) {
-    const m = ENDPOINT_RE.exec(c.hubEndpoint);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65_535) problems.push(`hubEndpoint "${c.hubEndpoint}" is not host:port`);
+  for (const e of [c.hubEndpoint, ...c.hubEndpoints]) {
+    if (e && !isEndpoint(e)) problems.push(`hubEndpoint "${e}" is not host:port`);
   }
   if (problems.length > 0) throw new InvalidTunnelConfig(problems);
   return c;

@@ -23,6 +23,8 @@ export interface Cluster {
   updateAvailable?: boolean;
   edgeSupport?: "current" | "update_available" | "unsupported" | null;
   upgradeCommand?: string | null;
+  /** The hub node that carries the tunnel now. */
+  homeNode?: string | null;
 }
 
 export interface IssuedInvite {

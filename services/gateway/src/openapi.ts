@@ -98,6 +98,7 @@ export const openapi = {
           },
           upgradeCommand: { type: ["string", "null"], description: "`helm upgrade daalu-edge <chart> --version <latestEdgeVersion> -n daalu-edge --reuse-values`: keeps the tunnel Secret, runs no bootstrap" },
           openAlerts: { type: "integer", description: "critical alerts open now" },
+          homeNode: { type: ["string", "null"], description: "the hub node that carries the tunnel now (several hub nodes); null until an edge handshook" },
         },
       },
       Alert: {

@@ -231,6 +231,7 @@ export class Invites {
       hubPublicKey: reservation.hubPublicKey,
       hubEndpoint: reservation.hubEndpoint,
       keepaliveSeconds: reservation.keepaliveSeconds,
+      hubEndpoints: reservation.hubEndpoints,
     };
   }
 

@@ -34,3 +34,14 @@ test("edge releases that are not SemVer, a minimum newer than the current releas
   const both = problems({ PEERING_HUB_URL: "http://h x", PEERING_EDGE_CHART_REF: "a;b" });
   assert.ok(["PEERING_HUB_URL", "PEERING_EDGE_CHART_REF"].every((n) => both.some((p) => p.startsWith(n))), both.join("\n"));
 });
+
+test("several hub nodes: PEERING_HUB_ENDPOINTS in order (PEERING_HUB_ENDPOINT its one-item form), the node's id and stale threshold", () => {
+  const one = loadConfig({ ...base, PEERING_HUB_ENDPOINT: "hub.example.com:51820" });
+  assert.deepEqual([one.hubEndpoint, one.hubEndpoints], ["hub.example.com:51820", ["hub.example.com:51820"]]);
+  const many = loadConfig({ ...base, PEERING_HUB_ENDPOINTS: "a.example.com:51820, 192.0.2.2:51821" });
+  assert.deepEqual([many.hubEndpoint, many.hubEndpoints], ["a.example.com:51820", ["a.example.com:51820", "192.0.2.2:51821"]]);
+  const node = loadConfig({ ...base, PEERING_WG: "on", PEERING_NODE_ID: "hub-b", PEERING_NODE_ENDPOINT: "192.0.2.2:51821", PEERING_HEALTH_INTERVAL: "500ms" }).hubNode!;
+  assert.deepEqual([node.nodeId, node.nodeName, node.nodeEndpoint, node.nodeStaleAfterMs], ["hub-b", "hub-b", "192.0.2.2:51821", 1_500]);
+  assert.throws(() => loadConfig({ ...base, PEERING_HUB_ENDPOINTS: "a.example.com:51820,no-port" }), /PEERING_HUB_ENDPOINTS: "no-port" is not host:port/);
+  assert.throws(() => loadConfig({ ...base, PEERING_WG: "on", PEERING_NODE_ID: "hub b" }), /PEERING_NODE_ID must be/);
+});

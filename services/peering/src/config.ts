@@ -1,5 +1,5 @@
 /** The only reader of process.env for the peering service. */
-import { DEFAULT_DATABASE_URL, EnvReader, readCommon, type CommonConfig } from "@daalu/runtime";
+import { DEFAULT_DATABASE_URL, EnvReader, parseHostPort, readCommon, type CommonConfig } from "@daalu/runtime";
 import { hostname } from "node:os";
 import { DEFAULT_INVITE_CHART_VERSION, DEFAULT_INVITE_HUB_URL, helmUpgradeCommand, isShellSafe } from "@daalu/invite";
 import { edgeReleasesProblem, type EdgeReleases } from "./domain/edge-release.js";
@@ -49,6 +49,8 @@ export interface PeeringConfig extends CommonConfig {
   defaultPrefix: number;
   growthBits: number;
   hubEndpoint: string;
+  /** Every hub node's endpoint, in the order edges try them (PEERING_HUB_ENDPOINTS; [hubEndpoint] when unset). */
+  hubEndpoints: string[];
   keepaliveMs: number;
   hubPrivateKeyFile: string | undefined;
   /**
@@ -95,7 +97,11 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     if (!(err instanceof CidrParseError)) throw err;
     r.check(false, `PEERING_HUB_POOL: ${err.message}`);
   }
-  const hubEndpoint = r.hostPort("PEERING_HUB_ENDPOINT", DEFAULT_HUB_ENDPOINT, { portZero: false });
+  const listed = (r.optional("PEERING_HUB_ENDPOINTS") ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  for (const e of listed) r.check((parseHostPort(e)?.port ?? 0) > 0, `PEERING_HUB_ENDPOINTS: "${e}" is not host:port`);
+  // PEERING_HUB_ENDPOINT is the one-item form; with both, the list wins and the single one must be in it.
+  const hubEndpoint = listed[0] ?? r.hostPort("PEERING_HUB_ENDPOINT", DEFAULT_HUB_ENDPOINT, { portZero: false });
+  const hubEndpoints = listed.length > 0 ? listed : [hubEndpoint];
   const keepaliveMs = r.duration("PEERING_KEEPALIVE", DEFAULT_KEEPALIVE_MS);
   r.check(keepaliveMs >= 1000 && keepaliveMs <= 65_535_000 && keepaliveMs % 1000 === 0, `PEERING_KEEPALIVE must be whole seconds between 1s and 65535s`);
   const hubPrivateKeyFile = r.optional("PEERING_HUB_PRIVATE_KEY_FILE");
@@ -125,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): PeeringConf
     defaultPrefix,
     growthBits: r.int("PEERING_SUBNET_GROWTH_BITS", DEFAULT_GROWTH_BITS, 0, 8),
     hubEndpoint,
+    hubEndpoints,
     keepaliveMs,
     hubPrivateKeyFile,
     keyRing,

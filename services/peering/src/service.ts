@@ -74,7 +74,7 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
       pgPool,
     });
     const identity = await store.hubIdentity();
-    const hub: HubInfo = { publicKey: identity.publicKey, endpoint: config.hubEndpoint, keepaliveSeconds: Math.round(config.keepaliveMs / 1000) };
+    const hub: HubInfo = { publicKey: identity.publicKey, endpoint: config.hubEndpoint, endpoints: config.hubEndpoints, keepaliveSeconds: Math.round(config.keepaliveMs / 1000) };
 
     const nc = await connectNats(config.natsUrl, config.serviceName, logger);
     res.add("nats", () => nc.drain());
@@ -117,8 +117,10 @@ export function start(config: PeeringConfig, logger: Logger): Promise<PeeringSer
         config: config.hubNode,
         edgeReleases: config.edgeReleases,
         guardCidrs: [config.subnetPool, config.hubPool],
+        hubEndpoints: config.hubEndpoints,
       });
-      res.add("wg-node", () => node.stop());
+      // Half the drain budget hands the edges to other nodes (several hub nodes); the rest closes everything else.
+      res.add("wg-node", () => node.drainAndStop(config.drainTimeoutMs / 2));
       await node.start();
       hubNode = node;
     }

@@ -2,7 +2,7 @@
 import { CallerKind } from "@daalu/proto";
 import { createLogger, sql } from "@daalu/runtime";
 import { generateKeyPair } from "@daalu/wireguard";
-import type { TestEnv } from "@daalu/testing";
+import { setup, type TestEnv } from "@daalu/testing";
 import { loadConfig } from "../src/config.js";
 import { start, type PeeringService } from "../src/service.js";
 import { peeringClient, type PeeringClient } from "../src/client.js";
@@ -40,4 +40,15 @@ export async function dbAddresses(svc: PeeringService, tenantId: string): Promis
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Peering on a fresh environment with one cluster "edge" of tenant acme; closed when the test ends. */
+export async function withCluster(t: { after(fn: () => Promise<unknown>): void }, extra: Record<string, string> = {}) {
+  const env = await setup();
+  t.after(() => env.cleanup());
+  const svc = await startPeering(env, extra);
+  t.after(() => svc.stop());
+  const acme = tenantClient(env, "acme");
+  const id = (await acme.createCluster({ name: "edge" })).cluster!.id;
+  return { env, svc, acme, id };
 }

@@ -12,20 +12,9 @@ import { peeringv1 } from "@daalu/proto";
 import { Code, DaaluError, eventSubject, eventsStreamName, sql } from "@daalu/runtime";
 import { eventually, setup } from "@daalu/testing";
 import { TRANSITIONS_KEPT } from "../src/adapters/pg/transition-store.js";
-import { newKey, serviceClient, startPeering, tenantClient } from "./harness.js";
+import { newKey, serviceClient, startPeering, tenantClient, withCluster } from "./harness.js";
 
 const S = peeringv1.ClusterStatus;
-
-/** Peering on a fresh environment with one cluster "edge" of tenant acme. */
-async function withCluster(t: { after(fn: () => Promise<unknown>): void }) {
-  const env = await setup();
-  t.after(() => env.cleanup());
-  const svc = await startPeering(env);
-  t.after(() => svc.stop());
-  const acme = tenantClient(env, "acme");
-  const id = (await acme.createCluster({ name: "edge" })).cluster!.id;
-  return { env, svc, acme, id };
-}
 
 test("creating a cluster publishes CREATED, and the events stream keeps it", { timeout: 60_000 }, async (t) => {
   const env = await setup();

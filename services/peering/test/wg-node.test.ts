@@ -81,6 +81,9 @@ describe("hub WireGuard node", { skip }, () => {
       disconnectAfterMs: 10_000,
       alertAfterMs: 16_000,
       nodeName: "test-node",
+      nodeId: "test-node",
+      nodeEndpoint: "",
+      nodeStaleAfterMs: 900,
     };
     env.nc.subscribe(eventSubject(env.prefix, tenant, "cluster.status_changed"), {
       callback: (_e, m) => {

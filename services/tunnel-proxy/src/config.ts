@@ -36,6 +36,11 @@ export interface TunnelProxyConfig extends CommonConfig {
   unaryBufferBytes: number;
   clusterCacheMs: number;
   auditDeadlineMs: number;
+  /**
+   * TUNNEL_PROXY_NODE_ID: the hub node (peering's PEERING_NODE_ID) this tunnel-proxy runs beside. Set: it subscribes
+   * only the tunnel subjects of the clusters homed on that node (adapters/nats/home-routing.ts); unset: every cluster's.
+   */
+  nodeId: string | undefined;
 }
 
 /** Parses "cluster=host:port,cluster2=host:port". */
@@ -61,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined>): TunnelProxy
     unaryBufferBytes: r.int("TUNNEL_PROXY_UNARY_BUFFER", DEFAULT_UNARY_BUFFER_BYTES, 0, 256 * 1024 * 1024),
     clusterCacheMs: r.duration("TUNNEL_PROXY_CLUSTER_CACHE", DEFAULT_CLUSTER_CACHE_MS),
     auditDeadlineMs: r.duration("TUNNEL_PROXY_AUDIT_DEADLINE", DEFAULT_AUDIT_DEADLINE_MS),
+    nodeId: r.optional("TUNNEL_PROXY_NODE_ID") || undefined,
     sessions: {
       perTenant: r.int("TUNNEL_PROXY_SESSIONS_PER_TENANT", DEFAULT_SESSIONS_PER_TENANT, 0, 100_000),
       perCluster: r.int("TUNNEL_PROXY_SESSIONS_PER_CLUSTER", DEFAULT_SESSIONS_PER_CLUSTER, 0, 100_000),

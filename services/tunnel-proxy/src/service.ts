@@ -12,6 +12,8 @@ import { EdgeClients } from "./adapters/grpc/edge-client.js";
 import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
 import { serveSessions } from "./adapters/nats/session-handler.js";
+import { HomeRouting, type TunnelHandler } from "./adapters/nats/home-routing.js";
+import { aliveSubject } from "./no-responder.js";
 import { ClusterNotConnectedError, EdgeUnavailableError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
 import { meteredAudit, trackInflight } from "./adapters/metrics.js";
@@ -22,6 +24,8 @@ export interface RunningTunnelProxy extends Running {
   readonly inflight: number;
   /** Sessions (exec, attach, port-forward) open now, until their end record was published. */
   readonly openSessions: number;
+  /** With TUNNEL_PROXY_NODE_ID: the clusters whose tunnel subjects this process serves now. */
+  readonly homedClusters: string[] | undefined;
 }
 
 const SELF = { kind: CallerKind.SERVICE, id: SERVICE_NAME };
@@ -76,32 +80,39 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
       logger: logger.child({ component: "proxy" }),
     };
     const inflight = new Set<Promise<void>>();
-    // One hub node holds every tunnel today, so one queue group takes all clusters.
-    // With several WireGuard nodes, each node subscribes to the subjects of the
-    // clusters whose peers it holds (tunnelSubject(prefix, tenant, cluster, "Proxy")
-    // per cluster, from peering's node assignment) instead of this wildcard.
-    const sub: Subscription = nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), {
-      queue: SERVICE_NAME,
-      callback: (err, msg) => {
-        if (err) {
-          logger.error({ err }, "subscription error");
-          return;
-        }
-        const p = handleProxy(deps, msg).catch((e) => logger.error({ err: e }, "proxy handler crashed"));
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      },
-    });
+    const onProxy: TunnelHandler = (err, msg) => {
+      if (err) {
+        logger.error({ err }, "subscription error");
+        return;
+      }
+      const p = handleProxy(deps, msg).catch((e) => logger.error({ err: e }, "proxy handler crashed"));
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    };
+    // One hub node (no TUNNEL_PROXY_NODE_ID): one queue group takes every cluster. With several WireGuard nodes,
+    // each node's tunnel-proxies subscribe only the clusters homed on their node (home-routing.ts, below).
+    const sub: Subscription | undefined = config.nodeId ? undefined : nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), { queue: SERVICE_NAME, callback: onProxy });
+    // Any live tunnel-proxy answers here, so a requester that finds no responder for a cluster can tell "moving" from "none running" (no-responder.ts).
+    const alive = nc.subscribe(aliveSubject(prefix), { queue: SERVICE_NAME, callback: (_e, m) => void m.respond() });
+    res.add("alive", async () => alive.unsubscribe());
     res.add("metrics", trackInflight(() => inflight.size));
     res.add("proxy-subscription", async () => {
-      await sub.drain().catch(() => undefined);
+      await sub?.drain().catch(() => undefined);
       // Open streams end when their callers hang up or the drain timeout passes.
       await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, config.drainTimeoutMs))]);
     });
 
     // Sessions (exec, attach, port-forward): closed before the proxy subscription's drain, so they end with a reason.
-    const sessions = serveSessions({ nc, prefix, queue: SERVICE_NAME, edges, edgeAddress, audit, auditDeadlineMs: config.auditDeadlineMs, headTimeoutMs: config.unaryTimeoutMs, sessions: config.sessions, logger: logger.child({ component: "session" }) });
+    const sessions = serveSessions({ nc, prefix, queue: SERVICE_NAME, edges, edgeAddress, audit, auditDeadlineMs: config.auditDeadlineMs, headTimeoutMs: config.unaryTimeoutMs, sessions: config.sessions, logger: logger.child({ component: "session" }), wildcard: !config.nodeId });
     res.add("sessions", () => sessions.drain());
+    let routing: HomeRouting | undefined;
+    if (config.nodeId) {
+      routing = new HomeRouting({ nc, prefix, queue: SERVICE_NAME, nodeId: config.nodeId, peering, handlers: { Proxy: onProxy, Session: sessions.handler }, logger: logger.child({ component: "home-routing" }) });
+      const r = routing;
+      // Closed first: no new call is taken, then sessions end and in-flight calls finish (closers above).
+      res.add("home-routing", () => r.drain());
+      await r.start();
+    }
 
     // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
     // serveQueries flushes: a request sent right after start() (a test, a
@@ -120,6 +131,9 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     res.add("queries", () => queries.drain());
     return {
       nc,
+      get homedClusters() {
+        return routing?.clusters;
+      },
       get inflight() {
         return inflight.size;
       },

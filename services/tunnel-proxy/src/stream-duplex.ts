@@ -17,6 +17,7 @@ import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } f
 import { Code, DaaluError, errorFromHeaders, errorHeaders, inboxMux } from "@daalu/runtime";
 import { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_CHUNKS, STREAM_CTL, STREAM_KIND, STREAM_WINDOW, type StreamTimings } from "./stream-protocol.js";
 import { duplexChannel, type DuplexChannel } from "./stream-duplex-channel.js";
+import { noResponderError } from "./no-responder.js";
 
 export interface DuplexWindow {
   windowChunks?: number;
@@ -63,7 +64,8 @@ export function openDuplex(nc: NatsConnection, subject: string, payload: Uint8Ar
       if (err || !m) return fail(DaaluError.from(err));
       const h = m.headers;
       if (h && (h as MsgHdrs & { code?: number }).code === 503 && !h.has(STREAM_KIND)) {
-        return fail(new DaaluError(Code.Unavailable, "no hub node serves this cluster's tunnel (is the tunnel-proxy running?)", { reason: "TUNNEL_UNAVAILABLE" }));
+        route.remove();
+        return void noResponderError(nc, subject).then(fail);
       }
       const k = h?.get(STREAM_KIND);
       if (k === "error") return fail(errorFromHeaders(h) ?? new DaaluError(Code.Unknown, "the session failed"));

@@ -1,6 +1,7 @@
 /** The requesting side of the tunnel's chunked stream (see stream-protocol.ts): the gateway. */
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { Code, DaaluError, errorFromHeaders, inboxMux } from "@daalu/runtime";
+import { noResponderError } from "./no-responder.js";
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_CHUNKS, STREAM_ACK, STREAM_CANCEL, STREAM_CTL, STREAM_HEAD_LEN, STREAM_KIND, STREAM_SEQ, STREAM_WINDOW, type StreamTimings } from "./stream-protocol.js";
 
 /** What a requester gets once the head arrived. */
@@ -104,7 +105,7 @@ export function requestStream(nc: NatsConnection, subject: string, payload: Uint
     if (!headDone && h && (h as MsgHdrs & { code?: number }).code === 503 && !h.has(STREAM_KIND)) {
       headDone = true;
       cleanup();
-      rejectHead(new DaaluError(Code.Unavailable, "no hub node serves this cluster's tunnel (is the tunnel-proxy running?)", { reason: "TUNNEL_UNAVAILABLE", cause: new Error(`nothing answers ${subject}`) }));
+      void noResponderError(nc, subject).then(rejectHead);
       return;
     }
     const k = h?.get(STREAM_KIND);

@@ -106,6 +106,10 @@ export function EdgeSection({ c }: { c: Cluster }) {
         </dd>
         <dt>Tunnel IP</dt>
         <dd className="mono">{c.tunnelIp ?? "—"}</dd>
+        <dt>Hub node</dt>
+        <dd className="mono" data-testid="home-node">
+          {c.homeNode ?? "—"}
+        </dd>
         <dt>Edge version</dt>
         <dd>
           <span className="mono">{c.edgeVersion ?? "—"}</span>

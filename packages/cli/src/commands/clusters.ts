@@ -39,6 +39,7 @@ export async function clustersShow(nameOrId: string, o: { output: Format }): Pro
     ["ID", c.id],
     ["Status", `${statusLabel(c.status)}${c.statusSince ? ` (since ${ago(c.statusSince)})` : ""}`],
     ["Tunnel IP", c.tunnelIp ?? "-"],
+    ["Hub node", c.homeNode ?? "-"],
     ["Last handshake", ago(c.lastHandshake)],
     ["Edge version", edgeVersion(c)],
     ...(c.updateAvailable && c.upgradeCommand ? [["Upgrade with", c.upgradeCommand] as [string, string]] : []),

@@ -37,6 +37,8 @@ export interface ClusterJson {
   upgradeCommand: string | null;
   /** Critical alerts open now. */
   openAlerts: number;
+  /** The hub node that carries the tunnel now (several hub nodes); null until an edge handshook. */
+  homeNode: string | null;
 }
 
 /**
@@ -64,6 +66,7 @@ export function clusterJson(c: peeringv1.Cluster | undefined): ClusterJson | nul
     edgeSupport: c.edgeSupport === peeringv1.EdgeSupport.UNSPECIFIED ? null : enumName(peeringv1.EdgeSupport as unknown as Record<number, string>, c.edgeSupport, "EDGE_SUPPORT_"),
     upgradeCommand: c.upgradeCommand || null,
     openAlerts: c.openAlerts,
+    homeNode: c.homeNode || null,
   };
 }
 

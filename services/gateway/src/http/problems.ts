@@ -78,6 +78,8 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: DaaluEr
   req.span?.setAttribute("daalu.error.reason", err.reason);
   const path = (req.raw.url ?? req.url).split("?")[0]!;
   reply.code(err.httpStatus).header("daalu-error-reason", err.reason);
+  // A cluster moving between hub nodes is served again within a second or two (docs/errors.md).
+  if (err.reason === "CLUSTER_MOVING") reply.header("retry-after", "1");
   if (isK8sPath(path)) return reply.type("application/json").send(JSON.stringify(kubeStatus(err)));
   const p = toProblem(err, path, req.span?.spanContext().traceId);
   p.detail = scrubSubjects(p.detail);

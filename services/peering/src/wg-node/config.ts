@@ -34,8 +34,14 @@ export interface HubNodeConfig {
   goodbyePort: number;
   disconnectAfterMs: number;
   alertAfterMs: number;
-  /** Name reported in diagnostics (default: the host name). */
+  /** Name reported in diagnostics (default: the node id). */
   nodeName: string;
+  /** This node's id among several hub nodes (PEERING_NODE_ID, default: the host name). */
+  nodeId: string;
+  /** This node's WireGuard endpoint as edges dial it (PEERING_NODE_ENDPOINT, host:port; "" = not advertised). */
+  nodeEndpoint: string;
+  /** A node whose heartbeat is older than this is dead (PEERING_NODE_STALE_AFTER, default 3 sweeps). */
+  nodeStaleAfterMs: number;
 }
 
 /** The hub node settings, or undefined when PEERING_WG is off (the default). */
@@ -45,12 +51,15 @@ export function readHubNodeConfig(r: EnvReader, hostName: string): HubNodeConfig
   r.check(backend === "auto" || backend === "kernel" || backend === "wireguard-go", `PEERING_WG_BACKEND must be auto, kernel or wireguard-go, got "${backend}"`);
   const iface = r.str("PEERING_WG_INTERFACE", DEFAULT_WG_INTERFACE);
   r.check(/^[A-Za-z0-9_.-]{1,15}$/.test(iface), `PEERING_WG_INTERFACE must be 1-15 of [A-Za-z0-9_.-], got "${iface}"`);
+  const nodeId = r.str("PEERING_NODE_ID", hostName);
+  r.check(/^[A-Za-z0-9_.-]{1,63}$/.test(nodeId), `PEERING_NODE_ID must be 1-63 of [A-Za-z0-9_.-], got "${nodeId}"`);
+  const healthIntervalMs = r.duration("PEERING_HEALTH_INTERVAL", DEFAULT_HEALTH_INTERVAL_MS);
   const cfg: HubNodeConfig = {
     interface: iface,
     listenPort: r.int("PEERING_WG_PORT", DEFAULT_WG_PORT, 1, 65535),
     backend: backend as HubNodeConfig["backend"],
     resyncMs: r.duration("PEERING_WG_RESYNC", DEFAULT_WG_RESYNC_MS),
-    healthIntervalMs: r.duration("PEERING_HEALTH_INTERVAL", DEFAULT_HEALTH_INTERVAL_MS),
+    healthIntervalMs,
     probeIntervalMs: r.duration("PEERING_PROBE_INTERVAL", DEFAULT_PROBE_INTERVAL_MS),
     probeTimeoutMs: r.duration("PEERING_PROBE_TIMEOUT", DEFAULT_PROBE_TIMEOUT_MS),
     maxConcurrentProbes: r.int("PEERING_MAX_CONCURRENT_PROBES", DEFAULT_MAX_CONCURRENT_PROBES, 1, 10_000),
@@ -58,7 +67,10 @@ export function readHubNodeConfig(r: EnvReader, hostName: string): HubNodeConfig
     goodbyePort: r.int("PEERING_WG_GOODBYE_PORT", DEFAULT_GOODBYE_PORT, 0, 65535),
     disconnectAfterMs: r.duration("PEERING_DISCONNECT_AFTER", DEFAULT_DISCONNECT_AFTER_MS),
     alertAfterMs: r.duration("PEERING_ALERT_AFTER", DEFAULT_ALERT_AFTER_MS),
-    nodeName: r.str("PEERING_NODE_NAME", hostName),
+    nodeName: r.str("PEERING_NODE_NAME", nodeId),
+    nodeId,
+    nodeEndpoint: r.str("PEERING_NODE_ENDPOINT", ""),
+    nodeStaleAfterMs: r.duration("PEERING_NODE_STALE_AFTER", 3 * healthIntervalMs),
   };
   r.check(cfg.resyncMs > 0 && cfg.healthIntervalMs > 0 && cfg.probeIntervalMs > 0 && cfg.probeTimeoutMs > 0, "PEERING_WG_RESYNC, PEERING_HEALTH_INTERVAL, PEERING_PROBE_INTERVAL and PEERING_PROBE_TIMEOUT must be positive");
   r.check(cfg.alertAfterMs >= cfg.disconnectAfterMs, "PEERING_ALERT_AFTER must not be shorter than PEERING_DISCONNECT_AFTER");

@@ -2,32 +2,34 @@
  * The hub's WireGuard node: owns the hub interface, keeps its peers equal to
  * the enrolled clusters in PostgreSQL (rebuilt on start, followed by cluster
  * events, re-reconciled periodically; device-sync.ts), sweeps handshake/probe
- * state through the health state machine and publishes status changes and
- * alerts (alerts.ts); diagnostics.ts answers GetDiagnostics.
+ * state through the health state machine (evaluate.ts) and publishes status
+ * changes and alerts (alerts.ts); diagnostics.ts answers GetDiagnostics. With
+ * several nodes, each cluster is evaluated by its home node only (homes.ts).
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { peeringv1 } from "@daalu/proto";
 import { eventSubject, requireTenant, serveNats, type Logger, type NatsConnection, type NatsServer } from "@daalu/runtime";
 import { guardRoute, openDevice, unguardRoute, type WgDevice } from "@daalu/wireguard";
 import type { Subscription } from "@nats-io/transport-node";
 import { ClusterEvents } from "../adapters/nats/events.js";
 import type { HealthStore } from "../adapters/pg/health-store.js";
-import type { HealthPatch, PeeringStore } from "../adapters/pg/store.js";
+import type { PeeringStore } from "../adapters/pg/store.js";
 import type { EdgeReleases } from "../domain/edge-release.js";
-import { evaluateHealth } from "../domain/health.js";
 import { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
 import { DeviceSync } from "./device-sync.js";
 import { clusterDiagnostics } from "./diagnostics.js";
+import { drainNode } from "./drain.js";
+import { evaluateTracked, type EvaluateDeps } from "./evaluate.js";
 import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
+import { Homes } from "./homes.js";
 import { recordProbe, trackHubNode } from "./metrics.js";
 import { EdgeProber } from "./prober.js";
 import type { RbacReports } from "./rbac-reports.js";
-import { newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
+import { adoptStored, initFromEvent, initFromRow, newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
 /** What the node needs of the peering store. */
-export type HubNodeStore = Pick<PeeringStore, "listSubnets" | "updateHealth" | "hubPrivateKey" | "getCluster">;
+export type HubNodeStore = Pick<PeeringStore, "listSubnets" | "updateHealth" | "hubPrivateKey" | "getCluster" | "homes">;
 
 export interface HubNodeDeps {
   store: HubNodeStore;
@@ -44,6 +46,8 @@ export interface HubNodeDeps {
   /** Address blocks that only ever live in the tunnel (the subnet pool, the hub pool): routed `unreachable` while the
    *  node runs, so a missing peer route never sends tunnel traffic out through the default route. */
   guardCidrs?: string[];
+  /** PEERING_HUB_ENDPOINTS: sent to edges with each probe, with live nodes' endpoints (homes.ts). */
+  hubEndpoints?: string[];
 }
 
 export class HubNode {
@@ -59,8 +63,13 @@ export class HubNode {
   private readonly events: ClusterEvents;
   private readonly alerts: Alerts;
   private readonly sync: DeviceSync;
+  /** Which node evaluates which cluster (several hub nodes). */
+  readonly homes: Homes;
+  private readonly evalDeps: EvaluateDeps;
   private readonly log: Logger;
   private stopping = false;
+  /** SIGTERM with other nodes live: edges are being handed away (drain()). */
+  private draining = false;
   private untrackMetrics: (() => void) | undefined;
 
   /**
@@ -73,6 +82,11 @@ export class HubNode {
     this.events = new ClusterEvents(deps.nc, deps.prefix, this.log, deps.edgeReleases);
     this.alerts = new Alerts(deps.health, deps.nc, deps.prefix, this.log);
     this.sync = new DeviceSync(() => this.device, this.log);
+    const { config } = deps;
+    const getCluster = (id: string) => deps.store.getCluster(id);
+    this.homes = new Homes({ store: deps.store.homes, events: this.events, getCluster, nodeId: config.nodeId, endpoint: config.nodeEndpoint, staleAfterMs: config.nodeStaleAfterMs, log: this.log });
+    const untrack = (t: Tracked, why: string) => this.untrack(t, why);
+    this.evalDeps = { config, store: deps.store, events: this.events, alerts: this.alerts, log: this.log, untrack, forgetProbe: (ip) => this.prober.forget(ip) };
   }
 
   /** The open device (for tests and the benchmark). */
@@ -126,9 +140,26 @@ export class HubNode {
       this.goodbyes = await startGoodbyeServer({ host: "0.0.0.0", port: config.goodbyePort, logger: this.log, onGoodbye: (ip) => this.goodbye(ip) });
     }
     this.untrackMetrics = trackHubNode(config.interface, () => this.tracked.values());
+    await this.homes.heartbeat();
+    // The heartbeat runs beside the sweep, never behind it: a long sweep must not make this node look dead.
+    this.every(config.healthIntervalMs, () => this.homes.heartbeat());
     this.every(config.healthIntervalMs, () => this.sweep());
     this.every(config.resyncMs, () => this.locked(() => this.reconcile()));
-    this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort }, "hub WireGuard node started");
+    this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort, nodeId: config.nodeId }, "hub WireGuard node started");
+  }
+
+  /** SIGTERM: hands this node's edges to other live nodes first (drain.ts), then stops. */
+  async drainAndStop(timeoutMs: number): Promise<void> {
+    if (this.dev && !this.stopping) {
+      const emptyDevice = () =>
+        this.locked(async () => {
+          this.draining = true;
+          await this.homes.drain();
+          await this.device.configure({ privateKey: await this.deps.store.hubPrivateKey(), peers: [], replacePeers: true });
+        });
+      await drainNode({ homes: this.homes, log: this.log, timeoutMs, emptyDevice });
+    }
+    await this.stop();
   }
 
   /** Stops sweeping, lets in-flight probes finish, deletes the interface. */
@@ -177,13 +208,15 @@ export class HubNode {
     if (t.alert) await this.alerts.resolve(t, Date.now(), why);
   }
 
-  /** Makes the device and the tracked set equal to PostgreSQL. */
+  /** Makes the device and the tracked set equal to PostgreSQL (not while draining: the device stays empty). */
   private async reconcile(): Promise<void> {
+    if (this.draining) return;
     const [rows, subnets, alerts, current] = await Promise.all([
       this.deps.health.listTracked(),
       this.deps.store.listSubnets(),
       this.deps.health.openAlerts(),
       this.device.peers(),
+      this.homes.refresh(),
     ]);
     await this.sync.syncPeers(rows, current, this.tracked.size === 0);
     await this.sync.syncTenants(subnets);
@@ -196,29 +229,13 @@ export class HubNode {
         t.tunnelIp = r.tunnelIp;
         continue;
       }
-      const stored = r.lastHandshake?.getTime() ?? 0;
-      this.track({
-        clusterId: r.clusterId,
-        tenantId: r.tenantId,
-        name: r.name,
-        publicKey: r.publicKey,
-        tunnelIp: r.tunnelIp,
-        enrolledAt: r.enrolledAt.getTime(),
-        state: r.status,
-        since: r.statusSince.getTime(),
-        diagnostic: r.diagnostic,
-        lastHandshakeMs: t && t.publicKey !== r.publicKey ? 0 : stored,
-        storedHandshakeMs: stored,
-        apiReachable: r.apiReachable,
-        edgeVersion: r.edgeVersion,
-        alert: alerts.get(r.clusterId),
-      });
+      this.track(initFromRow(r, alerts.get(r.clusterId), !(t && t.publicKey !== r.publicKey)));
     }
     for (const t of [...this.tracked.values()]) if (!ids.has(t.clusterId)) await this.untrack(t, "cluster removed");
   }
 
   private async onEvent(ev: peeringv1.ClusterEvent): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || (this.draining && ev.kind !== peeringv1.ClusterEventKind.HOME_CHANGED)) return;
     const c = ev.cluster;
     switch (ev.kind) {
       case peeringv1.ClusterEventKind.ENROLLED:
@@ -229,24 +246,8 @@ export class HubNode {
         if (ev.subnet && ev.hubIp) await this.sync.ensureAddress(ev.tenantId, ev.hubIp, ev.subnet);
         const old = this.tracked.get(ev.clusterId);
         if (old) this.prober.forget(old.tunnelIp);
-        const now = Date.now();
-        this.track({
-          clusterId: ev.clusterId,
-          tenantId: ev.tenantId,
-          name: c.name,
-          publicKey: c.publicKey,
-          tunnelIp: c.tunnelIp,
-          enrolledAt: c.enrolledAt ? timestampDate(c.enrolledAt).getTime() : now,
-          state: "awaiting_handshake",
-          since: c.statusSince ? timestampDate(c.statusSince).getTime() : now,
-          diagnostic: c.diagnostic,
-          lastHandshakeMs: 0,
-          storedHandshakeMs: 0,
-          apiReachable: false,
-          edgeVersion: c.edgeVersion,
-          // A new key is a new edge, but an open outage alert stays open until a handshake.
-          alert: old?.alert,
-        });
+        // A new key is a new edge, but an open outage alert stays open until a handshake.
+        this.track(initFromEvent(ev.clusterId, ev.tenantId, c, old?.alert, Date.now()));
         this.log.info({ clusterId: ev.clusterId, kind: peeringv1.ClusterEventKind[ev.kind] }, "peer installed");
         return;
       }
@@ -255,9 +256,13 @@ export class HubNode {
         if (key) await this.device.removePeer(key);
         const t = this.tracked.get(ev.clusterId);
         if (t) await this.untrack(t, "cluster deleted");
+        this.homes.forgetCluster(ev.clusterId);
         this.log.info({ clusterId: ev.clusterId }, "peer removed");
         return;
       }
+      case peeringv1.ClusterEventKind.HOME_CHANGED:
+        this.homes.onHomeChanged(ev);
+        return;
       default:
         return; // STATUS_CHANGED: our own (or another node's) output; CREATED: no key to install yet.
     }
@@ -266,10 +271,12 @@ export class HubNode {
   /** Reads the device once and evaluates every tracked cluster. */
   async sweep(): Promise<void> {
     await this.locked(async () => {
-      if (this.stopping) return;
+      // Draining: the device is empty on purpose and the edges' clusters are other nodes' to judge now.
+      if (this.stopping || this.draining) return;
       const status = await this.device.peers();
       const byKey = new Map(status.map((p) => [p.publicKey, p]));
       const now = Date.now();
+      const judged: Tracked[] = [];
       for (const t of [...this.tracked.values()]) {
         const p = byKey.get(t.publicKey);
         if (!p) {
@@ -287,10 +294,32 @@ export class HubNode {
         // so it gets one threshold of grace rather than a false "disconnected". A fresh device starts at 0.
         else if (t.rxBytes < 0 && p.rxBytes > 0 && p.lastHandshakeMs > 0) t.lastRxMs = now;
         t.rxBytes = p.rxBytes;
+        // The edge handshook with this node after the home's handshake: it moved here.
+        await this.homes.maybeClaim(t.clusterId, p.lastHandshakeMs);
+        if (this.homes.evaluates(t.clusterId)) judged.push(t);
+        else t.adopted = false;
+      }
+      await this.adopt(judged.filter((t) => !t.adopted));
+      for (const t of judged) {
+        if (this.tracked.get(t.clusterId) !== t) continue;
         await this.evaluate(t, now);
         this.maybeProbe(t, now);
       }
     });
+  }
+
+  /** Clusters that just became this node's to evaluate: start from what the previous evaluator wrote (one query). */
+  private async adopt(list: Tracked[]): Promise<void> {
+    if (list.length === 0) return;
+    const ids = list.map((t) => t.clusterId);
+    const [rows, alerts] = await Promise.all([this.deps.health.listTracked(ids), this.deps.health.openAlerts(ids)]);
+    const byId = new Map(rows.map((r) => [r.clusterId, r]));
+    for (const t of list) {
+      const r = byId.get(t.clusterId);
+      if (r && r.publicKey === t.publicKey) adoptStored(t, r, alerts.get(t.clusterId));
+      else await this.untrack(t, "cluster removed");
+    }
+    this.log.info({ clusters: ids.length }, "now evaluating clusters another node evaluated");
   }
 
   private maybeProbe(t: Tracked, now: number): void {
@@ -306,7 +335,7 @@ export class HubNode {
     if (!waiting && now < t.nextProbeAt) return;
     t.probing = true;
     const key = t.publicKey;
-    const run = this.prober.probe(t.tunnelIp).then((report) =>
+    const run = this.prober.probe(t.tunnelIp, this.homes.edgeEndpoints(this.deps.hubEndpoints ?? [])).then((report) =>
       this.locked(async () => {
         t.probing = false;
         recordProbe(report.ok, report.latencyMs);
@@ -327,6 +356,13 @@ export class HubNode {
     return this.locked(async () => {
       const t = [...this.tracked.values()].find((x) => x.tunnelIp === tunnelIp);
       if (!t || this.stopping) return undefined;
+      // The goodbye came through this node's device, so the edge is here: its handshake may win the home first.
+      if (t.peer) await this.homes.maybeClaim(t.clusterId, t.peer.lastHandshakeMs);
+      if (!this.homes.evaluates(t.clusterId)) {
+        this.log.info({ clusterId: t.clusterId, home: this.homes.homeOf(t.clusterId) }, "goodbye for a cluster another node evaluates; left to it");
+        return t.clusterId;
+      }
+      if (!t.adopted) await this.adopt([t]);
       const now = Date.now();
       t.goodbyeAtMs = now;
       recordError(t, now, "the edge said goodbye (SIGTERM)");
@@ -336,50 +372,10 @@ export class HubNode {
     });
   }
 
-  /** Runs the state machine for one cluster and persists/publishes what changed. */
-  private async evaluate(t: Tracked, now: number): Promise<void> {
-    const { config } = this.deps;
-    const out = evaluateHealth(
-      {
-        now,
-        enrolledAt: t.enrolledAt,
-        lastHandshakeMs: t.lastHandshakeMs,
-        lastRxMs: t.lastRxMs,
-        probe: t.probe ? { ok: t.probe.ok, error: t.probe.error, at: t.probe.at } : undefined,
-        previous: { state: t.state, since: t.since },
-        alert: t.alert ? { raisedAt: t.alert.raisedAt.getTime() } : undefined,
-        ...(t.goodbyeAtMs !== undefined ? { goodbyeAtMs: t.goodbyeAtMs } : {}),
-      },
-      { disconnectAfterMs: config.disconnectAfterMs, alertAfterMs: config.alertAfterMs },
-    );
-    const patch: HealthPatch = {};
-    if (out.transition) {
-      patch.status = out.state;
-      patch.statusSince = new Date(out.since);
-    }
-    if (out.diagnostic !== t.diagnostic) patch.diagnostic = out.diagnostic;
-    if (t.lastHandshakeMs > t.storedHandshakeMs) patch.lastHandshake = new Date(t.lastHandshakeMs);
-    if (t.probe && t.probe.ok !== t.apiReachable) patch.apiReachable = t.probe.ok;
-    if (t.probe?.edgeVersion && t.probe.edgeVersion !== t.edgeVersion) patch.edgeVersion = t.probe.edgeVersion;
-    if (Object.keys(patch).length > 0) {
-      const res = await this.deps.store.updateHealth(t.clusterId, patch);
-      if (!res) return this.untrack(t, "cluster removed");
-      t.state = out.state;
-      t.since = out.since;
-      t.diagnostic = out.diagnostic;
-      t.storedHandshakeMs = Math.max(t.storedHandshakeMs, t.lastHandshakeMs);
-      if (patch.apiReachable !== undefined) t.apiReachable = patch.apiReachable;
-      if (patch.edgeVersion !== undefined) t.edgeVersion = patch.edgeVersion;
-      if (out.transition) {
-        this.log.info({ clusterId: t.clusterId, from: out.transition.from, to: out.transition.to, diagnostic: out.diagnostic }, "cluster status changed");
-        if (out.state === "disconnected") this.prober.forget(t.tunnelIp);
-      }
-      if (patch.edgeVersion !== undefined) this.log.info({ clusterId: t.clusterId, edgeVersion: patch.edgeVersion }, "edge version changed");
-      // Live views follow the status and the edge's version (update_available) from these events.
-      if (out.transition || patch.edgeVersion !== undefined) this.events.publish({ kind: peeringv1.ClusterEventKind.STATUS_CHANGED, cluster: res.cluster });
-    }
-    if (out.alert?.action === "raise") await this.alerts.raise(t, out.alert.summary, out.diagnostic, out.alert.raisedAt);
-    else if (out.alert?.action === "resolve") await this.alerts.resolve(t, now, out.alert.summary);
+  /** Runs the state machine for one cluster and persists/publishes what changed (evaluate.ts); never for a cluster another node evaluates. */
+  private evaluate(t: Tracked, now: number): Promise<void> {
+    if (!this.homes.evaluates(t.clusterId)) return Promise.resolve();
+    return evaluateTracked(this.evalDeps, t, now);
   }
 
   /** The diagnostic blob of a cluster of `tenantId` (NotFound for another tenant's). */

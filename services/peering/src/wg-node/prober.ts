@@ -40,10 +40,11 @@ export class EdgeProber {
     return c;
   }
 
-  async probe(ip: string): Promise<ProbeReport> {
+  /** `hubEndpoints`: every hub node's endpoint, so the edge learns them (older edges ignore the field). */
+  async probe(ip: string, hubEndpoints: string[] = []): Promise<ProbeReport> {
     const start = Date.now();
     try {
-      const r = await this.client(ip).getStatus({});
+      const r = await this.client(ip).getStatus({ hubEndpoints });
       return {
         ok: r.apiReachable,
         error: r.apiReachable ? "" : r.apiError || "the edge reports the Kubernetes API unreachable",

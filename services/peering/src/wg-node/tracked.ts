@@ -1,6 +1,8 @@
 /** What the hub node keeps per enrolled cluster between sweeps. */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { peeringv1 } from "@daalu/proto";
 import type { PeerStatus } from "@daalu/wireguard";
-import type { AlertRecord } from "../adapters/pg/health-store.js";
+import type { AlertRecord, TrackedClusterRow } from "../adapters/pg/health-store.js";
 import type { HealthState } from "../domain/health.js";
 import type { ProbeReport } from "./prober.js";
 
@@ -34,10 +36,53 @@ export interface Tracked {
   goodbyeAtMs: number | undefined;
   errors: Array<{ at: number; message: string }>;
   peer: PeerStatus | undefined;
+  /** Whether this node's copy of the stored health is current: false while another node evaluates the cluster. */
+  adopted: boolean;
 }
 
 /** What a new Tracked starts from (the rest is sweep state). */
-export type TrackedInit = Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer" | "rxBytes" | "lastRxMs" | "goodbyeAtMs">;
+export type TrackedInit = Omit<Tracked, "probe" | "probing" | "nextProbeAt" | "errors" | "peer" | "rxBytes" | "lastRxMs" | "goodbyeAtMs" | "adopted">;
+
+/** A cluster as PostgreSQL has it; `keepHandshake` false for a new key (its edge has not handshaken yet). */
+export function initFromRow(r: TrackedClusterRow, alert: AlertRecord | undefined, keepHandshake: boolean): TrackedInit {
+  const stored = r.lastHandshake?.getTime() ?? 0;
+  return {
+    clusterId: r.clusterId,
+    tenantId: r.tenantId,
+    name: r.name,
+    publicKey: r.publicKey,
+    tunnelIp: r.tunnelIp,
+    enrolledAt: r.enrolledAt.getTime(),
+    state: r.status,
+    since: r.statusSince.getTime(),
+    diagnostic: r.diagnostic,
+    lastHandshakeMs: keepHandshake ? stored : 0,
+    storedHandshakeMs: stored,
+    apiReachable: r.apiReachable,
+    edgeVersion: r.edgeVersion,
+    alert,
+  };
+}
+
+/** A cluster just (re-)enrolled, from its event's row: awaiting its edge's first handshake. */
+export function initFromEvent(clusterId: string, tenantId: string, c: peeringv1.Cluster, alert: AlertRecord | undefined, now: number): TrackedInit {
+  return {
+    clusterId,
+    tenantId,
+    name: c.name,
+    publicKey: c.publicKey,
+    tunnelIp: c.tunnelIp,
+    enrolledAt: c.enrolledAt ? timestampDate(c.enrolledAt).getTime() : now,
+    state: "awaiting_handshake",
+    since: c.statusSince ? timestampDate(c.statusSince).getTime() : now,
+    diagnostic: c.diagnostic,
+    lastHandshakeMs: 0,
+    storedHandshakeMs: 0,
+    apiReachable: false,
+    edgeVersion: c.edgeVersion,
+    alert,
+  };
+}
 
 export function newTracked(t: TrackedInit, probeIntervalMs: number, now = Date.now()): Tracked {
   return {
@@ -51,10 +96,30 @@ export function newTracked(t: TrackedInit, probeIntervalMs: number, now = Date.n
     errors: [],
     peer: undefined,
     goodbyeAtMs: undefined,
+    adopted: true,
   };
 }
 
 export function recordError(t: Tracked, at: number, message: string): void {
   t.errors.push({ at, message });
   if (t.errors.length > MAX_ERRORS) t.errors.shift();
+}
+
+/**
+ * Takes the stored row and open alert over (another node evaluated the
+ * cluster until now): this node judges from what that node wrote, and probes
+ * afresh instead of trusting a report from before the move.
+ */
+export function adoptStored(t: Tracked, row: TrackedClusterRow, alert: AlertRecord | undefined): void {
+  t.state = row.status;
+  t.since = row.statusSince.getTime();
+  t.diagnostic = row.diagnostic;
+  t.storedHandshakeMs = row.lastHandshake?.getTime() ?? 0;
+  t.lastHandshakeMs = Math.max(t.lastHandshakeMs, t.storedHandshakeMs);
+  t.apiReachable = row.apiReachable;
+  t.edgeVersion = row.edgeVersion;
+  t.alert = alert;
+  t.probe = undefined;
+  t.nextProbeAt = 0;
+  t.adopted = true;
 }

@@ -55,6 +55,7 @@ export function clusterToProto(c: ClusterRecord, releases: EdgeReleases): Messag
     latestEdgeVersion: releases.current,
     minEdgeVersion: releases.minimum,
     upgradeCommand: releases.upgradeCommand,
+    homeNode: c.homeNode ?? "",
   };
 }
 

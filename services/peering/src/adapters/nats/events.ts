@@ -19,6 +19,8 @@ export interface ClusterEventInput {
   clusterProto?: ReturnType<typeof clusterToProto>;
   subnet?: SubnetRef | undefined;
   previousPublicKey?: string | null;
+  /** HOME_CHANGED: the new home node, its claim's epoch and the node it came from. */
+  home?: { node: string; epoch: number; previous: string | null; since: Date | null };
 }
 
 /** Sends cluster events; a failed publish is logged, never fails the call that already committed. */
@@ -41,6 +43,7 @@ export class ClusterEvents {
       time: timestampFromDate(new Date()),
       subnet: e.subnet?.cidr ?? "",
       hubIp: e.subnet?.hubIp ?? "",
+      ...(e.home ? { homeNode: e.home.node, homeEpoch: BigInt(e.home.epoch), previousHomeNode: e.home.previous ?? "", ...(e.home.since ? { homeSince: timestampFromDate(e.home.since) } : {}) } : {}),
     });
     const subject = eventSubject(this.prefix, e.cluster.tenantId, clusterEventKind(e.kind));
     try {

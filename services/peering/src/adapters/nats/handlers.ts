@@ -22,6 +22,8 @@ export type PeeringMethods = MethodsOf<typeof peeringv1.PeeringService>;
 export interface HubInfo {
   publicKey: string;
   endpoint: string;
+  /** Every hub node's endpoint, in the order edges try them (endpoint is the first). */
+  endpoints: string[];
   keepaliveSeconds: number;
 }
 
@@ -71,6 +73,7 @@ export function tunnelConfig(r: Reservation, hub: HubInfo) {
     hubTunnelIp: r.subnet.hubIp,
     hubPublicKey: hub.publicKey,
     hubEndpoint: hub.endpoint,
+    hubEndpoints: hub.endpoints,
     keepaliveSeconds: hub.keepaliveSeconds,
     clusterName: r.cluster.name,
   };
@@ -186,6 +189,13 @@ export function peeringImpl({ store, events, hub, releases, settlePending }: Han
       const c = await store.getCluster(req.clusterId, tenantOf(ctx));
       const at = req.at ? timestampDate(req.at) : new Date();
       return { rbac: rbacToProto(await store.rbac.recordEffective(c.id, { rules: req.rules.map(ruleFromProto), incomplete: req.incomplete, error: req.error, at })) };
+    },
+
+    async listHomedClusters(req, ctx) {
+      internalScope(ctx);
+      if (!req.nodeId) throw new InvalidArgumentError("node_id is required");
+      const rows = await store.homes.homedOn(req.nodeId);
+      return { clusters: rows.map((h) => ({ tenantId: h.tenantId, clusterId: h.clusterId, homeEpoch: BigInt(h.homeEpoch) })) };
     },
 
     async releaseEnrollment(req, ctx) {

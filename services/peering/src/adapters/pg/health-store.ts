@@ -119,8 +119,8 @@ export class HealthStore {
     }
   }
 
-  /** Every enrolled cluster with its address, subnet and stored health, in one query. */
-  async listTracked(): Promise<TrackedClusterRow[]> {
+  /** Every enrolled cluster (or those of `ids`) with its address, subnet and stored health, in one query. */
+  async listTracked(ids?: string[]): Promise<TrackedClusterRow[]> {
     try {
       const r = await sql<{
         id: string;
@@ -142,7 +142,7 @@ export class HealthStore {
         select c.id, c.tenant_id, c.name, c.public_key, host(a.ip) as tunnel_ip, s.cidr::text as cidr, host(s.hub_ip) as hub_ip,
           c.status, c.status_since, c.last_handshake, c.enrolled_at, c.created_at, c.diagnostic, c.api_reachable, c.edge_version
         from clusters c join addresses a on a.cluster_id = c.id join tenant_subnets s on s.tenant_id = c.tenant_id
-        where c.public_key is not null order by a.ip`.execute(this.db);
+        where c.public_key is not null ${ids ? sql`and c.id = any(${ids.filter(isUuid)}::uuid[])` : sql``} order by a.ip`.execute(this.db);
       return r.rows.map((x) => ({
         clusterId: x.id,
         tenantId: x.tenant_id,
@@ -164,10 +164,11 @@ export class HealthStore {
     }
   }
 
-  /** Open alerts, by cluster. */
-  async openAlerts(): Promise<Map<string, AlertRecord>> {
+  /** Open alerts (of `ids`, or all), by cluster. */
+  async openAlerts(ids?: string[]): Promise<Map<string, AlertRecord>> {
     try {
-      const r = await sql<AlertRow>`select * from cluster_alerts where resolved_at is null`.execute(this.db);
+      const only = ids ? sql`and cluster_id = any(${ids.filter(isUuid)}::uuid[])` : sql``;
+      const r = await sql<AlertRow>`select * from cluster_alerts where resolved_at is null ${only}`.execute(this.db);
       return new Map(r.rows.map((x) => [x.cluster_id, toAlert(x)]));
     } catch (err) {
       throw storeError(err);

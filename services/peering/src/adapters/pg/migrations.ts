@@ -4,6 +4,7 @@
  */
 import { sql, type Migration } from "@daalu/runtime";
 import { clusterAlertsMigration } from "./health-store.js";
+import { hubNodesMigration } from "./home-store.js";
 import { clusterRbacMigration } from "./rbac-store.js";
 import { clusterTransitionsMigration } from "./transition-store.js";
 
@@ -117,4 +118,6 @@ export const migrations: Record<string, Migration> = {
   "202612021700_cluster_transitions": clusterTransitionsMigration,
   // RBAC widening: requested scopes, the edge's effective rules, confirmation (rbac-store.ts).
   "202612030500_cluster_rbac": clusterRbacMigration,
+  // Several hub nodes: their heartbeats and each cluster's home node (home-store.ts).
+  "202612030800_hub_nodes_homes": hubNodesMigration,
 };

@@ -30,6 +30,8 @@ export interface ClusterRecord {
   pendingSince: Date | null;
   /** Critical alerts open now (0 where the query did not count them). */
   openAlerts: number;
+  /** The hub node that carries the tunnel now (null until an edge handshook). */
+  homeNode: string | null;
 }
 
 /** A tenant's subnet with its use. */
@@ -92,11 +94,11 @@ export interface StalePending {
 
 export type Db = Kysely<PeeringDb> | Transaction<PeeringDb>;
 
-export type ClusterRow = ClustersTable & { tunnel_ip: string | null; open_alerts?: number };
+export type ClusterRow = Omit<ClustersTable, "home_epoch" | "home_since"> & { tunnel_ip: string | null; open_alerts?: number };
 
 export const CLUSTER_COLUMNS = sql`c.id, c.tenant_id, c.name, c.public_key, c.status, c.status_since, c.last_handshake, c.edge_version,
   c.api_reachable, c.diagnostic, c.created_at, c.enrolled_at, c.last_enrollment_id, c.pending_enrollment_id,
-  c.pending_public_key, c.pending_new_address, c.pending_since, c.recovery_claimed_at, host(a.ip) as tunnel_ip,
+  c.pending_public_key, c.pending_new_address, c.pending_since, c.recovery_claimed_at, c.home_node, host(a.ip) as tunnel_ip,
   (select count(*)::int from cluster_alerts al where al.cluster_id = c.id and al.resolved_at is null) as open_alerts`;
 
 export function toCluster(r: ClusterRow): ClusterRecord {
@@ -120,6 +122,7 @@ export function toCluster(r: ClusterRow): ClusterRecord {
     pendingNewAddress: r.pending_new_address,
     pendingSince: r.pending_since,
     openAlerts: r.open_alerts ?? 0,
+    homeNode: r.home_node ?? null,
   };
 }
 

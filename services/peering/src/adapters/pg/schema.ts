@@ -28,6 +28,10 @@ export interface ClustersTable {
   pending_new_address: boolean;
   pending_since: Date | null;
   recovery_claimed_at: Date | null;
+  /** The hub node carrying the tunnel (home-store.ts); home_epoch is a bigint, read as text. */
+  home_node: string | null;
+  home_epoch: string;
+  home_since: Date | null;
 }
 
 export interface AddressesTable {
@@ -54,7 +58,15 @@ export interface HubIdentityTable {
   private_key_sealed: Buffer | null;
 }
 
+export interface HubNodesTable {
+  id: string;
+  endpoint: string;
+  heartbeat_at: Date;
+  draining: boolean;
+}
+
 export interface PeeringDb {
+  hub_nodes: HubNodesTable;
   tenant_subnets: TenantSubnetsTable;
   clusters: ClustersTable;
   addresses: AddressesTable;

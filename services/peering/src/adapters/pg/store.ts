@@ -3,8 +3,8 @@
  * translated to domain errors (headscale's db/ layer), one store per concept
  * behind this facade: subnets (subnet-store.ts), clusters (cluster-store.ts),
  * enrollment (enrollment-store.ts), recovery claims (recovery-store.ts),
- * health (health-store.ts), RBAC widening (rbac-store.ts) and the hub's
- * identity (hub-identity-store.ts).
+ * health (health-store.ts), RBAC widening (rbac-store.ts), the hub's
+ * identity (hub-identity-store.ts) and the hub nodes' homes (home-store.ts).
  */
 import type { Logger, PgPool } from "@daalu/runtime";
 import type { Kysely } from "kysely";
@@ -13,6 +13,7 @@ import type { KeyRing } from "../../keyring.js";
 import { ClusterStore } from "./cluster-store.js";
 import { EnrollmentStore } from "./enrollment-store.js";
 import { HealthStore } from "./health-store.js";
+import { HomeStore } from "./home-store.js";
 import { HubIdentityStore, type HubIdentity } from "./hub-identity-store.js";
 import { RbacStore } from "./rbac-store.js";
 import { RecoveryStore } from "./recovery-store.js";
@@ -56,6 +57,7 @@ export class PeeringStore {
   readonly identity: HubIdentityStore;
   readonly transitions: TransitionStore;
   readonly rbac: RbacStore;
+  readonly homes: HomeStore;
 
   constructor(
     readonly db: Kysely<PeeringDb>,
@@ -68,6 +70,7 @@ export class PeeringStore {
     this.health = new HealthStore(db);
     this.transitions = new TransitionStore(db);
     this.rbac = new RbacStore(db);
+    this.homes = new HomeStore(db);
     this.identity = new HubIdentityStore(db, { fileKey: opts.hubPrivateKey, keyRing: opts.keyRing, logger: opts.logger });
   }
 

@@ -42,6 +42,8 @@ export interface SessionDeps {
   headTimeoutMs: number;
   sessions: SessionConfig;
   logger: Logger;
+  /** false: subscribe nothing here; the caller subscribes `handler` per homed cluster (home-routing.ts). Default true: every cluster's subject. */
+  wildcard?: boolean;
 }
 
 /** The reason sessions get when the tunnel-proxy stops. */
@@ -49,26 +51,25 @@ export const DRAIN_REASON = "the hub is shutting down";
 
 type EdgeCall = grpc.ClientDuplexStream<edgev1.SessionRequest, edgev1.SessionResponse>;
 
-/** Subscribes to every cluster's Session subject. drain() ends open sessions with DRAIN_REASON and waits for their end records. */
-export function serveSessions(deps: SessionDeps): { drain(): Promise<void>; readonly open: number } {
+/** Subscribes to every cluster's Session subject (unless `wildcard` is false). drain() ends open sessions with DRAIN_REASON and waits for their end records. */
+export function serveSessions(deps: SessionDeps): { drain(): Promise<void>; readonly open: number; readonly handler: (err: Error | null, msg: Msg) => void } {
   const limits = new SessionLimits(deps.sessions.perTenant, deps.sessions.perCluster);
   const open = new Map<Promise<void>, (reason: string) => void>();
-  const sub: Subscription = deps.nc.subscribe(tunnelSubject(deps.prefix, "*", "*", "Session"), {
-    queue: deps.queue,
-    callback: (err, msg) => {
-      if (err) return deps.logger.error({ err }, "session subscription error");
-      let stop: (reason: string) => void = () => undefined;
-      const p = handleSession(deps, limits, msg, (f) => (stop = f)).catch((e) => deps.logger.error({ err: e }, "session handler crashed"));
-      open.set(p, (r) => stop(r));
-      void p.finally(() => open.delete(p));
-    },
-  });
+  const handler = (err: Error | null, msg: Msg) => {
+    if (err) return deps.logger.error({ err }, "session subscription error");
+    let stop: (reason: string) => void = () => undefined;
+    const p = handleSession(deps, limits, msg, (f) => (stop = f)).catch((e) => deps.logger.error({ err: e }, "session handler crashed"));
+    open.set(p, (r) => stop(r));
+    void p.finally(() => open.delete(p));
+  };
+  const sub: Subscription | undefined = deps.wildcard === false ? undefined : deps.nc.subscribe(tunnelSubject(deps.prefix, "*", "*", "Session"), { queue: deps.queue, callback: handler });
   return {
+    handler,
     get open() {
       return open.size;
     },
     async drain() {
-      await sub.drain().catch(() => undefined);
+      await sub?.drain().catch(() => undefined);
       for (const stop of open.values()) stop(DRAIN_REASON);
       await Promise.allSettled([...open.keys()]);
     },

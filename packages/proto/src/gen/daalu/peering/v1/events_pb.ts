@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/peering/v1/events.proto.
  */
 export const file_daalu_peering_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1kYWFsdS9wZWVyaW5nL3YxL2V2ZW50cy5wcm90bxIQZGFhbHUucGVlcmluZy52MSL6AQoMQ2x1c3RlckV2ZW50EhEKCXRlbmFudF9pZBgBIAEoCRISCgpjbHVzdGVyX2lkGAIgASgJEjAKBGtpbmQYAyABKA4yIi5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJFdmVudEtpbmQSKgoHY2x1c3RlchgEIAEoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlchIbChNwcmV2aW91c19wdWJsaWNfa2V5GAUgASgJEigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN1Ym5ldBgHIAEoCRIOCgZodWJfaXAYCCABKAkq4wEKEENsdXN0ZXJFdmVudEtpbmQSIgoeQ0xVU1RFUl9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobQ0xVU1RFUl9FVkVOVF9LSU5EX0VOUk9MTEVEEAESIwofQ0xVU1RFUl9FVkVOVF9LSU5EX0tFWV9SRVBMQUNFRBACEh4KGkNMVVNURVJfRVZFTlRfS0lORF9ERUxFVEVEEAMSJQohQ0xVU1RFUl9FVkVOVF9LSU5EX1NUQVRVU19DSEFOR0VEEAQSHgoaQ0xVU1RFUl9FVkVOVF9LSU5EX0NSRUFURUQQBWIGcHJvdG8z", [file_daalu_peering_v1_peering, file_google_protobuf_timestamp]);
+  fileDesc("Ch1kYWFsdS9wZWVyaW5nL3YxL2V2ZW50cy5wcm90bxIQZGFhbHUucGVlcmluZy52MSLtAgoMQ2x1c3RlckV2ZW50EhEKCXRlbmFudF9pZBgBIAEoCRISCgpjbHVzdGVyX2lkGAIgASgJEjAKBGtpbmQYAyABKA4yIi5kYWFsdS5wZWVyaW5nLnYxLkNsdXN0ZXJFdmVudEtpbmQSKgoHY2x1c3RlchgEIAEoCzIZLmRhYWx1LnBlZXJpbmcudjEuQ2x1c3RlchIbChNwcmV2aW91c19wdWJsaWNfa2V5GAUgASgJEigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN1Ym5ldBgHIAEoCRIOCgZodWJfaXAYCCABKAkSEQoJaG9tZV9ub2RlGAkgASgJEhIKCmhvbWVfZXBvY2gYCiABKAQSGgoScHJldmlvdXNfaG9tZV9ub2RlGAsgASgJEi4KCmhvbWVfc2luY2UYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKogCChBDbHVzdGVyRXZlbnRLaW5kEiIKHkNMVVNURVJfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEh8KG0NMVVNURVJfRVZFTlRfS0lORF9FTlJPTExFRBABEiMKH0NMVVNURVJfRVZFTlRfS0lORF9LRVlfUkVQTEFDRUQQAhIeChpDTFVTVEVSX0VWRU5UX0tJTkRfREVMRVRFRBADEiUKIUNMVVNURVJfRVZFTlRfS0lORF9TVEFUVVNfQ0hBTkdFRBAEEh4KGkNMVVNURVJfRVZFTlRfS0lORF9DUkVBVEVEEAUSIwofQ0xVU1RFUl9FVkVOVF9LSU5EX0hPTUVfQ0hBTkdFRBAGYgZwcm90bzM", [file_daalu_peering_v1_peering, file_google_protobuf_timestamp]);
 
 /**
  * ClusterEvent carries the cluster row as it is after the change (before it, for DELETED).
@@ -71,6 +71,31 @@ export type ClusterEvent = Message<"daalu.peering.v1.ClusterEvent"> & {
    * @generated from field: string hub_ip = 8;
    */
   hubIp: string;
+
+  /**
+   * HOME_CHANGED: the node that now carries the tunnel, the claim's epoch (grows by one per
+   * claim, so a late event never undoes a newer one) and the node it came from ("" for none).
+   *
+   * @generated from field: string home_node = 9;
+   */
+  homeNode: string;
+
+  /**
+   * @generated from field: uint64 home_epoch = 10;
+   */
+  homeEpoch: bigint;
+
+  /**
+   * @generated from field: string previous_home_node = 11;
+   */
+  previousHomeNode: string;
+
+  /**
+   * HOME_CHANGED: the handshake (on the new home's device) that won the claim; a node claims only with a newer one.
+   *
+   * @generated from field: google.protobuf.Timestamp home_since = 12;
+   */
+  homeSince?: Timestamp | undefined;
 };
 
 /**
@@ -125,6 +150,14 @@ export enum ClusterEventKind {
    * @generated from enum value: CLUSTER_EVENT_KIND_CREATED = 5;
    */
   CREATED = 5,
+
+  /**
+   * Another hub node now carries the cluster's tunnel (its edge handshook there): home_node,
+   * home_epoch and previous_home_node say which; tunnel-proxies move the cluster's subjects.
+   *
+   * @generated from enum value: CLUSTER_EVENT_KIND_HOME_CHANGED = 6;
+   */
+  HOME_CHANGED = 6,
 }
 
 /**

@@ -1,0 +1,102 @@
+/**
+ * Several hub nodes (docs/architecture.md "Several hub nodes"): a tunnel-proxy
+ * with TUNNEL_PROXY_NODE_ID subscribes the tunnel subjects (Proxy, Session) of
+ * exactly the clusters homed on its node — the list from peering's
+ * ListHomedClusters at start, then HOME_CHANGED and DELETED events — so a call
+ * reaches the node whose WireGuard device carries that edge, and never a node
+ * whose packets would make the edge roam. Without a node id the caller keeps
+ * today's wildcard subscription (one node).
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import { peeringv1 } from "@daalu/proto";
+import type { PeeringClient } from "@daalu/peering";
+import { eventSubject, tunnelSubject, type Logger, type NatsConnection } from "@daalu/runtime";
+import type { Msg, Subscription } from "@nats-io/transport-node";
+
+export type TunnelHandler = (err: Error | null, msg: Msg) => void;
+
+export interface HomeRoutingDeps {
+  nc: NatsConnection;
+  prefix: string;
+  queue: string;
+  nodeId: string;
+  peering: Pick<PeeringClient, "listHomedClusters">;
+  /** One handler per tunnel method this process serves ("Proxy", "Session"). */
+  handlers: Record<string, TunnelHandler>;
+  logger: Logger;
+}
+
+interface Homed {
+  epoch: bigint;
+  subs: Subscription[];
+}
+
+export class HomeRouting {
+  private readonly homed = new Map<string, Homed>();
+  /** Highest epoch seen per cluster (homed here or not), so a late event never undoes a newer one. */
+  private readonly epochs = new Map<string, bigint>();
+  private events: Subscription | undefined;
+
+  constructor(private readonly deps: HomeRoutingDeps) {}
+
+  /** Clusters whose subjects this process subscribes now. */
+  get clusters(): string[] {
+    return [...this.homed.keys()].map((k) => k.split("/")[1]!);
+  }
+
+  /** Follows events first (nothing between the list and the subscription is lost), then takes the node's list. */
+  async start(): Promise<void> {
+    const { nc, prefix, nodeId } = this.deps;
+    this.events = nc.subscribe(eventSubject(prefix, "*", "cluster.>"), {
+      callback: (err, msg) => {
+        if (err) return this.deps.logger.warn({ err }, "cluster event subscription error");
+        let ev: peeringv1.ClusterEvent;
+        try {
+          ev = fromBinary(peeringv1.ClusterEventSchema, msg.data);
+        } catch {
+          return;
+        }
+        if (ev.kind === peeringv1.ClusterEventKind.HOME_CHANGED) this.apply(ev.tenantId, ev.clusterId, ev.homeNode, ev.homeEpoch);
+        else if (ev.kind === peeringv1.ClusterEventKind.DELETED) this.remove(`${ev.tenantId}/${ev.clusterId}`);
+      },
+    });
+    await nc.flush();
+    const { clusters } = await this.deps.peering.listHomedClusters({ nodeId }, { timeoutMs: 30_000 });
+    for (const c of clusters) this.apply(c.tenantId, c.clusterId, nodeId, c.homeEpoch);
+    await nc.flush();
+    this.deps.logger.info({ nodeId, clusters: this.homed.size }, "serving the tunnels of the clusters homed on this node");
+  }
+
+  private apply(tenantId: string, clusterId: string, homeNode: string, epoch: bigint): void {
+    const key = `${tenantId}/${clusterId}`;
+    if ((this.epochs.get(key) ?? -1n) >= epoch) return;
+    this.epochs.set(key, epoch);
+    if (homeNode !== this.deps.nodeId) return this.remove(key);
+    const cur = this.homed.get(key);
+    if (cur) {
+      cur.epoch = epoch;
+      return;
+    }
+    const { nc, prefix, queue, handlers } = this.deps;
+    const subs = Object.entries(handlers).map(([method, callback]) => nc.subscribe(tunnelSubject(prefix, tenantId, clusterId, method), { queue, callback }));
+    this.homed.set(key, { epoch, subs });
+    this.deps.logger.info({ tenantId, clusterId, epoch: String(epoch) }, "cluster homed here: serving its tunnel");
+  }
+
+  /** The cluster moved away (or is gone): calls already taken finish; new ones go to its new home. */
+  private remove(key: string): void {
+    const cur = this.homed.get(key);
+    if (!cur) return;
+    this.homed.delete(key);
+    for (const s of cur.subs) void s.drain().catch(() => undefined);
+    this.deps.logger.info({ cluster: key }, "cluster moved away: no longer serving its tunnel");
+  }
+
+  /** Stops following events and drains every cluster subscription. */
+  async drain(): Promise<void> {
+    this.events?.unsubscribe();
+    const all = [...this.homed.values()].flatMap((h) => h.subs);
+    this.homed.clear();
+    await Promise.allSettled(all.map((s) => s.drain()));
+  }
+}
