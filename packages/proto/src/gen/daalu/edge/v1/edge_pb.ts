@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLbAwoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoPZWZmZWN0aXZlX3J1bGVzGAsgAygLMhsuZGFhbHUuZWRnZS52MS5SZXNvdXJjZVJ1bGUSIgoaZWZmZWN0aXZlX3J1bGVzX2luY29tcGxldGUYDCABKAgSHQoVZWZmZWN0aXZlX3J1bGVzX2Vycm9yGA0gASgJEjYKEmVmZmVjdGl2ZV9ydWxlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoMUmVzb3VyY2VSdWxlEg0KBXZlcmJzGAEgAygJEhIKCmFwaV9ncm91cHMYAiADKAkSEQoJcmVzb3VyY2VzGAMgAygJEhYKDnJlc291cmNlX25hbWVzGAQgAygJIioKC1Byb3h5SGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiiwEKDFByb3h5UmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGbWV0aG9kGAIgASgJEgwKBHBhdGgYAyABKAkSKwoHaGVhZGVycxgEIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXISDAoEYm9keRgFIAEoDBISCgp0aW1lb3V0X21zGAYgASgNIkgKCVByb3h5SGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGgoKUHJveHlDaHVuaxIMCgRkYXRhGAEgASgMIm4KDVByb3h5UmVzcG9uc2USKAoEaGVhZBgBIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYAiABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIAEIHCgVmcmFtZSI7CgtTZXNzaW9uT3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QiSgoLU2Vzc2lvbkhlYWQSDgoGc3RhdHVzGAEgASgNEisKB2hlYWRlcnMYAiADKAsyGi5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZGVyIhsKC1Nlc3Npb25EYXRhEgwKBGRhdGEYASABKAwiEgoQU2Vzc2lvbkhhbGZDbG9zZSIeCgxTZXNzaW9uQ2xvc2USDgoGcmVhc29uGAEgASgJItYBCg5TZXNzaW9uUmVxdWVzdBIqCgRvcGVuGAEgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uT3BlbkgAEioKBGRhdGEYAiABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25EYXRhSAASNQoKaGFsZl9jbG9zZRgDIAEoCzIfLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhhbGZDbG9zZUgAEiwKBWNsb3NlGAQgASgLMhsuZGFhbHUuZWRnZS52MS5TZXNzaW9uQ2xvc2VIAEIHCgVmcmFtZSLXAQoPU2Vzc2lvblJlc3BvbnNlEioKBGhlYWQYASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25IZWFkSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lIqsBCg9Qcm94eU11eFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoDRImCgRvcGVuGAIgASgLMhYuZGFhbHUuZWRnZS52MS5NdXhPcGVuSAASKgoGY2FuY2VsGAMgASgLMhguZGFhbHUuZWRnZS52MS5NdXhDYW5jZWxIABIqCgZjcmVkaXQYBCABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENyZWRpdEgAQgcKBWZyYW1lIvwBChBQcm94eU11eFJlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SKAoFaGVsbG8YAiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEhlbGxvSAASKAoEaGVhZBgDIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYBCABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIABIkCgNlbmQYBSABKAsyFS5kYWFsdS5lZGdlLnYxLk11eEVuZEgAEigKBWVycm9yGAYgASgLMhcuZGFhbHUuZWRnZS52MS5NdXhFcnJvckgAQgcKBWZyYW1lImIKB011eE9wZW4SLAoHcmVxdWVzdBgBIAEoCzIbLmRhYWx1LmVkZ2UudjEuUHJveHlSZXF1ZXN0EhQKDHdpbmRvd19ieXRlcxgCIAEoDRITCgtkZWFkbGluZV9tcxgDIAEoDSIICgZNdXhFbmQiKQoITXV4RXJyb3ISDAoEY29kZRgBIAEoDRIPCgdtZXNzYWdlGAIgASgJIhsKCU11eENhbmNlbBIOCgZyZWFzb24YASABKAkiGgoJTXV4Q3JlZGl0Eg0KBWJ5dGVzGAEgASgNIiAKCE11eEhlbGxvEhQKDGVkZ2VfdmVyc2lvbhgBIAEoCTL0AQoLRWRnZVNlcnZpY2USTgoJR2V0U3RhdHVzEh8uZGFhbHUuZWRnZS52MS5HZXRTdGF0dXNSZXF1ZXN0GiAuZGFhbHUuZWRnZS52MS5HZXRTdGF0dXNSZXNwb25zZRJECgVQcm94eRIbLmRhYWx1LmVkZ2UudjEuUHJveHlSZXF1ZXN0GhwuZGFhbHUuZWRnZS52MS5Qcm94eVJlc3BvbnNlMAESTwoIUHJveHlNdXgSHi5kYWFsdS5lZGdlLnYxLlByb3h5TXV4UmVxdWVzdBofLmRhYWx1LmVkZ2UudjEuUHJveHlNdXhSZXNwb25zZSgBMAEyYgoSRWRnZVNlc3Npb25TZXJ2aWNlEkwKB1Nlc3Npb24SHS5kYWFsdS5lZGdlLnYxLlNlc3Npb25SZXF1ZXN0Gh4uZGFhbHUuZWRnZS52MS5TZXNzaW9uUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLbAwoRR2V0U3RhdHVzUmVzcG9uc2USFAoMZWRnZV92ZXJzaW9uGAEgASgJEhUKDWFwaV9yZWFjaGFibGUYAiABKAgSEQoJYXBpX2Vycm9yGAMgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgEIAEoCRISCgpub2RlX2NvdW50GAUgASgNEhMKC25vZGVzX3JlYWR5GAYgASgNEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWhhbmRzaGFrZV9hZ2Vfc2Vjb25kcxgIIAEoDRISCgphcGlfc2VydmVyGAkgASgJEi0KCXByb2JlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoPZWZmZWN0aXZlX3J1bGVzGAsgAygLMhsuZGFhbHUuZWRnZS52MS5SZXNvdXJjZVJ1bGUSIgoaZWZmZWN0aXZlX3J1bGVzX2luY29tcGxldGUYDCABKAgSHQoVZWZmZWN0aXZlX3J1bGVzX2Vycm9yGA0gASgJEjYKEmVmZmVjdGl2ZV9ydWxlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoMUmVzb3VyY2VSdWxlEg0KBXZlcmJzGAEgAygJEhIKCmFwaV9ncm91cHMYAiADKAkSEQoJcmVzb3VyY2VzGAMgAygJEhYKDnJlc291cmNlX25hbWVzGAQgAygJIioKC1Byb3h5SGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiiwEKDFByb3h5UmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGbWV0aG9kGAIgASgJEgwKBHBhdGgYAyABKAkSKwoHaGVhZGVycxgEIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXISDAoEYm9keRgFIAEoDBISCgp0aW1lb3V0X21zGAYgASgNIkgKCVByb3h5SGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGgoKUHJveHlDaHVuaxIMCgRkYXRhGAEgASgMIm4KDVByb3h5UmVzcG9uc2USKAoEaGVhZBgBIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYAiABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIAEIHCgVmcmFtZSI7CgtTZXNzaW9uT3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QiSgoLU2Vzc2lvbkhlYWQSDgoGc3RhdHVzGAEgASgNEisKB2hlYWRlcnMYAiADKAsyGi5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZGVyIhsKC1Nlc3Npb25EYXRhEgwKBGRhdGEYASABKAwiEgoQU2Vzc2lvbkhhbGZDbG9zZSIeCgxTZXNzaW9uQ2xvc2USDgoGcmVhc29uGAEgASgJItYBCg5TZXNzaW9uUmVxdWVzdBIqCgRvcGVuGAEgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uT3BlbkgAEioKBGRhdGEYAiABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25EYXRhSAASNQoKaGFsZl9jbG9zZRgDIAEoCzIfLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhhbGZDbG9zZUgAEiwKBWNsb3NlGAQgASgLMhsuZGFhbHUuZWRnZS52MS5TZXNzaW9uQ2xvc2VIAEIHCgVmcmFtZSLXAQoPU2Vzc2lvblJlc3BvbnNlEioKBGhlYWQYASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25IZWFkSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lIqsBCg9Qcm94eU11eFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoDRImCgRvcGVuGAIgASgLMhYuZGFhbHUuZWRnZS52MS5NdXhPcGVuSAASKgoGY2FuY2VsGAMgASgLMhguZGFhbHUuZWRnZS52MS5NdXhDYW5jZWxIABIqCgZjcmVkaXQYBCABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENyZWRpdEgAQgcKBWZyYW1lIqYCChBQcm94eU11eFJlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SKAoFaGVsbG8YAiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEhlbGxvSAASKAoEaGVhZBgDIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkSAASKgoFY2h1bmsYBCABKAsyGS5kYWFsdS5lZGdlLnYxLlByb3h5Q2h1bmtIABIkCgNlbmQYBSABKAsyFS5kYWFsdS5lZGdlLnYxLk11eEVuZEgAEigKBWVycm9yGAYgASgLMhcuZGFhbHUuZWRnZS52MS5NdXhFcnJvckgAEigKBXJlcGx5GAcgASgLMhcuZGFhbHUuZWRnZS52MS5NdXhSZXBseUgAQgcKBWZyYW1lInkKB011eE9wZW4SLAoHcmVxdWVzdBgBIAEoCzIbLmRhYWx1LmVkZ2UudjEuUHJveHlSZXF1ZXN0EhQKDHdpbmRvd19ieXRlcxgCIAEoDRITCgtkZWFkbGluZV9tcxgDIAEoDRIVCg1hY2NlcHRzX3JlcGx5GAQgASgIIkAKCE11eFJlcGx5EiYKBGhlYWQYASABKAsyGC5kYWFsdS5lZGdlLnYxLlByb3h5SGVhZBIMCgRib2R5GAIgASgMIggKBk11eEVuZCIpCghNdXhFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiGwoJTXV4Q2FuY2VsEg4KBnJlYXNvbhgBIAEoCSIaCglNdXhDcmVkaXQSDQoFYnl0ZXMYASABKA0iIAoITXV4SGVsbG8SFAoMZWRnZV92ZXJzaW9uGAEgASgJMvQBCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkQKBVByb3h5EhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QaHC5kYWFsdS5lZGdlLnYxLlByb3h5UmVzcG9uc2UwARJPCghQcm94eU11eBIeLmRhYWx1LmVkZ2UudjEuUHJveHlNdXhSZXF1ZXN0Gh8uZGFhbHUuZWRnZS52MS5Qcm94eU11eFJlc3BvbnNlKAEwATJiChJFZGdlU2Vzc2lvblNlcnZpY2USTAoHU2Vzc2lvbhIdLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlcXVlc3QaHi5kYWFsdS5lZGdlLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -632,6 +632,15 @@ export type ProxyMuxResponse = Message<"daalu.edge.v1.ProxyMuxResponse"> & {
      */
     value: MuxError;
     case: "error";
+  } | {
+    /**
+     * Head, whole body and end of a call in one frame: sent only when the
+     * hub's MuxOpen set accepts_reply and the whole answer was at hand.
+     *
+     * @generated from field: daalu.edge.v1.MuxReply reply = 7;
+     */
+    value: MuxReply;
+    case: "reply";
   } | { case: undefined; value?: undefined };
 };
 
@@ -668,6 +677,15 @@ export type MuxOpen = Message<"daalu.edge.v1.MuxOpen"> & {
    * @generated from field: uint32 deadline_ms = 3;
    */
   deadlineMs: number;
+
+  /**
+   * The hub understands MuxReply: an answer the edge has whole when its head
+   * is due may come as one frame instead of head, chunks and end. Edges that
+   * do not know this field send the three frames.
+   *
+   * @generated from field: bool accepts_reply = 4;
+   */
+  acceptsReply: boolean;
 };
 
 /**
@@ -676,6 +694,30 @@ export type MuxOpen = Message<"daalu.edge.v1.MuxOpen"> & {
  */
 export const MuxOpenSchema: GenMessage<MuxOpen> = /*@__PURE__*/
   messageDesc(file_daalu_edge_v1_edge, 17);
+
+/**
+ * MuxReply is a whole answer: the head, the body, and the end of the call.
+ *
+ * @generated from message daalu.edge.v1.MuxReply
+ */
+export type MuxReply = Message<"daalu.edge.v1.MuxReply"> & {
+  /**
+   * @generated from field: daalu.edge.v1.ProxyHead head = 1;
+   */
+  head?: ProxyHead | undefined;
+
+  /**
+   * @generated from field: bytes body = 2;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxReply.
+ * Use `create(MuxReplySchema)` to create a new message.
+ */
+export const MuxReplySchema: GenMessage<MuxReply> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 18);
 
 /**
  * MuxEnd ends a call normally.
@@ -690,7 +732,7 @@ export type MuxEnd = Message<"daalu.edge.v1.MuxEnd"> & {
  * Use `create(MuxEndSchema)` to create a new message.
  */
 export const MuxEndSchema: GenMessage<MuxEnd> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 18);
+  messageDesc(file_daalu_edge_v1_edge, 19);
 
 /**
  * MuxError ends a call with the gRPC status Proxy would have ended it with.
@@ -716,7 +758,7 @@ export type MuxError = Message<"daalu.edge.v1.MuxError"> & {
  * Use `create(MuxErrorSchema)` to create a new message.
  */
 export const MuxErrorSchema: GenMessage<MuxError> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 19);
+  messageDesc(file_daalu_edge_v1_edge, 20);
 
 /**
  * MuxCancel asks the edge to abort a call.
@@ -735,7 +777,7 @@ export type MuxCancel = Message<"daalu.edge.v1.MuxCancel"> & {
  * Use `create(MuxCancelSchema)` to create a new message.
  */
 export const MuxCancelSchema: GenMessage<MuxCancel> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 20);
+  messageDesc(file_daalu_edge_v1_edge, 21);
 
 /**
  * MuxCredit grants more body bytes to a call.
@@ -754,7 +796,7 @@ export type MuxCredit = Message<"daalu.edge.v1.MuxCredit"> & {
  * Use `create(MuxCreditSchema)` to create a new message.
  */
 export const MuxCreditSchema: GenMessage<MuxCredit> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 21);
+  messageDesc(file_daalu_edge_v1_edge, 22);
 
 /**
  * MuxHello announces that the edge serves ProxyMux.
@@ -775,7 +817,7 @@ export type MuxHello = Message<"daalu.edge.v1.MuxHello"> & {
  * Use `create(MuxHelloSchema)` to create a new message.
  */
 export const MuxHelloSchema: GenMessage<MuxHello> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 22);
+  messageDesc(file_daalu_edge_v1_edge, 23);
 
 /**
  * EdgeService is what the hub asks of an edge.
