@@ -49,6 +49,13 @@ export interface UpstreamCall {
   resume(): void;
 }
 
+/**
+ * How long an idle connection is kept (undici's default is 4 s: a person's kubectl calls seconds apart would
+ * each pay a TLS handshake to the API server). Below kube-apiserver's 90 s idle timeout; a server that closes
+ * sooner costs a read one retry (below).
+ */
+const IDLE_KEEP_ALIVE_MS = 60_000;
+
 const RETRY_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"]);
 
 /** Allowlisted response headers from undici's raw [name, value, …] (first value of a name wins). */
@@ -127,7 +134,7 @@ export class Upstreams {
     let p = this.pools.get(origin);
     if (!p) {
       const tls = isKube ? { ...(this.kube.ca ? { ca: this.kube.ca } : {}), rejectUnauthorized: !this.kube.insecureSkipTlsVerify } : {};
-      p = new Pool(origin, { connections: DEFAULT_MAX_SOCKETS, headersTimeout: 0, bodyTimeout: 0, connect: tls });
+      p = new Pool(origin, { connections: DEFAULT_MAX_SOCKETS, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: IDLE_KEEP_ALIVE_MS, connect: tls });
       this.pools.set(origin, p);
     }
     return p;
