@@ -19,10 +19,10 @@
  *   went away, the tunnel broke), cancels the call's upstream request.
  */
 import { EventEmitter } from "node:events";
-import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
 import { EDGE_VERSION } from "../version.js";
+import { chunkFrame, endFrame, errorFrame, headFrame, helloFrame, replyFrame } from "./mux-frames.js";
 
 /** Body bytes a call may send before the hub grants more, when the hub names no window. */
 export const DEFAULT_MUX_WINDOW_BYTES = 256 * 1024;
@@ -34,12 +34,12 @@ export const PROXY_MUX_METHOD_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.E
 
 /** The Proxy handler (server.ts) every call on the stream runs through. */
 type ProxyHandler = grpc.handleServerStreamingCall<edgev1.ProxyRequest, edgev1.ProxyResponse>;
-type MuxStream = grpc.ServerDuplexStream<edgev1.ProxyMuxRequest, edgev1.ProxyMuxResponse>;
-type Frame = edgev1.ProxyMuxResponse["frame"];
+type MuxStream = grpc.ServerDuplexStream<edgev1.ProxyMuxRequest, Uint8Array>;
 
 /** The stream's side shared by its calls: sending frames and the stream's own flow control. */
 interface MuxOut {
-  send(callId: number, frame: Frame): void;
+  /** An encoded ProxyMuxResponse (mux-frames.ts). */
+  send(frame: Uint8Array): void;
   /** False while grpc-js holds more than its buffer of unsent frames. */
   readonly writable: boolean;
   closed(callId: number): void;
@@ -49,24 +49,34 @@ interface MuxOut {
  * One call on the stream, shaped as the grpc-js server call the Proxy handler
  * uses: request, write/end, emit("error", status), "cancelled", "drain",
  * getDeadline().
+ *
+ * When the hub accepts MuxReply, the head is held until the end of the turn
+ * it came in (a microtask): an answer whose body and end came in the same
+ * socket read leaves as one frame; otherwise the head and what came with it
+ * go as before.
  */
 class MuxCall extends EventEmitter {
   cancelled = false;
   private credit: number;
   private wantsDrain = false;
   private finished = false;
+  private held: { head: edgev1.ProxyHead; body: Uint8Array[] } | undefined;
 
   constructor(
     readonly request: edgev1.ProxyRequest,
     private readonly id: number,
     window: number,
     private readonly deadline: number,
+    private readonly acceptsReply: boolean,
     private readonly out: MuxOut,
   ) {
     super();
     this.credit = window;
     // The handler reports failures as grpc-js's call.emit("error", status); here they become an error frame.
-    this.on("error", (s: Partial<grpc.StatusObject>) => this.finish({ case: "error", value: create(edgev1.MuxErrorSchema, { code: s.code ?? grpc.status.UNKNOWN, message: s.details ?? "" }) }));
+    this.on("error", (s: Partial<grpc.StatusObject>) => {
+      this.release();
+      this.finish(errorFrame(this.id, s.code ?? grpc.status.UNKNOWN, s.details ?? ""));
+    });
   }
 
   getDeadline(): number {
@@ -75,15 +85,27 @@ class MuxCall extends EventEmitter {
 
   write(m: edgev1.ProxyResponse): boolean {
     if (this.finished) return true;
-    if (m.frame.case === "chunk") this.credit -= m.frame.value.data.length;
-    if (m.frame.case !== undefined) this.out.send(this.id, m.frame);
+    const f = m.frame;
+    if (f.case === "head") {
+      if (this.acceptsReply) {
+        this.held = { head: f.value, body: [] };
+        queueMicrotask(() => this.release());
+      } else this.out.send(headFrame(this.id, f.value.status, f.value.headers));
+    } else if (f.case === "chunk") {
+      this.credit -= f.value.data.length;
+      if (this.held) this.held.body.push(f.value.data);
+      else this.out.send(chunkFrame(this.id, f.value.data));
+    }
     if (this.credit > 0 && this.out.writable) return true;
     this.wantsDrain = true;
     return false;
   }
 
   end(): void {
-    this.finish({ case: "end", value: create(edgev1.MuxEndSchema) });
+    const h = this.held;
+    if (!h) return this.finish(endFrame(this.id));
+    this.held = undefined;
+    this.finish(replyFrame(this.id, h.head.status, h.head.headers, h.body.length === 1 ? h.body[0]! : Buffer.concat(h.body)));
   }
 
   grant(bytes: number): void {
@@ -102,29 +124,39 @@ class MuxCall extends EventEmitter {
     if (this.finished) return;
     this.finished = true;
     this.cancelled = true;
+    this.held = undefined;
     this.out.closed(this.id);
     this.emit("cancelled");
   }
 
-  private finish(frame: Frame): void {
+  /** Sends a held head and the body that came with it as separate frames (the answer did not end in the same turn). */
+  private release(): void {
+    const h = this.held;
+    if (!h || this.finished) return;
+    this.held = undefined;
+    this.out.send(headFrame(this.id, h.head.status, h.head.headers));
+    if (h.body.length > 0) this.out.send(chunkFrame(this.id, h.body.length === 1 ? h.body[0]! : Buffer.concat(h.body)));
+  }
+
+  private finish(frame: Uint8Array): void {
     if (this.finished) return;
     this.finished = true;
-    this.out.send(this.id, frame);
+    this.out.send(frame);
     this.out.closed(this.id);
   }
 }
 
 /** The grpc-js handler of ProxyMux; registerProxyMux() adds it to a server. */
-function edgeProxyMuxHandler(proxy: ProxyHandler, logger: Logger): grpc.handleBidiStreamingCall<edgev1.ProxyMuxRequest, edgev1.ProxyMuxResponse> {
+function edgeProxyMuxHandler(proxy: ProxyHandler, logger: Logger): grpc.handleBidiStreamingCall<edgev1.ProxyMuxRequest, Uint8Array> {
   const log = logger.child({ component: "proxy-mux" });
   return (stream: MuxStream) => {
     const calls = new Map<number, MuxCall>();
     let writable = true;
     let open = true;
     const out: MuxOut = {
-      send(callId, frame) {
+      send(frame) {
         if (!open) return;
-        if (!stream.write(create(edgev1.ProxyMuxResponseSchema, { callId, frame }))) writable = false;
+        if (!stream.write(frame)) writable = false;
       },
       get writable() {
         return writable;
@@ -133,7 +165,7 @@ function edgeProxyMuxHandler(proxy: ProxyHandler, logger: Logger): grpc.handleBi
         calls.delete(callId);
       },
     };
-    const refuse = (callId: number, code: grpc.status, message: string) => out.send(callId, { case: "error", value: create(edgev1.MuxErrorSchema, { code, message }) });
+    const refuse = (callId: number, code: grpc.status, message: string) => out.send(errorFrame(callId, code, message));
     stream.on("drain", () => {
       writable = true;
       for (const c of calls.values()) c.maybeDrain();
@@ -146,7 +178,7 @@ function edgeProxyMuxHandler(proxy: ProxyHandler, logger: Logger): grpc.handleBi
           if (id === 0 || calls.has(id)) return refuse(id, grpc.status.INVALID_ARGUMENT, `call id ${id} is 0 or already in use on this stream`);
           if (!o.request) return refuse(id, grpc.status.INVALID_ARGUMENT, "MuxOpen without a request");
           const window = Math.min(o.windowBytes || DEFAULT_MUX_WINDOW_BYTES, MAX_MUX_WINDOW_BYTES);
-          const call = new MuxCall(o.request, id, window, o.deadlineMs > 0 ? Date.now() + o.deadlineMs : Infinity, out);
+          const call = new MuxCall(o.request, id, window, o.deadlineMs > 0 ? Date.now() + o.deadlineMs : Infinity, o.acceptsReply, out);
           calls.set(id, call);
           proxy(call as unknown as grpc.ServerWritableStream<edgev1.ProxyRequest, edgev1.ProxyResponse>);
           return;
@@ -172,7 +204,7 @@ function edgeProxyMuxHandler(proxy: ProxyHandler, logger: Logger): grpc.handleBi
     });
     stream.on("cancelled", close);
     stream.on("error", close);
-    stream.write(create(edgev1.ProxyMuxResponseSchema, { callId: 0, frame: { case: "hello", value: { edgeVersion: EDGE_VERSION } } }));
+    stream.write(helloFrame(EDGE_VERSION));
   };
 }
 
@@ -180,6 +212,8 @@ function edgeProxyMuxHandler(proxy: ProxyHandler, logger: Logger): grpc.handleBi
 export function registerProxyMux(server: grpc.Server, proxy: ProxyHandler, logger: Logger): void {
   const def = grpcDefinition(edgev1.EdgeService)[edgev1.EdgeService.method.proxyMux.localName]!;
   server.unregister(PROXY_MUX_METHOD_PATH);
-  const ok = server.register(PROXY_MUX_METHOD_PATH, edgeProxyMuxHandler(proxy, logger) as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "bidi");
+  // Frames leave encoded already (mux-frames.ts).
+  const asIs = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const ok = server.register(PROXY_MUX_METHOD_PATH, edgeProxyMuxHandler(proxy, logger) as grpc.UntypedHandleCall, asIs as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "bidi");
   if (!ok) throw new Error(`registerProxyMux: could not register ${PROXY_MUX_METHOD_PATH}`);
 }

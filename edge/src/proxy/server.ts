@@ -1,6 +1,6 @@
 /**
  * The edge side of EdgeService.Proxy: one HTTP request to the API server (or a
- * registered in-cluster target) per call, with the token of the edge's proxy
+ * registered in-cluster target) per call, over undici's keep-alive pools (upstream.ts), with the token of the edge's proxy
  * ServiceAccount (read-only, no Secrets: never the pod's own account, which
  * can read the tunnel key), the response streamed back as a head frame and
  * body chunks. Reads of the edge's own Secrets (403) and writes (405: the hub
@@ -8,32 +8,28 @@
  * Status and never reach the API server (policy.ts). The same handler runs
  * every call multiplexed on ProxyMux (mux-server.ts), given a stand-in call.
  *
- * - Backpressure: the response is read only while call.write() returns true;
- *   otherwise not until 'drain', so gRPC flow control (and, behind it, the
- *   hub's credit window) reaches the API server's TCP connection. The edge
- *   holds at most grpc-js's 16 unsent messages of at most what one read()
- *   found buffered (the response's high-water mark plus one socket read).
- *   Pinned by edge/test/proxy.test.ts "slow reader".
- * - Throughput: a message carries everything buffered when it is read, not
+ * - Backpressure: once call.write() returned false the response is paused
+ *   (undici stops reading its socket) until 'drain', so gRPC flow control
+ *   (and, behind it, the hub's credit window) reaches the API server's TCP
+ *   connection. The edge holds at most grpc-js's 16 unsent messages of at
+ *   most one socket read each. Pinned by edge/test/proxy.test.ts "slow reader".
+ * - Throughput: a message carries every body piece of one socket read, not
  *   one HTTP chunk (a `logs -f` stream sends one chunk per line).
  * - Cancellation: the call's 'cancelled' event, its deadline and timeout_ms
  *   abort the upstream request. Pinned by "cancel reaches the API server".
  * - Status and body are forwarded verbatim (a Forbidden Status JSON reaches
  *   kubectl byte for byte).
  */
-import http from "node:http";
-import https from "node:https";
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
 import { registerProxyMux } from "./mux-server.js";
-import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, REQUEST_HEADER_ALLOWLIST, RESPONSE_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
+import { Upstreams } from "./upstream.js";
+import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, REQUEST_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
 
 /** How often a token file is re-read (projected ServiceAccount tokens rotate). */
 export const TOKEN_FILE_REFRESH_MS = 60_000;
-/** Max sockets per upstream: bounds the edge's connections to the API server. */
-export const DEFAULT_MAX_SOCKETS = 64;
 
 /** How the edge reaches its API server. The edge's config.ts decides (in-cluster or kubeconfig) and passes this in. */
 export interface ApiServerRef {
@@ -94,8 +90,8 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
   const targets = opts.targets ?? {};
   const token = tokenSource(opts.apiServer);
   const kubeUrl = new URL(opts.apiServer.server);
-  const kubeAgent = new https.Agent({ keepAlive: true, maxSockets: DEFAULT_MAX_SOCKETS, ...(opts.apiServer.ca ? { ca: opts.apiServer.ca } : {}), rejectUnauthorized: !opts.apiServer.insecureSkipTlsVerify });
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: DEFAULT_MAX_SOCKETS });
+  const upstreams = new Upstreams({ origin: kubeUrl.origin, ...(opts.apiServer.ca ? { ca: opts.apiServer.ca } : {}), ...(opts.apiServer.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}) });
+  const targetUrls = new Map(Object.entries(targets).map(([name, t]) => [name, new URL(t.url)]));
   const log = opts.logger.child({ component: "proxy" });
 
   return (call: ProxyCall) => {
@@ -116,7 +112,7 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
       return;
     }
     const isKube = req.target === KUBERNETES_TARGET;
-    const base = isKube ? kubeUrl : new URL(targets[req.target]!.url);
+    const base = isKube ? kubeUrl : targetUrls.get(req.target)!;
     const headers: Record<string, string> = filterHeaders(req.headers, REQUEST_HEADER_ALLOWLIST);
     if (isKube) {
       let t: string | undefined;
@@ -129,14 +125,15 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
       }
       if (t) headers["authorization"] = `Bearer ${t}`;
     }
-    if (req.body.length > 0) headers["content-length"] = String(req.body.length);
 
-    const ac = new AbortController();
+    let aborted: Error | undefined;
+    let abortUpstream: (why: Error) => void = () => undefined;
     let finished = false;
     const timers: NodeJS.Timeout[] = [];
     const abort = (why: string) => {
-      if (finished) return;
-      ac.abort(new Error(why));
+      if (finished || aborted) return;
+      aborted = new Error(why);
+      abortUpstream(aborted);
     };
     call.on("cancelled", () => abort("cancelled by the hub"));
     const deadline = call.getDeadline();
@@ -153,74 +150,50 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
       if (finished) return;
       done();
       if (call.cancelled) return;
-      const msg = ac.signal.aborted ? String((ac.signal.reason as Error)?.message ?? "aborted") : err.message;
-      const code = ac.signal.aborted ? (msg === "deadline exceeded" ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.UNAVAILABLE;
+      const msg = aborted ? aborted.message : err.message;
+      const code = aborted ? (msg === "deadline exceeded" ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.UNAVAILABLE;
       if (code === grpc.status.UNAVAILABLE) log.warn({ err: err.message, target: req.target }, "upstream request failed");
       call.emit("error", status(code, code === grpc.status.UNAVAILABLE ? `the ${isKube ? "API server" : `target ${req.target}`} is unreachable from the edge: ${err.message}` : msg));
     };
-    // A kept-alive connection the server closed while idle fails the next
-    // request sent on it (ECONNRESET) before any byte of an answer: that
-    // request never reached the server, so a read is sent again, once, on a
-    // new connection. Writes are not: their fate is unknown to us.
-    const retryable = req.method.toUpperCase() === "GET" || req.method.toUpperCase() === "HEAD";
-    const send = (mayRetry: boolean) => {
-      const upstream = (base.protocol === "https:" ? https : http).request(
-        {
-          protocol: base.protocol,
-          hostname: base.hostname.replace(/^\[|\]$/g, ""),
-          port: base.port || (base.protocol === "https:" ? 443 : 80),
-          method: req.method.toUpperCase(),
-          path: basePath + req.path,
-          headers,
-          agent: base.protocol === "https:" ? (isKube ? kubeAgent : undefined) : httpAgent,
-          signal: ac.signal,
-        },
-        (res) => {
-          const head = create(edgev1.ProxyResponseSchema, {
-            frame: {
-              case: "head",
-              value: {
-                status: res.statusCode ?? 502,
-                headers: Object.entries(filterHeaders(pairs(res.rawHeaders), RESPONSE_HEADER_ALLOWLIST)).map(([name, value]) => ({ name, value })),
-              },
-            },
-          });
-          call.write(head);
-          // Paused mode: each read() takes all the response has buffered, so a run of small HTTP
-          // chunks (`logs -f` gets one per line) leaves as one message; nothing is read while
-          // gRPC pushes back, and then the response's buffer fills and its socket stops reading.
-          let waiting = false;
-          const pump = () => {
-            waiting = false;
-            for (let data = res.read() as Buffer | null; data !== null; data = res.read() as Buffer | null) {
-              if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
-                waiting = true;
-                call.once("drain", pump);
-                return;
-              }
-            }
-          };
-          res.on("readable", () => {
-            if (!waiting) pump();
-          });
-          res.on("end", () => {
-            done();
-            call.end();
-          });
-          res.on("error", (err) => fail(err));
-        },
-      );
-      upstream.on("error", (err: NodeJS.ErrnoException) => {
-        if (mayRetry && retryable && upstream.reusedSocket && !ac.signal.aborted && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
-          log.debug({ err: err.message }, "kept-alive upstream connection was closed; retrying on a new one");
-          send(true);
-          return;
-        }
-        fail(err);
-      });
-      upstream.end(req.body.length > 0 ? Buffer.from(req.body) : undefined);
+    // Body pieces the parser delivers in one socket read leave as one message (`logs -f` gets
+    // one HTTP chunk per line); flushed after that read (a microtask) or at the end. Nothing more
+    // is read while gRPC (or the call's credit) pushes back: the socket stops reading.
+    let pending: Buffer[] = [];
+    let blocked = false;
+    const flush = () => {
+      if (blocked || pending.length === 0) return;
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      pending = [];
+      if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
+        blocked = true;
+        call.once("drain", () => {
+          blocked = false;
+          flush();
+          if (!blocked) upstream.resume();
+        });
+      }
     };
-    send(true);
+    const upstream = upstreams.request(
+      base.origin,
+      { method: req.method, path: basePath + req.path, headers, body: req.body },
+      {
+        head: (code, hs) => {
+          call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "head", value: { status: code, headers: hs } } }));
+        },
+        data: (chunk) => {
+          if (pending.push(chunk) === 1) queueMicrotask(flush);
+          return !blocked;
+        },
+        end: () => {
+          blocked = false;
+          flush();
+          done();
+          call.end();
+        },
+        error: fail,
+      },
+    );
+    abortUpstream = (why) => upstream.abort(why);
   };
 }
 

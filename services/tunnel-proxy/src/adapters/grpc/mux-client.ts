@@ -14,6 +14,8 @@
  *   one upstream read) here and stalls its own call only.
  * - Cancellation: cancel() and the unary deadline send MuxCancel; the edge
  *   aborts the upstream request.
+ * - A small answer may come as one MuxReply (head, body and end; the hub says
+ *   it accepts them in every MuxOpen): delivered as the three frames.
  * - The stream failing (edge restarted, tunnel broken) fails every call on it
  *   with UNAVAILABLE; the next call opens a new stream.
  */
@@ -56,6 +58,8 @@ function openFrame(callId: number, request: Uint8Array, windowBytes: number, dea
   w.tag(1, WireType.LengthDelimited).bytes(request);
   w.tag(2, WireType.Varint).uint32(windowBytes);
   if (deadlineMs > 0) w.tag(3, WireType.Varint).uint32(deadlineMs);
+  // accepts_reply: a small answer may come as one MuxReply (edges without the field send head, chunks, end).
+  w.tag(4, WireType.Varint).bool(true);
   w.join();
   return w.finish();
 }
@@ -93,6 +97,15 @@ class MuxClientCall extends EventEmitter implements EdgeProxyCall {
         this.close();
         this.push({ end: true });
         return;
+      case "reply": {
+        // A whole answer in one frame: delivered as the head, a chunk and the end it stands for.
+        const r = f.frame.value;
+        this.close();
+        this.push({ frame: { $typeName: "daalu.edge.v1.ProxyResponse", frame: { case: "head", value: r.head ?? create(edgev1.ProxyHeadSchema) } } });
+        if (r.body.length > 0) this.push({ frame: { $typeName: "daalu.edge.v1.ProxyResponse", frame: { case: "chunk", value: create(edgev1.ProxyChunkSchema, { data: r.body }) } } });
+        this.push({ end: true });
+        return;
+      }
       case "error":
         this.close();
         this.push({ error: serviceError(f.frame.value.code, f.frame.value.message) });

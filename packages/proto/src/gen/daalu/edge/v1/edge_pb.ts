@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file daalu/edge/v1/edge.proto.
  */
 export const file_daalu_edge_v1_edge: GenFile = /*@__PURE__*/
-  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiKQoQR2V0U3RhdHVzUmVxdWVzdBIVCg1odWJfZW5kcG9pbnRzGAEgAygJItsDChFHZXRTdGF0dXNSZXNwb25zZRIUCgxlZGdlX3ZlcnNpb24YASABKAkSFQoNYXBpX3JlYWNoYWJsZRgCIAEoCBIRCglhcGlfZXJyb3IYAyABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAQgASgJEhIKCm5vZGVfY291bnQYBSABKA0SEwoLbm9kZXNfcmVhZHkYBiABKA0SLgoKc3RhcnRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVaGFuZHNoYWtlX2FnZV9zZWNvbmRzGAggASgNEhIKCmFwaV9zZXJ2ZXIYCSABKAkSLQoJcHJvYmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0Cg9lZmZlY3RpdmVfcnVsZXMYCyADKAsyGy5kYWFsdS5lZGdlLnYxLlJlc291cmNlUnVsZRIiChplZmZlY3RpdmVfcnVsZXNfaW5jb21wbGV0ZRgMIAEoCBIdChVlZmZlY3RpdmVfcnVsZXNfZXJyb3IYDSABKAkSNgoSZWZmZWN0aXZlX3J1bGVzX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgxSZXNvdXJjZVJ1bGUSDQoFdmVyYnMYASADKAkSEgoKYXBpX2dyb3VwcxgCIAMoCRIRCglyZXNvdXJjZXMYAyADKAkSFgoOcmVzb3VyY2VfbmFtZXMYBCADKAkiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lIjsKC1Nlc3Npb25PcGVuEiwKB3JlcXVlc3QYASABKAsyGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdCJKCgtTZXNzaW9uSGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGwoLU2Vzc2lvbkRhdGESDAoEZGF0YRgBIAEoDCISChBTZXNzaW9uSGFsZkNsb3NlIh4KDFNlc3Npb25DbG9zZRIOCgZyZWFzb24YASABKAki1gEKDlNlc3Npb25SZXF1ZXN0EioKBG9wZW4YASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25PcGVuSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lItcBCg9TZXNzaW9uUmVzcG9uc2USKgoEaGVhZBgBIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhlYWRIABIqCgRkYXRhGAIgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uRGF0YUgAEjUKCmhhbGZfY2xvc2UYAyABKAsyHy5kYWFsdS5lZGdlLnYxLlNlc3Npb25IYWxmQ2xvc2VIABIsCgVjbG9zZRgEIAEoCzIbLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkNsb3NlSABCBwoFZnJhbWUiqwEKD1Byb3h5TXV4UmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEiYKBG9wZW4YAiABKAsyFi5kYWFsdS5lZGdlLnYxLk11eE9wZW5IABIqCgZjYW5jZWwYAyABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENhbmNlbEgAEioKBmNyZWRpdBgEIAEoCzIYLmRhYWx1LmVkZ2UudjEuTXV4Q3JlZGl0SABCBwoFZnJhbWUi/AEKEFByb3h5TXV4UmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRIoCgVoZWxsbxgCIAEoCzIXLmRhYWx1LmVkZ2UudjEuTXV4SGVsbG9IABIoCgRoZWFkGAMgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgEIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAEiQKA2VuZBgFIAEoCzIVLmRhYWx1LmVkZ2UudjEuTXV4RW5kSAASKAoFZXJyb3IYBiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEVycm9ySABCBwoFZnJhbWUiYgoHTXV4T3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QSFAoMd2luZG93X2J5dGVzGAIgASgNEhMKC2RlYWRsaW5lX21zGAMgASgNIggKBk11eEVuZCIpCghNdXhFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiGwoJTXV4Q2FuY2VsEg4KBnJlYXNvbhgBIAEoCSIaCglNdXhDcmVkaXQSDQoFYnl0ZXMYASABKA0iIAoITXV4SGVsbG8SFAoMZWRnZV92ZXJzaW9uGAEgASgJMvQBCgtFZGdlU2VydmljZRJOCglHZXRTdGF0dXMSHy5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5kYWFsdS5lZGdlLnYxLkdldFN0YXR1c1Jlc3BvbnNlEkQKBVByb3h5EhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QaHC5kYWFsdS5lZGdlLnYxLlByb3h5UmVzcG9uc2UwARJPCghQcm94eU11eBIeLmRhYWx1LmVkZ2UudjEuUHJveHlNdXhSZXF1ZXN0Gh8uZGFhbHUuZWRnZS52MS5Qcm94eU11eFJlc3BvbnNlKAEwATJiChJFZGdlU2Vzc2lvblNlcnZpY2USTAoHU2Vzc2lvbhIdLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlcXVlc3QaHi5kYWFsdS5lZGdlLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkYWFsdS9lZGdlL3YxL2VkZ2UucHJvdG8SDWRhYWx1LmVkZ2UudjEiKQoQR2V0U3RhdHVzUmVxdWVzdBIVCg1odWJfZW5kcG9pbnRzGAEgAygJItsDChFHZXRTdGF0dXNSZXNwb25zZRIUCgxlZGdlX3ZlcnNpb24YASABKAkSFQoNYXBpX3JlYWNoYWJsZRgCIAEoCBIRCglhcGlfZXJyb3IYAyABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAQgASgJEhIKCm5vZGVfY291bnQYBSABKA0SEwoLbm9kZXNfcmVhZHkYBiABKA0SLgoKc3RhcnRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVaGFuZHNoYWtlX2FnZV9zZWNvbmRzGAggASgNEhIKCmFwaV9zZXJ2ZXIYCSABKAkSLQoJcHJvYmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0Cg9lZmZlY3RpdmVfcnVsZXMYCyADKAsyGy5kYWFsdS5lZGdlLnYxLlJlc291cmNlUnVsZRIiChplZmZlY3RpdmVfcnVsZXNfaW5jb21wbGV0ZRgMIAEoCBIdChVlZmZlY3RpdmVfcnVsZXNfZXJyb3IYDSABKAkSNgoSZWZmZWN0aXZlX3J1bGVzX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgxSZXNvdXJjZVJ1bGUSDQoFdmVyYnMYASADKAkSEgoKYXBpX2dyb3VwcxgCIAMoCRIRCglyZXNvdXJjZXMYAyADKAkSFgoOcmVzb3VyY2VfbmFtZXMYBCADKAkiKgoLUHJveHlIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKLAQoMUHJveHlSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCRIOCgZtZXRob2QYAiABKAkSDAoEcGF0aBgDIAEoCRIrCgdoZWFkZXJzGAQgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlchIMCgRib2R5GAUgASgMEhIKCnRpbWVvdXRfbXMYBiABKA0iSAoJUHJveHlIZWFkEg4KBnN0YXR1cxgBIAEoDRIrCgdoZWFkZXJzGAIgAygLMhouZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRlciIaCgpQcm94eUNodW5rEgwKBGRhdGEYASABKAwibgoNUHJveHlSZXNwb25zZRIoCgRoZWFkGAEgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgCIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAQgcKBWZyYW1lIjsKC1Nlc3Npb25PcGVuEiwKB3JlcXVlc3QYASABKAsyGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdCJKCgtTZXNzaW9uSGVhZBIOCgZzdGF0dXMYASABKA0SKwoHaGVhZGVycxgCIAMoCzIaLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkZXIiGwoLU2Vzc2lvbkRhdGESDAoEZGF0YRgBIAEoDCISChBTZXNzaW9uSGFsZkNsb3NlIh4KDFNlc3Npb25DbG9zZRIOCgZyZWFzb24YASABKAki1gEKDlNlc3Npb25SZXF1ZXN0EioKBG9wZW4YASABKAsyGi5kYWFsdS5lZGdlLnYxLlNlc3Npb25PcGVuSAASKgoEZGF0YRgCIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkRhdGFIABI1CgpoYWxmX2Nsb3NlGAMgASgLMh8uZGFhbHUuZWRnZS52MS5TZXNzaW9uSGFsZkNsb3NlSAASLAoFY2xvc2UYBCABKAsyGy5kYWFsdS5lZGdlLnYxLlNlc3Npb25DbG9zZUgAQgcKBWZyYW1lItcBCg9TZXNzaW9uUmVzcG9uc2USKgoEaGVhZBgBIAEoCzIaLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkhlYWRIABIqCgRkYXRhGAIgASgLMhouZGFhbHUuZWRnZS52MS5TZXNzaW9uRGF0YUgAEjUKCmhhbGZfY2xvc2UYAyABKAsyHy5kYWFsdS5lZGdlLnYxLlNlc3Npb25IYWxmQ2xvc2VIABIsCgVjbG9zZRgEIAEoCzIbLmRhYWx1LmVkZ2UudjEuU2Vzc2lvbkNsb3NlSABCBwoFZnJhbWUiqwEKD1Byb3h5TXV4UmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEiYKBG9wZW4YAiABKAsyFi5kYWFsdS5lZGdlLnYxLk11eE9wZW5IABIqCgZjYW5jZWwYAyABKAsyGC5kYWFsdS5lZGdlLnYxLk11eENhbmNlbEgAEioKBmNyZWRpdBgEIAEoCzIYLmRhYWx1LmVkZ2UudjEuTXV4Q3JlZGl0SABCBwoFZnJhbWUipgIKEFByb3h5TXV4UmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRIoCgVoZWxsbxgCIAEoCzIXLmRhYWx1LmVkZ2UudjEuTXV4SGVsbG9IABIoCgRoZWFkGAMgASgLMhguZGFhbHUuZWRnZS52MS5Qcm94eUhlYWRIABIqCgVjaHVuaxgEIAEoCzIZLmRhYWx1LmVkZ2UudjEuUHJveHlDaHVua0gAEiQKA2VuZBgFIAEoCzIVLmRhYWx1LmVkZ2UudjEuTXV4RW5kSAASKAoFZXJyb3IYBiABKAsyFy5kYWFsdS5lZGdlLnYxLk11eEVycm9ySAASKAoFcmVwbHkYByABKAsyFy5kYWFsdS5lZGdlLnYxLk11eFJlcGx5SABCBwoFZnJhbWUieQoHTXV4T3BlbhIsCgdyZXF1ZXN0GAEgASgLMhsuZGFhbHUuZWRnZS52MS5Qcm94eVJlcXVlc3QSFAoMd2luZG93X2J5dGVzGAIgASgNEhMKC2RlYWRsaW5lX21zGAMgASgNEhUKDWFjY2VwdHNfcmVwbHkYBCABKAgiQAoITXV4UmVwbHkSJgoEaGVhZBgBIAEoCzIYLmRhYWx1LmVkZ2UudjEuUHJveHlIZWFkEgwKBGJvZHkYAiABKAwiCAoGTXV4RW5kIikKCE11eEVycm9yEgwKBGNvZGUYASABKA0SDwoHbWVzc2FnZRgCIAEoCSIbCglNdXhDYW5jZWwSDgoGcmVhc29uGAEgASgJIhoKCU11eENyZWRpdBINCgVieXRlcxgBIAEoDSIgCghNdXhIZWxsbxIUCgxlZGdlX3ZlcnNpb24YASABKAky9AEKC0VkZ2VTZXJ2aWNlEk4KCUdldFN0YXR1cxIfLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVxdWVzdBogLmRhYWx1LmVkZ2UudjEuR2V0U3RhdHVzUmVzcG9uc2USRAoFUHJveHkSGy5kYWFsdS5lZGdlLnYxLlByb3h5UmVxdWVzdBocLmRhYWx1LmVkZ2UudjEuUHJveHlSZXNwb25zZTABEk8KCFByb3h5TXV4Eh4uZGFhbHUuZWRnZS52MS5Qcm94eU11eFJlcXVlc3QaHy5kYWFsdS5lZGdlLnYxLlByb3h5TXV4UmVzcG9uc2UoATABMmIKEkVkZ2VTZXNzaW9uU2VydmljZRJMCgdTZXNzaW9uEh0uZGFhbHUuZWRnZS52MS5TZXNzaW9uUmVxdWVzdBoeLmRhYWx1LmVkZ2UudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * GetStatusRequest asks for a fresh probe of the API server.
@@ -639,6 +639,15 @@ export type ProxyMuxResponse = Message<"daalu.edge.v1.ProxyMuxResponse"> & {
      */
     value: MuxError;
     case: "error";
+  } | {
+    /**
+     * Head, whole body and end of a call in one frame: sent only when the
+     * hub's MuxOpen set accepts_reply and the whole answer was at hand.
+     *
+     * @generated from field: daalu.edge.v1.MuxReply reply = 7;
+     */
+    value: MuxReply;
+    case: "reply";
   } | { case: undefined; value?: undefined };
 };
 
@@ -675,6 +684,15 @@ export type MuxOpen = Message<"daalu.edge.v1.MuxOpen"> & {
    * @generated from field: uint32 deadline_ms = 3;
    */
   deadlineMs: number;
+
+  /**
+   * The hub understands MuxReply: an answer the edge has whole when its head
+   * is due may come as one frame instead of head, chunks and end. Edges that
+   * do not know this field send the three frames.
+   *
+   * @generated from field: bool accepts_reply = 4;
+   */
+  acceptsReply: boolean;
 };
 
 /**
@@ -683,6 +701,30 @@ export type MuxOpen = Message<"daalu.edge.v1.MuxOpen"> & {
  */
 export const MuxOpenSchema: GenMessage<MuxOpen> = /*@__PURE__*/
   messageDesc(file_daalu_edge_v1_edge, 17);
+
+/**
+ * MuxReply is a whole answer: the head, the body, and the end of the call.
+ *
+ * @generated from message daalu.edge.v1.MuxReply
+ */
+export type MuxReply = Message<"daalu.edge.v1.MuxReply"> & {
+  /**
+   * @generated from field: daalu.edge.v1.ProxyHead head = 1;
+   */
+  head?: ProxyHead | undefined;
+
+  /**
+   * @generated from field: bytes body = 2;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message daalu.edge.v1.MuxReply.
+ * Use `create(MuxReplySchema)` to create a new message.
+ */
+export const MuxReplySchema: GenMessage<MuxReply> = /*@__PURE__*/
+  messageDesc(file_daalu_edge_v1_edge, 18);
 
 /**
  * MuxEnd ends a call normally.
@@ -697,7 +739,7 @@ export type MuxEnd = Message<"daalu.edge.v1.MuxEnd"> & {
  * Use `create(MuxEndSchema)` to create a new message.
  */
 export const MuxEndSchema: GenMessage<MuxEnd> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 18);
+  messageDesc(file_daalu_edge_v1_edge, 19);
 
 /**
  * MuxError ends a call with the gRPC status Proxy would have ended it with.
@@ -723,7 +765,7 @@ export type MuxError = Message<"daalu.edge.v1.MuxError"> & {
  * Use `create(MuxErrorSchema)` to create a new message.
  */
 export const MuxErrorSchema: GenMessage<MuxError> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 19);
+  messageDesc(file_daalu_edge_v1_edge, 20);
 
 /**
  * MuxCancel asks the edge to abort a call.
@@ -742,7 +784,7 @@ export type MuxCancel = Message<"daalu.edge.v1.MuxCancel"> & {
  * Use `create(MuxCancelSchema)` to create a new message.
  */
 export const MuxCancelSchema: GenMessage<MuxCancel> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 20);
+  messageDesc(file_daalu_edge_v1_edge, 21);
 
 /**
  * MuxCredit grants more body bytes to a call.
@@ -761,7 +803,7 @@ export type MuxCredit = Message<"daalu.edge.v1.MuxCredit"> & {
  * Use `create(MuxCreditSchema)` to create a new message.
  */
 export const MuxCreditSchema: GenMessage<MuxCredit> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 21);
+  messageDesc(file_daalu_edge_v1_edge, 22);
 
 /**
  * MuxHello announces that the edge serves ProxyMux.
@@ -782,7 +824,7 @@ export type MuxHello = Message<"daalu.edge.v1.MuxHello"> & {
  * Use `create(MuxHelloSchema)` to create a new message.
  */
 export const MuxHelloSchema: GenMessage<MuxHello> = /*@__PURE__*/
-  messageDesc(file_daalu_edge_v1_edge, 22);
+  messageDesc(file_daalu_edge_v1_edge, 23);
 
 /**
  * EdgeService is what the hub asks of an edge.
