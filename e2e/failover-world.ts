@@ -51,7 +51,7 @@ export interface FailoverWorld {
   /** Node i's WireGuard interface (in its namespace). */
   ifaces: string[];
   clusters: FailoverCluster[];
-  /** A cluster as the REST API shows it (status upper-case, homeNode "" when none). */
+  /** A cluster as peering's Cluster message has it, read as the tenant's operator (status CONNECTED, …; homeNode "" when none). */
   view(clusterId: string): Promise<ClusterView>;
   /** One GET through the gateway's /k8s; resolves with the HTTP status (0: no answer within `timeoutMs`, default 10 s). */
   call(clusterId: string, timeoutMs?: number): Promise<number>;
@@ -123,6 +123,8 @@ export async function startFailoverWorld(o: FailoverOptions = {}): Promise<Failo
       clusters.push({ id, host, agent });
     }
 
+    // The Cluster message itself (home_node), as the gateway reads it for the REST API.
+    const operator = peeringClient(env.nc, { prefix: env.prefix, defaults: { tenantId: hub.tenant, caller: { kind: CallerKind.USER, id: "failover-test" }, timeoutMs: 10_000 } });
     const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
     pool.on("error", () => undefined); // the test database is dropped at cleanup
     cleanups.push(() => pool.end());
@@ -136,8 +138,8 @@ export async function startFailoverWorld(o: FailoverOptions = {}): Promise<Failo
       ifaces,
       clusters,
       async view(clusterId) {
-        const c = (await hub.api("GET", `/v1/clusters/${clusterId}`)).body.cluster;
-        return { status: String(c.status).toUpperCase(), homeNode: String(c.homeNode ?? c.home_node ?? "") };
+        const c = (await operator.getCluster({ clusterId })).cluster!;
+        return { status: peeringv1.ClusterStatus[c.status] ?? String(c.status), homeNode: (c as { homeNode?: string }).homeNode ?? "" };
       },
       async call(clusterId, timeoutMs = 10_000) {
         try {
@@ -284,11 +286,11 @@ export interface HomeSeen {
 }
 
 export interface HomeWatch {
-  /** Per cluster, every change of its home node (REST), in order. */
+  /** Per cluster, every change of its home node (Cluster.home_node), in order. */
   seen: Map<string, HomeSeen[]>;
   /** Each poll in which one cluster was listed by two nodes (peering's ListHomedClusters, where it exists). */
   violations: string[];
-  /** Polls made (REST, and per node where ListHomedClusters exists). */
+  /** Polls made (Cluster messages, and per node where ListHomedClusters exists). */
   polls: number;
   stop(): Promise<void>;
 }
@@ -296,7 +298,7 @@ export interface HomeWatch {
 type ListHomed = (req: { nodeId: string }) => Promise<{ clusters: Array<{ clusterId: string }> }>;
 
 /**
- * Polls every cluster's home node through the REST API, and every node's list of
+ * Polls every cluster's home node (its Cluster message), and every node's list of
  * the clusters it carries (ListHomedClusters, the tunnel-proxies' source) when
  * peering has it: no cluster may ever be carried by two nodes at once.
  */
