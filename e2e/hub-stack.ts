@@ -5,7 +5,7 @@
  * directory and tenant `acme` with an admin API token.
  */
 import { spawnService, type ServiceProcess, type TestEnv } from "@daalu/testing";
-import { startStack, type HubService, type Namespace, type ServiceEnv, type Stack } from "@daalu/stack";
+import { startStack, type HubNode, type HubService, type Namespace, type ServiceEnv, type Stack, type StackOptions } from "@daalu/stack";
 import type { KeyPair } from "@daalu/wireguard";
 import type { NsHost } from "./netns.js";
 
@@ -22,6 +22,9 @@ export interface HubStackOptions {
   services?: HubService[];
   serviceEnv?: Partial<Record<HubService, ServiceEnv>>;
   netns?: Partial<Record<HubService, Namespace>>;
+  /** Several hub nodes (peering + tunnel-proxy per node, StackOptions.hubNodes) and their WireGuard settings. */
+  hubNodes?: HubNode[];
+  wireguard?: StackOptions["wireguard"];
 }
 
 /** What an e2e stack always has: the hub key, the tenant and its admin token. */
@@ -39,6 +42,8 @@ export async function startHubStack(env: TestEnv, dir: string, opts: HubStackOpt
     serviceEnv: { ...(opts.peeringEnv ? { peering: opts.peeringEnv } : {}), ...opts.serviceEnv },
     netns: { ...(opts.peeringIn ? { peering: opts.peeringIn } : {}), ...opts.netns },
     tenant: { id: "acme" },
+    ...(opts.hubNodes ? { hubNodes: opts.hubNodes } : {}),
+    ...(opts.wireguard ? { wireguard: opts.wireguard } : {}),
   });
   const { hubKeys, tenant, adminToken } = s;
   if (!hubKeys || !tenant || !adminToken) throw new Error("startStack made no hub key or admin token");

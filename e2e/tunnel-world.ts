@@ -45,6 +45,19 @@ export interface World {
 
 export const secretName = (i: number) => `daalu-edge-tunnel-${i}`;
 
+/**
+ * What the chart gives edges 0…n-1 of `net` in the API-server double: read access to their
+ * tunnel Secrets (secretName(i)), a kubeconfig file (returned) and the double on each edge's loopback.
+ */
+export async function edgeKubeAccess(net: Netns, kube: Kube, n: number): Promise<string> {
+  const names = Array.from({ length: n }, (_, i) => secretName(i));
+  kube.kube.setRbac(EDGE_USER, [...defaultPolicy()[EDGE_USER]!, { apiGroups: [""], resources: ["secrets"], resourceNames: names, verbs: ["get"] as string[], namespaces: ["daalu-edge"] }]);
+  const kubeconfig = path.join(net.dir, "edge-kubeconfig.yaml");
+  writeFileSync(kubeconfig, kube.kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
+  await Promise.all(net.edges.map((e) => e.forward(kube.kube.port, { host: "127.0.0.1", port: kube.kube.port })));
+  return kubeconfig;
+}
+
 export async function startWorld(t: TestContext, edges: number, peeringExtra: Record<string, string> = {}): Promise<World> {
   const env = await setup();
   t.after(() => env.cleanup());
@@ -72,11 +85,7 @@ export async function startWorld(t: TestContext, edges: number, peeringExtra: Re
   });
   t.after(() => hub.stop());
   t.after(() => kube.close());
-  const names = Array.from({ length: edges }, (_, i) => secretName(i));
-  kube.kube.setRbac(EDGE_USER, [...defaultPolicy()[EDGE_USER]!, { apiGroups: [""], resources: ["secrets"], resourceNames: names, verbs: ["get"] as string[], namespaces: ["daalu-edge"] }]);
-  const kubeconfig = path.join(net.dir, "edge-kubeconfig.yaml");
-  writeFileSync(kubeconfig, kube.kube.kubeconfig({ token: "edge-token", namespace: "daalu-edge" }));
-  await Promise.all(net.edges.map((e) => e.forward(kube.kube.port, { host: "127.0.0.1", port: kube.kube.port })));
+  const kubeconfig = await edgeKubeAccess(net, kube, edges);
 
   const w: World = {
     env,
@@ -134,8 +143,13 @@ export async function connected(w: World, ids: string[], agents: EdgeRun[], time
 }
 
 /** Epoch ms of each peer's latest handshake on the hub interface. */
-export async function hubHandshakes(w: World): Promise<Map<string, number>> {
-  const out = await w.net.hub.exec("wg", ["show", w.hubIface, "latest-handshakes"]);
+export function hubHandshakes(w: World): Promise<Map<string, number>> {
+  return latestHandshakes(w.net.hub, w.hubIface);
+}
+
+/** Epoch ms of each peer's latest handshake (0: never) on WireGuard interface `iface` in `host`'s namespace. */
+export async function latestHandshakes(host: NsHost, iface: string): Promise<Map<string, number>> {
+  const out = await host.exec("wg", ["show", iface, "latest-handshakes"]);
   return new Map(
     out
       .trim()

@@ -1,6 +1,8 @@
 /**
- * A throwaway network (end-to-end tests, benches, `./daalu.sh demo`): one "hub" network namespace with
- * a bridge, and N "edge" namespaces each joined to it by a veth pair. All
+ * A throwaway network (end-to-end tests, benches, `./daalu.sh demo`): a "lan" network namespace holding
+ * only a bridge (the underlay), K "hub" namespaces (hub nodes, 192.0.2.1…) and N "edge" namespaces
+ * (192.0.2.10…), each joined to the bridge by a veth pair, so any one host (a hub node too) can be cut
+ * off or have its processes killed while the others keep talking. All
  * addresses are TEST-NET-1 (192.0.2.0/24) and live only inside the
  * namespaces; nothing is added to the caller's namespace. Names carry a random
  * run id so parallel runs never collide (wireguard-go's UAPI sockets share one
@@ -19,7 +21,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,6 +35,13 @@ const RELAY = path.join(path.dirname(fileURLToPath(import.meta.url)), "relay.ts"
 
 export const HUB_UNDERLAY_IP = "192.0.2.1";
 const UNDERLAY_PREFIX = 24;
+/** Hub nodes take 192.0.2.1…9, edges 192.0.2.10 on. */
+const MAX_HUBS = 9;
+
+/** Hub node `i`'s underlay address (node 0: HUB_UNDERLAY_IP). */
+export function hubUnderlayIp(i: number): string {
+  return `192.0.2.${1 + i}`;
+}
 
 function onPath(bin: string): boolean {
   for (const dir of (process.env["PATH"] ?? "").split(":")) {
@@ -89,14 +98,31 @@ function hookSignals(): void {
   }
 }
 
+/** Whether `pid` still runs (a zombie counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /** A namespace-bound host. */
 export class NsHost {
+  /** The relays forward() started here (killProcesses() spares them). */
+  private readonly relays: ChildProcess[] = [];
+
   constructor(
     private readonly net: Netns,
     readonly ns: string,
     /** The host's underlay address (192.0.2.x). */
     readonly addr: string,
-    /** The underlay link inside this namespace (bridge on the hub, eth0 on an edge). */
+    /** The underlay link inside this namespace (eth0, the veth into the lan's bridge). */
     readonly link: string,
   ) {}
 
@@ -124,6 +150,34 @@ export class NsHost {
 
   async restoreEgress(): Promise<void> {
     await run("ip", ["-n", this.ns, "link", "set", this.link, "up"]);
+  }
+
+  /**
+   * SIGKILLs every process in this namespace (whoever started it: services, a
+   * wireguard-go that outlived its parent) except the relays forward() started,
+   * so a host "dies" and can be brought back with the same relays. Resolves
+   * with the pids killed once none of them is alive.
+   */
+  async killProcesses(): Promise<number[]> {
+    const relays = new Set(this.relays.map((r) => r.pid));
+    const pids = (await run("ip", ["netns", "pids", this.ns]))
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => !relays.has(pid) && pid !== process.pid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+    }
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive)) {
+      if (Date.now() > deadline) throw new Error(`processes in ${this.ns} survive SIGKILL: ${pids.filter(alive).join(" ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return pids;
   }
 
   /**
@@ -157,6 +211,7 @@ export class NsHost {
     await new Promise<void>((r) => server.listen(sock, r));
     this.net.trackServer(server);
     const relay = this.spawn(process.execPath, ["--import", "tsx", RELAY, "127.0.0.1", String(port), sock]);
+    this.relays.push(relay);
     await new Promise<void>((resolve, reject) => {
       let out = "";
       relay.stdout!.on("data", (b: Buffer) => {
@@ -176,7 +231,7 @@ export class Netns {
   readonly edges: NsHost[] = [];
   private readonly children = new Set<ChildProcess>();
   private readonly servers = new Set<Server>();
-  /** The namespaces made so far, hub first. */
+  /** The namespaces made so far: lan, hubs, edges. */
   readonly namespaces: string[] = [];
   private readonly ifnames = new Set<string>();
   private readonly exitHook = () => this.cleanupSync();
@@ -187,16 +242,24 @@ export class Netns {
    * its services before the relays they use.
    */
   ownGroups = false;
+  /** Hub node 0 (`hubs[0]`). */
   hub!: NsHost;
+  /** Every hub node, in the order of their underlay addresses (hubUnderlayIp). */
+  readonly hubs: NsHost[] = [];
+  /** The namespace holding the bridge every host's eth0 is plugged into. */
+  private lan!: string;
 
   private constructor() {}
 
   /**
-   * Creates the hub namespace (bridge 192.0.2.1/24) and `edges` edge namespaces.
-   * `exitOnSignal: false` leaves SIGINT/SIGTERM to the caller, which must then
-   * call cleanup() itself (it still runs on exit).
+   * Creates the lan (bridge), `opts.hubs` hub namespaces (default 1; node i at
+   * 192.0.2.(1+i)) and `edges` edge namespaces. `exitOnSignal: false` leaves
+   * SIGINT/SIGTERM to the caller, which must then call cleanup() itself (it
+   * still runs on exit).
    */
-  static async create(edges = 1, opts: { exitOnSignal?: boolean } = {}): Promise<Netns> {
+  static async create(edges = 1, opts: { exitOnSignal?: boolean; hubs?: number } = {}): Promise<Netns> {
+    const hubs = opts.hubs ?? 1;
+    if (!Number.isInteger(hubs) || hubs < 1 || hubs > MAX_HUBS) throw new Error(`hubs must be 1..${MAX_HUBS}, got ${hubs}`);
     const n = new Netns();
     mkdirSync(n.dir, { recursive: true });
     process.once("exit", n.exitHook);
@@ -204,11 +267,11 @@ export class Netns {
     if (opts.exitOnSignal ?? true) hookSignals();
     else n.ownGroups = true;
     try {
-      const hubNs = await n.addNamespace("h");
-      await run("ip", ["-n", hubNs, "link", "add", "br0", "type", "bridge"]);
-      await run("ip", ["-n", hubNs, "addr", "add", `${HUB_UNDERLAY_IP}/${UNDERLAY_PREFIX}`, "dev", "br0"]);
-      await run("ip", ["-n", hubNs, "link", "set", "br0", "up"]);
-      n.hub = new NsHost(n, hubNs, HUB_UNDERLAY_IP, "br0");
+      n.lan = await n.addNamespace("l");
+      await run("ip", ["-n", n.lan, "link", "add", "br0", "type", "bridge"]);
+      await run("ip", ["-n", n.lan, "link", "set", "br0", "up"]);
+      for (let i = 0; i < hubs; i++) n.hubs.push(await n.plug(i === 0 ? "h" : `h${i}`, `vh${i}`, hubUnderlayIp(i)));
+      n.hub = n.hubs[0]!;
       for (let i = 0; i < edges; i++) await n.addEdge();
       return n;
     } catch (err) {
@@ -232,19 +295,23 @@ export class Netns {
     return ns;
   }
 
-  /** Adds an edge host: its own namespace, eth0 = 192.0.2.(10+i)/24 on the hub's bridge. */
+  /** Adds an edge host: its own namespace, eth0 = 192.0.2.(10+i)/24 on the lan's bridge. */
   async addEdge(): Promise<NsHost> {
     const i = this.edges.length;
-    const ns = await this.addNamespace(`e${i}`);
-    const addr = `192.0.2.${10 + i}`;
-    // Created inside the hub namespace, peer moved straight into the edge's: no name ever exists in ours.
-    await run("ip", ["-n", this.hub.ns, "link", "add", `ve${i}`, "type", "veth", "peer", "name", "eth0", "netns", ns]);
-    await run("ip", ["-n", this.hub.ns, "link", "set", `ve${i}`, "master", "br0", "up"]);
-    await run("ip", ["-n", ns, "addr", "add", `${addr}/${UNDERLAY_PREFIX}`, "dev", "eth0"]);
-    await run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
-    const host = new NsHost(this, ns, addr, "eth0");
+    const host = await this.plug(`e${i}`, `ve${i}`, `192.0.2.${10 + i}`);
     this.edges.push(host);
     return host;
+  }
+
+  /** A new namespace whose eth0 (`addr`) is the veth peer of `port` on the lan's bridge. */
+  private async plug(suffix: string, port: string, addr: string): Promise<NsHost> {
+    const ns = await this.addNamespace(suffix);
+    // Created inside the lan namespace, peer moved straight into the new one: no name ever exists in ours.
+    await run("ip", ["-n", this.lan, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    await run("ip", ["-n", this.lan, "link", "set", port, "master", "br0", "up"]);
+    await run("ip", ["-n", ns, "addr", "add", `${addr}/${UNDERLAY_PREFIX}`, "dev", "eth0"]);
+    await run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
+    return new NsHost(this, ns, addr, "eth0");
   }
 
   /** @internal */

@@ -21,6 +21,8 @@ import type { RunningDrift } from "@daalu/drift/service";
 /** Every hub service, in start order (a service's dependencies first). */
 export const HUB_SERVICES = ["peering", "invite", "audit", "tunnel-proxy", "drift", "gateway"] as const;
 export type HubService = (typeof HUB_SERVICES)[number];
+/** The services that run once per hub node (StackOptions.hubNodes). */
+const NODE_SERVICES: ReadonlySet<HubService> = new Set(["peering", "tunnel-proxy"]);
 
 /** Services started in this process, by name. */
 export interface InProcess {
@@ -41,6 +43,18 @@ export interface Namespace {
 
 /** Extra environment of one service; a function is called just before that service starts. */
 export type ServiceEnv = Record<string, string> | ((replica: number) => Record<string, string> | Promise<Record<string, string>>);
+
+/** One hub node of StackOptions.hubNodes. */
+export interface HubNode {
+  /** PEERING_NODE_ID and TUNNEL_PROXY_NODE_ID ([A-Za-z0-9_.-], ≤ 63). */
+  id: string;
+  /** host:port where edges reach this node's WireGuard port. */
+  endpoint: string;
+  /** Where this node's peering and tunnel-proxy run. */
+  netns?: Namespace;
+  /** PEERING_WG_INTERFACE of this node (default: `wireguard.interface`). */
+  wgInterface?: string;
+}
 
 export interface StackOptions {
   databaseUrl: string;
@@ -65,8 +79,17 @@ export interface StackOptions {
   hubEndpoint?: string;
   /** Write a fresh hub WireGuard key into this directory (PEERING_HUB_PRIVATE_KEY_FILE); the stack returns it. */
   hubKeyDir?: string;
-  /** Peering's first replica runs the hub WireGuard node with these settings (PEERING_WG=on). */
+  /** Peering's first replica runs the hub WireGuard node with these settings (PEERING_WG=on); with hubNodes, every node's. */
   wireguard?: { interface?: string; backend?: "auto" | "kernel" | "wireguard-go"; port?: number };
+  /**
+   * Several hub nodes (issue 14, docs/architecture.md "Scaling out"): peering and the tunnel-proxy run once per
+   * node instead of `replicas` times, process i (`peering-<i+1>`, `tunnel-proxy-<i+1>`) in node i's namespace
+   * (over `netns`) with PEERING_WG=on, PEERING_NODE_ID / TUNNEL_PROXY_NODE_ID = its id, its own WireGuard
+   * interface name (wireguard-go's UAPI sockets share one directory), and PEERING_HUB_ENDPOINTS = every node's
+   * endpoint in this order (PEERING_HUB_ENDPOINT: the first, unless `hubEndpoint`). All share the one hub key
+   * (`hubKeyDir`) and the same hub tunnel addresses.
+   */
+  hubNodes?: ReadonlyArray<HubNode>;
   gateway?: {
     /** host:port of the first replica; later replicas take the next ports. Port 0: a free port (default 127.0.0.1:0). */
     listen?: string;
@@ -142,6 +165,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const services = HUB_SERVICES.filter((s) => (o.services ?? HUB_SERVICES).includes(s));
   const inProc = new Set(o.inProcess ?? []);
   const replicas = o.replicas ?? 1;
+  const nodes = o.hubNodes ?? [];
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 32) throw new Error(`replicas must be 1..32, got ${replicas}`);
   const processes: SpawnedProcess[] = [];
   const spawned = new Map<string, { env: Record<string, string>; where: Namespace | undefined }>();
@@ -174,14 +198,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
             PEERING_GRPC_ADDR: "127.0.0.1:0",
             // The rows' upgrade command names the same chart repository as the invite's install command.
             PEERING_HUB_URL: publicUrl,
-            ...(o.hubEndpoint ? { PEERING_HUB_ENDPOINT: o.hubEndpoint } : {}),
+            ...(o.hubEndpoint ?? nodes[0] ? { PEERING_HUB_ENDPOINT: o.hubEndpoint ?? nodes[0]!.endpoint } : {}),
             ...(hubKeyFile ? { PEERING_HUB_PRIVATE_KEY_FILE: hubKeyFile } : {}),
-            ...(o.wireguard && i === 0
+            ...(nodes[i] ? { PEERING_NODE_ID: nodes[i].id, PEERING_HUB_ENDPOINTS: nodes.map((n) => n.endpoint).join(",") } : {}),
+            // Without hub nodes the first replica runs the hub node; with them, every node's peering.
+            ...((o.wireguard && i === 0) || nodes[i]
               ? {
                   PEERING_WG: "on",
-                  ...(o.wireguard.interface ? { PEERING_WG_INTERFACE: o.wireguard.interface } : {}),
-                  ...(o.wireguard.backend ? { PEERING_WG_BACKEND: o.wireguard.backend } : {}),
-                  ...(o.wireguard.port ? { PEERING_WG_PORT: String(o.wireguard.port) } : {}),
+                  ...(nodes[i]?.wgInterface ?? o.wireguard?.interface ? { PEERING_WG_INTERFACE: nodes[i]?.wgInterface ?? o.wireguard!.interface! } : {}),
+                  ...(o.wireguard?.backend ? { PEERING_WG_BACKEND: o.wireguard.backend } : {}),
+                  ...(o.wireguard?.port ? { PEERING_WG_PORT: String(o.wireguard.port) } : {}),
                 }
               : {}),
           };
@@ -190,7 +216,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         case "audit":
           return { AUDIT_GRPC_ADDR: "127.0.0.1:0" };
         case "tunnel-proxy":
-          return {};
+          return nodes[i] ? { TUNNEL_PROXY_NODE_ID: nodes[i].id } : {};
         case "drift":
           return { DRIFT_GRPC_ADDR: "127.0.0.1:0" };
         case "gateway":
@@ -246,7 +272,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         continue;
       }
       const started: SpawnedProcess[] = [];
-      for (let i = 0; i < replicas; i++) started.push(spawnOne(svc, i, await envFor(svc, i), o.netns?.[svc]));
+      const perNode = nodes.length > 0 && NODE_SERVICES.has(svc);
+      for (let i = 0; i < (perNode ? nodes.length : replicas); i++) started.push(spawnOne(svc, i, await envFor(svc, i), (perNode ? nodes[i]!.netns : undefined) ?? o.netns?.[svc]));
       stops.push(() => Promise.all(started.map((p) => p.stop())));
       const records = await Promise.all(started.map((p) => p.ready));
       if (svc === "gateway") for (const r of records) gatewayUrls.push(String(r["url"]));
