@@ -44,6 +44,15 @@ const obj = (properties: object) => ({ type: "object", properties });
 const str = { type: "string" } as const;
 const STATUS = { type: "string", enum: ["pending_enrollment", "awaiting_handshake", "connected", "disconnected", "error", "unspecified"] } as const;
 const int = { type: "integer" } as const;
+/** An audit row's session (exec, attach, port-forward), null for a plain call. */
+const auditSession = {
+  type: ["object", "null"],
+  properties: {
+    id: { type: "string" }, state: { type: "string", enum: ["open", "completed", "interrupted", "unknown"] }, command: { type: "array", items: { type: "string" } }, container: { type: ["string", "null"] },
+    ports: { type: "array", items: { type: "string" } }, endedAt: ts, closeReason: { type: ["string", "null"] },
+    exit: { type: ["object", "null"], description: "the error channel's Status (exec/attach over v4/v5 WebSocket); null when none was seen", properties: { status: { type: "string", description: "Success, NonZeroExitCode, or the Status's other reason" }, code: { type: "integer" } } },
+  },
+} as const;
 
 export const openapi = {
   openapi: "3.1.0",
@@ -139,7 +148,7 @@ export const openapi = {
       },
       UsageBucket: {
         type: "object",
-        properties: { start: ts, clusterId: { type: ["string", "null"] }, calls: { type: "integer" }, errors: { type: "integer" }, bytesIn: { type: "integer" }, bytesOut: { type: "integer" } },
+        properties: { start: ts, clusterId: { type: ["string", "null"] }, calls: { type: "integer" }, errors: { type: "integer" }, bytesIn: { type: "integer" }, bytesOut: { type: "integer" }, sessions: { type: "integer", description: "exec, attach and port-forward sessions started (each is also one of calls)" } },
       },
       Session: {
         type: "object",
@@ -253,7 +262,7 @@ export const openapi = {
         parameters: queryParams(auditCallsQuery),
         responses: {
           "200": json(obj({
-            calls: { type: "array", items: obj({ id: str, time: ts, clusterId: str, caller: obj({ kind: str, id: str }), operation: obj({ verb: str, resource: str, namespace: str, name: str, subresource: str, apiGroup: str, path: str }), outcome: obj({ statusCode: int, ok: { type: "boolean" }, error: { type: ["string", "null"] } }), latencyMs: int, bytesIn: int, bytesOut: int, traceId: { type: ["string", "null"] } }) },
+            calls: { type: "array", items: obj({ id: str, time: ts, clusterId: str, caller: obj({ kind: str, id: str }), operation: obj({ verb: str, resource: str, namespace: str, name: str, subresource: str, apiGroup: str, path: str }), outcome: obj({ statusCode: int, ok: { type: "boolean" }, error: { type: ["string", "null"] } }), latencyMs: int, bytesIn: int, bytesOut: int, traceId: { type: ["string", "null"] }, session: auditSession }) },
             nextPageToken: { type: ["string", "null"], description: "pass as pageToken, with the same filters, for the next page; null on the last" },
           })),
           ...errors,

@@ -128,24 +128,26 @@ export interface UsageDelta {
   errors: number;
   bytesIn: number;
   bytesOut: number;
+  sessions: number;
 }
 
 /**
  * Sums inserted rows per (tenant, cluster, UTC hour), sorted by key so that
  * concurrent writers lock usage rows in the same order (no deadlocks).
  */
-export function usageDeltas(rows: readonly { tenantId: string; clusterId: string; time: Date; ok: boolean; bytesIn: number; bytesOut: number; calls?: number }[]): UsageDelta[] {
+export function usageDeltas(rows: readonly { tenantId: string; clusterId: string; time: Date; ok: boolean; bytesIn: number; bytesOut: number; calls?: number; sessions?: number }[]): UsageDelta[] {
   const by = new Map<string, UsageDelta>();
   for (const r of rows) {
     const hour = new Date(Math.floor(r.time.getTime() / HOUR_MS) * HOUR_MS);
     const key = `${r.tenantId}\u0000${r.clusterId}\u0000${hour.toISOString()}`;
     let d = by.get(key);
     if (!d) {
-      d = { tenantId: r.tenantId, clusterId: r.clusterId, hour, calls: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+      d = { tenantId: r.tenantId, clusterId: r.clusterId, hour, calls: 0, errors: 0, bytesIn: 0, bytesOut: 0, sessions: 0 };
       by.set(key, d);
     }
     // A session's completion adds its bytes, not a call (calls: 0).
     d.calls += r.calls ?? 1;
+    d.sessions += r.sessions ?? 0;
     if (!r.ok) d.errors += 1;
     d.bytesIn += r.bytesIn;
     d.bytesOut += r.bytesOut;

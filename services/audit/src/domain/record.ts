@@ -46,6 +46,10 @@ export interface SessionFacts {
   ports: string[];
   endedAt?: Date;
   closeReason: string;
+  /** How the command ended (the error channel's Status reason, "Success"); "" when unknown. */
+  exitStatus: string;
+  /** Set with exitStatus. */
+  exitCode?: number;
 }
 
 /** How a stored session stands: an unended one older than `interruptedAfterMs` counts as interrupted (its hub node died). */
@@ -71,6 +75,8 @@ function toSession(s: auditv1.Session, id: string): Checked<SessionFacts | undef
       ports: s.ports.slice(0, 64).map((p) => cleanText(p, 64)),
       ...(ended && Number.isFinite(ended.getTime()) ? { endedAt: ended } : {}),
       closeReason: cleanText(s.closeReason, MAX_LONG_FIELD),
+      exitStatus: cleanText(s.exitStatus, 64),
+      ...(s.exitStatus ? { exitCode: s.exitCode } : {}),
     },
   };
 }

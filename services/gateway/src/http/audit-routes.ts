@@ -76,11 +76,29 @@ export function callJson(c: auditv1.CallRecord) {
     bytesIn: Number(c.bytesIn),
     bytesOut: Number(c.bytesOut),
     traceId: c.traceId || null,
+    session: sessionJson(c.session),
+  };
+}
+
+const SESSION_STATE: Record<number, string> = { [auditv1.SessionState.OPEN]: "open", [auditv1.SessionState.COMPLETED]: "completed", [auditv1.SessionState.INTERRUPTED]: "interrupted" };
+
+/** An exec/attach/port-forward session's facts, or null for a plain call. */
+function sessionJson(s: auditv1.Session | undefined) {
+  if (!s?.sessionId) return null;
+  return {
+    id: s.sessionId,
+    state: SESSION_STATE[s.state] ?? "unknown",
+    command: s.command,
+    container: s.container || null,
+    ports: s.ports,
+    endedAt: iso(s.endedAt),
+    closeReason: s.closeReason || null,
+    exit: s.exitStatus ? { status: s.exitStatus, code: s.exitCode } : null,
   };
 }
 
 function bucketJson(b: auditv1.UsageBucket | undefined) {
-  return { start: iso(b?.start), clusterId: b?.clusterId || null, calls: Number(b?.calls ?? 0), errors: Number(b?.errors ?? 0), bytesIn: Number(b?.bytesIn ?? 0), bytesOut: Number(b?.bytesOut ?? 0) };
+  return { start: iso(b?.start), clusterId: b?.clusterId || null, calls: Number(b?.calls ?? 0), errors: Number(b?.errors ?? 0), bytesIn: Number(b?.bytesIn ?? 0), bytesOut: Number(b?.bytesOut ?? 0), sessions: Number(b?.sessions ?? 0) };
 }
 
 export async function auditRoutesPlugin(app: FastifyInstance, opts: AuditRoutesOptions): Promise<void> {

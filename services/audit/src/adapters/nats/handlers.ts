@@ -31,6 +31,8 @@ function toSession(r: CallRow, interruptedAfterMs: number): MessageInitShape<typ
     container: s.container,
     ports: s.ports,
     closeReason: s.closeReason,
+    exitStatus: s.exitStatus,
+    exitCode: s.exitCode ?? 0,
     state: state ? STATE[state] : auditv1.SessionState.UNSPECIFIED,
     ...(s.endedAt ? { endedAt: timestampFromDate(s.endedAt) } : {}),
   };
@@ -62,6 +64,7 @@ function toBucket(b: Omit<UsageRow, "start"> & { start: Date }): MessageInitShap
     errors: BigInt(b.errors),
     bytesIn: BigInt(b.bytesIn),
     bytesOut: BigInt(b.bytesOut),
+    sessions: BigInt(b.sessions),
   };
 }
 
@@ -89,12 +92,13 @@ export function auditHandlers(store: AuditStore, opts: { sessionInterruptedAfter
       const q = toUsageQuery(tenantId, { ...req, since: date(req.since, "since"), until: date(req.until, "until") });
       if (!q.ok) throw new InvalidQueryError(q.problem);
       const rows = await store.usage(q.value);
-      const total = { start: q.value.since, clusterId: "", calls: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+      const total = { start: q.value.since, clusterId: "", calls: 0, errors: 0, bytesIn: 0, bytesOut: 0, sessions: 0 };
       for (const r of rows) {
         total.calls += r.calls;
         total.errors += r.errors;
         total.bytesIn += r.bytesIn;
         total.bytesOut += r.bytesOut;
+        total.sessions += r.sessions;
       }
       return { buckets: rows.map(toBucket), total: toBucket(total) };
     },

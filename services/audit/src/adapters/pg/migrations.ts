@@ -63,4 +63,15 @@ export const migrations: Record<string, Migration> = {
           add column session_close_reason text not null default ''`.execute(db);
     },
   },
+  "202612030100_session_exit_and_metering": {
+    async up(db) {
+      // How an exec/attach command ended (the error channel's Status): '' when none was seen; the code with it.
+      await sql`
+        alter table calls
+          add column session_exit_status text not null default '',
+          add column session_exit_code integer`.execute(db);
+      // Metering: sessions started per tenant, cluster and hour (each is also one of calls).
+      await sql`alter table usage_hourly add column sessions bigint not null default 0`.execute(db);
+    },
+  },
 };

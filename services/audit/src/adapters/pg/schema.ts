@@ -29,6 +29,8 @@ export interface CallsTable {
   session_ports: Generated<string[]>;
   session_ended_at: Date | null;
   session_close_reason: Generated<string>;
+  session_exit_status: Generated<string>;
+  session_exit_code: number | null;
 }
 
 export interface UsageHourlyTable {
@@ -39,6 +41,7 @@ export interface UsageHourlyTable {
   errors: number;
   bytes_in: number;
   bytes_out: number;
+  sessions: Generated<number>;
 }
 
 export interface AuditDb {

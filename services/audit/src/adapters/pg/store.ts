@@ -12,6 +12,7 @@ export interface UsageRow {
   errors: number;
   bytesIn: number;
   bytesOut: number;
+  sessions: number;
 }
 
 function toDb(r: CallRow): Insertable<CallsTable> {
@@ -45,7 +46,14 @@ type CallsRead = Omit<Selectable<CallsTable>, "received_at">;
 function fromDb(r: CallsRead): CallRow {
   return {
     ...(r.session_phase === 1 || r.session_phase === 2
-      ? { session: { sessionId: r.id, phase: r.session_phase, command: r.session_command, container: r.session_container, ports: r.session_ports, closeReason: r.session_close_reason, ...(r.session_ended_at ? { endedAt: r.session_ended_at } : {}) } }
+      ? {
+          session: {
+            sessionId: r.id, phase: r.session_phase, command: r.session_command, container: r.session_container, ports: r.session_ports, closeReason: r.session_close_reason,
+            exitStatus: r.session_exit_status,
+            ...(r.session_exit_code !== null ? { exitCode: r.session_exit_code } : {}),
+            ...(r.session_ended_at ? { endedAt: r.session_ended_at } : {}),
+          },
+        }
       : {}),
     id: r.id,
     tenantId: r.tenant_id,
@@ -93,24 +101,25 @@ export class AuditStore {
               .insertInto("calls")
               .values(inserts.map(toDb))
               .onConflict((oc) => oc.column("id").doNothing())
-              .returning(["id", "tenant_id", "cluster_id", "time", "ok", "bytes_in", "bytes_out"])
+              .returning(["id", "tenant_id", "cluster_id", "time", "ok", "bytes_in", "bytes_out", "session_phase"])
               .execute();
       const completed = await completeSessions(trx, ends);
       // A completion adds its bytes (and an error when it failed), not another call.
       const deltas = usageDeltas([
-        ...inserted.map((r) => ({ tenantId: r.tenant_id, clusterId: r.cluster_id, time: r.time, ok: r.ok, bytesIn: r.bytes_in, bytesOut: r.bytes_out })),
+        ...inserted.map((r) => ({ tenantId: r.tenant_id, clusterId: r.cluster_id, time: r.time, ok: r.ok, bytesIn: r.bytes_in, bytesOut: r.bytes_out, sessions: r.session_phase > 0 ? 1 : 0 })),
         ...completed.map((c) => ({ ...c, calls: 0 })),
       ]);
       if (deltas.length > 0) {
         await trx
           .insertInto("usage_hourly")
-          .values(deltas.map((d) => ({ tenant_id: d.tenantId, cluster_id: d.clusterId, hour: d.hour, calls: d.calls, errors: d.errors, bytes_in: d.bytesIn, bytes_out: d.bytesOut })))
+          .values(deltas.map((d) => ({ tenant_id: d.tenantId, cluster_id: d.clusterId, hour: d.hour, calls: d.calls, errors: d.errors, bytes_in: d.bytesIn, bytes_out: d.bytesOut, sessions: d.sessions })))
           .onConflict((oc) =>
             oc.columns(["tenant_id", "cluster_id", "hour"]).doUpdateSet({
               calls: sql`usage_hourly.calls + excluded.calls`,
               errors: sql`usage_hourly.errors + excluded.errors`,
               bytes_in: sql`usage_hourly.bytes_in + excluded.bytes_in`,
               bytes_out: sql`usage_hourly.bytes_out + excluded.bytes_out`,
+              sessions: sql`usage_hourly.sessions + excluded.sessions`,
             }),
           )
           .execute();
@@ -125,7 +134,7 @@ export class AuditStore {
       let q = this.db
         .selectFrom("calls")
         .select(["id", "tenant_id", "cluster_id", "caller_kind", "caller_id", "verb", "resource", "namespace", "name", "path", "subresource", "api_group", "status_code", "ok", "error", "latency_ms", "bytes_in", "bytes_out", "trace_id", "time"])
-        .select(["session_phase", "session_command", "session_container", "session_ports", "session_ended_at", "session_close_reason"])
+        .select(["session_phase", "session_command", "session_container", "session_ports", "session_ended_at", "session_close_reason", "session_exit_status", "session_exit_code"])
         .where("tenant_id", "=", f.tenantId);
       if (f.clusterId !== undefined) q = q.where("cluster_id", "=", f.clusterId);
       if (f.callerKind !== undefined) q = q.where("caller_kind", "=", f.callerKind);
@@ -155,6 +164,7 @@ export class AuditStore {
           sql<number>`sum(errors)::bigint`.as("errors"),
           sql<number>`sum(bytes_in)::bigint`.as("bytes_in"),
           sql<number>`sum(bytes_out)::bigint`.as("bytes_out"),
+          sql<number>`sum(sessions)::bigint`.as("sessions"),
         ])
         .where("tenant_id", "=", u.tenantId)
         .where("hour", ">=", u.fromHour)
@@ -170,6 +180,7 @@ export class AuditStore {
         errors: r.errors,
         bytesIn: r.bytes_in,
         bytesOut: r.bytes_out,
+        sessions: r.sessions,
       }));
     } catch (err) {
       throw storeError(err);
@@ -189,7 +200,7 @@ async function completeSessions(trx: Transaction<AuditDb>, ends: readonly CallRo
     const s = e.session!;
     const row = await trx
       .updateTable("calls")
-      .set({ session_phase: 2, session_ended_at: s.endedAt ?? e.time, session_close_reason: s.closeReason, status_code: e.statusCode, ok: e.ok, error: e.error, latency_ms: e.latencyMs, bytes_in: e.bytesIn, bytes_out: e.bytesOut })
+      .set({ session_phase: 2, session_ended_at: s.endedAt ?? e.time, session_close_reason: s.closeReason, session_exit_status: s.exitStatus, session_exit_code: s.exitCode ?? null, status_code: e.statusCode, ok: e.ok, error: e.error, latency_ms: e.latencyMs, bytes_in: e.bytesIn, bytes_out: e.bytesOut })
       .where("id", "=", s.sessionId)
       .where("tenant_id", "=", e.tenantId)
       .where("cluster_id", "=", e.clusterId)

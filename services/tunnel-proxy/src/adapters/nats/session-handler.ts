@@ -27,6 +27,7 @@ import { acceptDuplex, type DuplexResponder } from "../../stream-duplex.js";
 import { CHANNEL_COMPLETE, type DuplexChannel } from "../../stream-duplex-channel.js";
 import { parseOperation } from "../../domain/operation.js";
 import { SessionLimits, sessionStart, tunnelScope } from "../../domain/session.js";
+import { errorChannelReaderFor, type ErrorChannelReader } from "../../domain/exit-status.js";
 import { EdgeUnavailableError, InvalidProxyRequestError, SessionLimitError, SessionRefusedError, TenantMismatchError } from "../../errors.js";
 import type { EdgeClients } from "../grpc/edge-client.js";
 
@@ -140,6 +141,8 @@ async function runSession(deps: SessionDeps, res: DuplexResponder, s: SessionCtx
 
   let status = 0;
   let channel: DuplexChannel | undefined;
+  /** Reads the exec/attach Status off the API server's side, for the end record (exit-status.ts). */
+  let exitReader: ErrorChannelReader | undefined;
   const ended = new Promise<string>((resolve) => {
     let done = false;
     const call: EdgeCall = deps.edges.session(s.addr, s.md);
@@ -165,6 +168,7 @@ async function runSession(deps: SessionDeps, res: DuplexResponder, s: SessionCtx
       if (f.case === "head") {
         clearTimeout(headTimer);
         status = f.value.status;
+        exitReader = errorChannelReaderFor(operation.subresource, status, f.value.headers);
         channel = res.head(toBinary(edgev1.SessionHeadSchema, f.value));
         const c = channel;
         c.signal.addEventListener("abort", () => stop(c.closedByPeer ? `the client closed the session: ${c.closeReason}` : (c.closeReason ?? "closed")), { once: true });
@@ -175,6 +179,7 @@ async function runSession(deps: SessionDeps, res: DuplexResponder, s: SessionCtx
       if (!c) return stop("the edge sent data before the head");
       if (f.case === "data") {
         lastActivity = Date.now();
+        exitReader?.push(f.value.data);
         call.pause();
         c.write(f.value.data).then(
           () => call.resume(),
@@ -212,7 +217,7 @@ async function runSession(deps: SessionDeps, res: DuplexResponder, s: SessionCtx
     latencyMs: Date.now() - t0,
     bytesIn: BigInt(channel?.bytesIn ?? 0),
     bytesOut: BigInt(channel?.bytesOut ?? 0),
-    session: create(auditv1.SessionSchema, { sessionId, phase: auditv1.SessionPhase.END, endedAt: timestampNow(), closeReason: reason }),
+    session: create(auditv1.SessionSchema, { sessionId, phase: auditv1.SessionPhase.END, endedAt: timestampNow(), closeReason: reason, ...(exitReader?.exit ? { exitStatus: exitReader.exit.status, exitCode: exitReader.exit.code } : {}) }),
   });
   await deps.audit.publish(end, { deadlineMs: deps.auditDeadlineMs }).catch((err) => deps.logger.warn({ err, sessionId }, "a session's end record was not stored; its row stays open, then interrupted"));
 }
