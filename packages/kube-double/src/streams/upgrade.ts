@@ -37,6 +37,8 @@ export class StreamRuntime {
   private readonly filesystems = new Map<string, PodFs>();
   private readonly targets = new Map<string, string>();
   private readonly sockets = new Set<WebSocket>();
+  /** Port-forward connections handed to the SPDY translator, by pod: a deleted pod's are cut, as the kubelet's are. */
+  private readonly bridged = new Map<string, Set<Duplex>>();
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (_offered, req) => this.chosen.get(req) ?? false });
   readonly chosen = new WeakMap<http.IncomingMessage, string>();
 
@@ -48,6 +50,9 @@ export class StreamRuntime {
       const pod = String(e.object.metadata["name"]);
       this.sessions.closeAll("pod-deleted", ns, pod);
       this.filesystems.delete(`${ns}/${pod}`);
+      // The SPDY connection itself ends (its streams' WebSockets ended above): kubectl port-forward says "lost connection to pod".
+      for (const s of this.bridged.get(`${ns}/${pod}`) ?? []) s.destroy();
+      this.bridged.delete(`${ns}/${pod}`);
     });
   }
 
@@ -66,6 +71,15 @@ export class StreamRuntime {
 
   portTarget(namespace: string, pod: string, port: number): string | undefined {
     return this.targets.get(`${namespace}/${pod}:${port}`);
+  }
+
+  /** A port-forward connection handed to the SPDY translator, cut when its pod is deleted. */
+  trackBridged(namespace: string, pod: string, socket: Duplex): void {
+    const k = `${namespace}/${pod}`;
+    let set = this.bridged.get(k);
+    if (!set) this.bridged.set(k, (set = new Set()));
+    set.add(socket);
+    socket.once("close", () => set.delete(socket));
   }
 
   track(ws: WebSocket): void {
@@ -138,7 +152,14 @@ export function createUpgradeHandler(state: ServerState, rt: StreamRuntime, auth
           rec.status = status.code;
           reject(socket, status);
         };
-        handToBridge(req, socket, head).then((handed) => (handed ? (rec.status = 101) : refuse(NO_SPDY)), () => refuse(INTERNAL));
+        handToBridge(req, socket, head).then(
+          (handed) => {
+            if (!handed) return refuse(NO_SPDY);
+            rec.status = 101;
+            if (rr.subresource === "portforward") rt.trackBridged(rr.namespace, rr.name, socket);
+          },
+          () => refuse(INTERNAL),
+        );
         return;
       }
       const protocol = pickProtocol(offered, rr.subresource === "portforward" ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS);
