@@ -77,7 +77,7 @@ export interface FailoverOptions {
 }
 
 /** The GET the load and the re-home check issue: small, audited, answered by the double for any namespace. */
-const LOAD_PATH = "/api/v1/namespaces/daalu-edge/configmaps?limit=1";
+const LOAD_PATH = "/api/v1/namespaces/default/pods?limit=1";
 
 /** Builds the world; on failure it removes what it made. `stop()` removes everything. */
 export async function startFailoverWorld(o: FailoverOptions = {}): Promise<FailoverWorld> {
