@@ -10,6 +10,7 @@
  *   - reconcile (bench/lib/peers-reconcile.ts): a FRESH hub node — the peering service with PEERING_WG=on, so the
  *     real HubNode.start + device-sync path — against PostgreSQL holding N committed clusters, timed until every
  *     peer is on the device (target ≤ 10 s at 10,000).
+ * `--node-sweeps K` then times K real HubNode.sweep() (the first after a fresh start writes every row: slow).
  * CPU ms of each phase (this process and wireguard-go, from /proc). Ends with one `RESULT {...}` line. Needs root;
  * the namespace is removed on exit.
  */
@@ -27,12 +28,12 @@ import { reconcilePhase } from "./lib/peers-reconcile.js";
 const { values: flags } = parseArgs({
   // `npm run bench -- peers -- --peers N` hands the second `--` through.
   args: process.argv.slice(2).filter((a) => a !== "--"),
-  options: { peers: { type: "string" }, adds: { type: "string" }, inner: { type: "string" }, "no-reconcile": { type: "boolean" } },
+  options: { peers: { type: "string" }, adds: { type: "string" }, inner: { type: "string" }, "no-reconcile": { type: "boolean" }, "node-sweeps": { type: "string" } },
 });
 const PEERS = Number(flags.peers ?? process.env["BENCH_PEERS"] ?? 5000);
 const ADDS = Number(flags.adds ?? process.env["BENCH_ADDS"] ?? 250);
 if (!Number.isInteger(PEERS) || PEERS < 1 || PEERS > 60_000 || !Number.isInteger(ADDS) || ADDS < 1) {
-  console.error("usage: npm run bench -- peers -- [--peers 1..60000] [--adds N] [--no-reconcile]");
+  console.error("usage: npm run bench -- peers -- [--peers 1..60000] [--adds N] [--no-reconcile] [--node-sweeps K]");
   process.exit(2);
 }
 const SWEEPS = 7;
@@ -179,7 +180,7 @@ async function outer(): Promise<number> {
   }
   const r = await inNamespace();
   if (typeof r === "number") return r;
-  const rec = flags["no-reconcile"] ? undefined : await reconcilePhase(PEERS, r.backend, (s) => console.log(s));
+  const rec = flags["no-reconcile"] ? undefined : await reconcilePhase(PEERS, r.backend, Number(flags["node-sweeps"] ?? 0), (s) => console.log(s));
   const sweepP50 = round(pct(r.sweeps, 50));
   const sweepMax = round(r.sweeps.at(-1)!);
   const addP50 = round(pct(r.adds, 50));

@@ -31,7 +31,7 @@ export interface ReconcileResult {
   /** CPU of this (node) process and of the node's wireguard-go over that time. */
   cpuNodeMs: number;
   cpuWgMs: number;
-  /** One full HubNode.sweep() after start (device read + health state machine + writes of what changed). */
+  /** `--node-sweeps` full HubNode.sweep() after start (device read + health state machine + writes of what changed). */
   nodeSweepMs: number[];
 }
 
@@ -40,7 +40,7 @@ function cpuOfWg(iface: string): number {
   return pids.reduce((s, pid) => s + (processCpuSeconds(pid) ?? 0), 0) * 1000;
 }
 
-export async function reconcilePhase(peers: number, backend: string, log: (s: string) => void): Promise<ReconcileResult> {
+export async function reconcilePhase(peers: number, backend: string, nodeSweeps: number, log: (s: string) => void): Promise<ReconcileResult> {
   const tenants = Math.ceil(peers / PER_TENANT);
   if (tenants > 256) throw new Error(`--peers ${peers} needs more than 256 tenants of ${PER_TENANT}; the bench's pool is one /16`);
   const env = await setup();
@@ -107,12 +107,12 @@ export async function reconcilePhase(peers: number, backend: string, log: (s: st
     log(`fresh node (${dev.backend}) reconciled ${peers} peers of ${tenants} tenants in ${Math.round(reconcileMs)} ms`);
 
     const nodeSweepMs: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < nodeSweeps; i++) {
       t = performance.now();
       await node.hubNode!.sweep();
       nodeSweepMs.push(performance.now() - t);
     }
-    log(`HubNode.sweep() at ${peers} peers: ${nodeSweepMs.map((x) => Math.round(x)).join(", ")} ms (the first writes every changed row)`);
+    if (nodeSweeps > 0) log(`HubNode.sweep() at ${peers} peers: ${nodeSweepMs.map((x) => Math.round(x)).join(", ")} ms (the first writes every changed row)`);
     return { peers, tenants, backend: dev.backend, reconcileMs, cpuNodeMs: (cpu.user + cpu.system) / 1000, cpuWgMs, nodeSweepMs };
   } finally {
     await node?.stop().catch((err) => log(`node stop failed: ${String(err)}`));
