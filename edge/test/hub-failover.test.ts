@@ -33,6 +33,7 @@ function recordingDevice(resolved: Record<string, string> = {}) {
     backend: "wireguard-go",
     configure: async (o) => o.peers?.forEach(record),
     setPeer: async (p) => record(p),
+    setPeers: async (set) => set.forEach(record),
     removePeer: async () => {
       peer = undefined;
     },
@@ -41,6 +42,8 @@ function recordingDevice(resolved: Record<string, string> = {}) {
     addAddress: async () => undefined,
     removeAddress: async () => undefined,
     addRoute: async () => undefined,
+    addAddresses: async () => undefined,
+    addRoutes: async () => new Map(),
     removeRoute: async () => undefined,
     close: async () => undefined,
   };

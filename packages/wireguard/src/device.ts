@@ -5,10 +5,11 @@ import { createInterface } from "node:readline";
 import { rm } from "node:fs/promises";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
 import { must, run } from "./exec.js";
-import { isValidKey, keyToHex } from "./keys.js";
-import { addTunnelRoute, checkCidr } from "./routes.js";
+import { isValidKey } from "./keys.js";
+import { UapiBackend, WgToolBackend, type Backend } from "./backends.js";
+import { addAddressesBatch, addTunnelRoute, addTunnelRoutes, checkCidr } from "./routes.js";
 import type { PeerConfig, PeerStatus } from "./types.js";
-import { parseGet, peerSetLines, setRequest, uapiRequest, uapiSocketPath, UAPI_SOCKET_DIR } from "./uapi.js";
+import { uapiRequest, uapiSocketPath, UAPI_SOCKET_DIR } from "./uapi.js";
 
 export type { PeerConfig, PeerStatus } from "./types.js";
 
@@ -26,9 +27,13 @@ export interface WgDevice {
   setPeer(p: PeerConfig): Promise<void>;
   /** Removes a peer; a no-op when it is not configured. */
   removePeer(publicKey: string): Promise<void>;
+  /** Many setPeer and removePeer at once: one UAPI transaction (wireguard-go), `wg set` per 1,000 peers (kernel). */
+  setPeers(set: PeerConfig[], remove?: string[]): Promise<void>;
   peers(): Promise<PeerStatus[]>;
   /** `ip addr replace` (an address with the same IP but another prefix is removed first); brings the link up. */
   addAddress(cidr: string): Promise<void>;
+  /** addAddress for many addresses: one `ip addr show` and one `ip -batch`. */
+  addAddresses(cidrs: string[]): Promise<void>;
   /** Removes an address; a no-op when absent. */
   removeAddress(cidr: string): Promise<void>;
   /**
@@ -37,6 +42,11 @@ export interface WgDevice {
    * new route would shadow fails with WG_ROUTE_CONFLICT (see routes.ts).
    */
   addRoute(cidr: string, opts?: { src?: string }): Promise<void>;
+  /**
+   * addRoute for many routes: one look at the host's routes and one `ip -batch`.
+   * Returns the WG_ROUTE_CONFLICT error of each route left out, by cidr.
+   */
+  addRoutes(routes: Array<{ cidr: string; src?: string }>): Promise<Map<string, DaaluError>>;
   /** Removes such a route; a no-op when absent. */
   removeRoute(cidr: string): Promise<void>;
   /** Deletes the interface (which also stops wireguard-go). */
@@ -105,82 +115,6 @@ async function normalizePeer(p: PeerConfig): Promise<PeerConfig> {
   return out;
 }
 
-/** Per-backend primitives; the device wraps them with validation and serialization. */
-interface Backend {
-  configure(privateKey: string, listenPort: number | undefined, peers: PeerConfig[], replacePeers: boolean): Promise<void>;
-  setPeer(p: PeerConfig): Promise<void>;
-  removePeer(publicKey: string): Promise<void>;
-  peers(): Promise<PeerStatus[]>;
-}
-
-class UapiBackend implements Backend {
-  constructor(private readonly socket: string) {}
-  async configure(privateKey: string, listenPort: number | undefined, peers: PeerConfig[], replacePeers: boolean) {
-    const lines = [`private_key=${keyToHex(privateKey)}`];
-    if (listenPort !== undefined) lines.push(`listen_port=${listenPort}`);
-    if (replacePeers) lines.push("replace_peers=true");
-    for (const p of peers) lines.push(...peerSetLines(p));
-    await uapiRequest(this.socket, setRequest(lines), 60_000);
-  }
-  async setPeer(p: PeerConfig) {
-    await uapiRequest(this.socket, setRequest(peerSetLines(p)));
-  }
-  async removePeer(publicKey: string) {
-    // update_only would reject unknown peers; remove on an unknown key creates
-    // and drops it in one go, which is the no-op we want.
-    await uapiRequest(this.socket, setRequest([`public_key=${keyToHex(publicKey)}`, "remove=true"]));
-  }
-  async peers() {
-    return parseGet(await uapiRequest(this.socket, "get=1\n\n", 30_000)).peers;
-  }
-}
-
-/** The kernel module has no UAPI socket; `wg` talks netlink for us. */
-class WgToolBackend implements Backend {
-  constructor(private readonly name: string) {}
-  private peerArgs(p: PeerConfig): string[] {
-    const a = ["peer", p.publicKey, "allowed-ips", p.allowedIps.join(","), "persistent-keepalive", String(p.persistentKeepaliveSeconds || "off")];
-    if (p.endpoint) a.push("endpoint", p.endpoint);
-    return a;
-  }
-  async configure(privateKey: string, listenPort: number | undefined, peers: PeerConfig[], replacePeers: boolean) {
-    const args = ["set", this.name, "private-key", "/dev/stdin"];
-    if (listenPort !== undefined) args.push("listen-port", String(listenPort));
-    if (replacePeers) {
-      const keep = new Set(peers.map((p) => p.publicKey));
-      for (const cur of await this.peers()) if (!keep.has(cur.publicKey)) args.push("peer", cur.publicKey, "remove");
-    }
-    for (const p of peers) args.push(...this.peerArgs(p));
-    // The private key goes through stdin, never argv.
-    await must("wg", args, `${privateKey}\n`);
-  }
-  async setPeer(p: PeerConfig) {
-    await must("wg", ["set", this.name, ...this.peerArgs(p)]);
-  }
-  async removePeer(publicKey: string) {
-    await must("wg", ["set", this.name, "peer", publicKey, "remove"]);
-  }
-  async peers() {
-    const out = await must("wg", ["show", this.name, "dump"]);
-    const rows = out.trim().split("\n").slice(1);
-    return rows
-      .filter((r) => r.length > 0)
-      .map((r) => {
-        const [publicKey, , endpoint, allowed, hs, rx, tx, ka] = r.split("\t");
-        const s: PeerStatus = {
-          publicKey: publicKey!,
-          allowedIps: !allowed || allowed === "(none)" ? [] : allowed.split(","),
-          lastHandshakeMs: Number(hs ?? 0) * 1000,
-          rxBytes: Number(rx ?? 0),
-          txBytes: Number(tx ?? 0),
-          persistentKeepaliveSeconds: ka === "off" || !ka ? 0 : Number(ka),
-        };
-        if (endpoint && endpoint !== "(none)") s.endpoint = endpoint;
-        return s;
-      });
-  }
-}
-
 class Device implements WgDevice {
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -212,32 +146,31 @@ class Device implements WgDevice {
     await this.serial(() => this.impl.configure(opts.privateKey, opts.listenPort, peers, opts.replacePeers ?? false));
   }
 
-  async setPeer(p: PeerConfig): Promise<void> {
-    const peer = await normalizePeer(p);
-    await this.serial(() => this.impl.setPeer(peer));
+  setPeer(p: PeerConfig): Promise<void> {
+    return this.setPeers([p]);
   }
 
-  async removePeer(publicKey: string): Promise<void> {
-    if (!isValidKey(publicKey)) throw badArg("peer public key is not a WireGuard key", "WG_BAD_KEY");
-    await this.serial(() => this.impl.removePeer(publicKey));
+  removePeer(publicKey: string): Promise<void> {
+    return this.setPeers([], [publicKey]);
+  }
+
+  async setPeers(set: PeerConfig[], remove: string[] = []): Promise<void> {
+    for (const k of remove) if (!isValidKey(k)) throw badArg("peer public key is not a WireGuard key", "WG_BAD_KEY");
+    const peers = await Promise.all(set.map(normalizePeer));
+    await this.serial(() => this.impl.setPeers(peers, remove));
   }
 
   peers(): Promise<PeerStatus[]> {
     return this.serial(() => this.impl.peers());
   }
 
-  async addAddress(cidr: string): Promise<void> {
-    const want = checkCidr(cidr);
-    await this.serial(async () => {
-      const shown = JSON.parse(await must("ip", ["-j", "addr", "show", "dev", this.name])) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
-      for (const a of shown[0]?.addr_info ?? []) {
-        // A widened subnet keeps the hub IP but changes the prefix: drop the old one
-        // so the interface does not carry two routes for the same address.
-        if (a.local === want.ip && a.prefixlen !== want.prefix) await must("ip", ["addr", "del", `${a.local}/${a.prefixlen}`, "dev", this.name]);
-      }
-      await must("ip", ["addr", "replace", cidr, "dev", this.name]);
-      await must("ip", ["link", "set", "dev", this.name, "up"]);
-    });
+  addAddress(cidr: string): Promise<void> {
+    return this.addAddresses([cidr]);
+  }
+
+  async addAddresses(cidrs: string[]): Promise<void> {
+    const want = cidrs.map((c) => ({ cidr: c, ...checkCidr(c) }));
+    if (want.length > 0) await this.serial(() => addAddressesBatch(this.name, want));
   }
 
   async removeAddress(cidr: string): Promise<void> {
@@ -254,6 +187,15 @@ class Device implements WgDevice {
     checkCidr(cidr);
     if (opts.src !== undefined && !isIP(opts.src)) throw badArg(`route source ${JSON.stringify(opts.src)} is not an IP address`, "WG_BAD_CIDR");
     await this.serial(() => addTunnelRoute(cidr, this.name, opts.src));
+  }
+
+  async addRoutes(routes: Array<{ cidr: string; src?: string }>): Promise<Map<string, DaaluError>> {
+    for (const r of routes) {
+      checkCidr(r.cidr);
+      if (r.src !== undefined && !isIP(r.src)) throw badArg(`route source ${JSON.stringify(r.src)} is not an IP address`, "WG_BAD_CIDR");
+    }
+    if (routes.length === 0) return new Map();
+    return this.serial(() => addTunnelRoutes(routes, this.name));
   }
 
   async removeRoute(cidr: string): Promise<void> {

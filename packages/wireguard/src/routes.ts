@@ -52,10 +52,15 @@ function describe(r: RouteRow): string {
 export async function conflictingRoutes(cidr: string, dev: string | undefined): Promise<string[]> {
   const want = checkCidr(cidr);
   if (isIP(want.ip) !== 4) return [];
+  return conflictsIn(await ipv4Routes(), want, dev);
+}
+
+/** conflictingRoutes against a listing already read. */
+function conflictsIn(rows: RouteRow[], want: { ip: string; prefix: number }, dev: string | undefined): string[] {
   const block = new BlockList();
   block.addSubnet(want.ip, want.prefix, "ipv4");
   const out: string[] = [];
-  for (const r of await ipv4Routes()) {
+  for (const r of rows) {
     if (r.dst === "default" || (r.dev !== undefined && r.dev === dev)) continue;
     if (r.type !== undefined && r.type !== "unicast" && r.type !== "local") continue;
     const [ip, p] = r.dst.split("/");
@@ -89,6 +94,67 @@ export async function addTunnelRoute(cidr: string, dev: string, src: string | un
   const other = shown.filter((x) => !x.metric && x.dev !== dev);
   if (other.length > 0) throw conflictError(cidr, other.map(describe));
   await must("ip", ["route", "replace", cidr, ...tail]);
+}
+
+/**
+ * addTunnelRoute for many routes with one listing of the host's routes and one
+ * `ip -batch`: the conflict checks are the same, made in memory. A route left
+ * out for a conflict is returned (by cidr) rather than thrown. Should the batch
+ * fail (the host's routes changed in between), every route is retried one by
+ * one through addTunnelRoute.
+ */
+export async function addTunnelRoutes(routes: Array<{ cidr: string; src?: string }>, dev: string): Promise<Map<string, DaaluError>> {
+  const rows = await ipv4Routes();
+  const conflicts = new Map<string, DaaluError>();
+  const lines: string[] = [];
+  for (const r of routes) {
+    const want = checkCidr(r.cidr);
+    if (isIP(want.ip) === 4) {
+      const shadowed = conflictsIn(rows, want, dev);
+      if (shadowed.length > 0) {
+        conflicts.set(r.cidr, conflictError(r.cidr, shadowed));
+        continue;
+      }
+    }
+    // What holds exactly this route key (dst, metric 0, main table): ours from an earlier run is updated, anything else is a conflict.
+    const key = want.prefix === 32 ? want.ip : r.cidr;
+    const holders = rows.filter((x) => x.dst === key && !x.metric && (x.table === undefined || x.table === "main"));
+    const other = holders.filter((x) => x.dev !== dev);
+    if (other.length > 0) {
+      conflicts.set(r.cidr, conflictError(r.cidr, other.map(describe)));
+      continue;
+    }
+    lines.push(`route ${holders.length > 0 ? "replace" : "add"} ${r.cidr} dev ${dev}${r.src ? ` src ${r.src}` : ""}`);
+  }
+  if (lines.length === 0 || (await run("ip", ["-batch", "-"], `${lines.join("\n")}\n`)).code === 0) return conflicts;
+  for (const r of routes) {
+    if (conflicts.has(r.cidr)) continue;
+    try {
+      await addTunnelRoute(r.cidr, dev, r.src);
+    } catch (err) {
+      if (!(err instanceof DaaluError) || err.reason !== "WG_ROUTE_CONFLICT") throw err;
+      conflicts.set(r.cidr, err);
+    }
+  }
+  return conflicts;
+}
+
+/**
+ * `ip addr replace` of each address on `dev` (an address with the same IP but
+ * another prefix is removed first) and the link brought up, in one `ip -batch`.
+ */
+export async function addAddressesBatch(dev: string, want: Array<{ cidr: string; ip: string; prefix: number }>): Promise<void> {
+  const shown = JSON.parse(await must("ip", ["-j", "addr", "show", "dev", dev])) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
+  const have = shown[0]?.addr_info ?? [];
+  const lines: string[] = [];
+  for (const w of want) {
+    // A widened subnet keeps the hub IP but changes the prefix: drop the old one
+    // so the interface does not carry two routes for the same address.
+    for (const a of have) if (a.local === w.ip && a.prefixlen !== w.prefix) lines.push(`addr del ${a.local}/${a.prefixlen} dev ${dev}`);
+    lines.push(`addr replace ${w.cidr} dev ${dev}`);
+  }
+  lines.push(`link set dev ${dev} up`);
+  await must("ip", ["-batch", "-"], `${lines.join("\n")}\n`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair, keyToHex } from "./keys.js";
+import { GetParser } from "./get-parser.js";
 import { parseGet, peerSetLines, setRequest } from "./uapi.js";
 
 describe("UAPI encoding", () => {
@@ -46,5 +47,45 @@ describe("UAPI encoding", () => {
       { publicKey: a, endpoint: "192.0.2.7:40000", allowedIps: ["10.0.0.2/32"], lastHandshakeMs: 1_700_000_000_250, rxBytes: 200, txBytes: 100, persistentKeepaliveSeconds: 0 },
       { publicKey: b, allowedIps: [], lastHandshakeMs: 0, rxBytes: 0, txBytes: 0, persistentKeepaliveSeconds: 5 },
     ]);
+  });
+
+  it("parses an answer streamed in chunks of any size, split anywhere", () => {
+    const keys = Array.from({ length: 5 }, () => generateKeyPair().publicKey);
+    const text =
+      "private_key=" + "22".repeat(32) + "\nlisten_port=4242\nfwmark=0\n" +
+      keys
+        .map((k, i) => `public_key=${keyToHex(k)}\npreshared_key=${"0".repeat(64)}\nprotocol_version=1\nendpoint=[2001:db8::${i}]:51820\nlast_handshake_time_sec=${1_700_000_000 + i}\nlast_handshake_time_nsec=999999999\ntx_bytes=${2 ** 40 + i}\nrx_bytes=${i}\npersistent_keepalive_interval=${i}\nallowed_ip=10.0.${i}.0/24\nallowed_ip=fd00::${i}/128\n`)
+        .join("") +
+      "errno=0\n\n";
+    const whole = Buffer.from(text);
+    const want = keys.map((k, i) => ({
+      publicKey: k,
+      endpoint: `[2001:db8::${i}]:51820`,
+      allowedIps: [`10.0.${i}.0/24`, `fd00::${i}/128`],
+      lastHandshakeMs: (1_700_000_000 + i) * 1000 + 999,
+      rxBytes: i,
+      txBytes: 2 ** 40 + i,
+      persistentKeepaliveSeconds: i,
+    }));
+    for (const size of [1, 2, 7, 64, 333, whole.length]) {
+      const p = new GetParser();
+      let done = false;
+      for (let o = 0; o < whole.length; o += size) {
+        assert.equal(done, false, "complete only at the end");
+        done = p.push(whole.subarray(o, o + size));
+      }
+      assert.equal(done, true, `chunks of ${size}`);
+      assert.equal(p.errno, 0);
+      assert.equal(p.listenPort, 4242);
+      assert.deepEqual(p.peers, want, `chunks of ${size}`);
+    }
+  });
+
+  it("reports a failed get's errno and is not complete before the blank line", () => {
+    const p = new GetParser();
+    assert.equal(p.push(Buffer.from("errno=-22\n")), false);
+    assert.equal(p.push(Buffer.from("\n")), true);
+    assert.equal(p.errno, -22);
+    assert.deepEqual(p.peers, []);
   });
 });

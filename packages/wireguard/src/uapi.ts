@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import { DaaluError, Code } from "@daalu/runtime";
-import { keyFromHex, keyToHex } from "./keys.js";
+import { keyToHex } from "./keys.js";
+import { GetParser } from "./get-parser.js";
 import type { PeerConfig, PeerStatus } from "./types.js";
 
 /**
@@ -18,20 +19,21 @@ export function uapiSocketPath(name: string, dir = UAPI_SOCKET_DIR): string {
   return `${dir}/${name}.sock`;
 }
 
-/** Sends one UAPI request and returns the body lines (without the errno line). */
-export function uapiRequest(socketPath: string, request: string, timeoutMs = 10_000): Promise<string[]> {
+/**
+ * Sends one UAPI request; `onData` sees every chunk of the answer and returns
+ * the result once the answer is complete (undefined: more to come).
+ */
+function exchange<T>(socketPath: string, request: string, timeoutMs: number, onData: (b: Buffer) => T | Error | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
-    const chunks: Buffer[] = [];
-    let tail = "";
     let done = false;
-    const finish = (err: Error | undefined, lines?: string[]) => {
+    const finish = (err: Error | undefined, result?: T) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
       if (err) reject(err);
-      else resolve(lines!);
+      else resolve(result!);
     };
     const timer = setTimeout(
       () => finish(new DaaluError(Code.Unavailable, `WireGuard UAPI ${socketPath} did not answer within ${timeoutMs} ms`, { reason: "WG_UAPI_TIMEOUT" })),
@@ -39,23 +41,52 @@ export function uapiRequest(socketPath: string, request: string, timeoutMs = 10_
     );
     sock.on("connect", () => sock.write(request));
     sock.on("data", (b) => {
-      chunks.push(b);
-      // The answer ends with "errno=N\n\n"; look only at a rolling tail so a
-      // 5,000-peer dump is not rescanned on every chunk.
-      tail = (tail + b.subarray(Math.max(0, b.length - 64)).toString("latin1")).slice(-64);
-      if (!/(^|\n)errno=-?\d+\n\n$/.test(tail)) return;
-      const text = Buffer.concat(chunks).toString();
-      const lines = text.slice(0, -2).split("\n");
-      const last = lines.pop() ?? "";
-      const errno = Number(last.slice("errno=".length));
-      if (errno !== 0) {
-        finish(new DaaluError(Code.Internal, `WireGuard UAPI request failed with errno=${errno}`, { reason: "WG_UAPI_ERROR" }));
-      } else finish(undefined, lines);
+      if (done) return;
+      let r: T | Error | undefined;
+      try {
+        r = onData(b);
+      } catch (err) {
+        r = err instanceof Error ? err : new Error(String(err));
+      }
+      if (r instanceof Error) finish(r);
+      else if (r !== undefined) finish(undefined, r);
     });
     sock.on("error", (err) =>
       finish(new DaaluError(Code.Unavailable, `WireGuard UAPI ${socketPath} unreachable: ${err.message}`, { reason: "WG_UAPI_UNREACHABLE", cause: err })),
     );
     sock.on("end", () => finish(new DaaluError(Code.Unavailable, `WireGuard UAPI ${socketPath} closed the connection early`, { reason: "WG_UAPI_CLOSED" })));
+  });
+}
+
+function errnoError(errno: number): DaaluError {
+  return new DaaluError(Code.Internal, `WireGuard UAPI request failed with errno=${errno}`, { reason: "WG_UAPI_ERROR" });
+}
+
+/** Sends one UAPI request and returns the body lines (without the errno line). */
+export function uapiRequest(socketPath: string, request: string, timeoutMs = 10_000): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  let tail = "";
+  return exchange<string[]>(socketPath, request, timeoutMs, (b) => {
+    chunks.push(b);
+    // The answer ends with "errno=N\n\n"; look only at a rolling tail.
+    tail = (tail + b.subarray(Math.max(0, b.length - 64)).toString("latin1")).slice(-64);
+    if (!/(^|\n)errno=-?\d+\n\n$/.test(tail)) return undefined;
+    const lines = Buffer.concat(chunks).toString().slice(0, -2).split("\n");
+    const errno = Number((lines.pop() ?? "").slice("errno=".length));
+    return errno !== 0 ? errnoError(errno) : lines;
+  });
+}
+
+/**
+ * `get=1`, parsed while it streams in (GetParser): at 10,000 peers the answer
+ * is ~3 MB, and neither it nor its ~100,000 lines ever exist as strings.
+ */
+export function uapiGet(socketPath: string, timeoutMs = 30_000): Promise<{ listenPort: number; peers: PeerStatus[] }> {
+  const parser = new GetParser();
+  return exchange<{ listenPort: number; peers: PeerStatus[] }>(socketPath, "get=1\n\n", timeoutMs, (b) => {
+    if (!parser.push(b)) return undefined;
+    const errno = parser.errno ?? 0;
+    return errno !== 0 ? errnoError(errno) : { listenPort: parser.listenPort, peers: parser.peers };
   });
 }
 
@@ -73,57 +104,9 @@ export function setRequest(lines: string[]): string {
   return `set=1\n${lines.map((l) => `${l}\n`).join("")}\n`;
 }
 
-/** Parses the body of a `get=1` answer into peer statuses. */
+/** Parses the body of a `get=1` answer (lines without the errno line) into peer statuses. */
 export function parseGet(lines: string[]): { listenPort: number; peers: PeerStatus[] } {
-  let listenPort = 0;
-  const peers: PeerStatus[] = [];
-  let cur: PeerStatus | undefined;
-  let hsSec = 0;
-  let hsNsec = 0;
-  const flush = () => {
-    if (cur) cur.lastHandshakeMs = hsSec === 0 && hsNsec === 0 ? 0 : hsSec * 1000 + Math.floor(hsNsec / 1e6);
-  };
-  for (const line of lines) {
-    const eq = line.indexOf("=");
-    if (eq < 0) continue;
-    const k = line.slice(0, eq);
-    const v = line.slice(eq + 1);
-    switch (k) {
-      case "listen_port":
-        listenPort = Number(v);
-        break;
-      case "public_key":
-        flush();
-        cur = { publicKey: keyFromHex(v), allowedIps: [], lastHandshakeMs: 0, rxBytes: 0, txBytes: 0, persistentKeepaliveSeconds: 0 };
-        hsSec = 0;
-        hsNsec = 0;
-        peers.push(cur);
-        break;
-      case "endpoint":
-        if (cur) cur.endpoint = v;
-        break;
-      case "allowed_ip":
-        cur?.allowedIps.push(v);
-        break;
-      case "last_handshake_time_sec":
-        hsSec = Number(v);
-        break;
-      case "last_handshake_time_nsec":
-        hsNsec = Number(v);
-        break;
-      case "rx_bytes":
-        if (cur) cur.rxBytes = Number(v);
-        break;
-      case "tx_bytes":
-        if (cur) cur.txBytes = Number(v);
-        break;
-      case "persistent_keepalive_interval":
-        if (cur) cur.persistentKeepaliveSeconds = Number(v);
-        break;
-      default:
-        break;
-    }
-  }
-  flush();
-  return { listenPort, peers };
+  const p = new GetParser();
+  p.push(Buffer.from(`${lines.map((l) => `${l}\n`).join("")}errno=0\n\n`));
+  return { listenPort: p.listenPort, peers: p.peers };
 }

@@ -8,7 +8,7 @@ import { createServer, connect, type Server } from "node:net";
 import { createInterface } from "node:readline";
 import { edgev1 } from "@daalu/proto";
 import { bindGrpc, createLogger, grpc, serveGrpc, type MethodsOf, type ServiceImpl } from "@daalu/runtime";
-import { openDevice, type WgDevice } from "../src/index.js";
+import { openDevice, type PeerConfig, type WgDevice } from "../src/index.js";
 
 let dev: WgDevice | undefined;
 const servers: Server[] = [];
@@ -57,6 +57,11 @@ const ops: Record<string, (a: never) => Promise<unknown>> = {
   peers: () => device().peers(),
   addAddress: (a: { cidr: string }) => device().addAddress(a.cidr),
   addRoute: (a: { cidr: string; src?: string }) => device().addRoute(a.cidr, a.src ? { src: a.src } : {}),
+  setPeers: (a: { set: PeerConfig[]; remove?: string[] }) => device().setPeers(a.set, a.remove),
+  addAddresses: (a: { cidrs: string[] }) => device().addAddresses(a.cidrs),
+  // Conflicts by cidr, as their messages and reasons.
+  addRoutes: async (a: { routes: Array<{ cidr: string; src?: string }> }) =>
+    Object.fromEntries([...(await device().addRoutes(a.routes))].map(([cidr, e]) => [cidr, { message: e.message, reason: e.reason }])),
   async close() {
     await device().close();
     dev = undefined;

@@ -5,7 +5,7 @@
  * per tenant for the diagnostics and retried at the next reconcile.
  */
 import { DaaluError, type Logger } from "@daalu/runtime";
-import type { PeerStatus, WgDevice } from "@daalu/wireguard";
+import type { PeerConfig, PeerStatus, WgDevice } from "@daalu/wireguard";
 import type { TrackedClusterRow } from "../adapters/pg/health-store.js";
 import type { SubnetRef } from "../adapters/pg/store.js";
 
@@ -25,34 +25,44 @@ export class DeviceSync {
     return this.conflicts.get(tenantId);
   }
 
-  /** Peers equal to `rows`: missing ones added, wrong allowed IPs fixed, unknown keys removed. */
+  /** Peers equal to `rows`: missing ones added, wrong allowed IPs fixed, unknown keys removed — in one device transaction. */
   async syncPeers(rows: TrackedClusterRow[], current: PeerStatus[], quiet: boolean): Promise<void> {
-    const dev = this.device();
-    const want = new Map(rows.map((r) => [r.publicKey, r]));
-    const have = new Map(current.map((p) => [p.publicKey, p]));
+    const want = new Set<string>();
+    for (const r of rows) want.add(r.publicKey);
+    const have = new Map<string, PeerStatus>();
+    const remove: string[] = [];
     for (const p of current) {
-      if (!want.has(p.publicKey)) {
-        await dev.removePeer(p.publicKey);
-        this.log.info({ peer: p.publicKey.slice(0, 8) }, "removed peer not in the database");
-      }
+      have.set(p.publicKey, p);
+      if (!want.has(p.publicKey)) remove.push(p.publicKey);
     }
+    const set: PeerConfig[] = [];
+    const added: string[] = [];
     for (const r of rows) {
       const allowed = `${r.tunnelIp}/32`;
       const cur = have.get(r.publicKey);
       if (!cur || cur.allowedIps.length !== 1 || cur.allowedIps[0] !== allowed) {
-        await dev.setPeer({ publicKey: r.publicKey, allowedIps: [allowed] });
-        if (!quiet) this.log.info({ clusterId: r.clusterId }, "added missing peer");
+        set.push({ publicKey: r.publicKey, allowedIps: [allowed] });
+        added.push(r.clusterId);
       }
     }
+    if (set.length === 0 && remove.length === 0) return;
+    await this.device().setPeers(set, remove);
+    for (const k of remove) this.log.info({ peer: k.slice(0, 8) }, "removed peer not in the database");
+    if (!quiet) for (const clusterId of added) this.log.info({ clusterId }, "added missing peer");
   }
 
   /** Every tenant's hub address and route; tenants that are gone lose theirs. */
   async syncTenants(subnets: SubnetRef[]): Promise<void> {
     const tenants = new Set<string>();
+    const todo: SubnetRef[] = [];
     for (const s of subnets) {
       tenants.add(s.tenantId);
-      await this.ensureAddress(s.tenantId, s.hubIp, s.cidr);
+      const cur = this.addresses.get(s.tenantId);
+      if (!cur || cur.hubIp !== s.hubIp || cur.subnet !== s.cidr || !cur.routed) todo.push(s);
     }
+    // A fresh node has every tenant to set up: addresses and routes in two `ip -batch` runs, not ~5 `ip` per tenant.
+    if (todo.length > 1) await this.ensureAddresses(todo);
+    else for (const s of todo) await this.ensureAddress(s.tenantId, s.hubIp, s.cidr);
     for (const [tenant, a] of [...this.addresses]) {
       if (!tenants.has(tenant)) {
         if (a.routed) await this.device().removeRoute(a.subnet);
@@ -60,6 +70,30 @@ export class DeviceSync {
         this.addresses.delete(tenant);
         this.conflicts.delete(tenant);
       }
+    }
+  }
+
+  /** ensureAddress for many tenants at once (the device's batch calls). */
+  private async ensureAddresses(todo: SubnetRef[]): Promise<void> {
+    const dev = this.device();
+    const routes: Array<{ cidr: string; src: string }> = [];
+    for (const s of todo) {
+      const cur = this.addresses.get(s.tenantId);
+      if (cur?.routed && cur.subnet !== s.cidr) await dev.removeRoute(cur.subnet);
+      if (cur && cur.hubIp !== s.hubIp) await dev.removeAddress(`${cur.hubIp}/32`);
+      if (!(cur?.routed && cur.subnet === s.cidr)) routes.push({ cidr: s.cidr, src: s.hubIp });
+    }
+    await dev.addAddresses(todo.map((s) => `${s.hubIp}/32`));
+    const conflicts = await dev.addRoutes(routes);
+    for (const s of todo) {
+      const cur = this.addresses.get(s.tenantId);
+      let routed = cur?.routed === true && cur.subnet === s.cidr;
+      if (!routed) {
+        const err = conflicts.get(s.cidr);
+        if (err) this.recordConflict(s.tenantId, s.cidr, err);
+        else routed = this.routedNow(s.tenantId, s.cidr);
+      }
+      this.addresses.set(s.tenantId, { hubIp: s.hubIp, subnet: s.cidr, routed });
     }
   }
 
@@ -82,14 +116,22 @@ export class DeviceSync {
     if (!routed) {
       try {
         await dev.addRoute(subnet, { src: hubIp });
-        routed = true;
-        if (this.conflicts.delete(tenantId)) this.log.info({ tenantId, subnet }, "tenant subnet routed into the tunnel after an earlier conflict");
+        routed = this.routedNow(tenantId, subnet);
       } catch (err) {
         if (!(err instanceof DaaluError) || err.reason !== "WG_ROUTE_CONFLICT") throw err;
-        if (this.conflicts.get(tenantId)?.message !== err.message) this.log.error({ tenantId, subnet, reason: err.reason, conflict: err.message }, "tenant subnet route conflicts with a route of the hub host; not installed");
-        this.conflicts.set(tenantId, { at: Date.now(), message: err.message });
+        this.recordConflict(tenantId, subnet, err);
       }
     }
     this.addresses.set(tenantId, { hubIp, subnet, routed });
+  }
+
+  private routedNow(tenantId: string, subnet: string): true {
+    if (this.conflicts.delete(tenantId)) this.log.info({ tenantId, subnet }, "tenant subnet routed into the tunnel after an earlier conflict");
+    return true;
+  }
+
+  private recordConflict(tenantId: string, subnet: string, err: DaaluError): void {
+    if (this.conflicts.get(tenantId)?.message !== err.message) this.log.error({ tenantId, subnet, reason: err.reason, conflict: err.message }, "tenant subnet route conflicts with a route of the hub host; not installed");
+    this.conflicts.set(tenantId, { at: Date.now(), message: err.message });
   }
 }
