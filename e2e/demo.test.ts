@@ -99,8 +99,8 @@ describe("./daalu.sh demo", { skip }, () => {
     t.diagnostic(`demo up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.ok(out.includes(`Web UI and API:  ${gatewayUrl}/`), out);
     const namespaces = /Network namespaces: (.+)/.exec(out)![1]!.trim().split(" ");
-    assert.equal(namespaces.length, 4, out);
-    const runId = /^daalu-([0-9a-f]+)-h$/.exec(namespaces[0]!)![1]!;
+    assert.equal(namespaces.length, 5, out); // the lan (the bridge), the hub, three edges
+    const runId = /^daalu-([0-9a-f]+)-h$/.exec(namespaces.find((n) => n.endsWith("-h"))!)![1]!;
     const { stdout: nsBefore } = await run("ip", ["netns", "list"]);
     for (const ns of namespaces) assert.ok(nsBefore.includes(ns), `${ns} exists while the demo runs`);
 
