@@ -64,6 +64,18 @@ async function latestReport(clusterId: string): Promise<DriftReport | null> {
   }
 }
 
+/** The cluster's latest report: undefined while loading, null before the first check; set again by Check now. */
+function useLatestReport(clusterId: string) {
+  const [report, setReport] = useState<DriftReport | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    latestReport(clusterId)
+      .then(setReport)
+      .catch((e: unknown) => setError(messageOf(e)));
+  }, [clusterId]);
+  return { report, setReport, error };
+}
+
 function Summary({ r }: { r: DriftReport | null }) {
   const now = useNow();
   if (!r) return <span className="muted">never checked</span>;
@@ -79,18 +91,14 @@ function Summary({ r }: { r: DriftReport | null }) {
 }
 
 /** Detection on/off (admin), check now (operator), and the latest summary, for one cluster. */
-function DriftControls({ c, onReport }: { c: Cluster; onReport?(r: DriftReport): void }) {
+function DriftControls({ c, report, onReport }: { c: Cluster; report: DriftReport | null | undefined; onReport(r: DriftReport): void }) {
   const { user } = useSession();
   const [settings, setSettings] = useState<Reconciliation | null>(null);
-  const [report, setReport] = useState<DriftReport | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     api<Reconciliation>("GET", `/v1/clusters/${enc(c.id)}/reconciliation`)
       .then(setSettings)
-      .catch((e: unknown) => setError(messageOf(e)));
-    latestReport(c.id)
-      .then(setReport)
       .catch((e: unknown) => setError(messageOf(e)));
   }, [c.id]);
   const act = (p: Promise<void>) => {
@@ -117,17 +125,14 @@ function DriftControls({ c, onReport }: { c: Cluster; onReport?(r: DriftReport):
           Drift detection for {c.name}: {settings.enabled ? `on, every ${Math.round((settings.intervalSeconds || DEFAULT_INTERVAL_S) / 60)} min` : "off"}
         </Switch>
       )}{" "}
-      <Summary r={report} />{" "}
+      {report !== undefined && <Summary r={report} />}{" "}
       {may(user?.role, "operator") && settings?.enabled && (
         <Button
           className="btn btn-plain btn-small"
           isDisabled={busy}
           onPress={() =>
             act(
-              api<DriftReport>("POST", `/v1/clusters/${enc(c.id)}/drift/check`).then((r) => {
-                setReport(r);
-                onReport?.(r);
-              }),
+              api<DriftReport>("POST", `/v1/clusters/${enc(c.id)}/drift/check`).then(onReport),
             )
           }
         >
@@ -136,6 +141,16 @@ function DriftControls({ c, onReport }: { c: Cluster; onReport?(r: DriftReport):
       )}
       <ErrorLine error={error} />
     </div>
+  );
+}
+
+function ClusterDrift({ c }: { c: Cluster }) {
+  const { report, setReport, error } = useLatestReport(c.id);
+  return (
+    <>
+      <DriftControls c={c} report={report} onReport={setReport} />
+      <ErrorLine error={error} />
+    </>
   );
 }
 
@@ -160,7 +175,7 @@ export function ReconciliationPage() {
         {clusters.map((c) => (
           <li key={c.id}>
             <Link href={`/clusters/${enc(c.id)}/drift`}>{c.name}</Link>
-            <DriftControls c={c} />
+            <ClusterDrift c={c} />
           </li>
         ))}
       </ul>
@@ -251,17 +266,11 @@ function DesiredState({ c }: { c: Cluster }) {
 
 /** A cluster's Drift tab. */
 export function DriftTab({ c }: { c: Cluster }) {
-  const [report, setReport] = useState<DriftReport | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    latestReport(c.id)
-      .then(setReport)
-      .catch((e: unknown) => setError(messageOf(e)));
-  }, [c.id]);
+  const { report, setReport, error } = useLatestReport(c.id);
   return (
     <>
       <Section title="Drift detection" id="drift-h">
-        <DriftControls c={c} onReport={setReport} />
+        <DriftControls c={c} report={report} onReport={setReport} />
         <ErrorLine error={error} />
         {report === undefined && !error && <p role="status">Loading the latest report…</p>}
         {report && <ReportTable r={report} clusterId={c.id} />}
