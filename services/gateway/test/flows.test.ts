@@ -108,8 +108,11 @@ test("every bootstrap refusal is a problem with the invite service's reason, and
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   const again = await http(gw.url, "POST", "/v1/bootstrap", { json: { token: c.token, publicKey: wgKey() } });
   assertProblem(again, 409, "TOKEN_ALREADY_USED");
-  g = await http(gw.url, "GET", `/v1/clusters/${c.clusterId}`, { token: acme.admin });
-  assert.equal(g.body.cluster.tunnelIp, ok.body.tunnelIp, "the second attempt did not move the address");
+  // The enrollment reaches the cluster row one-way just after the answer (see the test above), so poll for it.
+  await eventually(async () => {
+    g = await http(gw.url, "GET", `/v1/clusters/${c.clusterId}`, { token: acme.admin });
+    assert.equal(g.body.cluster.tunnelIp, ok.body.tunnelIp, "the second attempt did not move the address");
+  });
 
   // Revoked: refused with the service's reason; regenerate issues a working token.
   const d = await addCluster(acme, "edge-c");
