@@ -13,6 +13,7 @@ import { handleProxy } from "./adapters/nats/handler.js";
 import { serveQueries } from "./queries.js";
 import { serveSessions } from "./adapters/nats/session-handler.js";
 import { HomeRouting, type TunnelHandler } from "./adapters/nats/home-routing.js";
+import { EDGE_STATUS_METHOD, edgeStatusHandler, routedEdgeStatus, type EdgeStatusFn } from "./adapters/nats/edge-status-route.js";
 import { aliveSubject } from "./no-responder.js";
 import { ClusterNotConnectedError, EdgeUnavailableError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
@@ -105,9 +106,20 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     // Sessions (exec, attach, port-forward): closed before the proxy subscription's drain, so they end with a reason.
     const sessions = serveSessions({ nc, prefix, queue: SERVICE_NAME, edges, edgeAddress, audit, auditDeadlineMs: config.auditDeadlineMs, headTimeoutMs: config.unaryTimeoutMs, sessions: config.sessions, logger: logger.child({ component: "session" }), wildcard: !config.nodeId });
     res.add("sessions", () => sessions.drain());
+    // GetEdgeStatus asks the edge itself (EdgeService.GetStatus), through the same tunnel and the same refusal.
+    const localEdgeStatus: EdgeStatusFn = async (tenantId, clusterId, deadline) => {
+      const addr = await edgeAddress(tenantId, clusterId);
+      try {
+        return await edges.getStatus(addr, deadline);
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        throw e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED ? new EdgeUnavailableError(clusterId, e.details, err) : fromGrpcError(e);
+      }
+    };
     let routing: HomeRouting | undefined;
     if (config.nodeId) {
-      routing = new HomeRouting({ nc, prefix, queue: SERVICE_NAME, nodeId: config.nodeId, peering, handlers: { Proxy: onProxy, Session: sessions.handler }, logger: logger.child({ component: "home-routing" }) });
+      const handlers = { Proxy: onProxy, Session: sessions.handler, [EDGE_STATUS_METHOD]: edgeStatusHandler(localEdgeStatus, logger.child({ component: "edge-status" })) };
+      routing = new HomeRouting({ nc, prefix, queue: SERVICE_NAME, nodeId: config.nodeId, peering, handlers, logger: logger.child({ component: "home-routing" }) });
       const r = routing;
       // Closed first: no new call is taken, then sessions end and in-flight calls finish (closers above).
       res.add("home-routing", () => r.drain());
@@ -117,16 +129,8 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     // Typed queries (daalu.query.v1) issue their GETs through the Proxy subjects above, like kubectl.
     // serveQueries flushes: a request sent right after start() (a test, a
     // replica's first caller) finds both subscriptions on the server.
-    // GetEdgeStatus asks the edge itself (EdgeService.GetStatus), through the same tunnel and the same refusal.
-    const edgeStatus = async (tenantId: string, clusterId: string, deadline: number) => {
-      const addr = await edgeAddress(tenantId, clusterId);
-      try {
-        return await edges.getStatus(addr, deadline);
-      } catch (err) {
-        const e = err as grpc.ServiceError;
-        throw e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED ? new EdgeUnavailableError(clusterId, e.details, err) : fromGrpcError(e);
-      }
-    };
+    // GetEdgeStatus asks the edge from the cluster's home node (edge-status-route.ts).
+    const edgeStatus = routedEdgeStatus(nc, prefix, localEdgeStatus, (t, c) => routing?.serves(t, c));
     const queries = await serveQueries(nc, { prefix, queue: SERVICE_NAME, logger: logger.child({ component: "queries" }), edgeStatus });
     res.add("queries", () => queries.drain());
     return {

@@ -1,6 +1,6 @@
 /**
  * Several hub nodes (docs/architecture.md "Several hub nodes"): a tunnel-proxy
- * with TUNNEL_PROXY_NODE_ID subscribes the tunnel subjects (Proxy, Session) of
+ * with TUNNEL_PROXY_NODE_ID subscribes the tunnel subjects (Proxy, Session, EdgeStatus) of
  * exactly the clusters homed on its node — the list from peering's
  * ListHomedClusters at start, then HOME_CHANGED and DELETED events — so a call
  * reaches the node whose WireGuard device carries that edge, and never a node
@@ -42,6 +42,11 @@ export class HomeRouting {
   /** Clusters whose subjects this process subscribes now. */
   get clusters(): string[] {
     return [...this.homed.keys()].map((k) => k.split("/")[1]!);
+  }
+
+  /** Whether this process serves the cluster's tunnel subjects now. */
+  serves(tenantId: string, clusterId: string): boolean {
+    return this.homed.has(`${tenantId}/${clusterId}`);
   }
 
   /** Follows events first (nothing between the list and the subscription is lost), then takes the node's list. */
