@@ -167,7 +167,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 unauthenticated or forbidden,
   program
     .command("usage")
     .argument("[cluster]", "only this cluster (name or id)")
-    .description("metering: calls, errors and bytes through the tunnels per hour or day")
+    .description("metering: calls, errors, sessions (exec, attach, port-forward) and bytes through the tunnels per hour or day")
     .addOption(new Option("--granularity <g>", "bucket size").choices(["hour", "day"]).default("day"))
     .option("--since <when>", "from a duration ago (24h, 30d) or an RFC 3339 time", "7d")
     .addOption(output())

@@ -241,13 +241,28 @@ test("kubeconfig, audit and usage", async () => {
   const badLimit = await cli(["audit", "--limit", "0"]);
   assert.equal(badLimit.code, 2, badLimit.stderr);
 
+  // Three sessions in this hour's metering, as the audit writer counts them (nothing else in this file opens one).
+  const db = new pg.Client({ connectionString: env.databaseUrl });
+  await db.connect();
+  try {
+    await db.query(
+      `insert into audit.usage_hourly (tenant_id, cluster_id, hour, calls, errors, bytes_in, bytes_out, sessions)
+       select tenant_id, id::text, date_trunc('hour', now()), 3, 0, 0, 0, 3 from peering.clusters where name = 'prod'
+       on conflict (tenant_id, cluster_id, hour) do update set calls = usage_hourly.calls + 3, sessions = usage_hourly.sessions + 3`,
+    );
+  } finally {
+    await db.end();
+  }
   const use = await cli(["usage", "prod", "--granularity", "hour", "--since", "2h", "-o", "json"]);
   assert.equal(use.code, 0, use.stderr);
   assert.ok(json(use.stdout).total.calls >= calls.length, use.stdout);
+  assert.equal(json(use.stdout).total.sessions, 3, use.stdout);
   const useTable = await cli(["usage"]);
   assert.equal(useTable.code, 0, useTable.stderr);
-  assert.match(useTable.stdout, /^PERIOD\s+CALLS\s+ERRORS\s+BYTES IN\s+BYTES OUT$/m);
-  assert.match(useTable.stdout, /^total\s+\d+/m);
+  assert.match(useTable.stdout, /^PERIOD\s+CALLS\s+ERRORS\s+SESSIONS\s+BYTES IN\s+BYTES OUT$/m);
+  const total = /^total\s+(\d+)\s+(\d+)\s+(\d+)\s+\S/m.exec(useTable.stdout);
+  assert.ok(total, useTable.stdout);
+  assert.equal(total[3], "3", useTable.stdout);
 });
 
 test("on a terminal: the token prompt does not echo, colour unless --no-color, rm asks for the cluster's name", async () => {

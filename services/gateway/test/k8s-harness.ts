@@ -6,8 +6,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import net, { type AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
+import type { AddressInfo } from "node:net";
 import { CallerKind } from "@daalu/proto";
 import { inviteClient } from "@daalu/invite";
 import { peeringClient } from "@daalu/peering";
@@ -26,6 +25,7 @@ import { DEFAULT_GATEWAY_SESSION_IDLE_TTL_MS, DEFAULT_GATEWAY_SESSION_TTL_MS } f
 import { Sessions } from "../src/sessions.js";
 import { buildApp } from "../src/http/app.js";
 import { k8sProxyPlugin } from "../src/http/k8s-proxy.js";
+import { relayUpgrades } from "./ingress-upgrades.js";
 
 export interface K8sGateway {
   /** https://127.0.0.1:PORT (the terminator). */
@@ -80,25 +80,15 @@ export async function startK8sGateway(env: TestEnv, register?: (parts: K8sGatewa
     res.on("close", () => up.destroy());
     req.pipe(up);
   });
-  // Upgrades (kubectl exec, attach, port-forward), as an ingress carries them: the request head, then raw bytes both ways.
-  front.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const up = net.connect(httpPort, "127.0.0.1", () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      up.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (head.length > 0) up.write(head);
-      up.pipe(socket).pipe(up);
-    });
-    up.on("error", () => socket.destroy());
-    socket.on("error", () => up.destroy());
-    socket.on("close", () => up.destroy());
-  });
+  // Upgrades (kubectl exec, attach, port-forward), as an ingress carries them.
+  const endUpgrades = relayUpgrades(front, httpPort);
   return {
     url,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     ca: tls.ca,
     async close() {
       front.closeAllConnections();
+      endUpgrades();
       await new Promise((r) => front.close(r));
       agent.destroy();
       await app.close();

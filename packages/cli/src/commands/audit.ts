@@ -80,6 +80,8 @@ interface Bucket {
   errors: number;
   bytesIn: number;
   bytesOut: number;
+  /** exec, attach and port-forward sessions started (their bytes are in bytesIn/bytesOut); absent from hubs before it. */
+  sessions?: number;
 }
 
 export async function usage(cluster: string | undefined, o: { output: Format; granularity: string; since: string }): Promise<void> {
@@ -89,6 +91,6 @@ export async function usage(cluster: string | undefined, o: { output: Format; gr
   if (cluster) q.set("clusterId", (await hub.findCluster(cluster)).id);
   const res = await hub.json<{ buckets: Bucket[]; total: Bucket }>("GET", `/v1/usage?${q}`);
   if (await printData(o.output, res)) return;
-  const row = (label: string, b: Bucket) => [label, String(b.calls), String(b.errors), bytes(b.bytesIn), bytes(b.bytesOut)];
-  await printTable(["PERIOD", "CALLS", "ERRORS", "BYTES IN", "BYTES OUT"], [...res.buckets.map((b) => row(b.start ?? "-", b)), row(color().bold("total"), res.total)]);
+  const row = (label: string, b: Bucket) => [label, String(b.calls), String(b.errors), b.sessions === undefined ? "-" : String(b.sessions), bytes(b.bytesIn), bytes(b.bytesOut)];
+  await printTable(["PERIOD", "CALLS", "ERRORS", "SESSIONS", "BYTES IN", "BYTES OUT"], [...res.buckets.map((b) => row(b.start ?? "-", b)), row(color().bold("total"), res.total)]);
 }
