@@ -10,17 +10,20 @@
  *   - reconcile (bench/lib/peers-reconcile.ts): a FRESH hub node — the peering service with PEERING_WG=on, so the
  *     real HubNode.start + device-sync path — against PostgreSQL holding N committed clusters, timed until every
  *     peer is on the device (target ≤ 10 s at 10,000).
+ * `--save-dump FILE` keeps one raw `get=1` answer (for `npm run bench -- uapi-parse -- --dump FILE`).
  * `--node-sweeps K` then times K real HubNode.sweep() (the first after a fresh start writes every row: slow).
  * CPU ms of each phase (this process and wireguard-go, from /proc). Ends with one `RESULT {...}` line. Needs root;
  * the namespace is removed on exit.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
-import { generateKeyPair, openDevice, type PeerConfig } from "@daalu/wireguard";
+import { generateKeyPair, openDevice, uapiSocketPath, type PeerConfig } from "@daalu/wireguard";
 import { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS, evaluateHealth, type HealthState } from "@daalu/peering";
 import { findPids, processCpuSeconds } from "./lib/cpu.js";
 import { reconcilePhase } from "./lib/peers-reconcile.js";
@@ -28,12 +31,12 @@ import { reconcilePhase } from "./lib/peers-reconcile.js";
 const { values: flags } = parseArgs({
   // `npm run bench -- peers -- --peers N` hands the second `--` through.
   args: process.argv.slice(2).filter((a) => a !== "--"),
-  options: { peers: { type: "string" }, adds: { type: "string" }, inner: { type: "string" }, "no-reconcile": { type: "boolean" }, "node-sweeps": { type: "string" } },
+  options: { peers: { type: "string" }, adds: { type: "string" }, inner: { type: "string" }, "no-reconcile": { type: "boolean" }, "node-sweeps": { type: "string" }, "save-dump": { type: "string" } },
 });
 const PEERS = Number(flags.peers ?? process.env["BENCH_PEERS"] ?? 5000);
 const ADDS = Number(flags.adds ?? process.env["BENCH_ADDS"] ?? 250);
 if (!Number.isInteger(PEERS) || PEERS < 1 || PEERS > 60_000 || !Number.isInteger(ADDS) || ADDS < 1) {
-  console.error("usage: npm run bench -- peers -- [--peers 1..60000] [--adds N] [--no-reconcile] [--node-sweeps K]");
+  console.error("usage: npm run bench -- peers -- [--peers 1..60000] [--adds N] [--no-reconcile] [--node-sweeps K] [--save-dump FILE]");
   process.exit(2);
 }
 const SWEEPS = 7;
@@ -49,18 +52,52 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** CPU ms so far of this process and of the device's wireguard-go (0 for the kernel backend). */
+const wgPids = new Map<string, number[]>();
+/**
+ * CPU ms so far of this process and of the device's wireguard-go (0 for the kernel backend). Its pid is looked up
+ * once (a scan of /proc costs more than a sweep's parse), so the phases measure themselves, not the measuring.
+ */
 function cpuNow(iface: string): { node: number; wg: number } {
   const u = process.cpuUsage();
-  const wg = findPids((cmd) => /wireguard-go/.test(cmd) && cmd.endsWith(` ${iface}`)).reduce((s, pid) => s + (processCpuSeconds(pid) ?? 0), 0);
+  let pids = wgPids.get(iface);
+  if (!pids) {
+    pids = findPids((cmd) => /wireguard-go/.test(cmd) && cmd.endsWith(` ${iface}`));
+    wgPids.set(iface, pids);
+  }
+  const wg = pids.reduce((s, pid) => s + (processCpuSeconds(pid) ?? 0), 0);
   return { node: (u.user + u.system) / 1000, wg: wg * 1000 };
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
+/**
+ * The floor of a sweep: one `get=1` read to its end and thrown away (no parse), i.e. wireguard-go producing the dump
+ * plus the socket. Wall ms and the answer's size.
+ */
+function rawGet(socket: string, keep?: Buffer[]): Promise<{ ms: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const sock = connect(socket, () => sock.write("get=1\n\n"));
+    let bytes = 0;
+    let tail = "";
+    sock.on("data", (b: Buffer) => {
+      bytes += b.length;
+      keep?.push(Buffer.from(b));
+      tail = (tail + b.toString("latin1", Math.max(0, b.length - 16))).slice(-16);
+      if (/errno=-?\d+\n\n$/.test(tail)) {
+        sock.destroy();
+        resolve({ ms: performance.now() - t, bytes });
+      }
+    });
+    sock.on("error", reject);
+  });
+}
+
 interface InnerResult {
   backend: string;
   sweeps: number[];
+  /** Per sweep, in run order: its wall ms, wireguard-go CPU ms, and the raw get=1 read right after it (the floor). */
+  runs: Array<{ ms: number; wgCpu: number; rawMs: number }>;
   adds: number[];
   configureMs: number;
   cpu: { configure: { node: number; wg: number }; sweep: { node: number; wg: number }; add: { node: number; wg: number } };
@@ -92,9 +129,12 @@ async function inner(iface: string): Promise<void> {
     // As the hub node does: the rx counter per peer, and when it last grew (the sign of life between rekeys).
     const rx = new Map<string, { bytes: number; lastRxMs: number }>(keys.map((k) => [k, { bytes: -1, lastRxMs: 0 }]));
     const sweeps: number[] = [];
+    const runs: InnerResult["runs"] = [];
     let seen = 0;
+    let rawCpu = { node: 0, wg: 0 };
     c = cpuNow(iface);
     for (let s = 0; s < SWEEPS; s++) {
+      const w0 = cpuNow(iface).wg;
       t = performance.now();
       const status = await dev.peers();
       const now = Date.now();
@@ -109,13 +149,29 @@ async function inner(iface: string): Promise<void> {
         );
         if (out.transition) previous.set(p.publicKey, { state: out.state, since: out.since });
       }
-      sweeps.push(performance.now() - t);
+      const ms = performance.now() - t;
+      sweeps.push(ms);
       seen = status.length;
+      // After the sweep, so the first sweep stays the cold one; its CPU is taken out of the sweep phase's.
+      const r0 = cpuNow(iface);
+      const raw = await rawGet(uapiSocketPath(iface));
+      const r1 = cpuNow(iface);
+      rawCpu = { node: rawCpu.node + r1.node - r0.node, wg: rawCpu.wg + r1.wg - r0.wg };
+      runs.push({ ms: round(ms), wgCpu: round(r0.wg - w0), rawMs: round(raw.ms) });
+      if (s === 0) console.log(`get=1 answer: ${raw.bytes} bytes`);
     }
-    const cpuSweep = minus(cpuNow(iface), c);
+    const cpuSweep = minus(minus(cpuNow(iface), c), rawCpu);
+    if (flags["save-dump"]) {
+      // A real answer for `npm run bench -- uapi-parse -- --dump FILE`.
+      const keep: Buffer[] = [];
+      await rawGet(uapiSocketPath(iface), keep);
+      writeFileSync(flags["save-dump"], Buffer.concat(keep));
+      console.log(`saved the get=1 answer to ${flags["save-dump"]}`);
+    }
     if (seen !== PEERS) throw new Error(`device reports ${seen} peers, expected ${PEERS}`);
     const sorted = [...sweeps].sort((a, b) => a - b);
     console.log(`status sweep over ${seen} peers (${SWEEPS} runs): median ${round(pct(sorted, 50))} ms, max ${round(sorted.at(-1)!)} ms; runs ${sweeps.map(Math.round).join(", ")}`);
+    console.log(`per run (sweep ms / its wireguard-go CPU ms / raw get=1 ms after it): ${runs.map((r) => `${Math.round(r.ms)}/${Math.round(r.wgCpu)}/${Math.round(r.rawMs)}`).join(", ")}`);
 
     const adds: number[] = [];
     c = cpuNow(iface);
@@ -129,7 +185,7 @@ async function inner(iface: string): Promise<void> {
     const total = (await dev.peers()).length;
     if (total !== PEERS + ADDS) throw new Error(`device reports ${total} peers after adds, expected ${PEERS + ADDS}`);
     console.log(`setPeer at ${PEERS}+ peers (${ADDS} adds): p50 ${round(pct(adds, 50))} ms, p99 ${round(pct(adds, 99))} ms, max ${round(adds.at(-1)!)} ms`);
-    const res: InnerResult = { backend: dev.backend, sweeps: sorted, adds, configureMs, cpu: { configure: cpuConfigure, sweep: cpuSweep, add: cpuAdd } };
+    const res: InnerResult = { backend: dev.backend, sweeps: sorted, runs, adds, configureMs, cpu: { configure: cpuConfigure, sweep: cpuSweep, add: cpuAdd } };
     console.log(`INNER ${JSON.stringify(res)}`);
   } finally {
     await dev.close();
@@ -153,7 +209,11 @@ async function inNamespace(): Promise<InnerResult | number> {
   }
   try {
     spawnSync("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
-    const child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", iface, "--peers", String(PEERS), "--adds", String(ADDS)], {
+    // DAALU_CPU_PROF_DIR: a V8 profile of the inner process (the sweep and add phases), as spawnService does.
+    const profDir = process.env["DAALU_CPU_PROF_DIR"];
+    const prof = profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : [];
+    const args = [...prof, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", iface, "--peers", String(PEERS), "--adds", String(ADDS), ...(flags["save-dump"] ? ["--save-dump", flags["save-dump"]] : [])];
+    const child = spawn("ip", ["netns", "exec", ns, process.execPath, ...args], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let result: InnerResult | undefined;
@@ -199,6 +259,8 @@ async function outer(): Promise<number> {
     backend: r.backend,
     sweep_ms_p50: sweepP50,
     sweep_ms_max: sweepMax,
+    sweep_ms_runs: r.runs.map((x) => Math.round(x.ms)),
+    raw_get_ms_runs: r.runs.map((x) => Math.round(x.rawMs)),
     add_ms_p50: addP50,
     add_ms_p99: addP99,
     reconcile_ms: reconcileMs,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { createInterface } from "node:readline";
+import { closeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Code, DaaluError, type Logger } from "@daalu/runtime";
 import { must, run } from "./exec.js";
@@ -10,6 +10,7 @@ import { UapiBackend, WgToolBackend, type Backend } from "./backends.js";
 import { addAddressesBatch, addTunnelRoute, addTunnelRoutes, checkCidr } from "./routes.js";
 import type { PeerConfig, PeerStatus } from "./types.js";
 import { uapiRequest, uapiSocketPath, UAPI_SOCKET_DIR } from "./uapi.js";
+import { DaemonLog, daemonLogPath } from "./daemon-log.js";
 
 export type { PeerConfig, PeerStatus } from "./types.js";
 
@@ -126,6 +127,8 @@ class Device implements WgDevice {
     private readonly child: ChildProcess | undefined,
     private readonly logger: Logger | undefined,
     private readonly socket?: string,
+    /** wireguard-go's output (daemon-log.ts), followed into the logger while this process owns the device. */
+    private readonly daemonLog?: DaemonLog,
   ) {}
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -215,6 +218,7 @@ class Device implements WgDevice {
       if (r.code !== 0 && !/Cannot find device/i.test(r.stderr)) this.logger?.warn({ iface: this.name, stderr: r.stderr.trim() }, "ip link del failed");
       if (this.child) await stopChild(this.child, 3000);
       if (this.socket) await removeDeadSocket(this.socket);
+      this.daemonLog?.stop(true);
     }).catch((err) => {
       if (err instanceof DaaluError && err.reason === "WG_DEVICE_CLOSED") return;
       throw err;
@@ -245,19 +249,20 @@ function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-async function spawnWireguardGo(name: string, socket: string, o: OpenDeviceOptions): Promise<ChildProcess> {
+async function spawnWireguardGo(name: string, socket: string, o: OpenDeviceOptions): Promise<{ child: ChildProcess; daemonLog: DaemonLog }> {
   const log = o.logger?.child({ component: "wireguard-go", iface: name });
-  const child = spawn(o.wireguardGo ?? "wireguard-go", ["-f", name], {
-    env: { ...process.env, WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on("line", (line) => {
-      if (output.length < 20) output.push(line);
-      log?.warn({ line }, "wireguard-go");
+  // Its output goes to a file, never a pipe to us: the daemon outlives this process (see daemon-log.ts).
+  const { log: daemonLog, fd } = DaemonLog.create(daemonLogPath(socket));
+  let child: ChildProcess;
+  try {
+    child = spawn(o.wireguardGo ?? "wireguard-go", ["-f", name], {
+      env: { ...process.env, WG_PROCESS_FOREGROUND: "1", LOG_LEVEL: "error" },
+      stdio: ["ignore", fd, fd],
     });
+  } finally {
+    closeSync(fd);
   }
+  const output = () => daemonLog.read().slice(0, 20).join(" | ");
   let exited: string | undefined;
   let spawnError: Error | undefined;
   child.on("error", (err) => (spawnError = err));
@@ -269,9 +274,12 @@ async function spawnWireguardGo(name: string, socket: string, o: OpenDeviceOptio
   for (;;) {
     if (spawnError) throw new DaaluError(Code.Unavailable, `cannot start wireguard-go: ${spawnError.message}`, { reason: "WG_START_FAILED", cause: spawnError });
     if (exited !== undefined) {
-      throw new DaaluError(Code.Unavailable, `wireguard-go exited (${exited}) before its socket came up: ${output.join(" | ")}`, { reason: "WG_START_FAILED" });
+      throw new DaaluError(Code.Unavailable, `wireguard-go exited (${exited}) before its socket came up: ${output()}`, { reason: "WG_START_FAILED" });
     }
-    if (await uapiAlive(socket)) return child;
+    if (await uapiAlive(socket)) {
+      daemonLog.follow((line) => log?.warn({ line }, "wireguard-go"));
+      return { child, daemonLog };
+    }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new DaaluError(Code.Unavailable, `wireguard-go socket ${socket} did not come up`, { reason: "WG_START_FAILED" });
@@ -304,7 +312,10 @@ export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Pr
   if (kind !== undefined) {
     if (kind === "tun" && want !== "kernel" && (await uapiAlive(socket))) {
       log?.info("taking over running wireguard-go interface");
-      return new Device(name, "wireguard-go", new UapiBackend(socket), undefined, opts.logger, socket);
+      const daemonLog = DaemonLog.takeOver(daemonLogPath(socket));
+      const wgLog = opts.logger?.child({ component: "wireguard-go", iface: name });
+      daemonLog.follow((line) => wgLog?.warn({ line }, "wireguard-go"));
+      return new Device(name, "wireguard-go", new UapiBackend(socket), undefined, opts.logger, socket, daemonLog);
     }
     log?.warn({ kind }, "deleting stale interface");
     await must("ip", ["link", "del", "dev", name]);
@@ -320,6 +331,6 @@ export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Pr
     }
     log?.debug({ stderr: r.stderr.trim() }, "kernel WireGuard unavailable; using wireguard-go");
   }
-  const child = await spawnWireguardGo(name, socket, opts);
-  return new Device(name, "wireguard-go", new UapiBackend(socket), child, opts.logger, socket);
+  const { child, daemonLog } = await spawnWireguardGo(name, socket, opts);
+  return new Device(name, "wireguard-go", new UapiBackend(socket), child, opts.logger, socket, daemonLog);
 }

@@ -10,21 +10,29 @@ const NL = 10;
 const EQ = 61;
 const MINUS = 45;
 
-const K = {
-  publicKey: Buffer.from("public_key"),
-  allowedIp: Buffer.from("allowed_ip"),
-  rxBytes: Buffer.from("rx_bytes"),
-  txBytes: Buffer.from("tx_bytes"),
-  endpoint: Buffer.from("endpoint"),
-  hsSec: Buffer.from("last_handshake_time_sec"),
-  hsNsec: Buffer.from("last_handshake_time_nsec"),
-  keepalive: Buffer.from("persistent_keepalive_interval"),
-  listenPort: Buffer.from("listen_port"),
-  errno: Buffer.from("errno"),
-};
+/** Hex digit → value, -1 for anything else. */
+const NIBBLE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
+for (let i = 0; i < 6; i++) NIBBLE[97 + i] = NIBBLE[65 + i] = 10 + i;
 
-function is(buf: Buffer, s: number, eq: number, key: Buffer): boolean {
-  return eq - s === key.length && buf.compare(key, 0, key.length, s, eq) === 0;
+/** The first two bytes of a key (`"pu"` → 0x7075): with the position of its `=`, they tell the keys of a get answer apart. */
+const two = (k: string) => (k.charCodeAt(0) << 8) | k.charCodeAt(1);
+const PU = two("public_key");
+const PE = two("persistent_keepalive_interval");
+const AL = two("allowed_ip");
+const RX = two("rx_bytes");
+const TX = two("tx_bytes");
+const EN = two("endpoint");
+const ER = two("errno");
+const LA = two("last_handshake_time_sec");
+const LI = two("listen_port");
+// Last bytes of keys: public_key, allowed_ip, rx/tx_bytes, last_handshake_time_(n)sec, persistent_keepalive_interval,
+// endpoint / listen_port, errno.
+const [Y, P, S, C, L, T, O] = [..."ypsclto"].map((c) => c.charCodeAt(0)) as [number, number, number, number, number, number, number];
+
+/** buf[s, e) is `<key of n bytes ending in last>=...`, given that its first two bytes already matched. */
+function key(buf: Buffer, s: number, e: number, n: number, last: number): boolean {
+  return s + n < e && buf[s + n] === EQ && buf[s + n - 1] === last;
 }
 
 /** Decimal (optionally negative) integer in buf[s, e). */
@@ -41,13 +49,6 @@ function int(buf: Buffer, s: number, e: number): number {
     n = n * 10 + d;
   }
   return neg ? -n : n;
-}
-
-function hexNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
 }
 
 export class GetParser {
@@ -96,41 +97,47 @@ export class GetParser {
     if (c) c.lastHandshakeMs = this.hsSec === 0 && this.hsNsec === 0 ? 0 : this.hsSec * 1000 + Math.floor(this.hsNsec / 1e6);
   }
 
+  /**
+   * One `key=value` line in buf[s, e). A key is told by its first two bytes, its last one and where its `=` is: the keys of a get
+   * answer (xplatform UAPI) differ in those, and no string is made or compared per line. Other keys (private_key,
+   * preshared_key, protocol_version, fwmark, ...) fall through.
+   */
   private line(buf: Buffer, s: number, e: number): void {
     if (s === e) {
       // The blank line after errno ends the answer.
       if (this.errno !== undefined) this.complete = true;
       return;
     }
-    const eq = buf.indexOf(EQ, s);
-    if (eq < 0 || eq >= e) return;
-    const v = eq + 1;
+    if (e - s < 3) return;
     const cur = this.cur;
-    switch (eq - s) {
-      case 10:
-        if (is(buf, s, eq, K.publicKey)) this.startPeer(buf, v, e);
-        else if (cur && is(buf, s, eq, K.allowedIp)) cur.allowedIps.push(buf.toString("latin1", v, e));
+    switch ((buf[s]! << 8) | buf[s + 1]!) {
+      case PU:
+        if (key(buf, s, e, 10, Y)) this.startPeer(buf, s + 11, e);
         return;
-      case 8:
-        if (!cur) return;
-        if (is(buf, s, eq, K.rxBytes)) cur.rxBytes = int(buf, v, e);
-        else if (is(buf, s, eq, K.txBytes)) cur.txBytes = int(buf, v, e);
-        else if (is(buf, s, eq, K.endpoint)) cur.endpoint = buf.toString("latin1", v, e);
+      case AL:
+        if (cur && key(buf, s, e, 10, P)) cur.allowedIps.push(buf.toString("latin1", s + 11, e));
         return;
-      case 23:
-        if (is(buf, s, eq, K.hsSec)) this.hsSec = int(buf, v, e);
+      case RX:
+        if (cur && key(buf, s, e, 8, S)) cur.rxBytes = int(buf, s + 9, e);
         return;
-      case 24:
-        if (is(buf, s, eq, K.hsNsec)) this.hsNsec = int(buf, v, e);
+      case TX:
+        if (cur && key(buf, s, e, 8, S)) cur.txBytes = int(buf, s + 9, e);
         return;
-      case 29:
-        if (cur && is(buf, s, eq, K.keepalive)) cur.persistentKeepaliveSeconds = int(buf, v, e);
+      case LA:
+        if (key(buf, s, e, 23, C)) this.hsSec = int(buf, s + 24, e);
+        else if (key(buf, s, e, 24, C)) this.hsNsec = int(buf, s + 25, e);
         return;
-      case 11:
-        if (is(buf, s, eq, K.listenPort)) this.listenPort = int(buf, v, e);
+      case PE:
+        if (cur && key(buf, s, e, 29, L)) cur.persistentKeepaliveSeconds = int(buf, s + 30, e);
         return;
-      case 5:
-        if (is(buf, s, eq, K.errno)) this.errno = int(buf, v, e);
+      case EN:
+        if (cur && key(buf, s, e, 8, T)) cur.endpoint = buf.toString("latin1", s + 9, e);
+        return;
+      case ER:
+        if (key(buf, s, e, 5, O)) this.errno = int(buf, s + 6, e);
+        return;
+      case LI:
+        if (key(buf, s, e, 11, T)) this.listenPort = int(buf, s + 12, e);
         return;
       default:
         return;
@@ -146,8 +153,8 @@ export class GetParser {
       const out = this.scratch;
       let bad = 0;
       for (let i = 0; i < 32; i++) {
-        const hi = hexNibble(buf[v + 2 * i]!);
-        const lo = hexNibble(buf[v + 2 * i + 1]!);
+        const hi = NIBBLE[buf[v + 2 * i]!]!;
+        const lo = NIBBLE[buf[v + 2 * i + 1]!]!;
         bad |= hi | lo;
         out[i] = (hi << 4) | lo;
       }

@@ -88,4 +88,37 @@ describe("UAPI encoding", () => {
     assert.equal(p.errno, -22);
     assert.deepEqual(p.peers, []);
   });
+
+  it("ignores keys that only look like known ones and reads upper-case hex keys", () => {
+    // GetParser tells keys by their first two bytes and where `=` is (no string per line): a key sharing the first
+    // bytes but not the length must not be taken for a known one.
+    const p = new GetParser();
+    const body = [
+      "listen_portx=1",
+      "listen_port=7",
+      `public_key=${keyToHex(a).toUpperCase()}`,
+      "rx_bytes=3",
+      "rx_bytesx=9",
+      "rx_bytez=8",
+      "tx_=4",
+      "allowed_ips=10.9.9.9/32",
+      "allowed_ip=10.0.0.9/32",
+      "endpointx=1.2.3.4:5",
+      "persistent_keepalive=9",
+      "last_handshake_time_sec=2",
+      "last_handshake_time_nsec=3000000",
+      "last_handshake_time_secx=5",
+      "last_handshake_time_nsex=5",
+      "errnox=5",
+      "pu",
+      "=",
+      "errno=0",
+      "",
+      "",
+    ].join("\n");
+    assert.equal(p.push(Buffer.from(body)), true);
+    assert.equal(p.errno, 0);
+    assert.equal(p.listenPort, 7);
+    assert.deepEqual(p.peers, [{ publicKey: a, allowedIps: ["10.0.0.9/32"], lastHandshakeMs: 2003, rxBytes: 3, txBytes: 0, persistentKeepaliveSeconds: 0 }]);
+  });
 });
