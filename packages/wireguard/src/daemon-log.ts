@@ -7,7 +7,7 @@
  * known endpoint" when a batched set turned keepalive on for peers without an endpoint — dropping every tunnel and
  * resetting the UAPI connection mid-set (ECONNRESET). A file never breaks; whoever owns the device follows it.
  */
-import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** `/var/run/wireguard/wg0.sock` → `/var/run/wireguard/wg0.log`. */
@@ -15,23 +15,35 @@ export function daemonLogPath(socket: string): string {
   return `${socket.replace(/\.sock$/, "")}.log`;
 }
 
+/**
+ * Bytes the file may hold before its follower, having read them all, empties it. The daemon writes with O_APPEND,
+ * so its next line lands at the new end (0) rather than at its old offset behind a hole. A line written between the
+ * last read and the truncation is lost: the price of never growing without bound (a hub's wireguard-go can log a
+ * line per peer and keepalive for peers that have no endpoint).
+ */
+export const DAEMON_LOG_MAX_BYTES = 4 * 1024 * 1024;
+
 export class DaemonLog {
   private offset = 0;
   private partial = "";
   private timer: NodeJS.Timeout | undefined;
   private readonly buf = Buffer.alloc(16 * 1024);
 
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    private readonly maxBytes: number,
+  ) {}
 
-  /** A new, empty log and the descriptor to hand the child as stdout and stderr (closed by the caller once spawned). */
-  static create(path: string): { log: DaemonLog; fd: number } {
+  /** A new, empty log and the descriptor (append-only) to hand the child as stdout and stderr (closed by the caller once spawned). */
+  static create(path: string, maxBytes = DAEMON_LOG_MAX_BYTES): { log: DaemonLog; fd: number } {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    return { log: new DaemonLog(path), fd: openSync(path, "w", 0o600) };
+    writeFileSync(path, "", { mode: 0o600 });
+    return { log: new DaemonLog(path, maxBytes), fd: openSync(path, "a", 0o600) };
   }
 
   /** The log of a running daemon being taken over: only what it writes from now on is new. */
-  static takeOver(path: string): DaemonLog {
-    const log = new DaemonLog(path);
+  static takeOver(path: string, maxBytes = DAEMON_LOG_MAX_BYTES): DaemonLog {
+    const log = new DaemonLog(path, maxBytes);
     try {
       log.offset = statSync(path).size;
     } catch {
@@ -57,6 +69,10 @@ export class DaemonLog {
       }
     } finally {
       closeSync(fd);
+    }
+    if (this.offset >= this.maxBytes) {
+      truncateSync(this.path, 0);
+      this.offset = 0;
     }
     const lines = this.partial.split("\n");
     this.partial = lines.pop() ?? "";
