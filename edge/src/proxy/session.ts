@@ -23,7 +23,11 @@ import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition } from "@daalu/runtime";
 import { filterHeaders, REQUEST_HEADER_ALLOWLIST, RESPONSE_HEADER_ALLOWLIST } from "./policy.js";
 import { pairs, tokenSource, type EdgeProxyOptions } from "./server.js";
+import { coalesce } from "./coalesce.js";
 import { allowSession, UPGRADE_REQUEST_HEADERS, UPGRADE_RESPONSE_HEADERS, upgradeHeaders } from "./upgrade-policy.js";
+
+/** Largest data frame the edge sends: far below gRPC's 4 MiB default and NATS's max_payload once the hub cuts it into chunks. */
+const MAX_FRAME_BYTES = 256 * 1024;
 
 type SessionCall = grpc.ServerDuplexStream<edgev1.SessionRequest, edgev1.SessionResponse>;
 
@@ -110,16 +114,21 @@ export function edgeSessionHandler(opts: EdgeProxyOptions): grpc.handleBidiStrea
         const hs = Object.entries(pass).flatMap(([name, values]) => values.map((value) => ({ name, value })));
         call.write(frame({ case: "head", value: { status: res.statusCode ?? 101, headers: hs } }));
         if (head.length > 0) call.write(frame({ case: "data", value: { data: head } }));
-        socket.on("data", (data: Buffer) => {
-          if (!call.write(frame({ case: "data", value: { data } }))) {
-            socket.pause();
-            call.once("drain", () => socket.resume());
-          }
-        });
+        // One data frame per event-loop turn's worth of TLS records (coalesce.ts), not one per record.
+        const batch = coalesce(
+          socket,
+          MAX_FRAME_BYTES,
+          (data) => ended || call.write(frame({ case: "data", value: { data } })),
+          (resume) => call.once("drain", resume),
+        );
         socket.on("end", () => {
+          batch.flush();
           if (!ended) call.write(frame({ case: "halfClose", value: {} }));
         });
-        socket.on("close", () => end("the API server closed the connection"));
+        socket.on("close", () => {
+          batch.flush();
+          end("the API server closed the connection");
+        });
         socket.on("error", (err) => end(`the API server connection failed: ${err.message}`));
       });
       r.on("response", (res) => {
