@@ -23,14 +23,21 @@ import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition } from "@daalu/runtime";
 import { filterHeaders, REQUEST_HEADER_ALLOWLIST, RESPONSE_HEADER_ALLOWLIST } from "./policy.js";
 import { pairs, tokenSource, type EdgeProxyOptions } from "./server.js";
+import { coalesce } from "./coalesce.js";
+import { sessionDataFrame } from "./session-frames.js";
 import { allowSession, UPGRADE_REQUEST_HEADERS, UPGRADE_RESPONSE_HEADERS, upgradeHeaders } from "./upgrade-policy.js";
 
-type SessionCall = grpc.ServerDuplexStream<edgev1.SessionRequest, edgev1.SessionResponse>;
+/** Largest data frame the edge sends: far below gRPC's 4 MiB default and NATS's max_payload once the hub cuts it into chunks. */
+const MAX_FRAME_BYTES = 256 * 1024;
+
+/** Data frames leave encoded already (session-frames.ts); the rest as messages. */
+type Outgoing = edgev1.SessionResponse | Uint8Array;
+type SessionCall = grpc.ServerDuplexStream<edgev1.SessionRequest, Outgoing>;
 
 const frame = (f: MessageInitShape<typeof edgev1.SessionResponseSchema>["frame"]) => create(edgev1.SessionResponseSchema, { frame: f });
 
 /** The grpc-js handler of Session. */
-export function edgeSessionHandler(opts: EdgeProxyOptions): grpc.handleBidiStreamingCall<edgev1.SessionRequest, edgev1.SessionResponse> {
+export function edgeSessionHandler(opts: EdgeProxyOptions): grpc.handleBidiStreamingCall<edgev1.SessionRequest, Outgoing> {
   const token = tokenSource(opts.apiServer);
   const base = new URL(opts.apiServer.server);
   const log = opts.logger.child({ component: "session" });
@@ -78,7 +85,7 @@ export function edgeSessionHandler(opts: EdgeProxyOptions): grpc.handleBidiStrea
           return undefined;
         }
         call.write(frame({ case: "head", value: { status: decision.status.code, headers: [{ name: "content-type", value: "application/json" }] } }));
-        call.write(frame({ case: "data", value: { data: Buffer.from(JSON.stringify(decision.status)) } }));
+        call.write(sessionDataFrame(Buffer.from(JSON.stringify(decision.status))));
         end(decision.status.reason);
         return undefined;
       }
@@ -109,17 +116,22 @@ export function edgeSessionHandler(opts: EdgeProxyOptions): grpc.handleBidiStrea
         const pass = upgradeHeaders(pairs(res.rawHeaders), UPGRADE_RESPONSE_HEADERS, RESPONSE_HEADER_ALLOWLIST);
         const hs = Object.entries(pass).flatMap(([name, values]) => values.map((value) => ({ name, value })));
         call.write(frame({ case: "head", value: { status: res.statusCode ?? 101, headers: hs } }));
-        if (head.length > 0) call.write(frame({ case: "data", value: { data: head } }));
-        socket.on("data", (data: Buffer) => {
-          if (!call.write(frame({ case: "data", value: { data } }))) {
-            socket.pause();
-            call.once("drain", () => socket.resume());
-          }
-        });
+        if (head.length > 0) call.write(sessionDataFrame(head));
+        // One data frame per event-loop turn's worth of TLS records (coalesce.ts), not one per record.
+        const batch = coalesce(
+          socket,
+          MAX_FRAME_BYTES,
+          (data) => ended || call.write(sessionDataFrame(data)),
+          (resume) => call.once("drain", resume),
+        );
         socket.on("end", () => {
+          batch.flush();
           if (!ended) call.write(frame({ case: "halfClose", value: {} }));
         });
-        socket.on("close", () => end("the API server closed the connection"));
+        socket.on("close", () => {
+          batch.flush();
+          end("the API server closed the connection");
+        });
         socket.on("error", (err) => end(`the API server connection failed: ${err.message}`));
       });
       r.on("response", (res) => {
@@ -127,7 +139,7 @@ export function edgeSessionHandler(opts: EdgeProxyOptions): grpc.handleBidiStrea
         const hs = Object.entries(filterHeaders(pairs(res.rawHeaders), RESPONSE_HEADER_ALLOWLIST)).map(([name, value]) => ({ name, value }));
         call.write(frame({ case: "head", value: { status: res.statusCode ?? 502, headers: hs } }));
         res.on("data", (data: Buffer) => {
-          if (!call.write(frame({ case: "data", value: { data } }))) {
+          if (!call.write(sessionDataFrame(data))) {
             res.pause();
             call.once("drain", () => res.resume());
           }
@@ -154,6 +166,8 @@ export const SESSION_METHOD_PATH = `/${edgev1.EdgeSessionService.typeName}/${edg
 /** Adds Session to a grpc-js server (the edge's, next to registerProxy, or a test harness's). */
 export function registerSession(server: grpc.Server, opts: EdgeProxyOptions): void {
   const def = grpcDefinition(edgev1.EdgeSessionService)[edgev1.EdgeSessionService.method.session.localName]!;
-  const ok = server.register(SESSION_METHOD_PATH, edgeSessionHandler(opts) as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "bidi");
+  const encode = def.responseSerialize as (m: edgev1.SessionResponse) => Buffer;
+  const serialize = (m: Outgoing): Buffer => (m instanceof Uint8Array ? Buffer.from(m.buffer, m.byteOffset, m.byteLength) : encode(m));
+  const ok = server.register(SESSION_METHOD_PATH, edgeSessionHandler(opts) as grpc.UntypedHandleCall, serialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "bidi");
   if (!ok) throw new Error(`registerSession: could not register ${SESSION_METHOD_PATH}`);
 }

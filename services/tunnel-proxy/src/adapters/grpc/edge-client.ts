@@ -16,6 +16,8 @@ type RawEdgeClient = grpc.Client & {
 export const MUX_RECHECK_MS = 60_000;
 /** HTTP/2 window (stream and connection) of the ProxyMux channel. */
 const MUX_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
+/** HTTP/2 window (stream and connection) of the sessions' channel: what one paused session may hold, and what a download has in flight per round trip. */
+const SESSION_FLOW_CONTROL_WINDOW = 1024 * 1024;
 
 /**
  * gRPC channels to edges, one per address (HTTP/2 multiplexes every call to
@@ -26,6 +28,7 @@ const MUX_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 export class EdgeClients {
   private readonly clients = new Map<string, RawEdgeClient>();
   private readonly muxClients = new Map<string, RawEdgeClient>();
+  private readonly sessionClients = new Map<string, RawEdgeClient>();
   private readonly muxes = new Map<string, MuxConnection>();
   /** Edges that answered ProxyMux with UNIMPLEMENTED, and until when Proxy is used for them. */
   private readonly noMuxUntil = new Map<string, number>();
@@ -50,6 +53,15 @@ export class EdgeClients {
    */
   private muxClient(addr: string): RawEdgeClient {
     return this.channel(this.muxClients, addr, { "grpc-node.flow_control_window": MUX_FLOW_CONTROL_WINDOW });
+  }
+
+  /**
+   * Sessions' own channel: with HTTP/2's default 64 KiB window a download from
+   * the edge moves 64 KiB per round trip over the tunnel. A session paused for
+   * the caller's credit (session-handler.ts) still holds at most this window.
+   */
+  private sessionClient(addr: string): RawEdgeClient {
+    return this.channel(this.sessionClients, addr, { "grpc-node.flow_control_window": SESSION_FLOW_CONTROL_WINDOW });
   }
 
   private channel(map: Map<string, RawEdgeClient>, addr: string, extra: grpc.ChannelOptions): RawEdgeClient {
@@ -92,9 +104,9 @@ export class EdgeClients {
     return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md(), deadline === undefined ? {} : { deadline });
   }
 
-  /** EdgeSessionService.Session on the edge at `addr` (same channel as Proxy): the caller writes the open frame first. */
+  /** EdgeSessionService.Session on the edge at `addr` (the sessions' channel): the caller writes the open frame first. */
   session(addr: string, md: grpc.Metadata): grpc.ClientDuplexStream<edgev1.SessionRequest, edgev1.SessionResponse> {
-    return this.client(addr).makeBidiStreamRequest(SESSION_PATH, this.encodeSession, this.decodeSession, md, {});
+    return this.sessionClient(addr).makeBidiStreamRequest(SESSION_PATH, this.encodeSession, this.decodeSession, md, {});
   }
 
   /** EdgeService.GetStatus on the edge at `addr`, in the caller's trace. */
@@ -109,7 +121,7 @@ export class EdgeClients {
   close(): void {
     for (const m of this.muxes.values()) m.close();
     this.muxes.clear();
-    for (const map of [this.clients, this.muxClients]) {
+    for (const map of [this.clients, this.muxClients, this.sessionClients]) {
       for (const c of map.values()) c.close();
       map.clear();
     }
