@@ -79,6 +79,23 @@ export interface FailoverOptions {
 /** The GET the load and the re-home check issue: small, audited, answered by the double for any namespace. */
 const LOAD_PATH = "/api/v1/namespaces/default/pods?limit=1";
 
+/** A call's outcome with the gateway's Daalu-Error-Reason ("TIMEOUT": no answer in time; "" on success). */
+export interface CallOutcome {
+  status: number;
+  reason: string;
+}
+
+/** One GET of the load through the gateway's /k8s (status 0 and reason TIMEOUT when nothing came back within `timeoutMs`). */
+async function gatewayGet(hub: HubStack, clusterId: string, timeoutMs: number): Promise<CallOutcome> {
+  try {
+    const r = await fetch(`${hub.gatewayUrl}/k8s/clusters/${clusterId}${LOAD_PATH}`, { headers: { authorization: `Bearer ${hub.adminToken}` }, signal: AbortSignal.timeout(timeoutMs) });
+    await r.arrayBuffer();
+    return { status: r.status, reason: r.headers.get("daalu-error-reason") ?? "" };
+  } catch (err) {
+    return { status: 0, reason: (err as Error).name === "TimeoutError" ? "TIMEOUT" : String((err as Error).message) };
+  }
+}
+
 /** Builds the world; on failure it removes what it made. `stop()` removes everything. */
 export async function startFailoverWorld(o: FailoverOptions = {}): Promise<FailoverWorld> {
   const hubs = o.hubs ?? 2;
@@ -142,13 +159,7 @@ export async function startFailoverWorld(o: FailoverOptions = {}): Promise<Failo
         return { status: peeringv1.ClusterStatus[c.status] ?? String(c.status), homeNode: (c as { homeNode?: string }).homeNode ?? "" };
       },
       async call(clusterId, timeoutMs = 10_000) {
-        try {
-          const r = await fetch(`${hub.gatewayUrl}/k8s/clusters/${clusterId}${LOAD_PATH}`, { headers: { authorization: `Bearer ${hub.adminToken}` }, signal: AbortSignal.timeout(timeoutMs) });
-          await r.arrayBuffer();
-          return r.status;
-        } catch {
-          return 0;
-        }
+        return (await gatewayGet(hub, clusterId, timeoutMs)).status;
       },
       async auditOk(clusterId) {
         return (await pool.query<{ n: number }>("select count(*)::int as n from audit.calls where cluster_id = $1 and status_code between 200 and 299", [clusterId])).rows[0]!.n;
@@ -224,6 +235,8 @@ export interface LoadCall {
   at: number;
   ms: number;
   status: number;
+  /** The gateway's Daalu-Error-Reason of a failed call (TIMEOUT: none within the caller's 10 s). */
+  reason?: string;
 }
 
 export interface Load {
@@ -243,8 +256,8 @@ export function startLoad(w: FailoverWorld, gapMs = 100): Load {
   const loops = w.clusters.map(async (c) => {
     while (running) {
       const at = Date.now();
-      const status = await w.call(c.id);
-      calls.push({ clusterId: c.id, at, ms: Date.now() - at, status });
+      const { status, reason } = await gatewayGet(w.hub, c.id, 10_000);
+      calls.push({ clusterId: c.id, at, ms: Date.now() - at, status, ...(reason ? { reason } : {}) });
       await new Promise((r) => setTimeout(r, gapMs));
     }
   });

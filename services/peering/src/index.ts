@@ -3,3 +3,5 @@ export { hubNodeClient, peeringClient, peeringSender, type HubNodeClient, type P
 export { peeringv1 } from "@daalu/proto";
 /** Cluster health evaluation (pure), for tooling that replays probe results (bench peers). */
 export { DEFAULT_ALERT_AFTER_MS, DEFAULT_DISCONNECT_AFTER_MS, evaluateHealth, type HealthState } from "./domain/health.js";
+/** The subject a draining hub node's tunnel-proxy answers once it let go of the node's clusters (tunnel-proxy's home routing). */
+export { nodeReleaseSubject } from "./adapters/nats/node-release.js";

@@ -140,8 +140,10 @@ test("drain: a node hands its clusters away before it stops, is bounded by its t
 
   // Alone: nothing to hand over, so the device is never emptied and no time is spent.
   let emptied = 0;
-  assert.equal(await drainNode({ homes: a, log: logger, timeoutMs: 5_000, emptyDevice: async () => void emptied++ }), 0);
+  const order: string[] = [];
+  assert.equal(await drainNode({ homes: a, log: logger, timeoutMs: 5_000, releaseTunnels: async () => void order.push("release"), emptyDevice: async () => void emptied++ }), 0);
   assert.equal(emptied, 0);
+  assert.equal(order.length, 0, "alone, the tunnel-proxy keeps its clusters (nowhere else serves them)");
 
   const a2 = node("hub-a");
   for (const n of [a2, b, a2]) await n.heartbeat();
@@ -152,13 +154,16 @@ test("drain: a node hands its clusters away before it stops, is bounded by its t
     log: logger,
     timeoutMs: 10_000,
     pollMs: 50,
+    releaseTunnels: async () => void order.push("release"),
     emptyDevice: async () => {
+      order.push("empty");
       emptied++;
       setTimeout(() => void b.refresh().then(() => b.maybeClaim(id, Date.now())), 300);
     },
   });
   assert.equal(left, 0);
   assert.equal(emptied, 1);
+  assert.deepEqual(order, ["release", "empty"], "the tunnel-proxy lets go (its calls done) before the peers leave the device");
   assert.equal((await svc.store.homes.home(id))?.homeNode, "hub-b");
   assert.deepEqual((await svc.store.homes.liveNodes(5_000)).map((n) => n.id), ["hub-b"], "a drained node leaves hub_nodes");
 

@@ -4,6 +4,7 @@ import { edgev1 } from "@daalu/proto";
 import { formatCaller, HEADER_CALLER, HEADER_TENANT, injectTrace, tunnelSubject, type CallerRef } from "@daalu/runtime";
 import type { StreamTimings } from "./stream-protocol.js";
 import { requestStream } from "./stream-requester.js";
+import { retryWhileMoving } from "./moving-retry.js";
 
 /** The answer of a call through the tunnel: status, headers, and the body as a pull stream. */
 export interface ProxyAnswer {
@@ -26,6 +27,8 @@ export interface ProxyCallOptions extends StreamTimings {
   signal?: AbortSignal;
   windowChunks?: number;
   windowBytes?: number;
+  /** A GET/HEAD refused with CLUSTER_MOVING is sent again within `timeoutMs` (moving-retry.ts); other methods never. */
+  retryWhileMoving?: boolean;
 }
 
 /**
@@ -33,7 +36,15 @@ export interface ProxyCallOptions extends StreamTimings {
  * gateway's /k8s proxy uses it). Rejects with a DaaluError before the head
  * (cluster unknown, edge unreachable, edge refused, audit unavailable).
  */
-export async function proxyCall(nc: NatsConnection, req: { target?: string; method: string; path: string; headers: { name: string; value: string }[]; body?: Uint8Array }, opts: ProxyCallOptions): Promise<ProxyAnswer> {
+export function proxyCall(nc: NatsConnection, req: ProxyRequestInit, opts: ProxyCallOptions): Promise<ProxyAnswer> {
+  if (!opts.retryWhileMoving) return proxyCallOnce(nc, req, opts);
+  const retry = { method: req.method, deadline: Date.now() + opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) };
+  return retryWhileMoving(retry, (timeoutMs) => proxyCallOnce(nc, req, { ...opts, timeoutMs }));
+}
+
+type ProxyRequestInit = { target?: string; method: string; path: string; headers: { name: string; value: string }[]; body?: Uint8Array };
+
+async function proxyCallOnce(nc: NatsConnection, req: ProxyRequestInit, opts: ProxyCallOptions): Promise<ProxyAnswer> {
   const h = tunnelHeaders(opts);
   const payload = toBinary(edgev1.ProxyRequestSchema, create(edgev1.ProxyRequestSchema, { target: req.target ?? "kubernetes", method: req.method, path: req.path, headers: req.headers, body: req.body ?? new Uint8Array(0) }));
   const rep = await requestStream(nc, tunnelSubject(opts.prefix, opts.tenantId, opts.clusterId, "Proxy"), payload, {

@@ -99,7 +99,9 @@ export async function k8sProxyPlugin(app: FastifyInstance, opts: K8sProxyOptions
         const onClose = () => ac.abort();
         req.raw.once("close", onClose);
         const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-        const answer = await proxyCall(opts.nc, { method: req.method, path, headers, ...(body ? { body } : {}) }, { prefix: opts.natsPrefix, tenantId: p.tenantId, clusterId, caller: p.caller, timeoutMs: headTimeout, signal: ac.signal });
+        // A GET/HEAD that meets its cluster between hub nodes waits (within the head timeout) for the new home;
+        // other methods get 503 CLUSTER_MOVING with Retry-After (tunnel-proxy's moving-retry.ts).
+        const answer = await proxyCall(opts.nc, { method: req.method, path, headers, ...(body ? { body } : {}) }, { prefix: opts.natsPrefix, tenantId: p.tenantId, clusterId, caller: p.caller, timeoutMs: headTimeout, signal: ac.signal, retryWhileMoving: true });
         req.raw.off("close", onClose);
         return send(reply, answer);
       }),

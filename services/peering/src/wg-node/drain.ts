@@ -1,6 +1,8 @@
 /**
  * A hub node's SIGTERM with several nodes (docs/architecture.md "Several hub
- * nodes"): mark this node draining, stop answering its edges (every peer
+ * nodes"): have this node's tunnel-proxy let go of its clusters and finish the
+ * calls it took (a call still in flight when the peers go would hang until its
+ * deadline), then mark this node draining, stop answering its edges (every peer
  * leaves the device and nothing re-adds them), so each edge's hub-silence
  * detection moves it to the next endpoint and that node claims it; wait until
  * no cluster is homed here, at most `timeoutMs`; leave hub_nodes. A node alone
@@ -14,6 +16,8 @@ export interface DrainDeps {
   homes: Homes;
   log: Logger;
   timeoutMs: number;
+  /** Asks the node's tunnel-proxy to stop serving its clusters and finish its calls; resolves when it did or gave up (never throws). */
+  releaseTunnels?: () => Promise<void>;
   /** Marks the node draining and empties its device (under the node's lock). */
   emptyDevice: () => Promise<void>;
   /** How often the homes are read while waiting. */
@@ -25,6 +29,7 @@ export async function drainNode(d: DrainDeps): Promise<number> {
   await d.homes.heartbeat().catch(() => undefined);
   if (!d.homes.othersLive()) return 0;
   const started = Date.now();
+  await d.releaseTunnels?.();
   await d.emptyDevice();
   d.log.info({ clusters: d.homes.homedHere().length, timeoutMs: d.timeoutMs }, "draining: edges are moving to other hub nodes");
   for (;;) {

@@ -12,6 +12,7 @@ import { eventSubject, requireTenant, serveNats, type Logger, type NatsConnectio
 import { guardRoute, openDevice, unguardRoute, type WgDevice } from "@daalu/wireguard";
 import type { Subscription } from "@nats-io/transport-node";
 import { ClusterEvents } from "../adapters/nats/events.js";
+import { releaseNodeTunnels } from "../adapters/nats/node-release.js";
 import type { HealthStore } from "../adapters/pg/health-store.js";
 import type { PeeringStore } from "../adapters/pg/store.js";
 import type { EdgeReleases } from "../domain/edge-release.js";
@@ -157,7 +158,8 @@ export class HubNode {
           await this.homes.drain();
           await this.device.configure({ privateKey: await this.deps.store.hubPrivateKey(), peers: [], replacePeers: true });
         });
-      await drainNode({ homes: this.homes, log: this.log, timeoutMs, emptyDevice });
+      const releaseTunnels = () => releaseNodeTunnels(this.deps.nc, this.deps.prefix, this.deps.config.nodeId, this.log);
+      await drainNode({ homes: this.homes, log: this.log, timeoutMs, releaseTunnels, emptyDevice });
     }
     await this.stop();
   }

@@ -6,10 +6,16 @@
  * reaches the node whose WireGuard device carries that edge, and never a node
  * whose packets would make the edge roam. Without a node id the caller keeps
  * today's wildcard subscription (one node).
+ *
+ * A draining node's peering asks first (nodeReleaseSubject, before it empties
+ * its device): every cluster subject is let go, the calls already taken
+ * finish (bounded), then the answer. Between that and the new home's
+ * subscription nobody serves the cluster (503 CLUSTER_MOVING, retried by
+ * callers of GET/HEAD), and never two nodes at once.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { peeringv1 } from "@daalu/proto";
-import type { PeeringClient } from "@daalu/peering";
+import { nodeReleaseSubject, type PeeringClient } from "@daalu/peering";
 import { eventSubject, tunnelSubject, type Logger, type NatsConnection } from "@daalu/runtime";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 
@@ -23,8 +29,13 @@ export interface HomeRoutingDeps {
   peering: Pick<PeeringClient, "listHomedClusters">;
   /** One handler per tunnel method this process serves ("Proxy", "Session"). */
   handlers: Record<string, TunnelHandler>;
+  /** Resolves when the calls this process took have finished, or after `maxMs`. */
+  settle: (maxMs: number) => Promise<void>;
   logger: Logger;
 }
+
+/** How long a release waits for calls already taken (a watch or logs -f would hold it forever). */
+const RELEASE_SETTLE_MS = 5_000;
 
 interface Homed {
   epoch: bigint;
@@ -36,6 +47,9 @@ export class HomeRouting {
   /** Highest epoch seen per cluster (homed here or not), so a late event never undoes a newer one. */
   private readonly epochs = new Map<string, bigint>();
   private events: Subscription | undefined;
+  private releaseSub: Subscription | undefined;
+  /** Set by release(): from then on no cluster is served here again. */
+  private released: Promise<void> | undefined;
 
   constructor(private readonly deps: HomeRoutingDeps) {}
 
@@ -65,6 +79,8 @@ export class HomeRouting {
         else if (ev.kind === peeringv1.ClusterEventKind.DELETED) this.remove(`${ev.tenantId}/${ev.clusterId}`);
       },
     });
+    // Not a queue group: every tunnel-proxy of the node lets go (peering waits for the first answer).
+    this.releaseSub = nc.subscribe(nodeReleaseSubject(prefix, nodeId), { callback: (_e, msg) => void this.release().then(() => msg.respond()) });
     await nc.flush();
     const { clusters } = await this.deps.peering.listHomedClusters({ nodeId }, { timeoutMs: 30_000 });
     for (const c of clusters) this.apply(c.tenantId, c.clusterId, nodeId, c.homeEpoch);
@@ -76,7 +92,7 @@ export class HomeRouting {
     const key = `${tenantId}/${clusterId}`;
     if ((this.epochs.get(key) ?? -1n) >= epoch) return;
     this.epochs.set(key, epoch);
-    if (homeNode !== this.deps.nodeId) return this.remove(key);
+    if (homeNode !== this.deps.nodeId || this.released) return this.remove(key);
     const cur = this.homed.get(key);
     if (cur) {
       cur.epoch = epoch;
@@ -97,11 +113,28 @@ export class HomeRouting {
     this.deps.logger.info({ cluster: key }, "cluster moved away: no longer serving its tunnel");
   }
 
-  /** Stops following events and drains every cluster subscription. */
+  /**
+   * The node drains: lets go of every cluster (the server stops routing its
+   * calls here before this resolves), then waits for the calls already taken,
+   * at most RELEASE_SETTLE_MS. Once only; later calls share the first.
+   */
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      const started = Date.now();
+      const all = [...this.homed.values()].flatMap((h) => h.subs);
+      const clusters = this.homed.size;
+      this.homed.clear();
+      await Promise.allSettled(all.map((s) => s.drain()));
+      await this.deps.settle(RELEASE_SETTLE_MS);
+      this.deps.logger.info({ clusters, tookMs: Date.now() - started }, "node draining: let go of its clusters, calls taken are done");
+    })();
+    return this.released;
+  }
+
+  /** Stops following events and lets go of every cluster (a release asked meanwhile is answered first). */
   async drain(): Promise<void> {
     this.events?.unsubscribe();
-    const all = [...this.homed.values()].flatMap((h) => h.subs);
-    this.homed.clear();
-    await Promise.allSettled(all.map((s) => s.drain()));
+    await this.release();
+    this.releaseSub?.unsubscribe();
   }
 }
