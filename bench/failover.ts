@@ -19,11 +19,20 @@
  * and edge process. Ends with
  *   RESULT {"bench":"failover","kills":…,"rehome_ms_p50":…,"rehome_ms_max":…,"failed_calls":…,"audit_rows_missing":0,…}
  * failed_calls: calls not answered 2xx during the whole run (the kills' windows).
+ * Each round prints where its time went (bench/lib/failover-phases.ts: edge
+ * moved, new node claimed, its tunnel-proxy serving, call answered; steps_ms_p50
+ * in the RESULT) and, when a call came more than 1 s after the tunnel was
+ * served, the load's calls and the tunnel-proxy's warnings of that window.
+ * The restored node is awaited (heartbeat live, every edge's peer on its
+ * device: bench/lib/failover-node.ts) before the next round.
  * Needs root and wireguard-go, and peering's home nodes (Cluster.home_node).
  */
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { diff, sample, type Watched } from "./lib/cpu.js";
-import { allConnected, auditRowsMissing, homeNodeMissing, rehomed, startFailoverWorld, startLoad, type FailoverWorld } from "../e2e/failover-world.js";
+import { medianPhases, phases, slowTail, type Phases } from "./lib/failover-phases.js";
+import { nodeBack } from "./lib/failover-node.js";
+import { allConnected, auditRowsMissing, homeNodeMissing, rehomed, startFailoverWorld, startLoad, type FailoverCluster, type FailoverWorld } from "../e2e/failover-world.js";
 import { e2eSkipReason } from "../e2e/netns.js";
 
 const KILLS = Math.max(5, Number(process.env["BENCH_KILLS"] ?? 5));
@@ -34,6 +43,11 @@ const STEADY_S = Math.max(2, Number(process.env["BENCH_STEADY_S"] ?? 5));
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+}
+
+/** The machine's load average (1, 5, 15 min): the figures depend on what else ran on the 2 cores. */
+function loadavg(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
 
 function result(r: Record<string, unknown>): void {
@@ -85,12 +99,14 @@ async function main(): Promise<number> {
       process.stdout.write(`steady: ${steady.length} calls in ${cpu.wallSeconds.toFixed(1)} s (${callsPerS.toFixed(1)}/s, ${EDGES} callers), one caller's call p50 ${pct(callMs, 50)} ms p95 ${pct(callMs, 95)} ms\n`);
       process.stdout.write(`CPU ms per call: ${JSON.stringify(perCall)}\n`);
 
+      const loadBefore = loadavg();
       const rounds: Array<{ node: string; how: string; ms: number; perCluster: number[] }> = [];
+      const steps: Phases[] = [];
       for (let k = 0; k < KILLS; k++) {
         const how = HOW === "both" ? (k % 2 === 0 ? "kill" : "cut") : HOW;
         const victim = await carrier(w);
         const node = w.nodeIds[victim]!;
-        const carried = [];
+        const carried: FailoverCluster[] = [];
         for (const c of w.clusters) if ((await w.view(c.id)).homeNode === node) carried.push(c);
         const t0 = performance.now();
         const from = Date.now();
@@ -98,13 +114,21 @@ async function main(): Promise<number> {
         const perCluster = await Promise.all(carried.map((c) => rehomed(w, c.id, node, from)));
         const ms = Math.max(...perCluster);
         rounds.push({ node, how, ms, perCluster });
+        const homes = await Promise.all(carried.map(async (c) => w.nodeIds.indexOf((await w.view(c.id)).homeNode)));
+        const roundSteps = carried.map((c, j) => phases(w, w.clusters.indexOf(c), homes[j]!, from, perCluster[j]!));
+        steps.push(...roundSteps);
+        const slow = carried.map((c, j) => slowTail(w, load, w.clusters.indexOf(c), homes[j]!, from, roundSteps[j]!)).filter(Boolean);
         process.stdout.write(`kill ${k + 1}/${KILLS}: ${node} (${how}) → ${carried.length} clusters re-homed in ${perCluster.join(", ")} ms (wall ${(performance.now() - t0).toFixed(0)} ms); failed calls so far ${load.calls.length - load.ok()}\n`);
+        process.stdout.write(`  steps (ms after the kill: edge moved, new node claimed, its tunnel-proxy serving, call answered): ${roundSteps.map((p) => `${p.edgeMoved ?? "?"}/${p.claimed ?? "?"}/${p.served ?? "?"}/${p.answered}`).join("  ")}\n`);
+        for (const s of slow) process.stdout.write(`  slow after served: ${s}\n`);
         await w.restoreNode(victim, how);
-        // The restored node heartbeats again before it can take the next round's clusters.
-        await new Promise((r) => setTimeout(r, 3_000));
+        // The restored node must be able to take the next round's clusters: its heartbeat live and every edge's peer on its device.
+        await nodeBack(w, victim);
       }
       await load.stop();
       const missing = await auditRowsMissing(w, load);
+      const stepsP50 = medianPhases(steps);
+      process.stdout.write(`steps p50 over ${steps.length} re-homes (ms after the kill): ${JSON.stringify(stepsP50)}; load average before ${loadBefore}, after ${loadavg()}\n`);
       const times = rounds.map((r) => r.ms).sort((a, b) => a - b);
       const failed = load.calls.length - load.ok();
       process.stdout.write(`re-home over ${KILLS} kills: p50 ${pct(times, 50)} ms, max ${times.at(-1)} ms (limit 30000 ms); ${load.ok()} calls answered, ${failed} failed; audit rows missing ${missing}\n`);
@@ -121,6 +145,9 @@ async function main(): Promise<number> {
         calls_per_s: Number(callsPerS.toFixed(1)),
         one_caller_call_ms_p50: pct(callMs, 50),
         cpu_ms_per_call: perCall,
+        steps_ms_p50: stepsP50,
+        loadavg_before: loadBefore,
+        loadavg_after: loadavg(),
       });
       return 0;
     } finally {
