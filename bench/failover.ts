@@ -32,7 +32,7 @@ import { performance } from "node:perf_hooks";
 import { diff, sample, type Watched } from "./lib/cpu.js";
 import { medianPhases, phases, slowTail, type Phases } from "./lib/failover-phases.js";
 import { nodeBack } from "./lib/failover-node.js";
-import { allConnected, auditRowsMissing, homeNodeMissing, rehomed, startFailoverWorld, startLoad, type FailoverCluster, type FailoverWorld } from "../e2e/failover-world.js";
+import { allConnected, auditRowsMissing, homeNodeMissing, rehomed, startFailoverWorld, startLoad, watchHomes, type FailoverCluster, type FailoverWorld } from "../e2e/failover-world.js";
 import { e2eSkipReason } from "../e2e/netns.js";
 
 const KILLS = Math.max(5, Number(process.env["BENCH_KILLS"] ?? 5));
@@ -86,6 +86,8 @@ async function main(): Promise<number> {
   try {
     await allConnected(w);
     const load = startLoad(w);
+    // Every cluster's home node, polled the whole run: a cluster carried by two nodes at once fails the bench.
+    const homesWatch = watchHomes(w);
     try {
       // Quiet phase: the load alone.
       const s0 = sample(watched(w));
@@ -126,18 +128,22 @@ async function main(): Promise<number> {
         await nodeBack(w, victim);
       }
       await load.stop();
+      await homesWatch.stop();
       const missing = await auditRowsMissing(w, load);
       const stepsP50 = medianPhases(steps);
       process.stdout.write(`steps p50 over ${steps.length} re-homes (ms after the kill): ${JSON.stringify(stepsP50)}; load average before ${loadBefore}, after ${loadavg()}\n`);
       const times = rounds.map((r) => r.ms).sort((a, b) => a - b);
       const failed = load.calls.length - load.ok();
       process.stdout.write(`re-home over ${KILLS} kills: p50 ${pct(times, 50)} ms, max ${times.at(-1)} ms (limit 30000 ms); ${load.ok()} calls answered, ${failed} failed; audit rows missing ${missing}\n`);
+      for (const v of homesWatch.violations) process.stdout.write(`two homes: ${v}\n`);
       result({
         kills: KILLS,
         rehome_ms_p50: pct(times, 50),
         rehome_ms_max: times.at(-1),
         failed_calls: failed,
         audit_rows_missing: missing,
+        two_homes_seen: homesWatch.violations.length,
+        home_polls: homesWatch.polls,
         hubs: HUBS,
         edges: EDGES,
         how: HOW,
@@ -149,9 +155,10 @@ async function main(): Promise<number> {
         loadavg_before: loadBefore,
         loadavg_after: loadavg(),
       });
-      return 0;
+      return missing === 0 && homesWatch.violations.length === 0 ? 0 : 1;
     } finally {
       await load.stop();
+      await homesWatch.stop();
     }
   } finally {
     await w.stop();

@@ -341,7 +341,7 @@ export function watchHomes(w: FailoverWorld, intervalMs = 150): HomeWatch {
   const loop = (async () => {
     while (running) {
       for (const c of w.clusters) {
-        const home = (await w.view(c.id).catch(() => undefined))?.homeNode;
+        const home = (await w.view(c.id, 2_000).catch(() => undefined))?.homeNode;
         const list = seen.get(c.id)!;
         if (home && list.at(-1)?.node !== home) list.push({ at: Date.now(), node: home });
       }
