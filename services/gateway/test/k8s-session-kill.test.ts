@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
+import type { FastifyInstance } from "fastify";
 import { CallerKind, auditv1, peeringv1 } from "@daalu/proto";
 import { createAuditClient } from "@daalu/audit";
 import { peeringClient } from "@daalu/peering";
@@ -33,6 +34,8 @@ let env: TestEnv;
 let kube: KubeDouble;
 let stack: Stack;
 let gw: K8sGateway;
+/** The gateway's Fastify app (closed directly when the harness's close() hangs, see after()). */
+let app: FastifyInstance;
 let edge: ServiceProcess;
 let edgeEnv: Record<string, string>;
 let dir: string;
@@ -135,7 +138,9 @@ before(async () => {
       },
     },
   });
-  gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
+  gw = await startK8sGateway(env, async (parts) => {
+    const { auth, logger } = parts;
+    app = parts.app;
     const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
     k8sSessions(app, { auth, peering, nc: env.nc, natsPrefix: env.prefix, assistantTenants: [], headTimeoutMs: 10_000, logger });
   });
@@ -148,12 +153,15 @@ before(async () => {
 });
 
 after(async () => {
-  // A slow gateway close names what it still holds (an upgraded socket, a keep-alive connection) instead of hanging mute.
-  const slow = setTimeout(() => {
-    for (const h of (process as unknown as { _getActiveHandles(): { constructor: { name: string }; localPort?: number; remotePort?: number }[] })._getActiveHandles()) console.log(`still open: ${h.constructor.name} ${h.localPort ?? ""} -> ${h.remotePort ?? ""}`);
-  }, 5_000);
-  await gw?.close();
-  clearTimeout(slow);
+  // k8s-harness's close() first awaits its TLS terminator's close(), which after these runs sometimes never calls
+  // back although the terminator holds no socket any more (8 of 9 runs; root cause not found). The
+  // terminator no longer listens by then, so closing the gateway app here (its pg pool idles out) lets the file exit.
+  const timedOut = new Promise<false>((r) => setTimeout(r, 5_000, false).unref());
+  const returned = gw ? await Promise.race([gw.close().then(() => true), timedOut]) : true;
+  if (!returned) {
+    console.log("k8s-harness close() did not return within 5 s: closing the gateway app directly");
+    await app.close();
+  }
   await stack?.stop();
   await edge?.kill();
   await kube?.close();
