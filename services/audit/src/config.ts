@@ -22,8 +22,15 @@ export const DEFAULT_AUDIT_ACK_WAIT_MS = 30_000;
 /** A session row with no end record this long after its start shows as interrupted: keep it above TUNNEL_PROXY_SESSION_MAX_DURATION (8 h). */
 export const DEFAULT_AUDIT_SESSION_INTERRUPTED_AFTER_MS = 9 * 3600_000;
 
+/**
+ * A tunnel-proxy instance not heard from this long is gone: its open session rows are marked interrupted
+ * (session-sweeper.ts). Keep it several of the tunnel-proxy's heartbeats (2 s) long.
+ */
+export const DEFAULT_AUDIT_SESSION_OWNER_TIMEOUT_MS = 10_000;
+
 export interface AuditConfig extends CommonConfig {
   sessionInterruptedAfterMs: number;
+  sessionOwnerTimeoutMs: number;
   databaseUrl: string;
   dbPoolSize: number;
   /** gRPC listen address, or undefined when disabled ("off"). */
@@ -45,6 +52,8 @@ export function loadConfig(env: Record<string, string | undefined>): AuditConfig
   r.check(retryMaxMs >= 10, `AUDIT_RETRY_MAX must be at least 10ms, got ${retryMaxMs}ms`);
   const ackWaitMs = r.duration("AUDIT_ACK_WAIT", DEFAULT_AUDIT_ACK_WAIT_MS);
   r.check(ackWaitMs >= 1_000, `AUDIT_ACK_WAIT must be at least 1s, got ${ackWaitMs}ms`);
+  const sessionOwnerTimeoutMs = r.duration("AUDIT_SESSION_OWNER_TIMEOUT", DEFAULT_AUDIT_SESSION_OWNER_TIMEOUT_MS);
+  r.check(sessionOwnerTimeoutMs >= 1_000, `AUDIT_SESSION_OWNER_TIMEOUT must be at least 1s, got ${sessionOwnerTimeoutMs}ms`);
   const cfg: AuditConfig = {
     ...common,
     databaseUrl: r.url("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -56,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined>): AuditConfig
     retryMaxMs,
     ackWaitMs,
     sessionInterruptedAfterMs: r.duration("AUDIT_SESSION_INTERRUPTED_AFTER", DEFAULT_AUDIT_SESSION_INTERRUPTED_AFTER_MS),
+    sessionOwnerTimeoutMs,
   };
   r.done();
   return cfg;

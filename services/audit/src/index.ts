@@ -13,6 +13,7 @@ export {
   type AuditPublisher,
   type AuditPublisherOptions,
 } from "./client.js";
+export { DEFAULT_SESSION_OWNER_HEARTBEAT_MS, publishOwnerHeartbeat, sessionOwnersAliveSubject } from "./session-owners.js";
 export { AUDIT_STREAM, AUDIT_CONSUMER, auditStreamName, ensureAuditStream } from "./adapters/nats/stream.js";
 export { AuditUnavailableError, InvalidCallRecordError } from "./errors.js";
 export { auditv1 } from "@daalu/proto";

@@ -19,6 +19,7 @@ import { auditHandlers } from "./adapters/nats/handlers.js";
 import { consumerBacklog, ensureAuditConsumer, ensureAuditStream } from "./adapters/nats/stream.js";
 import { trackAuditWriter } from "./adapters/metrics.js";
 import { AuditWriter, type WriterStats } from "./adapters/nats/writer.js";
+import { startSessionSweeper } from "./adapters/nats/session-sweeper.js";
 import { migrations } from "./adapters/pg/migrations.js";
 import type { AuditDb } from "./adapters/pg/schema.js";
 import { AuditStore } from "./adapters/pg/store.js";
@@ -63,6 +64,9 @@ export function start(config: AuditConfig, logger: Logger): Promise<RunningAudit
     });
     writer.start();
     res.add("writer", () => writer.stop());
+    // Rows of sessions whose tunnel-proxy died are marked interrupted once its heartbeats stop (session-owners.ts).
+    const sweeper = startSessionSweeper({ nc, prefix: config.natsPrefix, store, ownerTimeoutMs: config.sessionOwnerTimeoutMs, logger: logger.child({ component: "session-sweeper" }) });
+    res.add("session-sweeper", () => sweeper.stop());
     res.add("metrics", trackAuditWriter({ stats: () => writer.stats, pending: () => consumerBacklog(jsm, config.natsPrefix) }));
 
     const impl = auditHandlers(store, { sessionInterruptedAfterMs: config.sessionInterruptedAfterMs });

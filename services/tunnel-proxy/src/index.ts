@@ -11,3 +11,5 @@ export { start, type RunningTunnelProxy } from "./service.js";
 export { loadConfig, type TunnelProxyConfig } from "./config.js";
 export { sessionCall, type SessionAnswer, type SessionCallOptions } from "./session-client.js";
 export { type DuplexChannel } from "./stream-duplex-channel.js";
+export { isNormalSessionEnd } from "./domain/session.js";
+export { ErrorChannelReader } from "./domain/exit-status.js";

@@ -4,7 +4,8 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
 import { CallerKind } from "@daalu/proto";
-import { auditStreamName, createAuditPublisher, AuditUnavailableError } from "@daalu/audit";
+import { randomUUID } from "node:crypto";
+import { auditStreamName, createAuditPublisher, publishOwnerHeartbeat, AuditUnavailableError } from "@daalu/audit";
 import { peeringClient } from "@daalu/peering";
 import { assemble, connectNats, fromGrpcError, grpc, TtlCache, tunnelSubject, type Logger, type NatsConnection, type Running, type ServiceDefinition } from "@daalu/runtime";
 import { SERVICE_NAME, loadConfig, type TunnelProxyConfig } from "./config.js";
@@ -25,6 +26,8 @@ export interface RunningTunnelProxy extends Running {
   readonly inflight: number;
   /** Sessions (exec, attach, port-forward) open now, until their end record was published. */
   readonly openSessions: number;
+  /** This process's random id: its session rows name it, and its heartbeats keep them open (@daalu/audit session-owners). */
+  readonly instance: string;
   /** With TUNNEL_PROXY_NODE_ID: the clusters whose tunnel subjects this process serves now. */
   readonly homedClusters: string[] | undefined;
 }
@@ -40,6 +43,11 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     res.add("nats", () => nc.drain());
     const prefix = config.natsPrefix;
     const audit = meteredAudit(await createAuditPublisher(nc, { prefix }));
+    // A new id per process: a restarted tunnel-proxy never vouches for the sessions its predecessor left open.
+    const instance = randomUUID();
+    const heartbeat = publishOwnerHeartbeat(nc, prefix, instance);
+    // Closed after the sessions (closers run last-added first): their end records go out while we still beat.
+    res.add("instance-heartbeat", () => heartbeat.stop());
     const jsm = await jetstreamManager(nc);
     const peering = peeringClient(nc, { prefix, defaults: { caller: SELF } });
     const edges = new EdgeClients();
@@ -104,7 +112,7 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     });
 
     // Sessions (exec, attach, port-forward): closed before the proxy subscription's drain, so they end with a reason.
-    const sessions = serveSessions({ nc, prefix, queue: SERVICE_NAME, edges, edgeAddress, audit, auditDeadlineMs: config.auditDeadlineMs, headTimeoutMs: config.unaryTimeoutMs, sessions: config.sessions, logger: logger.child({ component: "session" }), wildcard: !config.nodeId });
+    const sessions = serveSessions({ nc, prefix, queue: SERVICE_NAME, instance, edges, edgeAddress, audit, auditDeadlineMs: config.auditDeadlineMs, headTimeoutMs: config.unaryTimeoutMs, sessions: config.sessions, logger: logger.child({ component: "session" }), wildcard: !config.nodeId });
     res.add("sessions", () => sessions.drain());
     // GetEdgeStatus asks the edge itself (EdgeService.GetStatus), through the same tunnel and the same refusal.
     const localEdgeStatus: EdgeStatusFn = async (tenantId, clusterId, deadline) => {
@@ -135,6 +143,7 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     res.add("queries", () => queries.drain());
     return {
       nc,
+      instance,
       get homedClusters() {
         return routing?.clusters;
       },
@@ -160,5 +169,5 @@ export const tunnelProxyService: ServiceDefinition<TunnelProxyConfig, RunningTun
   name: SERVICE_NAME,
   loadConfig,
   start,
-  readyFields: (_r, c) => ({ edgePort: c.edgePort, overrides: Object.keys(c.edgeAddrOverride).length }),
+  readyFields: (r, c) => ({ instance: r.instance, edgePort: c.edgePort, overrides: Object.keys(c.edgeAddrOverride).length }),
 };

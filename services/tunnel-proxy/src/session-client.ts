@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { edgev1 } from "@daalu/proto";
 import { tunnelSubject } from "@daalu/runtime";
 import { streamOptions, tunnelHeaders, type ProxyCallOptions } from "./client.js";
+import { SESSION_HEARTBEAT_MS, SESSION_IDLE_TIMEOUT_MS } from "./stream-protocol.js";
 import { openDuplex } from "./stream-duplex.js";
 import type { DuplexChannel } from "./stream-duplex-channel.js";
 
@@ -25,6 +26,8 @@ export async function sessionCall(nc: NatsConnection, req: { method: string; pat
   const payload = toBinary(edgev1.SessionOpenSchema, create(edgev1.SessionOpenSchema, { request: { target: "kubernetes", method: req.method, path: req.path, headers: req.headers } }));
   const rep = await openDuplex(nc, tunnelSubject(opts.prefix, opts.tenantId, opts.clusterId, "Session"), payload, {
     headers: tunnelHeaders(opts),
+    heartbeatMs: SESSION_HEARTBEAT_MS,
+    idleTimeoutMs: SESSION_IDLE_TIMEOUT_MS,
     ...streamOptions(opts),
   });
   const head = fromBinary(edgev1.SessionHeadSchema, rep.head);

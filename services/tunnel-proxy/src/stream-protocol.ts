@@ -36,6 +36,13 @@ export const DEFAULT_WINDOW_CHUNKS = 64;
 export const DEFAULT_WINDOW_BYTES = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
+/**
+ * Sessions (exec, attach, port-forward) beat faster: a session can be silent for minutes, and when the other end
+ * dies (a SIGKILLed tunnel-proxy, a gateway gone) its client should hear why within seconds, not after 15 s. Two
+ * small messages per 2 s per session; 8 s stays above an older peer's 5 s beat checked every 2.5 s.
+ */
+export const SESSION_HEARTBEAT_MS = 2_000;
+export const SESSION_IDLE_TIMEOUT_MS = 8_000;
 /** Chunks are cut to this size so that one message stays far below NATS max_payload. */
 export const DEFAULT_MAX_CHUNK_BYTES = 128 * 1024;
 

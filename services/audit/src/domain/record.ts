@@ -37,10 +37,15 @@ export interface CallRow {
   session?: SessionFacts;
 }
 
-/** A session's facts as stored. phase 1: the start record (its row is the session's); 2: the end record, which completes the row `sessionId`. */
+/**
+ * A session's facts as stored. phase 1: the start record (its row is the session's); 2: the end record, which
+ * completes the row `sessionId`; 3 (stored only, never published): the row's tunnel-proxy stopped before its end record.
+ */
 export interface SessionFacts {
   sessionId: string;
-  phase: 1 | 2;
+  phase: 1 | 2 | 3;
+  /** The start record's hub_instance: the tunnel-proxy process carrying the session ("" when it named none). */
+  owner: string;
   command: string[];
   container: string;
   ports: string[];
@@ -52,9 +57,13 @@ export interface SessionFacts {
   exitCode?: number;
 }
 
-/** How a stored session stands: an unended one older than `interruptedAfterMs` counts as interrupted (its hub node died). */
+/**
+ * How a stored session stands: phase 3 was marked interrupted (its tunnel-proxy's heartbeats stopped); an unended
+ * one older than `interruptedAfterMs` counts as interrupted too (a row naming no owner, or no audit sweeper ran).
+ */
 export function sessionState(phase: number, time: Date, now: number, interruptedAfterMs: number): "open" | "completed" | "interrupted" | undefined {
   if (phase === 2) return "completed";
+  if (phase === 3) return "interrupted";
   if (phase !== 1) return undefined;
   return now - time.getTime() > interruptedAfterMs ? "interrupted" : "open";
 }
@@ -70,6 +79,7 @@ function toSession(s: auditv1.Session, id: string): Checked<SessionFacts | undef
     value: {
       sessionId: s.sessionId.toLowerCase(),
       phase: s.phase,
+      owner: cleanText(s.hubInstance, MAX_SHORT_FIELD),
       command: s.command.slice(0, 256).map((c) => cleanText(c, MAX_LONG_FIELD)),
       container: cleanText(s.container, MAX_SHORT_FIELD),
       ports: s.ports.slice(0, 64).map((p) => cleanText(p, 64)),

@@ -29,6 +29,7 @@ import { requireOperator, type Authenticator } from "../auth.js";
 import { AssistantSessionsDisabledError, RouteNotFoundError } from "../errors.js";
 import { scrubSubjects } from "./problems.js";
 import { K8S_FORWARD_HEADERS } from "./k8s-proxy.js";
+import { interruptNotice, type InterruptNotice } from "./session-interrupt.js";
 
 /** The paths an upgrade may take: a pod's exec, attach or portforward. */
 const SESSION_PATH = /^\/k8s\/clusters\/([A-Za-z0-9_-]{1,128})(\/api\/v1\/namespaces\/[^/?]+\/pods\/[^/?]+\/(?:exec|attach|portforward))(?:\?.*)?$/;
@@ -98,7 +99,8 @@ export function k8sSessions(app: FastifyInstance, opts: K8sSessionOptions): void
     ch.signal.addEventListener("abort", () => open.delete(s), { once: true });
     if (a.status === 101) pipeClient(socket, head, ch);
     else socket.on("close", () => ch.close("the client closed the connection"));
-    void pipeToClient(ch, socket);
+    const subresource = m[2]!.slice(m[2]!.lastIndexOf("/") + 1);
+    void pipeToClient(ch, socket, interruptNotice(subresource, a.status, a.headers));
   }
 }
 
@@ -117,17 +119,24 @@ function pipeClient(socket: Duplex, head: Buffer, ch: DuplexChannel): void {
   socket.on("close", () => ch.close("the client closed the connection"));
 }
 
-/** Session -> client, pulled only as the socket takes it; the session's end ends the socket after what it sent was flushed. */
-async function pipeToClient(ch: DuplexChannel, socket: Duplex): Promise<void> {
+/**
+ * Session -> client, pulled only as the socket takes it; the session's end ends the socket after what it sent was
+ * flushed. A session the hub cut (its tunnel-proxy silent, the edge gone, a limit, a drain) first gets the reason
+ * the client can read (session-interrupt.ts).
+ */
+async function pipeToClient(ch: DuplexChannel, socket: Duplex, notice: InterruptNotice): Promise<void> {
   try {
     for (;;) {
       const d = await ch.read();
       if (d === null) break;
+      notice.push(d);
       if (!socket.write(d)) await new Promise((r) => (socket.once("drain", r), socket.once("close", r)));
       if (socket.destroyed) return;
     }
   } catch {
-    // Closed (by the edge, the API server, a limit or the hub): what arrived was written; end the socket.
+    // Closed (by the edge, the API server, a limit or the hub): what arrived was written; say why, end the socket.
+    const why = notice.closing(ch.closeReason ?? "closed");
+    if (why.length > 0 && !socket.destroyed) socket.write(why);
   }
   if (!socket.destroyed) socket.end();
 }

@@ -58,8 +58,22 @@ export class ErrorChannelReader {
   private broken = false;
   private inPayload = false;
   private controlFrame = false;
+  /** Inside a fragmented message (a data frame without FIN, until the continuation with FIN). */
+  private midMessage = false;
+  /** The server sent its close frame: nothing more may be said on this connection. */
+  closeSeen = false;
 
   constructor(private readonly base64: boolean) {}
+
+  /** Between frames: a control frame (close) may be written here without breaking the stream. */
+  get atFrameBoundary(): boolean {
+    return !this.broken && this.header.length === 0 && !this.inPayload;
+  }
+
+  /** Between messages: a whole new message (a Status on the error channel) may be written here. */
+  get atMessageBoundary(): boolean {
+    return this.atFrameBoundary && !this.midMessage;
+  }
 
   push(bytes: Uint8Array): void {
     const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -106,6 +120,8 @@ export class ErrorChannelReader {
     this.maskAt = 0;
     this.fin = (h[0]! & 0x80) !== 0;
     const control = opcode >= 8;
+    if (opcode === 8) this.closeSeen = true;
+    if (!control) this.midMessage = !this.fin;
     this.firstOfMessage = opcode === 1 || opcode === 2;
     if (this.firstOfMessage) this.capturing = false;
     // Control frames come between a message's fragments and are not part of it.

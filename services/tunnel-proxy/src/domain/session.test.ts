@@ -10,7 +10,8 @@ test("facts: exec argv in order, container, port-forward ports; stdin flags are 
 });
 
 test("start record carries the session id and phase START", () => {
-  const s = sessionStart("id-1", "/api/v1/namespaces/d/pods/p/exec?command=ls");
+  const s = sessionStart("id-1", "/api/v1/namespaces/d/pods/p/exec?command=ls", "instance-1");
+  assert.equal(s.hubInstance, "instance-1");
   assert.equal(s.sessionId, "id-1");
   assert.equal(s.phase, auditv1.SessionPhase.START);
   assert.deepEqual(s.command, ["ls"]);

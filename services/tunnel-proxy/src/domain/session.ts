@@ -18,9 +18,26 @@ export function sessionFacts(rawPath: string): { command: string[]; container: s
   return { command: query.getAll("command"), container: query.get("container") ?? "", ports: query.getAll("ports") };
 }
 
-/** The Session message of a start record. */
-export function sessionStart(sessionId: string, rawPath: string): auditv1.Session {
-  return create(auditv1.SessionSchema, { sessionId, phase: auditv1.SessionPhase.START, ...sessionFacts(rawPath) });
+/** The Session message of a start record; `hubInstance`: this tunnel-proxy process, whose heartbeats vouch for the open row. */
+export function sessionStart(sessionId: string, rawPath: string, hubInstance: string): auditv1.Session {
+  return create(auditv1.SessionSchema, { sessionId, phase: auditv1.SessionPhase.START, hubInstance, ...sessionFacts(rawPath) });
+}
+
+/** The channel's reason when both ends half-closed (stream-duplex-channel.ts's CHANNEL_COMPLETE). */
+const COMPLETE = "complete";
+
+/**
+ * Whether a session ended as sessions do (both ends done, the client or the API server closed) rather than being
+ * cut by the hub (a limit, a drain, the edge or a tunnel-proxy gone): the end record's ok, and whether the gateway
+ * tells the client why (its own Status / close frame) after the bytes it got.
+ */
+export function isNormalSessionEnd(reason: string): boolean {
+  return reason === COMPLETE || reason.startsWith("the client closed") || reason.startsWith("the API server closed") || reason.startsWith("the API server answered");
+}
+
+/** The close reason when the edge's call fails after the head: the edge process, its node or the tunnel is gone. */
+export function edgeGoneReason(details: string): string {
+  return `the edge is gone: its call failed (${details || "no details"})`;
 }
 
 /** Why a session was refused by a limit. */

@@ -26,7 +26,8 @@ function toSession(r: CallRow, interruptedAfterMs: number): MessageInitShape<typ
   const state = sessionState(s.phase, r.time, Date.now(), interruptedAfterMs);
   return {
     sessionId: s.sessionId,
-    phase: s.phase === 2 ? auditv1.SessionPhase.END : auditv1.SessionPhase.START,
+    // 3 (interrupted) ended too, without an end record; state says how.
+    phase: s.phase === 1 ? auditv1.SessionPhase.START : auditv1.SessionPhase.END,
     command: s.command,
     container: s.container,
     ports: s.ports,

@@ -74,4 +74,13 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table usage_hourly add column sessions bigint not null default 0`.execute(db);
     },
   },
+  "202612030200_session_owner": {
+    async up(db) {
+      // The tunnel-proxy process that carries a session (its start record's hub_instance; '' before this column):
+      // when its heartbeats stop, its open rows become session_phase 3 (interrupted) — see session-sweeper.ts.
+      await sql`alter table calls add column session_owner text not null default ''`.execute(db);
+      // The sweeper asks which owners have open rows: only open sessions are indexed, so the index stays small.
+      await sql`create index calls_open_session_owner on calls (session_owner) where session_phase = 1`.execute(db);
+    },
+  },
 };

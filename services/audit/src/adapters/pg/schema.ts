@@ -31,6 +31,7 @@ export interface CallsTable {
   session_close_reason: Generated<string>;
   session_exit_status: Generated<string>;
   session_exit_code: number | null;
+  session_owner: Generated<string>;
 }
 
 export interface UsageHourlyTable {

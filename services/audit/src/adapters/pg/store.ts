@@ -17,7 +17,7 @@ export interface UsageRow {
 
 function toDb(r: CallRow): Insertable<CallsTable> {
   return {
-    ...(r.session ? { session_phase: 1, session_command: r.session.command, session_container: r.session.container, session_ports: r.session.ports } : {}),
+    ...(r.session ? { session_phase: 1, session_command: r.session.command, session_container: r.session.container, session_ports: r.session.ports, session_owner: r.session.owner } : {}),
     id: r.id,
     tenant_id: r.tenantId,
     cluster_id: r.clusterId,
@@ -45,10 +45,10 @@ type CallsRead = Omit<Selectable<CallsTable>, "received_at">;
 
 function fromDb(r: CallsRead): CallRow {
   return {
-    ...(r.session_phase === 1 || r.session_phase === 2
+    ...(r.session_phase === 1 || r.session_phase === 2 || r.session_phase === 3
       ? {
           session: {
-            sessionId: r.id, phase: r.session_phase, command: r.session_command, container: r.session_container, ports: r.session_ports, closeReason: r.session_close_reason,
+            sessionId: r.id, phase: r.session_phase, owner: r.session_owner, command: r.session_command, container: r.session_container, ports: r.session_ports, closeReason: r.session_close_reason,
             exitStatus: r.session_exit_status,
             ...(r.session_exit_code !== null ? { exitCode: r.session_exit_code } : {}),
             ...(r.session_ended_at ? { endedAt: r.session_ended_at } : {}),
@@ -134,7 +134,7 @@ export class AuditStore {
       let q = this.db
         .selectFrom("calls")
         .select(["id", "tenant_id", "cluster_id", "caller_kind", "caller_id", "verb", "resource", "namespace", "name", "path", "subresource", "api_group", "status_code", "ok", "error", "latency_ms", "bytes_in", "bytes_out", "trace_id", "time"])
-        .select(["session_phase", "session_command", "session_container", "session_ports", "session_ended_at", "session_close_reason", "session_exit_status", "session_exit_code"])
+        .select(["session_phase", "session_command", "session_container", "session_ports", "session_ended_at", "session_close_reason", "session_exit_status", "session_exit_code", "session_owner"])
         .where("tenant_id", "=", f.tenantId);
       if (f.clusterId !== undefined) q = q.where("cluster_id", "=", f.clusterId);
       if (f.callerKind !== undefined) q = q.where("caller_kind", "=", f.callerKind);
@@ -147,6 +147,35 @@ export class AuditStore {
       if (f.after !== undefined) q = q.where(sql<boolean>`(time, id) < (${f.after.time}, ${f.after.id}::uuid)`);
       const rows = await q.orderBy("time", "desc").orderBy("id", "desc").limit(f.limit + 1).execute();
       return rows.map(fromDb);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** The tunnel-proxy instances that own open session rows (the sweeper checks each against its heartbeats). */
+  async openSessionOwners(): Promise<string[]> {
+    try {
+      const rows = await this.db.selectFrom("calls").select("session_owner").distinct().where("session_phase", "=", 1).where("session_owner", "<>", "").execute();
+      return rows.map((r) => r.session_owner);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * Marks the open sessions of a stopped tunnel-proxy instance interrupted (phase 3): ended at `endedAt` (never
+   * before the row's start), the reason as close reason and error. Only phase 1 changes, so every audit replica may
+   * run it. Returns the rows marked.
+   */
+  async interruptSessions(owner: string, endedAt: Date, reason: string): Promise<number> {
+    try {
+      const r = await this.db
+        .updateTable("calls")
+        .set({ session_phase: 3, session_ended_at: sql<Date>`greatest(time, ${endedAt})`, session_close_reason: reason, ok: false, error: reason })
+        .where("session_owner", "=", owner)
+        .where("session_phase", "=", 1)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
     } catch (err) {
       throw storeError(err);
     }
@@ -189,8 +218,8 @@ export class AuditStore {
 }
 
 /**
- * Completes the rows of ended sessions: only a row still started (phase 1)
- * changes, so a redelivered end record changes nothing. Returns what changed,
+ * Completes the rows of ended sessions: only a row still started (phase 1) or
+ * marked interrupted (3) changes, so a redelivered end record changes nothing. Returns what changed,
  * with the end record's id (what the writer counts as stored) and the bytes
  * and outcome it added, for the usage.
  */
@@ -204,7 +233,8 @@ async function completeSessions(trx: Transaction<AuditDb>, ends: readonly CallRo
       .where("id", "=", s.sessionId)
       .where("tenant_id", "=", e.tenantId)
       .where("cluster_id", "=", e.clusterId)
-      .where("session_phase", "=", 1)
+      // 3: marked interrupted because its tunnel-proxy went silent; a late end record still knows better.
+      .where("session_phase", "in", [1, 3])
       .returning(["time"])
       .executeTakeFirst();
     if (row) out.push({ id: e.id, tenantId: e.tenantId, clusterId: e.clusterId, time: row.time, ok: e.ok, bytesIn: e.bytesIn, bytesOut: e.bytesOut });

@@ -9,7 +9,8 @@
  * and its PubAck awaited before the edge is asked; no PubAck -> the session is
  * refused with 503 AUDIT_UNAVAILABLE. The end record (bytes each way, close
  * reason) completes the row when the session ends. A session whose end record
- * never comes (this process died) stays visible as open, then interrupted.
+ * never comes (this process died) is marked interrupted by the audit service
+ * once this process's heartbeats stop (the start record names `instance`).
  *
  * Limits: concurrent sessions per tenant and per cluster (429), an idle
  * timeout (no byte either way), a maximum duration, and drain() at shutdown
@@ -24,9 +25,10 @@ import { newCallRecord, type AuditPublisher } from "@daalu/audit";
 import { Code, DaaluError, grpc, HEADER_CALLER, HEADER_TENANT, parseCaller, tunnelSubject, type Logger } from "@daalu/runtime";
 import type { SessionConfig } from "../../config.js";
 import { acceptDuplex, type DuplexResponder } from "../../stream-duplex.js";
-import { CHANNEL_COMPLETE, type DuplexChannel } from "../../stream-duplex-channel.js";
+import type { DuplexChannel } from "../../stream-duplex-channel.js";
+import { SESSION_HEARTBEAT_MS, SESSION_IDLE_TIMEOUT_MS } from "../../stream-protocol.js";
 import { parseOperation } from "../../domain/operation.js";
-import { SessionLimits, sessionStart, tunnelScope } from "../../domain/session.js";
+import { edgeGoneReason, isNormalSessionEnd, SessionLimits, sessionStart, tunnelScope } from "../../domain/session.js";
 import { errorChannelReaderFor, type ErrorChannelReader } from "../../domain/exit-status.js";
 import { EdgeUnavailableError, InvalidProxyRequestError, SessionLimitError, SessionRefusedError, TenantMismatchError } from "../../errors.js";
 import type { EdgeClients } from "../grpc/edge-client.js";
@@ -39,6 +41,8 @@ export interface SessionDeps {
   edgeAddress(tenantId: string, clusterId: string): Promise<string>;
   audit: AuditPublisher;
   auditDeadlineMs: number;
+  /** This process's id in start records; its heartbeats (session-owners in @daalu/audit) keep the rows open. */
+  instance: string;
   /** How long the edge may take to answer the upgrade. */
   headTimeoutMs: number;
   sessions: SessionConfig;
@@ -81,7 +85,7 @@ async function handleSession(deps: SessionDeps, limits: SessionLimits, msg: Msg,
   const { tenantId, clusterId } = tunnelScope(msg.subject);
   let res: DuplexResponder;
   try {
-    res = acceptDuplex(deps.nc, msg);
+    res = acceptDuplex(deps.nc, msg, { heartbeatMs: SESSION_HEARTBEAT_MS, idleTimeoutMs: SESSION_IDLE_TIMEOUT_MS });
   } catch {
     return; // no reply subject: nobody to answer
   }
@@ -135,7 +139,7 @@ async function runSession(deps: SessionDeps, res: DuplexResponder, s: SessionCtx
   const sessionId = randomUUID();
   const operation = parseOperation(s.req.target, s.req.method, s.req.path);
   const base = { tenantId: s.tenantId, clusterId: s.clusterId, caller: s.caller, operation };
-  const start = newCallRecord({ ...base, id: sessionId, outcome: { statusCode: 0, ok: true }, session: sessionStart(sessionId, s.req.path) });
+  const start = newCallRecord({ ...base, id: sessionId, outcome: { statusCode: 0, ok: true }, session: sessionStart(sessionId, s.req.path, deps.instance) });
   // Never unaudited: no PubAck, no session (AUDIT_UNAVAILABLE, 503).
   await deps.audit.publish(start, { deadlineMs: deps.auditDeadlineMs });
 
@@ -204,13 +208,13 @@ async function runSession(deps: SessionDeps, res: DuplexResponder, s: SessionCtx
         resolve(e.message);
         return;
       }
-      stop(`the edge's call failed: ${err.details}`);
+      stop(edgeGoneReason(err.details));
     });
     call.write(create(edgev1.SessionRequestSchema, { frame: { case: "open", value: { request: s.req } } }));
   });
   const reason = await ended;
   if (!channel) res.fail(new DaaluError(Code.Unavailable, reason, { reason: "SESSION_FAILED" }));
-  const normal = reason === CHANNEL_COMPLETE || reason.startsWith("the client closed") || reason.startsWith("the API server closed") || reason.startsWith("the API server answered");
+  const normal = isNormalSessionEnd(reason);
   const end = newCallRecord({
     ...base,
     outcome: { statusCode: status, ok: status === 101 && normal, error: normal ? "" : reason },
