@@ -34,7 +34,7 @@ let env: TestEnv;
 let kube: KubeDouble;
 let stack: Stack;
 let gw: K8sGateway;
-/** The gateway's Fastify app (closed directly when the harness's close() hangs, see after()). */
+/** The gateway's Fastify app, for the session routes under test. */
 let app: FastifyInstance;
 let edge: ServiceProcess;
 let edgeEnv: Record<string, string>;
@@ -153,15 +153,7 @@ before(async () => {
 });
 
 after(async () => {
-  // k8s-harness's close() first awaits its TLS terminator's close(), which after these runs sometimes never calls
-  // back although the terminator holds no socket any more (8 of 9 runs; root cause not found). The
-  // terminator no longer listens by then, so closing the gateway app here (its pg pool idles out) lets the file exit.
-  const timedOut = new Promise<false>((r) => setTimeout(r, 5_000, false).unref());
-  const returned = gw ? await Promise.race([gw.close().then(() => true), timedOut]) : true;
-  if (!returned) {
-    console.log("k8s-harness close() did not return within 5 s: closing the gateway app directly");
-    await app.close();
-  }
+  await gw?.close();
   await stack?.stop();
   await edge?.kill();
   await kube?.close();

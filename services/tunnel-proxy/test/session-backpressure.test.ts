@@ -49,6 +49,7 @@ const sessions = serveSessions({
   queue: "session-backpressure",
   edges,
   edgeAddress: () => Promise.resolve(addr),
+  instance: "session-backpressure-test",
   audit: { publish: () => Promise.resolve({ seq: 1, duplicate: false }) },
   auditDeadlineMs: 5_000,
   headTimeoutMs: 5_000,
