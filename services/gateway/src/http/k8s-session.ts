@@ -30,6 +30,7 @@ import { AssistantSessionsDisabledError, RouteNotFoundError } from "../errors.js
 import { scrubSubjects } from "./problems.js";
 import { K8S_FORWARD_HEADERS } from "./k8s-proxy.js";
 import { interruptNotice, type InterruptNotice } from "./session-interrupt.js";
+import { endWithin, SOCKET_END_GRACE_MS } from "./socket-end.js";
 
 /** The paths an upgrade may take: a pod's exec, attach or portforward. */
 const SESSION_PATH = /^\/k8s\/clusters\/([A-Za-z0-9_-]{1,128})(\/api\/v1\/namespaces\/[^/?]+\/pods\/[^/?]+\/(?:exec|attach|portforward))(?:\?.*)?$/;
@@ -95,8 +96,10 @@ export function k8sSessions(app: FastifyInstance, opts: K8sSessionOptions): void
     if (a.status !== 101) lines.push("connection: close");
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
     const s = { channel: ch, socket };
+    // Tracked until the socket is gone, not the session: an ended socket whose client has not closed yet is still
+    // destroyed when the app closes.
     open.add(s);
-    ch.signal.addEventListener("abort", () => open.delete(s), { once: true });
+    socket.once("close", () => open.delete(s));
     if (a.status === 101) pipeClient(socket, head, ch);
     else socket.on("close", () => ch.close("the client closed the connection"));
     const subresource = m[2]!.slice(m[2]!.lastIndexOf("/") + 1);
@@ -138,14 +141,16 @@ async function pipeToClient(ch: DuplexChannel, socket: Duplex, notice: Interrupt
     const why = notice.closing(ch.closeReason ?? "closed");
     if (why.length > 0 && !socket.destroyed) socket.write(why);
   }
-  if (!socket.destroyed) socket.end();
+  endWithin(socket, SOCKET_END_GRACE_MS);
 }
 
 function refuse(socket: Duplex, err: DaaluError, instance: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ ...toProblem(err, instance), detail: scrubSubjects(err.message) });
   const status = err.httpStatus;
-  socket.end(
+  endWithin(
+    socket,
+    SOCKET_END_GRACE_MS,
     [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`, "content-type: application/problem+json", `daalu-error-reason: ${err.reason}`, `content-length: ${Buffer.byteLength(body)}`, "connection: close", "", body].join("\r\n"),
   );
 }
