@@ -218,7 +218,7 @@ class Device implements WgDevice {
       if (r.code !== 0 && !/Cannot find device/i.test(r.stderr)) this.logger?.warn({ iface: this.name, stderr: r.stderr.trim() }, "ip link del failed");
       if (this.child) await stopChild(this.child, 3000);
       if (this.socket) await removeDeadSocket(this.socket);
-      this.daemonLog?.stop(true);
+      this.daemonLog?.stop();
     }).catch((err) => {
       if (err instanceof DaaluError && err.reason === "WG_DEVICE_CLOSED") return;
       throw err;
@@ -312,7 +312,7 @@ export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Pr
   if (kind !== undefined) {
     if (kind === "tun" && want !== "kernel" && (await uapiAlive(socket))) {
       log?.info("taking over running wireguard-go interface");
-      const daemonLog = DaemonLog.takeOver(daemonLogPath(socket));
+      const daemonLog = DaemonLog.takeOver(name);
       const wgLog = opts.logger?.child({ component: "wireguard-go", iface: name });
       daemonLog.follow((line) => wgLog?.warn({ line }, "wireguard-go"));
       return new Device(name, "wireguard-go", new UapiBackend(socket), undefined, opts.logger, socket, daemonLog);
