@@ -316,7 +316,7 @@ export interface HomeWatch {
   stop(): Promise<void>;
 }
 
-type ListHomed = (req: { nodeId: string }) => Promise<{ clusters: Array<{ clusterId: string }> }>;
+type ListHomed = (req: { nodeId: string }) => Promise<{ clusters: Array<{ clusterId: string; homeEpoch: bigint }> }>;
 
 /**
  * Polls every cluster's home node (its Cluster message), and every node's list of
@@ -346,9 +346,11 @@ export function watchHomes(w: FailoverWorld, intervalMs = 150): HomeWatch {
         if (home && list.at(-1)?.node !== home) list.push({ at: Date.now(), node: home });
       }
       if (listHomed) {
+        // The lists are read one node at a time, so a cluster that moves between two reads shows on both, each with
+        // its own epoch (a move increments it). Two nodes carrying it at once is the same cluster, same epoch, twice.
         const carriers = new Map<string, string[]>();
         const lists = await Promise.all(w.nodeIds.map((nodeId) => listHomed.call(client, { nodeId }).catch(() => ({ clusters: [] }))));
-        lists.forEach((l, i) => l.clusters.forEach((c) => carriers.set(c.clusterId, [...(carriers.get(c.clusterId) ?? []), w.nodeIds[i]!])));
+        lists.forEach((l, i) => l.clusters.forEach((c) => carriers.set(`${c.clusterId} epoch ${c.homeEpoch}`, [...(carriers.get(`${c.clusterId} epoch ${c.homeEpoch}`) ?? []), w.nodeIds[i]!])));
         for (const [id, nodes] of carriers) if (nodes.length > 1) violations.push(`${new Date().toISOString()} ${id} carried by ${nodes.join(" and ")}`);
       }
       watch.polls++;
