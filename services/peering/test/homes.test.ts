@@ -125,6 +125,23 @@ test("a home whose heartbeat is stale hands evaluation to the lowest live node, 
   );
 });
 
+test("a node silent for a week is forgotten by the next heartbeat, unless a cluster is still homed on it", { timeout: 60_000 }, async (t) => {
+  const { svc, id } = await enrolledCluster(t);
+  const homes = svc.store.homes;
+  await homes.claim(id, "hub-old-home", new Date(Date.now() - 60_000));
+  await sql`
+    insert into hub_nodes (id, endpoint, heartbeat_at, draining) values
+      ('hub-gone', '', now() - interval '8 days', false),
+      ('hub-old-home', '', now() - interval '8 days', false),
+      ('hub-recent', '', now() - interval '6 days', false)`.execute(svc.db);
+  await homes.heartbeat({ id: "hub-a", endpoint: "", draining: false }, 2_000);
+  const r = await sql<{ id: string }>`select id from hub_nodes order by id`.execute(svc.db);
+  assert.deepEqual(
+    r.rows.map((x) => x.id),
+    ["hub-a", "hub-old-home", "hub-recent"],
+  );
+});
+
 test("PEERING_HUB_ENDPOINTS is handed out at enrollment in order, the first as hub_endpoint", { timeout: 60_000 }, async (t) => {
   const { env, id } = await withCluster(t, { PEERING_HUB_ENDPOINTS: "hub-a.example:51820, 192.0.2.2:51820", PEERING_HUB_ENDPOINT: "ignored.example:51820" });
   const res = await serviceClient(env).reserveEnrollment({ clusterId: id, publicKey: newKey(), enrollmentId: "enr-1" }, { tenantId: "acme" });

@@ -63,15 +63,26 @@ interface HomeRow {
 
 const toHome = (r: HomeRow): ClusterHome => ({ clusterId: r.id, tenantId: r.tenant_id, homeNode: r.home_node, homeEpoch: Number(r.home_epoch), homeSince: r.home_since });
 
+/** A silent hub node that carries no cluster is forgotten after this long (a week: long enough to come back from any outage). */
+export const HUB_NODE_FORGET_AFTER_MS = 7 * 24 * 3600 * 1000;
+
 export class HomeStore {
   constructor(private readonly db: Kysely<PeeringDb>) {}
 
-  /** Writes this node's heartbeat (and endpoint, draining flag); returns every node whose heartbeat is younger than `liveWithinMs`, this one included. */
-  async heartbeat(node: { id: string; endpoint: string; draining: boolean }, liveWithinMs: number): Promise<HubNodeRow[]> {
+  /**
+   * Writes this node's heartbeat (and endpoint, draining flag); returns every node whose heartbeat is younger than
+   * `liveWithinMs`, this one included. Also forgets nodes silent for `forgetAfterMs` that carry no cluster (a node
+   * that died and never came back: a drained one deletes its own row), so the table does not keep every node a
+   * rolling update or an autoscaler ever ran.
+   */
+  async heartbeat(node: { id: string; endpoint: string; draining: boolean }, liveWithinMs: number, forgetAfterMs = HUB_NODE_FORGET_AFTER_MS): Promise<HubNodeRow[]> {
     try {
       await sql`
         insert into hub_nodes (id, endpoint, heartbeat_at, draining) values (${node.id}, ${node.endpoint}, now(), ${node.draining})
         on conflict (id) do update set endpoint = excluded.endpoint, heartbeat_at = excluded.heartbeat_at, draining = excluded.draining`.execute(this.db);
+      await sql`
+        delete from hub_nodes n where n.heartbeat_at < now() - make_interval(secs => ${forgetAfterMs / 1000})
+          and not exists (select 1 from clusters c where c.home_node = n.id)`.execute(this.db);
       return await this.liveNodes(liveWithinMs);
     } catch (err) {
       throw storeError(err);
