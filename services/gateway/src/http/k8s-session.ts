@@ -18,6 +18,7 @@
  * either ends; a half-close (FIN) travels as such.
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
+import { once } from "node:events";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -40,6 +41,9 @@ const UPGRADE_FORWARD_HEADERS = new Set([...K8S_FORWARD_HEADERS, "upgrade", "con
 
 /** The reason open sessions get when the gateway closes. */
 export const GATEWAY_DRAIN_REASON = "the hub is shutting down";
+/** How long a closing gateway gives its sessions' clients to take the reason and close. */
+const DRAIN_NOTICE_MS = 2_000;
+const noop = () => undefined;
 
 export interface K8sSessionOptions {
   auth: Authenticator;
@@ -65,12 +69,19 @@ export function k8sSessions(app: FastifyInstance, opts: K8sSessionOptions): void
       refuse(socket, e, (req.url ?? "").split("?")[0]!);
     });
   });
-  app.addHook("preClose", (done) => {
-    for (const s of open) {
+  // Each open session is told why (pipeToClient writes the reason as the client can read it and ends the socket);
+  // a client that has not closed within DRAIN_NOTICE_MS is cut, so the server's close never waits on one.
+  app.addHook("preClose", async () => {
+    const sockets = [...open].map((s) => {
       s.channel.close(GATEWAY_DRAIN_REASON);
-      s.socket.destroy();
-    }
-    done();
+      return s.socket;
+    });
+    if (sockets.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = sockets.map((socket) => (socket.closed ? Promise.resolve() : once(socket, "close").then(noop, noop)));
+    await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, DRAIN_NOTICE_MS)))]);
+    clearTimeout(timer);
+    for (const socket of sockets) socket.destroy();
   });
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
