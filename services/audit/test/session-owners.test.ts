@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { auditv1, CallerKind } from "@daalu/proto";
 import { eventually } from "@daalu/testing";
 import { createAuditClient } from "../src/client.js";
@@ -43,7 +44,8 @@ test("session owners: the open rows of a tunnel-proxy whose heartbeats stop are 
     return s!;
   }, { timeoutMs: OWNER_TIMEOUT_MS * 4, intervalMs: 100 });
   assert.match(marked.closeReason, /^interrupted: the hub's tunnel-proxy carrying the session stopped \(instance tp-dying/);
-  const endedAt = Number(marked.endedAt!.seconds) * 1000;
+  // Whole milliseconds (seconds alone cut up to 999 ms and made this bound flaky in CI).
+  const endedAt = timestampMs(marked.endedAt!);
   assert.ok(endedAt <= stopped + 1_000 && endedAt >= stopped - 1_000, "ended at its last heartbeat");
   assert.equal((await stateOf(b.id))?.state, auditv1.SessionState.OPEN, "a live owner's session stays open");
   assert.equal((await stateOf(late.id))?.state, auditv1.SessionState.INTERRUPTED, "every open row of the silent owner");
