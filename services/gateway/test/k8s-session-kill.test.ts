@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import type { FastifyInstance } from "fastify";
 import { CallerKind, auditv1, peeringv1 } from "@daalu/proto";
 import { createAuditClient } from "@daalu/audit";
 import { peeringClient } from "@daalu/peering";
@@ -34,8 +33,6 @@ let env: TestEnv;
 let kube: KubeDouble;
 let stack: Stack;
 let gw: K8sGateway;
-/** The gateway's Fastify app, for the session routes under test. */
-let app: FastifyInstance;
 let edge: ServiceProcess;
 let edgeEnv: Record<string, string>;
 let dir: string;
@@ -138,9 +135,7 @@ before(async () => {
       },
     },
   });
-  gw = await startK8sGateway(env, async (parts) => {
-    const { auth, logger } = parts;
-    app = parts.app;
+  gw = await startK8sGateway(env, async ({ app, auth, logger }) => {
     const peering = peeringClient(env.nc, { prefix: env.prefix, defaults: { caller: { kind: CallerKind.SERVICE, id: "gateway" } } });
     k8sSessions(app, { auth, peering, nc: env.nc, natsPrefix: env.prefix, assistantTenants: [], headTimeoutMs: 10_000, logger });
   });
