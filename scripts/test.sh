@@ -41,5 +41,6 @@ echo "== unit + integration + e2e"
 # need minutes on a busy 2-core machine.
 shopt -s nullglob globstar
 files=(packages/*/src/**/*.test.ts services/*/src/**/*.test.ts edge/src/**/*.test.ts
-       packages/*/test/**/*.test.ts services/*/test/**/*.test.ts edge/test/**/*.test.ts web/test/**/*.test.ts e2e/**/*.test.ts)
+       packages/*/test/**/*.test.ts services/*/test/**/*.test.ts edge/test/**/*.test.ts web/test/**/*.test.ts e2e/**/*.test.ts
+       bench/**/*.test.ts)
 node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "${files[@]}"
