@@ -41,6 +41,8 @@ const REFUSED_BACKOFF_MS = 30_000;
 const UNCONFIRMED_BACKOFF_MS = 10 * 60_000;
 /** A target whose tunnel-proxy answered an empty ReleaseClusters is trusted this long (it runs, and knows the subject). */
 const TARGET_OK_MS = 10_000;
+/** A target that did not take an edge it was sent within the hold (unreachable from edges?) gets none for this long. */
+const TARGET_FAILED_BACKOFF_MS = 5 * 60_000;
 
 export interface RebalancerDeps {
   homes: Homes;
@@ -58,6 +60,8 @@ export interface RebalancerDeps {
   /** Whether the peer belongs on the device again (the node runs and still tracks that key). */
   keepsPeer: (t: Tracked) => boolean;
   locked: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** How long a moved peer stays off the device without a HOME_CHANGED (default DEVICE_HOLD_MS). */
+  deviceHoldMs?: number;
 }
 
 interface Pending {
@@ -71,6 +75,7 @@ export class Rebalancer {
   private readonly pending = new Map<string, Pending>();
   private readonly backoff = new Map<string, number>();
   private readonly targetOk = new Map<string, number>();
+  private readonly targetFailed = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly d: RebalancerDeps) {}
@@ -102,6 +107,7 @@ export class Rebalancer {
 
   /** B's tunnel-proxy must run (and know ReleaseClusters): otherwise the cluster would land where nobody serves it. */
   private async targetReady(node: string): Promise<boolean> {
+    if ((this.targetFailed.get(node) ?? 0) > Date.now()) return false;
     if ((this.targetOk.get(node) ?? 0) > Date.now()) return true;
     try {
       await requestClusterRelease(this.d.nc, this.d.prefix, node, { clusters: [] }, 1_000);
@@ -134,7 +140,7 @@ export class Rebalancer {
       return log.info({ clusterId: t.clusterId, to }, "rebalance: the edge did not confirm the move (an older edge?); the cluster stays");
     }
     await this.d.locked(() => this.d.sync.withholdPeer(t.publicKey));
-    const timer = setTimeout(() => void this.d.locked(() => this.finish(t.clusterId, "timeout")).catch(() => undefined), DEVICE_HOLD_MS);
+    const timer = setTimeout(() => void this.d.locked(() => this.finish(t.clusterId, "timeout")).catch(() => undefined), this.d.deviceHoldMs ?? DEVICE_HOLD_MS);
     this.pending.set(t.clusterId, { to, t, releasedAt, timer });
     log.info({ clusterId: t.clusterId, to, endpoint, tookMs: Date.now() - releasedAt }, "rebalance: cluster released and its edge sent to another node");
   }
@@ -152,6 +158,7 @@ export class Rebalancer {
     await this.d.sync.restorePeer(p.t.publicKey, p.t.tunnelIp, this.d.keepsPeer(p.t));
     if (outcome === "timeout") {
       this.backoff.set(clusterId, Date.now() + REFUSED_BACKOFF_MS);
+      this.targetFailed.set(p.to, Date.now() + TARGET_FAILED_BACKOFF_MS);
       this.d.log.warn({ clusterId, to: p.to }, "rebalance: no new home within the hold; the peer is back on this device");
     } else this.d.log.info({ clusterId, home: outcome, gapMs: Date.now() - p.releasedAt }, "rebalance: cluster homed on its new node");
   }
