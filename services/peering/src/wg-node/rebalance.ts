@@ -163,7 +163,7 @@ export class Rebalancer {
     } else this.d.log.info({ clusterId, home: outcome, gapMs: Date.now() - p.releasedAt }, "rebalance: cluster homed on its new node");
   }
 
-  /** Stops planning; peers kept off the device come back (a stopping node's device goes anyway). */
+  /** Stops planning and the hold timers; withheld peers are not put back (a stopping node's device goes anyway). */
   stop(): void {
     this.stopped = true;
     for (const p of this.pending.values()) clearTimeout(p.timer);
