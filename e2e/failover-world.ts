@@ -76,6 +76,8 @@ export interface FailoverOptions {
   hubs?: number;
   edges?: number;
   peeringEnv?: Record<string, string>;
+  /** Node i's own peering settings, over `peeringEnv` (e.g. rebalancing on one node only). */
+  peeringEnvOf?: (node: number) => Record<string, string>;
   edgeEnv?: Record<string, string>;
 }
 
@@ -117,13 +119,16 @@ export async function startFailoverWorld(o: FailoverOptions = {}): Promise<Failo
     const ifaces = net.hubs.map((_, i) => net.ifname(`dh${i}`));
     const kube = await startKube();
     cleanups.push(() => kube.close());
+    // Rebalancing off unless a test turns it on: every edge starts on node 0 and stays there until a node fails.
+    const peeringEnv = { PEERING_HEALTH_INTERVAL: "300ms", PEERING_PROBE_INTERVAL: "2s", PEERING_REBALANCE_PER_SECOND: "0", ...o.peeringEnv };
+    const peeringEnvOf = o.peeringEnvOf;
     const hub = await startHubStack(env, net.dir, {
       hubEndpoint: `${hubUnderlayIp(0)}:${WG_PORT}`,
       services: ["peering", "invite", "audit", "tunnel-proxy", "gateway"],
       wireguard: { backend: "wireguard-go", port: WG_PORT },
       hubNodes: net.hubs.map((h, i) => ({ id: nodeIds[i]!, endpoint: `${h.addr}:${WG_PORT}`, netns: h, wgInterface: ifaces[i]! })),
-      peeringEnv: { PEERING_HEALTH_INTERVAL: "300ms", PEERING_PROBE_INTERVAL: "2s", ...o.peeringEnv },
-      serviceEnv: { audit: { AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" } },
+      peeringEnv,
+      serviceEnv: { audit: { AUDIT_GRPC_ADDR: "off", AUDIT_BATCH_WAIT: "5ms" }, ...(peeringEnvOf ? { peering: (i: number) => ({ ...peeringEnv, ...peeringEnvOf(i) }) } : {}) },
     });
     cleanups.push(() => hub.stop());
 

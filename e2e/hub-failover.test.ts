@@ -7,7 +7,9 @@
  * (TUNNEL_PROXY_NODE_ID), one hub key, PEERING_HUB_ENDPOINTS = both nodes; 3
  * edges bootstrapped and run as the chart does, with the production edge
  * timers (silence 6 s → next endpoint). A steady GET load runs through the
- * gateway's /k8s to every cluster the whole time.
+ * gateway's /k8s to every cluster the whole time. Rebalancing is off except
+ * on node 1 in the failover test: the node that carries everything after the
+ * failover hands the restored node its share.
  *
  * The failover test needs the Cluster message's home_node (peering's side of
  * issue 14); without it, it says so and skips, and only the world's smoke
@@ -42,8 +44,9 @@ test("hub nodes: two nodes up with one hub key, every node holds every peer, edg
   if (!homeNodeMissing()) for (const c of w.clusters) assert.equal((await w.view(c.id)).homeNode, "node-0");
 });
 
-test("hub failover: node carrying the clusters SIGKILLed → each on node 1 within 30 s, calls resume, every answered call audited; node 1 drained → back on node 0 with no failed call", { skip: skip ?? homeNodeMissing(), timeout: 400_000 }, async (t) => {
-  const w = await startFailoverWorld({ hubs: 2, edges: 3 });
+test("hub failover: node carrying the clusters SIGKILLed → each on node 1 within 30 s, calls resume, every answered call audited; node 0 restored → it takes its share back (gradually, no failed call); node 1 drained → back on node 0 with no failed call", { skip: skip ?? homeNodeMissing(), timeout: 400_000 }, async (t) => {
+  // Node 1 rebalances (2 clusters a second at most); node 0 does not, so the world starts as before: all on node 0.
+  const w = await startFailoverWorld({ hubs: 2, edges: 3, peeringEnvOf: (i) => ({ PEERING_REBALANCE_PER_SECOND: i === 1 ? "2" : "0" }) });
   t.after(() => w.stop());
   await allConnected(w);
   for (const c of w.clusters) await eventually(async () => assert.equal((await w.view(c.id)).homeNode, "node-0"));
@@ -73,10 +76,35 @@ test("hub failover: node carrying the clusters SIGKILLed → each on node 1 with
   const failedInMove = load.failedSince(killedAt);
   t.diagnostic(`calls failed during the move: ${failedInMove.length} (${[...new Set(failedInMove.map((f) => f.status))].join(", ")})`);
 
-  // Node 0 back: nothing moves (no customer action, no flapping).
+  // Node 0 back: node 1 hands it its share (3 clusters on 2 nodes: 2 and 1) under the load, with no failed call.
+  const restoringAt = Date.now();
   await w.restoreNode(0);
-  await new Promise((r) => setTimeout(r, 3_000)); // a few heartbeats of the restored node
-  for (const c of w.clusters) assert.equal((await w.view(c.id)).homeNode, "node-1", "a restored node takes nothing back by itself");
+  const restoredAt = Date.now();
+  const homesNow = () => Promise.all(w.clusters.map(async (c) => (await w.view(c.id, 2_000)).homeNode));
+  const spread = (now: string[]) => ({ node0: now.filter((h) => h === "node-0").length, node1: now.filter((h) => h === "node-1").length });
+  const balanced = await eventually(
+    async () => {
+      const now = await homesNow();
+      assert.deepEqual(spread(now), { node0: 1, node1: 2 }, "one cluster on node 0, two on node 1");
+      return now;
+    },
+    { timeoutMs: REHOME_LIMIT_MS, intervalMs: 200 },
+  );
+  const rebalancedAt = Date.now();
+  const moved = w.clusters.filter((_, i) => balanced[i] === "node-0");
+  await eventually(() => assert.ok(moved.every((c) => load.calls.some((x) => x.clusterId === c.id && x.at >= rebalancedAt && x.status === 200)), "the moved cluster answers on node 0"), { timeoutMs: 15_000 });
+  // A balanced set stays put: a few more seconds of rebalancing rounds move nothing.
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.deepEqual(await homesNow(), balanced, "no further move once balanced");
+  const failedInRebalance = load.failedSince(restoringAt);
+  const inRebalance = load.calls.filter((x) => x.at >= restoredAt && x.at < rebalancedAt);
+  const gaps = [...w.hub.process("peering", 1).output().matchAll(/"gapMs":(\d+)/g)].map((m) => Number(m[1]));
+  const moves = [...w.hub.process("peering", 1).output().matchAll(/rebalance: cluster released and its edge sent/g)].length;
+  t.diagnostic(
+    `rebalance: node 0 ready after ${restoredAt - restoringAt} ms; 1 of 3 clusters on node 0 ${rebalancedAt - restoredAt} ms after it was ready (${moves} hand-over(s)); release → new home per cluster: ${gaps.join(", ")} ms; ${inRebalance.length} calls started meanwhile, longest ${Math.max(0, ...inRebalance.map((x) => x.ms))} ms; failed: ${failedInRebalance.length}`,
+  );
+  assert.deepEqual(failedInRebalance.map((f) => `${f.clusterId.slice(0, 8)}: ${f.status} ${f.reason ?? ""} +${f.at - restoringAt} ms, took ${f.ms} ms`), [], "no call failed during the rebalance");
+  assert.equal(moves, 1, "exactly one hand-over: no back and forth");
 
   // Drain node 1 (SIGTERM): its clusters move to node 0 and calls resume there.
   const drainedAt = Date.now();

@@ -3,7 +3,7 @@ import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type P
 import { isIP } from "node:net";
 import type { RunConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
-import { configuredEndpoints, learnedEndpoints, nextEndpoint } from "./domain/hub-endpoints.js";
+import { acceptedMove, configuredEndpoints, learnedEndpoints, nextEndpoint } from "./domain/hub-endpoints.js";
 import { shouldNudge, shouldResetSession } from "./domain/hub-silence.js";
 import { readiness, type Readiness } from "./domain/readiness.js";
 import { hubAllowedIps, hubRoute, interfaceAddress, splitEndpoint, type TunnelConfig, type TunnelSecret } from "./domain/tunnel-config.js";
@@ -46,6 +46,9 @@ export interface AgentDeps {
 /** Re-resolve a host-name endpoint this often while the hub is silent (its address may have moved). */
 const RERESOLVE_AFTER_MS = 60_000;
 
+/** A move the hub asked for waits this long, so the answer confirming it leaves through the old node first. */
+const MOVE_AFTER_ANSWER_MS = 150;
+
 class Stopped extends Error {}
 
 /**
@@ -73,6 +76,10 @@ export class EdgeAgent {
   private endpoint: string | undefined;
   /** Where the hub's packets come from now, as the device reports it (the resolved address of a name). */
   private peerEndpoint: string | undefined;
+  /** A move the hub asked for (rebalancing), applied by the watch loop once the answer is out. */
+  private pendingMove: { endpoint: string; atMs: number } | undefined;
+  /** Ends the watch loop's current wait early (a move to apply). */
+  private poke: (() => void) | undefined;
   private grpc: StatusServer | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -194,18 +201,19 @@ export class EdgeAgent {
     if (d) await d.close().catch((err) => this.logger.warn({ err }, "closing the WireGuard device failed"));
   }
 
+  /** Waits `ms`; `poke` ends the wait early, `wake` (stop) rejects it. */
   private sleep(ms: number): Promise<void> {
     if (this.stopping) return Promise.reject(new Stopped());
     return new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const done = (stopped: boolean) => {
         clearTimeout(t);
-        this.wake = undefined;
-        reject(new Stopped());
+        this.wake = this.poke = undefined;
+        if (stopped) reject(new Stopped());
+        else resolve();
       };
+      const t = setTimeout(() => done(false), ms);
+      this.poke = () => done(false);
+      this.wake = () => done(true);
     });
   }
 
@@ -277,9 +285,9 @@ export class EdgeAgent {
         port: this.cfg.grpcPort,
         hubTunnelIp: c.hubTunnelIp,
         impl: {
-          getStatus: (req) => {
+          getStatus: async (req) => {
             this.learnEndpoints(req.hubEndpoints);
-            return this.status();
+            return { ...(await this.status()), movingToEndpoint: this.acceptMove(req.hubEndpoints, req.moveToEndpoint) };
           },
         },
         ...(this.deps.kube.apiServerRef ? { proxy: { apiServer: await this.deps.kube.apiServerRef(), targets: this.cfg.httpTargets, ownNamespace: this.deps.kube.namespace, logger: this.logger.child({ component: "proxy" }) } } : {}),
@@ -322,6 +330,16 @@ export class EdgeAgent {
         wasFresh = r.ready;
       }
       const c = this.config!;
+      if (this.pendingMove && this.now() - this.pendingMove.atMs >= MOVE_AFTER_ANSWER_MS) {
+        // Rebalancing: the hub confirmed first (its answer went through the old node); now the same peer re-creation
+        // as a hub-silence move, so the next keepalive handshakes with the new node at once.
+        this.endpoint = this.pendingMove.endpoint;
+        this.pendingMove = undefined;
+        lastResetMs = this.lastRxChangeMs = this.now();
+        this.logger.info({ hubEndpoint: this.endpoint }, "moving to another hub node as the hub asked (rebalancing)");
+        await this.device!.removePeer(c.hubPublicKey);
+        await this.device!.setPeer(this.hubPeer(c));
+      }
       if (shouldResetSession({ nowMs: this.now(), lastRxChangeMs: this.lastRxChangeMs, lastResetMs, silenceMs: this.cfg.hubSilenceMs })) {
         // Dropping the peer drops its session; re-adding it makes the next keepalive start a handshake.
         lastResetMs = this.now();
@@ -344,6 +362,15 @@ export class EdgeAgent {
         this.logger.info({ hubEndpoint: endpoint }, "re-resolved the hub endpoint");
       }
     }
+  }
+
+  /** GetStatusRequest.move_to_endpoint: the endpoint confirmed in the answer ("" = staying); the watch loop moves shortly after. */
+  private acceptMove(sent: readonly string[], target: string): string {
+    const endpoint = acceptedMove(sent, target, [this.endpoint, this.peerEndpoint, this.pendingMove?.endpoint]);
+    if (!endpoint) return "";
+    this.pendingMove = { endpoint, atMs: this.now() };
+    setTimeout(() => this.poke?.(), MOVE_AFTER_ANSWER_MS).unref();
+    return endpoint;
   }
 
   /** The hub's probe carries every hub node's endpoint: an installed edge learns new nodes without a new Secret. */

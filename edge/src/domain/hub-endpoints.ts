@@ -34,3 +34,13 @@ export function nextEndpoint(ring: readonly string[], current: string): string {
 function dedupe(list: readonly string[]): string[] {
   return [...new Set(list)];
 }
+
+/**
+ * Rebalancing (GetStatusRequest.move_to_endpoint): the endpoint the edge moves to, or "" when it stays. Accepted only
+ * when it is one of the hub endpoints the same request lists (a valid host:port) and not where the edge is now
+ * (`current`: its configured endpoint and where the hub's packets come from).
+ */
+export function acceptedMove(sent: readonly string[], target: string, current: ReadonlyArray<string | undefined>): string {
+  if (!target || !isEndpoint(target) || !sent.filter(isEndpoint).includes(target)) return "";
+  return current.includes(target) ? "" : target;
+}

@@ -200,7 +200,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
             PEERING_HUB_URL: publicUrl,
             ...(o.hubEndpoint ?? nodes[0] ? { PEERING_HUB_ENDPOINT: o.hubEndpoint ?? nodes[0]!.endpoint } : {}),
             ...(hubKeyFile ? { PEERING_HUB_PRIVATE_KEY_FILE: hubKeyFile } : {}),
-            ...(nodes[i] ? { PEERING_NODE_ID: nodes[i].id, PEERING_HUB_ENDPOINTS: nodes.map((n) => n.endpoint).join(",") } : {}),
+            // PEERING_NODE_ENDPOINT: where another node sends this one's share of edges when it rebalances.
+            ...(nodes[i] ? { PEERING_NODE_ID: nodes[i].id, PEERING_NODE_ENDPOINT: nodes[i].endpoint, PEERING_HUB_ENDPOINTS: nodes.map((n) => n.endpoint).join(",") } : {}),
             // Without hub nodes the first replica runs the hub node; with them, every node's peering.
             ...((o.wireguard && i === 0) || nodes[i]
               ? {

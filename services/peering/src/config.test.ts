@@ -44,4 +44,8 @@ test("several hub nodes: PEERING_HUB_ENDPOINTS in order (PEERING_HUB_ENDPOINT it
   assert.deepEqual([node.nodeId, node.nodeName, node.nodeEndpoint, node.nodeStaleAfterMs], ["hub-b", "hub-b", "192.0.2.2:51821", 1_500]);
   assert.throws(() => loadConfig({ ...base, PEERING_HUB_ENDPOINTS: "a.example.com:51820,no-port" }), /PEERING_HUB_ENDPOINTS: "no-port" is not host:port/);
   assert.throws(() => loadConfig({ ...base, PEERING_WG: "on", PEERING_NODE_ID: "hub b" }), /PEERING_NODE_ID must be/);
+  // Rebalancing: 2 clusters a second by default, 0 turns it off, a negative rate is refused.
+  assert.equal(node.rebalancePerSecond, 2);
+  assert.equal(loadConfig({ ...base, PEERING_WG: "on", PEERING_REBALANCE_PER_SECOND: "0" }).hubNode!.rebalancePerSecond, 0);
+  assert.throws(() => loadConfig({ ...base, PEERING_WG: "on", PEERING_REBALANCE_PER_SECOND: "-1" }), /PEERING_REBALANCE_PER_SECOND/);
 });

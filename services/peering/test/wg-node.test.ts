@@ -84,6 +84,7 @@ describe("hub WireGuard node", { skip }, () => {
       nodeId: "test-node",
       nodeEndpoint: "",
       nodeStaleAfterMs: 900,
+      rebalancePerSecond: 0,
     };
     env.nc.subscribe(eventSubject(env.prefix, tenant, "cluster.status_changed"), {
       callback: (_e, m) => {

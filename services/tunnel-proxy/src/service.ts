@@ -97,10 +97,11 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
       const p = handleProxy(deps, msg).catch((e) => logger.error({ err: e }, "proxy handler crashed"));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
+      return p;
     };
     // One hub node (no TUNNEL_PROXY_NODE_ID): one queue group takes every cluster. With several WireGuard nodes,
     // each node's tunnel-proxies subscribe only the clusters homed on their node (home-routing.ts, below).
-    const sub: Subscription | undefined = config.nodeId ? undefined : nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), { queue: SERVICE_NAME, callback: onProxy });
+    const sub: Subscription | undefined = config.nodeId ? undefined : nc.subscribe(tunnelSubject(prefix, "*", "*", "Proxy"), { queue: SERVICE_NAME, callback: (e, m) => void onProxy(e, m) });
     // Any live tunnel-proxy answers here, so a requester that finds no responder for a cluster can tell "moving" from "none running" (no-responder.ts).
     const alive = nc.subscribe(aliveSubject(prefix), { queue: SERVICE_NAME, callback: (_e, m) => void m.respond() });
     res.add("alive", async () => alive.unsubscribe());

@@ -15,6 +15,8 @@ export const DEFAULT_PROBE_INTERVAL_MS = 10_000;
 export const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
 export const DEFAULT_EDGE_GRPC_PORT = 7443;
 export const DEFAULT_MAX_CONCURRENT_PROBES = 64;
+/** Clusters a node hands to a less loaded node per second (PEERING_REBALANCE_PER_SECOND; 0 = off). */
+export const DEFAULT_REBALANCE_PER_SECOND = 2;
 
 export interface HubNodeConfig {
   /** Interface name, unique on the machine (≤ 15 chars). */
@@ -42,6 +44,8 @@ export interface HubNodeConfig {
   nodeEndpoint: string;
   /** A node whose heartbeat is older than this is dead (PEERING_NODE_STALE_AFTER, default 3 sweeps). */
   nodeStaleAfterMs: number;
+  /** Rebalancing: at most this many clusters handed to a less loaded node per second (PEERING_REBALANCE_PER_SECOND; 0 = off). */
+  rebalancePerSecond: number;
 }
 
 /** The hub node settings, or undefined when PEERING_WG is off (the default). */
@@ -71,6 +75,7 @@ export function readHubNodeConfig(r: EnvReader, hostName: string): HubNodeConfig
     nodeId,
     nodeEndpoint: r.str("PEERING_NODE_ENDPOINT", ""),
     nodeStaleAfterMs: r.duration("PEERING_NODE_STALE_AFTER", 3 * healthIntervalMs),
+    rebalancePerSecond: r.int("PEERING_REBALANCE_PER_SECOND", DEFAULT_REBALANCE_PER_SECOND, 0, 1000),
   };
   r.check(cfg.resyncMs > 0 && cfg.healthIntervalMs > 0 && cfg.probeIntervalMs > 0 && cfg.probeTimeoutMs > 0, "PEERING_WG_RESYNC, PEERING_HEALTH_INTERVAL, PEERING_PROBE_INTERVAL and PEERING_PROBE_TIMEOUT must be positive");
   r.check(cfg.alertAfterMs >= cfg.disconnectAfterMs, "PEERING_ALERT_AFTER must not be shorter than PEERING_DISCONNECT_AFTER");

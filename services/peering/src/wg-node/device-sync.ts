@@ -15,6 +15,9 @@ export class DeviceSync {
   /** tenant → why its subnet route is not installed (a host route it would shadow). */
   private readonly conflicts = new Map<string, { at: number; message: string }>();
 
+  /** Peers kept off the device on purpose (a cluster being handed to another node, rebalance.ts): never re-added. */
+  private readonly withheld = new Set<string>();
+
   constructor(
     private readonly device: () => WgDevice,
     private readonly log: Logger,
@@ -25,8 +28,27 @@ export class DeviceSync {
     return this.conflicts.get(tenantId);
   }
 
-  /** Peers equal to `rows`: missing ones added, wrong allowed IPs fixed, unknown keys removed — in one device transaction. */
+  /** Takes the peer off the device and keeps it off (no reconcile re-adds it) until `restorePeer`. */
+  async withholdPeer(publicKey: string): Promise<void> {
+    this.withheld.add(publicKey);
+    await this.device().removePeer(publicKey);
+  }
+
+  /**
+   * Lets the peer back; `put`: add it now. A re-created peer has no endpoint, so this node cannot start a handshake
+   * to the edge (which would make the edge roam back to it): only the edge dialling this node gives it one.
+   */
+  async restorePeer(publicKey: string, tunnelIp: string, put: boolean): Promise<void> {
+    if (this.withheld.delete(publicKey) && put) await this.device().setPeer({ publicKey, allowedIps: [`${tunnelIp}/32`] });
+  }
+
+  isWithheld(publicKey: string): boolean {
+    return this.withheld.has(publicKey);
+  }
+
+  /** Peers equal to `rows` (less the withheld ones): missing ones added, wrong allowed IPs fixed, unknown keys removed — in one device transaction. */
   async syncPeers(rows: TrackedClusterRow[], current: PeerStatus[], quiet: boolean): Promise<void> {
+    rows = rows.filter((r) => !this.withheld.has(r.publicKey));
     const want = new Set<string>();
     for (const r of rows) want.add(r.publicKey);
     const have = new Map<string, PeerStatus>();

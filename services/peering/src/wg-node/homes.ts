@@ -47,6 +47,21 @@ export class Homes {
     await this.heartbeat();
   }
 
+  /** Whether this node is draining (its edges are being handed away). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** The live nodes as the last heartbeat read them (this one included). */
+  liveNodes(): readonly HubNodeRow[] {
+    return this.live;
+  }
+
+  /** Every cluster's home as this node knows it. */
+  all(): ClusterHome[] {
+    return [...this.homes.values()];
+  }
+
   /** Whether another live node that is not draining could take this node's edges. */
   othersLive(): boolean {
     return this.live.some((n) => n.id !== this.deps.nodeId && !n.draining);

@@ -26,6 +26,8 @@ import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
 import { Homes } from "./homes.js";
 import { recordProbe, trackHubNode } from "./metrics.js";
 import { EdgeProber } from "./prober.js";
+import { Rebalancer } from "./rebalance.js";
+import { Repeater } from "./repeater.js";
 import type { RbacReports } from "./rbac-reports.js";
 import { adoptStored, initFromEvent, initFromRow, newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
@@ -55,7 +57,7 @@ export class HubNode {
   private dev: WgDevice | undefined;
   private readonly tracked = new Map<string, Tracked>();
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly repeat: Repeater;
   private sub: Subscription | undefined;
   private server: NatsServer | undefined;
   private goodbyes: GoodbyeServer | undefined;
@@ -64,6 +66,8 @@ export class HubNode {
   private readonly events: ClusterEvents;
   private readonly alerts: Alerts;
   private readonly sync: DeviceSync;
+  /** Hands clusters to less loaded nodes (PEERING_REBALANCE_PER_SECOND; rebalance.ts). */
+  private readonly rebalancer: Rebalancer;
   /** Which node evaluates which cluster (several hub nodes). */
   readonly homes: Homes;
   private readonly evalDeps: EvaluateDeps;
@@ -79,6 +83,7 @@ export class HubNode {
    */
   constructor(private readonly deps: HubNodeDeps) {
     this.log = deps.logger.child({ component: "wg-node", iface: deps.config.interface });
+    this.repeat = new Repeater(this.log);
     this.prober = new EdgeProber(deps.config.edgeGrpcPort, deps.config.probeTimeoutMs);
     this.events = new ClusterEvents(deps.nc, deps.prefix, this.log, deps.edgeReleases);
     this.alerts = new Alerts(deps.health, deps.nc, deps.prefix, this.log);
@@ -88,6 +93,12 @@ export class HubNode {
     this.homes = new Homes({ store: deps.store.homes, events: this.events, getCluster, nodeId: config.nodeId, endpoint: config.nodeEndpoint, staleAfterMs: config.nodeStaleAfterMs, log: this.log });
     const untrack = (t: Tracked, why: string) => this.untrack(t, why);
     this.evalDeps = { config, store: deps.store, events: this.events, alerts: this.alerts, log: this.log, untrack, forgetProbe: (ip) => this.prober.forget(ip) };
+    this.rebalancer = new Rebalancer({
+      ...{ homes: this.homes, nc: deps.nc, prefix: deps.prefix, perSecond: config.rebalancePerSecond, prober: this.prober, sync: this.sync, log: this.log, locked: (fn) => this.locked(fn) },
+      tracked: () => this.tracked.values(),
+      edgeEndpoints: () => this.homes.edgeEndpoints(deps.hubEndpoints ?? []),
+      keepsPeer: (t) => !this.draining && !this.stopping && this.tracked.get(t.clusterId)?.publicKey === t.publicKey,
+    });
   }
 
   /** The open device (for tests and the benchmark). */
@@ -143,9 +154,10 @@ export class HubNode {
     this.untrackMetrics = trackHubNode(config.interface, () => this.tracked.values());
     await this.homes.heartbeat();
     // The heartbeat runs beside the sweep, never behind it: a long sweep must not make this node look dead.
-    this.every(config.healthIntervalMs, () => this.homes.heartbeat());
-    this.every(config.healthIntervalMs, () => this.sweep());
-    this.every(config.resyncMs, () => this.locked(() => this.reconcile()));
+    this.repeat.every(config.healthIntervalMs, () => this.homes.heartbeat());
+    this.repeat.every(config.healthIntervalMs, () => this.sweep());
+    this.repeat.every(config.resyncMs, () => this.locked(() => this.reconcile()));
+    if (config.rebalancePerSecond > 0) this.repeat.every(1_000, () => this.rebalancer.tick());
     this.log.info({ peers: this.tracked.size, backend: this.device.backend, listenPort: config.listenPort, nodeId: config.nodeId }, "hub WireGuard node started");
   }
 
@@ -167,8 +179,9 @@ export class HubNode {
   /** Stops sweeping, lets in-flight probes finish, deletes the interface. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.rebalancer.stop();
     this.untrackMetrics?.();
-    for (const t of this.timers) clearTimeout(t);
+    this.repeat.stop();
     this.sub?.unsubscribe();
     await this.server?.drain();
     await this.goodbyes?.close(1_000);
@@ -177,18 +190,6 @@ export class HubNode {
     this.prober.close();
     await this.dev?.close();
     for (const cidr of this.deps.guardCidrs ?? []) await unguardRoute(cidr).catch(() => undefined);
-  }
-
-  private every(ms: number, fn: () => Promise<void>): void {
-    const tick = () => {
-      if (this.stopping) return;
-      void fn()
-        .catch((err) => this.log.error({ err }, "hub node task failed"))
-        .finally(() => {
-          if (!this.stopping) this.timers.push(setTimeout(tick, ms));
-        });
-    };
-    this.timers.push(setTimeout(tick, ms));
   }
 
   /** One thing at a time: events, reconciles and sweeps never interleave. */
@@ -264,7 +265,7 @@ export class HubNode {
       }
       case peeringv1.ClusterEventKind.HOME_CHANGED:
         this.homes.onHomeChanged(ev);
-        return;
+        return this.rebalancer.onHomeChanged(ev.clusterId, ev.homeNode);
       default:
         return; // STATUS_CHANGED: our own (or another node's) output; CREATED: no key to install yet.
     }
@@ -282,6 +283,7 @@ export class HubNode {
       for (const t of [...this.tracked.values()]) {
         const p = byKey.get(t.publicKey);
         if (!p) {
+          if (this.sync.isWithheld(t.publicKey)) continue; // being handed to another node (rebalance.ts)
           recordError(t, now, "peer missing on the hub device; re-added");
           await this.device.setPeer({ publicKey: t.publicKey, allowedIps: [`${t.tunnelIp}/32`] });
           continue;

@@ -72,6 +72,20 @@ export class EdgeProber {
     }
   }
 
+  /**
+   * Rebalancing: asks the edge to move its tunnel to `to` (GetStatusRequest.move_to_endpoint). True only when the
+   * edge confirmed it (moving_to_endpoint); an older edge ignores the field and a failed call confirms nothing.
+   */
+  async requestMove(ip: string, hubEndpoints: string[], to: string): Promise<boolean> {
+    try {
+      const r = await this.client(ip).getStatus({ hubEndpoints, moveToEndpoint: to });
+      return r.movingToEndpoint === to;
+    } catch {
+      this.forget(ip);
+      return false;
+    }
+  }
+
   forget(ip: string): void {
     this.clients.get(ip)?.close();
     this.clients.delete(ip);

@@ -57,7 +57,7 @@ export const DRAIN_REASON = "the hub is shutting down";
 type EdgeCall = grpc.ClientDuplexStream<edgev1.SessionRequest, edgev1.SessionResponse>;
 
 /** Subscribes to every cluster's Session subject (unless `wildcard` is false). drain() ends open sessions with DRAIN_REASON and waits for their end records. */
-export function serveSessions(deps: SessionDeps): { drain(): Promise<void>; readonly open: number; readonly handler: (err: Error | null, msg: Msg) => void } {
+export function serveSessions(deps: SessionDeps): { drain(): Promise<void>; readonly open: number; readonly handler: (err: Error | null, msg: Msg) => Promise<void> | void } {
   const limits = new SessionLimits(deps.sessions.perTenant, deps.sessions.perCluster);
   const open = new Map<Promise<void>, (reason: string) => void>();
   const handler = (err: Error | null, msg: Msg) => {
@@ -66,8 +66,10 @@ export function serveSessions(deps: SessionDeps): { drain(): Promise<void>; read
     const p = handleSession(deps, limits, msg, (f) => (stop = f)).catch((e) => deps.logger.error({ err: e }, "session handler crashed"));
     open.set(p, (r) => stop(r));
     void p.finally(() => open.delete(p));
+    // The session's whole life: home routing counts it, so a rebalance never releases a cluster under it.
+    return p;
   };
-  const sub: Subscription | undefined = deps.wildcard === false ? undefined : deps.nc.subscribe(tunnelSubject(deps.prefix, "*", "*", "Session"), { queue: deps.queue, callback: handler });
+  const sub: Subscription | undefined = deps.wildcard === false ? undefined : deps.nc.subscribe(tunnelSubject(deps.prefix, "*", "*", "Session"), { queue: deps.queue, callback: (e, m) => void handler(e, m) });
   return {
     handler,
     get open() {
