@@ -26,7 +26,7 @@ import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
 import { registerProxyMux } from "./mux-server.js";
 import { Upstreams } from "./upstream.js";
-import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, REQUEST_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
+import { DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, PolicyCache, REQUEST_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
 
 /** How often a token file is re-read (projected ServiceAccount tokens rotate). */
 export const TOKEN_FILE_REFRESH_MS = 60_000;
@@ -86,8 +86,8 @@ function status(code: grpc.status, details: string): Partial<grpc.StatusObject> 
  * server; this is exported for servers built differently (tests).
  */
 export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStreamingCall<edgev1.ProxyRequest, edgev1.ProxyResponse> {
-  const methods = (opts.methods ?? DEFAULT_ALLOWED_METHODS).map((m) => m.toUpperCase());
   const targets = opts.targets ?? {};
+  const policy = new PolicyCache({ methods: (opts.methods ?? DEFAULT_ALLOWED_METHODS).map((m) => m.toUpperCase()), targets, ownNamespace: opts.ownNamespace });
   const token = tokenSource(opts.apiServer);
   const kubeUrl = new URL(opts.apiServer.server);
   const upstreams = new Upstreams({ origin: kubeUrl.origin, ...(opts.apiServer.ca ? { ca: opts.apiServer.ca } : {}), ...(opts.apiServer.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}) });
@@ -96,7 +96,7 @@ export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStrea
 
   return (call: ProxyCall) => {
     const req = call.request;
-    const decision = allowRequest({ target: req.target, method: req.method, path: req.path }, { methods, targets, ownNamespace: opts.ownNamespace });
+    const decision = policy.decide(req);
     if (!decision.ok && decision.status) {
       // Answered as the API server answers a refusal: kubectl prints the message.
       log.warn({ target: req.target, method: req.method, reason: decision.status.reason }, "refused a proxy call with a Kubernetes Status");
