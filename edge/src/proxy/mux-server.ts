@@ -5,7 +5,9 @@
  *
  * Every call runs through the same code as Proxy (exchange.ts), with MuxCall
  * below as its sink, so the allowlists, the Statuses the edge answers itself,
- * the token, retries and cancellation are the same on both paths.
+ * the token, retries and cancellation are the same on both paths. The hub's
+ * frames are decoded by hand (mux-decode.ts); one that does not decode fails
+ * its call (or is logged, without a call id), never the stream.
  *
  * - Backpressure per call: the hub grants each call a window of body bytes
  *   (MuxOpen.window_bytes, then MuxCredit). MuxCall.write() returns false
@@ -18,9 +20,10 @@
  *   went away, the tunnel broke), cancels the call's upstream request.
  */
 import { edgev1 } from "@daalu/proto";
-import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
+import { grpc, type Logger } from "@daalu/runtime";
 import { EDGE_VERSION } from "../version.js";
 import { startCall, type CallSink, type ProxyContext, type ProxyExchange } from "./exchange.js";
+import { decodeMuxRequest, type MuxRequestIn } from "./mux-decode.js";
 import { chunkFrame, endFrame, errorFrame, headFrame, helloFrame, replyFrame } from "./mux-frames.js";
 import type { ResponseHeader } from "./upstream.js";
 
@@ -32,7 +35,7 @@ export const MAX_MUX_WINDOW_BYTES = 8 * 1024 * 1024;
 /** The gRPC path of EdgeService.ProxyMux. */
 export const PROXY_MUX_METHOD_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxyMux.name}`;
 
-type MuxStream = grpc.ServerDuplexStream<edgev1.ProxyMuxRequest, Uint8Array>;
+type MuxStream = grpc.ServerDuplexStream<MuxRequestIn, Uint8Array>;
 
 /** The stream's side shared by its calls: sending frames and the stream's own flow control. */
 interface MuxOut {
@@ -135,7 +138,7 @@ class MuxCall implements CallSink {
 }
 
 /** The grpc-js handler of ProxyMux; registerProxyMux() adds it to a server. */
-function edgeProxyMuxHandler(ctx: ProxyContext, logger: Logger): grpc.handleBidiStreamingCall<edgev1.ProxyMuxRequest, Uint8Array> {
+function edgeProxyMuxHandler(ctx: ProxyContext, logger: Logger): grpc.handleBidiStreamingCall<MuxRequestIn, Uint8Array> {
   const log = logger.child({ component: "proxy-mux" });
   return (stream: MuxStream) => {
     const calls = new Map<number, MuxCall>();
@@ -158,7 +161,7 @@ function edgeProxyMuxHandler(ctx: ProxyContext, logger: Logger): grpc.handleBidi
       writable = true;
       for (const c of calls.values()) c.maybeDrain();
     });
-    stream.on("data", (f: edgev1.ProxyMuxRequest) => {
+    stream.on("data", (f: MuxRequestIn) => {
       const id = f.callId;
       switch (f.frame.case) {
         case "open": {
@@ -177,6 +180,13 @@ function edgeProxyMuxHandler(ctx: ProxyContext, logger: Logger): grpc.handleBidi
         case "credit":
           calls.get(id)?.grant(f.frame.value.bytes);
           return;
+        case "malformed": {
+          // The call it was meant for (if its id came before the damage) fails; the stream and the other calls go on.
+          log.warn({ callId: id, err: f.frame.value.message }, "a ProxyMux frame from the hub did not decode");
+          if (id === 0) return;
+          calls.get(id)?.cancel();
+          return refuse(id, grpc.status.INVALID_ARGUMENT, f.frame.value.message);
+        }
         default:
           log.debug({ frame: f.frame.case }, "ignored a frame the hub does not send");
       }
@@ -198,10 +208,9 @@ function edgeProxyMuxHandler(ctx: ProxyContext, logger: Logger): grpc.handleBidi
 
 /** Adds ProxyMux to a grpc-js server, running each call through exchange.ts with `ctx` (registerProxy calls this). */
 export function registerProxyMux(server: grpc.Server, ctx: ProxyContext, logger: Logger): void {
-  const def = grpcDefinition(edgev1.EdgeService)[edgev1.EdgeService.method.proxyMux.localName]!;
   server.unregister(PROXY_MUX_METHOD_PATH);
   // Frames leave encoded already (mux-frames.ts).
   const asIs = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const ok = server.register(PROXY_MUX_METHOD_PATH, edgeProxyMuxHandler(ctx, logger) as grpc.UntypedHandleCall, asIs as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "bidi");
+  const ok = server.register(PROXY_MUX_METHOD_PATH, edgeProxyMuxHandler(ctx, logger) as grpc.UntypedHandleCall, asIs as grpc.serialize<unknown>, decodeMuxRequest as grpc.deserialize<unknown>, "bidi");
   if (!ok) throw new Error(`registerProxyMux: could not register ${PROXY_MUX_METHOD_PATH}`);
 }
