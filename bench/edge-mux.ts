@@ -11,6 +11,8 @@
  * The load generator and the kube-double share this process; the edge's CPU
  * comes from /proc/<pid>/stat over each timed phase.
  *   RESULT {"bench":"edge-mux","edge_cpu_ms_per_call":…,"edge_cpu_ms_per_call_c1":…,"p50_ms_c1":…,"calls_per_s":…}
+ *
+ * DAALU_CPU_PROF_DIR=dir writes a V8 profile of the edge process there (as spawnService does for services).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -40,7 +42,9 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const kube = await startKubeDouble();
 const dir = mkdtempSync(path.join(tmpdir(), "bench-edge-mux-"));
 writeFileSync(path.join(dir, "ca.pem"), kube.ca!);
-const edge = spawn(process.execPath, ["--import", "tsx", path.join(here, "lib/edge-proxy.ts")], {
+const profDir = process.env["DAALU_CPU_PROF_DIR"];
+const profArgs = profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir, "--cpu-prof-interval", "200"] : [];
+const edge = spawn(process.execPath, [...profArgs, "--import", "tsx", path.join(here, "lib/edge-proxy.ts")], {
   env: { ...process.env, BENCH_API_SERVER: kube.url, BENCH_API_CA_FILE: path.join(dir, "ca.pem"), BENCH_API_TOKEN: "edge-proxy-token", LOG_LEVEL: "info" },
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -85,11 +89,14 @@ for (let i = 0; i < WARMUP; i++) await one();
 let left = N;
 const c0 = cpu();
 const t0 = performance.now();
+const mono0 = process.hrtime.bigint() / 1000n;
 await Promise.all(Array.from({ length: C }, async () => {
   while (left-- > 0) await one();
 }));
 const seconds = (performance.now() - t0) / 1000;
 const cpuMs = (cpu() - c0) * 1000;
+// The profile's clock is the same monotonic µs: this window is the timed phase at `--concurrency` callers.
+if (profDir) process.stdout.write(`profile window of the ${C}-caller phase (monotonic µs): ${mono0} ${process.hrtime.bigint() / 1000n}\n`);
 const ms: number[] = [];
 const c1 = cpu();
 for (let i = 0; i < N_C1; i++) {

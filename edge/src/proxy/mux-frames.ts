@@ -1,63 +1,141 @@
 /**
- * ProxyMuxResponse frames, encoded by hand: the stream sends several per call,
- * and protobuf-es's reflective toBinary (plus the message it needs built
- * first) was a visible share of the edge's CPU per call. The bytes are the
- * ones toBinary writes for the same message (pinned by mux-frames.test.ts).
- * Field numbers: proto/daalu/edge/v1/edge.proto.
+ * ProxyMuxResponse frames, encoded by hand: the stream sends one to three per
+ * call, and protobuf-es's reflective toBinary (plus the message it needs built
+ * first) was a visible share of the edge's CPU per call; so was its
+ * BinaryWriter (a chunk list per fork, a copy per join). Each frame's size is
+ * known up front, so it is written into one buffer of that size. The bytes
+ * are the ones toBinary writes for the same message (pinned by
+ * mux-frames.test.ts). Field numbers: proto/daalu/edge/v1/edge.proto.
  */
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 
 export interface Header {
   name: string;
   value: string;
 }
 
-/** ProxyMuxResponse.call_id, then the oneof field `field` as an embedded message the caller writes. */
-function frame(callId: number, field: number, body: (w: BinaryWriter) => void): Uint8Array {
-  const w = new BinaryWriter();
-  if (callId !== 0) w.tag(1, WireType.Varint).uint32(callId);
-  w.tag(field, WireType.LengthDelimited).fork();
-  body(w);
-  w.join();
-  return w.finish();
+const LEN = 2;
+const key = (field: number, wireType: number): number => (field << 3) | wireType;
+
+/** Bytes of `n` (a uint32) as a varint. */
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }
 
-/** ProxyHead{status = 1, headers = 2 (ProxyHeader{name = 1, value = 2})}, its fields only. */
-function head(w: BinaryWriter, status: number, headers: readonly Header[]): void {
-  if (status !== 0) w.tag(1, WireType.Varint).uint32(status);
-  for (const h of headers) {
-    w.tag(2, WireType.LengthDelimited).fork();
-    if (h.name !== "") w.tag(1, WireType.LengthDelimited).string(h.name);
-    if (h.value !== "") w.tag(2, WireType.LengthDelimited).string(h.value);
-    w.join();
+function putVarint(b: Buffer, pos: number, n: number): number {
+  while (n > 0x7f) {
+    b[pos++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  b[pos++] = n;
+  return pos;
+}
+
+/** A scalar field of a message: nothing when it holds the default (0), as proto3 writes it. */
+const uintField = (n: number): number => (n === 0 ? 0 : 1 + varintSize(n));
+/** A length-delimited field of `len` bytes: nothing when empty, unless `always` (an embedded message is written even when empty). */
+const lenField = (len: number, always = false): number => (len === 0 && !always ? 0 : 1 + varintSize(len) + len);
+
+/** Writes tag and varint `n` unless `n` is 0. */
+function putUint(b: Buffer, pos: number, field: number, n: number): number {
+  if (n === 0) return pos;
+  b[pos++] = key(field, 0);
+  return putVarint(b, pos, n);
+}
+
+function putString(b: Buffer, pos: number, field: number, s: string, len: number): number {
+  if (len === 0) return pos;
+  b[pos++] = key(field, LEN);
+  pos = putVarint(b, pos, len);
+  return pos + b.write(s, pos, len, "utf8");
+}
+
+/** ProxyHead{status = 1, headers = 2 (ProxyHeader{name = 1, value = 2})}, measured once and then written. */
+class HeadEncoding {
+  private readonly lens: number[] = [];
+  readonly size: number;
+
+  constructor(
+    private readonly status: number,
+    private readonly headers: readonly Header[],
+  ) {
+    let size = uintField(status);
+    for (const h of headers) {
+      const n = Buffer.byteLength(h.name, "utf8");
+      const v = Buffer.byteLength(h.value, "utf8");
+      const entry = lenField(n) + lenField(v);
+      this.lens.push(n, v, entry);
+      size += lenField(entry, true);
+    }
+    this.size = size;
+  }
+
+  write(b: Buffer, pos: number): number {
+    pos = putUint(b, pos, 1, this.status);
+    const lens = this.lens;
+    for (let i = 0; i < this.headers.length; i++) {
+      const h = this.headers[i]!;
+      b[pos++] = key(2, LEN);
+      pos = putVarint(b, pos, lens[3 * i + 2]!);
+      pos = putString(b, pos, 1, h.name, lens[3 * i]!);
+      pos = putString(b, pos, 2, h.value, lens[3 * i + 1]!);
+    }
+    return pos;
   }
 }
 
-export const helloFrame = (edgeVersion: string): Uint8Array =>
-  frame(0, 2, (w) => {
-    if (edgeVersion !== "") w.tag(1, WireType.LengthDelimited).string(edgeVersion);
-  });
+/** ProxyMuxResponse{call_id = 1, the oneof field `field` = an embedded message of `bodySize` bytes}: the buffer and where the body goes. */
+function frame(callId: number, field: number, bodySize: number): { b: Buffer; pos: number } {
+  const b = Buffer.allocUnsafe(uintField(callId) + lenField(bodySize, true));
+  let pos = putUint(b, 0, 1, callId);
+  b[pos++] = key(field, LEN);
+  pos = putVarint(b, pos, bodySize);
+  return { b, pos };
+}
 
-export const headFrame = (callId: number, status: number, headers: readonly Header[]): Uint8Array => frame(callId, 3, (w) => head(w, status, headers));
+export function helloFrame(edgeVersion: string): Uint8Array {
+  const len = Buffer.byteLength(edgeVersion, "utf8");
+  const { b, pos } = frame(0, 2, lenField(len));
+  putString(b, pos, 1, edgeVersion, len);
+  return b;
+}
 
-export const chunkFrame = (callId: number, data: Uint8Array): Uint8Array =>
-  frame(callId, 4, (w) => {
-    if (data.length > 0) w.tag(1, WireType.LengthDelimited).bytes(data);
-  });
+export function headFrame(callId: number, status: number, headers: readonly Header[]): Uint8Array {
+  const head = new HeadEncoding(status, headers);
+  const { b, pos } = frame(callId, 3, head.size);
+  head.write(b, pos);
+  return b;
+}
 
-export const endFrame = (callId: number): Uint8Array => frame(callId, 5, () => undefined);
+/** Writes bytes field `field` of `data` (nothing when empty). */
+function putBytes(b: Buffer, pos: number, field: number, data: Uint8Array): number {
+  if (data.length === 0) return pos;
+  b[pos++] = key(field, LEN);
+  pos = putVarint(b, pos, data.length);
+  b.set(data, pos);
+  return pos + data.length;
+}
 
-export const errorFrame = (callId: number, code: number, message: string): Uint8Array =>
-  frame(callId, 6, (w) => {
-    if (code !== 0) w.tag(1, WireType.Varint).uint32(code);
-    if (message !== "") w.tag(2, WireType.LengthDelimited).string(message);
-  });
+export function chunkFrame(callId: number, data: Uint8Array): Uint8Array {
+  const { b, pos } = frame(callId, 4, lenField(data.length));
+  putBytes(b, pos, 1, data);
+  return b;
+}
+
+export const endFrame = (callId: number): Uint8Array => frame(callId, 5, 0).b;
+
+export function errorFrame(callId: number, code: number, message: string): Uint8Array {
+  const len = Buffer.byteLength(message, "utf8");
+  const { b, pos } = frame(callId, 6, uintField(code) + lenField(len));
+  putString(b, putUint(b, pos, 1, code), 2, message, len);
+  return b;
+}
 
 /** MuxReply{head = 1, body = 2}: a whole answer in one frame. */
-export const replyFrame = (callId: number, status: number, headers: readonly Header[], body: Uint8Array): Uint8Array =>
-  frame(callId, 7, (w) => {
-    w.tag(1, WireType.LengthDelimited).fork();
-    head(w, status, headers);
-    w.join();
-    if (body.length > 0) w.tag(2, WireType.LengthDelimited).bytes(body);
-  });
+export function replyFrame(callId: number, status: number, headers: readonly Header[], body: Uint8Array): Uint8Array {
+  const head = new HeadEncoding(status, headers);
+  const { b, pos: at } = frame(callId, 7, lenField(head.size, true) + lenField(body.length));
+  b[at] = key(1, LEN);
+  const pos = head.write(b, putVarint(b, at + 1, head.size));
+  putBytes(b, pos, 2, body);
+  return b;
+}

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, normalisePath, REQUEST_HEADER_ALLOWLIST, splitPath } from "./policy.js";
+import { readFileSync } from "node:fs";
+import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, normalisePath, PolicyCache, REQUEST_HEADER_ALLOWLIST, splitPath } from "./policy.js";
 
 const opts = { methods: DEFAULT_ALLOWED_METHODS, targets: { prometheus: { url: "http://prom:9090", pathPrefixes: ["/api/v1/query"] } }, ownNamespace: "daalu-edge" };
 const kube = (path: string, method = "GET") => allowRequest({ target: "kubernetes", method, path }, opts);
@@ -132,4 +133,27 @@ test("normalisePath decodes once, collapses empty segments, folds case and trail
   assert.equal(normalisePath("/api/%2573"), undefined);
   assert.equal(normalisePath("/api/%"), undefined);
   assert.equal(normalisePath("/api/%2e%2e/x"), undefined);
+});
+
+test("PolicyCache decides every path as allowRequest does, whatever the query and whichever came first", () => {
+  // Every path this file decides, each with no query, clean queries, and queries splitPath refuses.
+  const paths = [...new Set([...readFileSync(new URL(import.meta.url), "utf8").matchAll(/"(\/[^"]*)"/g)].map((m) => m[1]!.replaceAll("\\\\", "\\")))];
+  assert.ok(paths.length > 50, `${paths.length} paths`);
+  const queries = ["", "?watch=1&resourceVersion=1", "?limit=500", "?", "?x=%2e%2e/secrets", "?a#b", "?a\\b", "?a\u0000b", "?a\nb"];
+  const cache = new PolicyCache(opts);
+  for (const round of [1, 2]) {
+    for (const target of ["kubernetes", "prometheus", "nope", "4:kubernetes"]) {
+      for (const method of ["GET", "POST", "delete", "GE", "TGET"]) {
+        for (const path of paths) {
+          for (const q of round === 1 ? queries : [...queries].reverse()) {
+            const req = { target, method, path: path + q };
+            assert.deepEqual(cache.decide(req), allowRequest(req, opts), `${target} ${method} ${req.path} (round ${round})`);
+          }
+        }
+      }
+    }
+  }
+  // A path past the longest kept is decided afresh, as is one on a full cache.
+  const long = { target: "kubernetes", method: "GET", path: `/api/v1/namespaces/${"x".repeat(600)}/secrets` };
+  assert.deepEqual(cache.decide(long), allowRequest(long, opts));
 });

@@ -199,3 +199,40 @@ export function filterHeaders(headers: Iterable<{ name: string; value: string }>
   }
   return out;
 }
+
+/** Characters splitPath refuses anywhere in the raw path, the query included. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const REFUSED_ANYWHERE = /[\u0000-\u001f\u007f#\\]/;
+const DECISIONS_KEPT = 1024;
+const LONGEST_KEPT_PATH = 512;
+
+/**
+ * allowRequest with its decisions kept per (target, method, path without the
+ * query): a pure function of those once the query passed splitPath's
+ * character check, which is the only part of allowRequest that reads the
+ * query (pinned by policy.test.ts). A query that fails it, and long paths,
+ * are decided afresh every time. At most DECISIONS_KEPT decisions are kept
+ * (all forgotten when full): kubectl's calls repeat a few paths with changing
+ * queries (limit, continue, resourceVersion), so the path rules run once per path.
+ */
+export class PolicyCache {
+  private readonly decisions = new Map<string, Decision>();
+
+  constructor(readonly opts: PolicyOptions) {}
+
+  decide(req: { target: string; method: string; path: string }): Decision {
+    const raw = req.path;
+    const q = raw.indexOf("?");
+    const path = q < 0 ? raw : raw.slice(0, q);
+    if (path.length > LONGEST_KEPT_PATH || (q >= 0 && REFUSED_ANYWHERE.test(raw.slice(q)))) return allowRequest(req, this.opts);
+    // Lengths first: no target or method, whatever its characters, makes another's key.
+    const key = `${req.target.length}:${req.method.length}:${req.target}${req.method}${path}`;
+    let d = this.decisions.get(key);
+    if (d === undefined) {
+      d = allowRequest({ target: req.target, method: req.method, path }, this.opts);
+      if (this.decisions.size >= DECISIONS_KEPT) this.decisions.clear();
+      this.decisions.set(key, d);
+    }
+    return d;
+  }
+}

@@ -5,8 +5,8 @@
  * can read the tunnel key), the response streamed back as a head frame and
  * body chunks. Reads of the edge's own Secrets (403) and writes (405: the hub
  * is read-only, access reviews aside) are answered here with a Kubernetes
- * Status and never reach the API server (policy.ts). The same handler runs
- * every call multiplexed on ProxyMux (mux-server.ts), given a stand-in call.
+ * Status and never reach the API server (policy.ts). A call on Proxy and one
+ * multiplexed on ProxyMux (mux-server.ts) run the same code (exchange.ts).
  *
  * - Backpressure: once call.write() returned false the response is paused
  *   (undici stops reading its socket) until 'drain', so gRPC flow control
@@ -24,9 +24,10 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, type Logger } from "@daalu/runtime";
+import { startCall, type CallSink, type ProxyContext } from "./exchange.js";
 import { registerProxyMux } from "./mux-server.js";
-import { Upstreams } from "./upstream.js";
-import { allowRequest, DEFAULT_ALLOWED_METHODS, filterHeaders, KUBERNETES_TARGET, REQUEST_HEADER_ALLOWLIST, type HttpTarget } from "./policy.js";
+import { Upstreams, type ResponseHeader } from "./upstream.js";
+import { DEFAULT_ALLOWED_METHODS, PolicyCache, type HttpTarget } from "./policy.js";
 
 /** How often a token file is re-read (projected ServiceAccount tokens rotate). */
 export const TOKEN_FILE_REFRESH_MS = 60_000;
@@ -81,119 +82,51 @@ function status(code: grpc.status, details: string): Partial<grpc.StatusObject> 
   return { code, details, metadata: new grpc.Metadata() };
 }
 
-/**
- * The grpc-js handler of Proxy. Use registerProxy() to add it to the edge's
- * server; this is exported for servers built differently (tests).
- */
-export function edgeProxyHandler(opts: EdgeProxyOptions): grpc.handleServerStreamingCall<edgev1.ProxyRequest, edgev1.ProxyResponse> {
-  const methods = (opts.methods ?? DEFAULT_ALLOWED_METHODS).map((m) => m.toUpperCase());
+/** A grpc-js Proxy call as a CallSink: each frame a ProxyResponse message. */
+class GrpcCallSink implements CallSink {
+  constructor(private readonly call: ProxyCall) {}
+
+  head(code: number, headers: readonly ResponseHeader[]): void {
+    this.call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "head", value: { status: code, headers: [...headers] } } }));
+  }
+
+  chunk(data: Uint8Array): boolean {
+    return this.call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }));
+  }
+
+  end(): void {
+    this.call.end();
+  }
+
+  fail(code: grpc.status, details: string): void {
+    if (this.call.cancelled) return;
+    this.call.emit("error", status(code, details));
+  }
+}
+
+/** What every call of one handler shares (exchange.ts): the policy, the token, the upstream pools. */
+export function proxyContext(opts: EdgeProxyOptions): ProxyContext {
   const targets = opts.targets ?? {};
-  const token = tokenSource(opts.apiServer);
   const kubeUrl = new URL(opts.apiServer.server);
-  const upstreams = new Upstreams({ origin: kubeUrl.origin, ...(opts.apiServer.ca ? { ca: opts.apiServer.ca } : {}), ...(opts.apiServer.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}) });
-  const targetUrls = new Map(Object.entries(targets).map(([name, t]) => [name, new URL(t.url)]));
-  const log = opts.logger.child({ component: "proxy" });
+  return {
+    policy: new PolicyCache({ methods: (opts.methods ?? DEFAULT_ALLOWED_METHODS).map((m) => m.toUpperCase()), targets, ownNamespace: opts.ownNamespace }),
+    token: tokenSource(opts.apiServer),
+    kubeUrl,
+    targetUrls: new Map(Object.entries(targets).map(([name, t]) => [name, new URL(t.url)])),
+    upstreams: new Upstreams({ origin: kubeUrl.origin, ...(opts.apiServer.ca ? { ca: opts.apiServer.ca } : {}), ...(opts.apiServer.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}) }),
+    log: opts.logger.child({ component: "proxy" }),
+  };
+}
 
+/** The grpc-js handler of Proxy: one call per gRPC stream, run by exchange.ts. */
+function edgeProxyHandler(ctx: ProxyContext): grpc.handleServerStreamingCall<edgev1.ProxyRequest, edgev1.ProxyResponse> {
   return (call: ProxyCall) => {
-    const req = call.request;
-    const decision = allowRequest({ target: req.target, method: req.method, path: req.path }, { methods, targets, ownNamespace: opts.ownNamespace });
-    if (!decision.ok && decision.status) {
-      // Answered as the API server answers a refusal: kubectl prints the message.
-      log.warn({ target: req.target, method: req.method, reason: decision.status.reason }, "refused a proxy call with a Kubernetes Status");
-      const body = Buffer.from(JSON.stringify(decision.status));
-      call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "head", value: { status: decision.status.code, headers: [{ name: "content-type", value: "application/json" }] } } }));
-      call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data: body } } }));
-      call.end();
-      return;
-    }
-    if (!decision.ok) {
-      log.info({ target: req.target, method: req.method, reason: decision.reason }, "refused a proxy call");
-      call.emit("error", status(grpc.status.PERMISSION_DENIED, decision.reason));
-      return;
-    }
-    const isKube = req.target === KUBERNETES_TARGET;
-    const base = isKube ? kubeUrl : targetUrls.get(req.target)!;
-    const headers: Record<string, string> = filterHeaders(req.headers, REQUEST_HEADER_ALLOWLIST);
-    if (isKube) {
-      let t: string | undefined;
-      try {
-        t = token();
-      } catch (err) {
-        log.error({ err }, "no token of the proxy ServiceAccount");
-        call.emit("error", status(grpc.status.UNAVAILABLE, `the edge has no token of its proxy ServiceAccount: ${err instanceof Error ? err.message : String(err)}`));
-        return;
-      }
-      if (t) headers["authorization"] = `Bearer ${t}`;
-    }
-
-    let aborted: Error | undefined;
-    let abortUpstream: (why: Error) => void = () => undefined;
-    let finished = false;
-    const timers: NodeJS.Timeout[] = [];
-    const abort = (why: string) => {
-      if (finished || aborted) return;
-      aborted = new Error(why);
-      abortUpstream(aborted);
-    };
-    call.on("cancelled", () => abort("cancelled by the hub"));
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : typeof deadline === "number" ? deadline : Infinity;
-    const budgets = [deadlineMs - Date.now(), req.timeoutMs > 0 ? req.timeoutMs : Infinity].filter(Number.isFinite);
-    if (budgets.length > 0) timers.push(setTimeout(() => abort("deadline exceeded"), Math.max(1, Math.min(...budgets))));
-    const done = () => {
-      finished = true;
-      for (const t of timers) clearTimeout(t);
-    };
-
-    const basePath = base.pathname.replace(/\/+$/, "");
-    const fail = (err: Error) => {
-      if (finished) return;
-      done();
-      if (call.cancelled) return;
-      const msg = aborted ? aborted.message : err.message;
-      const code = aborted ? (msg === "deadline exceeded" ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.UNAVAILABLE;
-      if (code === grpc.status.UNAVAILABLE) log.warn({ err: err.message, target: req.target }, "upstream request failed");
-      call.emit("error", status(code, code === grpc.status.UNAVAILABLE ? `the ${isKube ? "API server" : `target ${req.target}`} is unreachable from the edge: ${err.message}` : msg));
-    };
-    // Body pieces the parser delivers in one socket read leave as one message (`logs -f` gets
-    // one HTTP chunk per line); flushed after that read (a microtask) or at the end. Nothing more
-    // is read while gRPC (or the call's credit) pushes back: the socket stops reading.
-    let pending: Buffer[] = [];
-    let blocked = false;
-    const flush = () => {
-      if (blocked || pending.length === 0) return;
-      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      pending = [];
-      if (!call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "chunk", value: { data } } }))) {
-        blocked = true;
-        call.once("drain", () => {
-          blocked = false;
-          flush();
-          if (!blocked) upstream.resume();
-        });
-      }
-    };
-    const upstream = upstreams.request(
-      base.origin,
-      { method: req.method, path: basePath + req.path, headers, body: req.body },
-      {
-        head: (code, hs) => {
-          call.write(create(edgev1.ProxyResponseSchema, { frame: { case: "head", value: { status: code, headers: hs } } }));
-        },
-        data: (chunk) => {
-          if (pending.push(chunk) === 1) queueMicrotask(flush);
-          return !blocked;
-        },
-        end: () => {
-          blocked = false;
-          flush();
-          done();
-          call.end();
-        },
-        error: fail,
-      },
-    );
-    abortUpstream = (why) => upstream.abort(why);
+    const ex = startCall(ctx, call.request, new GrpcCallSink(call), deadlineMs);
+    if (!ex) return;
+    call.on("cancelled", () => ex.cancel());
+    call.on("drain", () => ex.drained());
   };
 }
 
@@ -213,9 +146,9 @@ export const PROXY_METHOD_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeS
 export function registerProxy(server: grpc.Server, opts: EdgeProxyOptions): void {
   const def = grpcDefinition(edgev1.EdgeService)[edgev1.EdgeService.method.proxy.localName]!;
   server.unregister(PROXY_METHOD_PATH);
-  const handler = edgeProxyHandler(opts);
-  const ok = server.register(PROXY_METHOD_PATH, handler as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "serverStream");
+  const ctx = proxyContext(opts);
+  const ok = server.register(PROXY_METHOD_PATH, edgeProxyHandler(ctx) as grpc.UntypedHandleCall, def.responseSerialize as grpc.serialize<unknown>, def.requestDeserialize as grpc.deserialize<unknown>, "serverStream");
   if (!ok) throw new Error(`registerProxy: could not register ${PROXY_METHOD_PATH}`);
-  // The same handler (one pool of upstream connections) serves the calls multiplexed on ProxyMux.
-  if (opts.mux !== false) registerProxyMux(server, handler, opts.logger);
+  // The same context (one pool of upstream connections) serves the calls multiplexed on ProxyMux.
+  if (opts.mux !== false) registerProxyMux(server, ctx, opts.logger);
 }

@@ -70,7 +70,10 @@ function responseHeaders(raw: Buffer[]): ResponseHeader[] {
   return out;
 }
 
-/** One dispatch of a request, with its legacy-API handler (the API undici's core calls natively: no wrapping per call). */
+/**
+ * One request upstream and its legacy-API dispatch handler (the API undici's core calls natively: no wrapping per
+ * call), which is also the caller's handle. A retry dispatches the same object again.
+ */
 class Exchange implements Dispatcher.DispatchHandler, UpstreamCall {
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
@@ -79,9 +82,15 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamCall {
   private done = false;
 
   constructor(
+    private readonly pool: Pool,
+    private readonly opts: Dispatcher.DispatchOptions,
     private readonly sink: UpstreamSink,
-    private readonly retry: (() => void) | undefined,
+    private mayRetry: boolean,
   ) {}
+
+  send(): void {
+    this.pool.dispatch(this.opts, this);
+  }
 
   abort(reason: Error): void {
     if (this.done || this.reason) return;
@@ -117,9 +126,13 @@ class Exchange implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onError(err: Error): void {
     if (this.done) return;
-    this.done = true;
     const code = (err as NodeJS.ErrnoException).code;
-    if (!this.started && !this.reason && this.retry && code !== undefined && RETRY_CODES.has(code)) return this.retry();
+    if (!this.started && !this.reason && this.mayRetry && code !== undefined && RETRY_CODES.has(code)) {
+      this.mayRetry = false;
+      this.abortFn = undefined;
+      return this.send();
+    }
+    this.done = true;
     this.sink.error(this.reason ?? err);
   }
 }
@@ -140,20 +153,14 @@ export class Upstreams {
     return p;
   }
 
-  /** Sends `req` to `origin` (the API server when it is the kube origin); the answer goes to `sink`. */
+  /** Sends `req` to `origin` (the API server when it is the kube origin); the answer goes to `sink`. GET and HEAD may be sent twice (above). */
   request(origin: string, req: UpstreamRequest, sink: UpstreamSink): UpstreamCall {
-    const pool = this.pool(origin, origin === this.kube.origin);
     const method = req.method.toUpperCase() as Dispatcher.HttpMethod;
-    const opts: Dispatcher.DispatchOptions = { method, path: req.path, headers: req.headers, ...(req.body && req.body.length > 0 ? { body: Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength) } : {}) };
-    const idempotent = method === "GET" || method === "HEAD";
-    // The call's handle forwards to the current exchange (a retry replaces it).
-    let current: Exchange;
-    const send = (mayRetry: boolean) => {
-      current = new Exchange(sink, mayRetry && idempotent ? () => send(false) : undefined);
-      pool.dispatch(opts, current);
-    };
-    send(true);
-    return { abort: (reason) => current.abort(reason), resume: () => current.resume() };
+    const opts: Dispatcher.DispatchOptions = { method, path: req.path, headers: req.headers };
+    if (req.body && req.body.length > 0) opts.body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+    const ex = new Exchange(this.pool(origin, origin === this.kube.origin), opts, sink, method === "GET" || method === "HEAD");
+    ex.send();
+    return ex;
   }
 
   async close(): Promise<void> {
