@@ -156,7 +156,8 @@ async function main(): Promise<number> {
       return 3;
     }
   }
-  if (!TSX) buildOnce();
+  // BENCH_BUILD=0: run the dist/ already built (several runs of one tree in a row).
+  if (!TSX && process.env["BENCH_BUILD"] !== "0") buildOnce();
   log(`proxy bench: n=${N} warmup=${WARMUP} concurrency=${CONCURRENCY} c1-n=${N_C1} path=GET ${PATH} (Table, as kubectl get pods); starting the ${LOOPBACK ? "loopback" : "WireGuard"} topology, ${TSX ? "services through tsx" : "services compiled"}…`);
   const world = await startProxyWorld({ wireguard: !LOOPBACK, concurrency: CONCURRENCY, compiled: !TSX });
   try {
