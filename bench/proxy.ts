@@ -3,7 +3,7 @@
  * gateway -> NATS -> tunnel-proxy -> WireGuard -> edge -> API server, versus
  * the same call straight to the API server, in one run, at fixed concurrency.
  *
- *   npm run bench -- proxy [--n 5000] [--warmup 500] [--concurrency 64] [--c1-n 1000] [--idle-seconds 3] [--max-seconds 300] [--loopback]
+ *   npm run bench -- proxy [--n 5000] [--warmup 500] [--concurrency 64] [--c1-n 1000] [--idle-seconds 3] [--max-seconds 300] [--loopback] [--tsx]
  *
  * Every service is its own process, as in production (bench/lib/proxy-world.ts
  * builds the topology and prints it): by default the hub and the edge are
@@ -13,6 +13,12 @@
  * WireGuard itself costs. The load generator is this process: the direct and
  * the tunnel calls use the same client code, TLS, headers (kubectl's Table
  * Accept) and number of keep-alive connections.
+ *
+ * The hub's services and the edge run compiled, as the images run them
+ * (scripts/build.sh, run once at the start; `node --conditions=daalu-dist
+ * --enable-source-maps <workspace>/dist/main.js`); `--tsx` (or BENCH_TSX=1)
+ * runs them from source through tsx instead, as the tests do (no build; tsx's
+ * loader and wrappers cost CPU per call that production does not pay).
  *
  * Two loads in one run: `--n` calls at `--concurrency` callers (what a hub
  * node costs under load), then `--c1-n` calls at one caller (what a person
@@ -44,6 +50,7 @@ import type { Pool } from "undici";
 import { e2eSkipReason } from "../e2e/netns.js";
 import { log, numArg, pct, r2, r3, runMain } from "./lib/bench-cli.js";
 import { diff, sample, type Sample, type Watched } from "./lib/cpu.js";
+import { buildOnce } from "./lib/build.js";
 import { startProxyWorld } from "./lib/proxy-world.js";
 
 const N = numArg("n", 5000);
@@ -53,6 +60,7 @@ const N_C1 = numArg("c1-n", 1000);
 const IDLE_S = numArg("idle-seconds", 3);
 const MAX_SECONDS = numArg("max-seconds", 300);
 const LOOPBACK = process.argv.includes("--loopback");
+const TSX = process.argv.includes("--tsx") || process.env["BENCH_TSX"] === "1";
 const deadline = Date.now() + MAX_SECONDS * 1000;
 const PATH = "/api/v1/namespaces/shop/pods";
 const ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
@@ -148,8 +156,10 @@ async function main(): Promise<number> {
       return 3;
     }
   }
-  log(`proxy bench: n=${N} warmup=${WARMUP} concurrency=${CONCURRENCY} c1-n=${N_C1} path=GET ${PATH} (Table, as kubectl get pods); starting the ${LOOPBACK ? "loopback" : "WireGuard"} topology…`);
-  const world = await startProxyWorld({ wireguard: !LOOPBACK, concurrency: CONCURRENCY });
+  // BENCH_BUILD=0: run the dist/ already built (several runs of one tree in a row).
+  if (!TSX && process.env["BENCH_BUILD"] !== "0") buildOnce();
+  log(`proxy bench: n=${N} warmup=${WARMUP} concurrency=${CONCURRENCY} c1-n=${N_C1} path=GET ${PATH} (Table, as kubectl get pods); starting the ${LOOPBACK ? "loopback" : "WireGuard"} topology, ${TSX ? "services through tsx" : "services compiled"}…`);
+  const world = await startProxyWorld({ wireguard: !LOOPBACK, concurrency: CONCURRENCY, compiled: !TSX });
   try {
     for (const l of world.topology) log(l);
     const get = (p: Pool, path: string, token: string) => async () => {
@@ -181,7 +191,9 @@ async function main(): Promise<number> {
     const s0 = sample(await watched());
     const d = await load(N, callDirect);
     const s1 = sample(await watched());
+    const monoT0 = process.hrtime.bigint() / 1000n;
     const t = await load(N, callTunnel);
+    if (process.env["DAALU_CPU_PROF_DIR"]) log(`profile window of the ${CONCURRENCY}-caller tunnel phase (monotonic µs): ${monoT0} ${process.hrtime.bigint() / 1000n}`);
     const s2 = sample(await watched());
     const dp50 = pct(d.ms, 50), dp99 = pct(d.ms, 99), tp50 = pct(t.ms, 50), tp99 = pct(t.ms, 99);
     report("direct", d, CONCURRENCY);
@@ -226,6 +238,7 @@ async function main(): Promise<number> {
     const result = {
       bench: "proxy",
       mode: world.mode,
+      build: TSX ? "tsx" : "compiled",
       concurrency: CONCURRENCY,
       n: N,
       direct_p50_ms: r2(dp50),

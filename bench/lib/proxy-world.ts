@@ -18,16 +18,22 @@
  * WireGuard: the edge is its gRPC server alone (bench/lib/edge-proxy.ts) on
  * 127.0.0.1, which the tunnel-proxy reaches through
  * TUNNEL_PROXY_EDGE_ADDR_OVERRIDE.
+ *
+ * `compiled`: the hub's services and the edge run as the images run them
+ * (scripts/build.sh's dist/, `node --conditions=daalu-dist
+ * --enable-source-maps`), not through tsx; the caller builds first
+ * (buildOnce). The kube-double and the bench's helpers stay on tsx.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { TLSSocket } from "node:tls";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
 import { HUB_SERVICES, startStack, type StackOptions } from "@daalu/stack";
 import { setup, type ServiceProcess } from "@daalu/testing";
 import { EDGE_MAIN, startEdgeRun, WG_PORT } from "../../e2e/edge-host.js";
-import { freePort } from "@daalu/runtime";
+import { COMPILED_NODE_FLAGS, freePort, spawnProcess } from "@daalu/runtime";
 import { HUB_UNDERLAY_IP, Netns } from "../../e2e/netns.js";
 import { findPids, type Watched } from "./cpu.js";
 import { gatewayTls } from "./gateway-tls.js";
@@ -36,6 +42,8 @@ import { cleanUpOnExit, connector, nsPlace, readyFields, rootPlace, tlsDial, typ
 const TENANT = "bench";
 const SECRET = "daalu-edge-tunnel";
 const START_TIMEOUT_MS = 60_000;
+/** The edge as its image runs it (scripts/build.sh). */
+const EDGE_DIST_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../edge/dist/main.js");
 
 export interface ProxyWorld {
   mode: "wireguard" | "loopback";
@@ -89,7 +97,7 @@ async function listening(place: Place, port: number, what: string): Promise<void
  * (kube-api.ts BENCH_KUBE_SESSIONS: exec and port-forward allowed to the
  * edge's proxy account, a blob server behind default/nginx port 80).
  */
-export async function startProxyWorld(opts: { wireguard: boolean; concurrency: number; sessions?: boolean }): Promise<ProxyWorld> {
+export async function startProxyWorld(opts: { wireguard: boolean; concurrency: number; sessions?: boolean; compiled?: boolean }): Promise<ProxyWorld> {
   const stops: Array<() => Promise<unknown> | unknown> = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await Promise.resolve().then(s).catch(() => undefined);
@@ -154,7 +162,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     // The hub's services, in the hub's place (its namespace with WireGuard).
     const hubStack = (o: Pick<StackOptions, "services" | "serviceEnv" | "hubKeyDir" | "hubEndpoint" | "wireguard" | "gateway" | "tenant">) =>
       within(
-        startStack({ databaseUrl: env.databaseUrl, natsUrl, prefix: env.prefix, env: base, ...(net ? { netns: Object.fromEntries(HUB_SERVICES.map((h) => [h, net!.hub])) } : {}), readyTimeoutMs: START_TIMEOUT_MS, ...o }),
+        startStack({ databaseUrl: env.databaseUrl, natsUrl, prefix: env.prefix, env: base, compiled: opts.compiled ?? false, ...(net ? { netns: Object.fromEntries(HUB_SERVICES.map((h) => [h, net!.hub])) } : {}), readyTimeoutMs: START_TIMEOUT_MS, ...o }),
         `${o.services?.join(", ")}`,
         logs,
       ).then((st) => {
@@ -201,7 +209,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     const tpEnv: Record<string, string> = {};
     if (net && edgeIface) {
       // The Job: redeems the invite over the underlay, writes the tunnel Secret.
-      const boot = edge.run(process.execPath, ["--import", "tsx", EDGE_MAIN, "bootstrap"], {
+      const boot = edge.run(process.execPath, [...(opts.compiled ? [...COMPILED_NODE_FLAGS, EDGE_DIST_MAIN] : ["--import", "tsx", EDGE_MAIN]), "bootstrap"], {
         EDGE_KUBECONFIG: path.join(dir, "kube-bootstrap.yaml"),
         EDGE_NAMESPACE: "daalu-edge",
         EDGE_SECRET_NAME: SECRET,
@@ -212,14 +220,19 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       });
       const code = await within(new Promise<number | null>((r) => boot.once("exit", r)), "edge bootstrap", logs);
       if (code !== 0) throw new Error(`edge bootstrap exited ${code}`);
-      const agent = startEdgeRun(net.edges[0]!, {
+      const edgeEnv = {
         EDGE_KUBECONFIG: path.join(dir, "kube-edge.yaml"),
         EDGE_NAMESPACE: "daalu-edge",
         EDGE_SECRET_NAME: SECRET,
         EDGE_WG_INTERFACE: edgeIface,
         EDGE_WG_BACKEND: "wireguard-go",
         EDGE_PROBE_ADDR: "127.0.0.1:8081",
-      });
+      };
+      const host = net.edges[0]!;
+      // startEdgeRun as it is, but with the compiled entry (spawnProcess gives it COMPILED_NODE_FLAGS).
+      const agent = opts.compiled
+        ? spawnProcess({ name: `edge run (${host.ns})`, entry: EDGE_DIST_MAIN, args: ["run"], netns: host.ns, track: (c) => host.track(c), env: { LOG_LEVEL: "info", ...edgeEnv } })
+        : startEdgeRun(host, edgeEnv);
       named.push({ label: "edge run", where: edge.where, p: agent });
       stops.push(() => agent.stop());
       await within(agent.ready, "edge run", logs);
@@ -232,7 +245,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         await new Promise((r) => setTimeout(r, 100));
       }
       topology.push(
-        "topology: WIREGUARD (wireguard-go on both ends, no kernel module), every service its own process",
+        `topology: WIREGUARD (wireguard-go on both ends, no kernel module), every service its own process, the hub's and the edge ${opts.compiled ? "compiled (dist/, as the images run them)" : "through tsx"}`,
         `  ${hub.where} (underlay ${HUB_UNDERLAY_IP}): gateway (https :${gwPort}), nats-server of this run (JetStream), tunnel-proxy, audit, peering + hub WireGuard node (${hubIface}, udp ${WG_PORT}), invite (idle)`,
         `  ${edge.where} (underlay ${net.edges[0]!.addr}): edge run (${edgeIface}, tunnel ${row.tunnelIp}, gRPC :7443 on the tunnel address), kube-double API server (https 127.0.0.1:${kubePort})`,
         `  tunnel call: load generator -TLS-> gateway -> NATS -> tunnel-proxy -gRPC-> ${row.tunnelIp}:7443 over WireGuard (veth/bridge) -> edge -TLS-> API server`,
@@ -244,7 +257,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       const edgeProc = svc(edge, "edge gRPC server (no WireGuard)", "bench/lib/edge-proxy.ts", { BENCH_API_SERVER: `https://127.0.0.1:${kubePort}`, BENCH_API_CA_FILE: path.join(dir, "kube-ca.pem"), BENCH_API_TOKEN: "edge-proxy-token" });
       const edgePort = Number((await within(readyFields(edgeProc), "edge gRPC server", logs))["port"]);
       topology.push(
-        "topology: LOOPBACK, no WireGuard, every service its own process in the bench's namespace",
+        `topology: LOOPBACK, no WireGuard, every service its own process in the bench's namespace, the hub's ${opts.compiled ? "compiled (dist/), the edge's gRPC server through tsx" : "through tsx"}`,
         `  gateway (https :${gwPort}), nats-server of this run (JetStream :${natsPort}), tunnel-proxy, audit, peering (no WireGuard node), invite (idle)`,
         `  edge: its gRPC server alone (startStatusServer + Proxy, bench/lib/edge-proxy.ts) on 127.0.0.1:${edgePort}, reached via TUNNEL_PROXY_EDGE_ADDR_OVERRIDE; kube-double API server (https 127.0.0.1:${kubePort})`,
         "  tunnel call: load generator -TLS-> gateway -> NATS -> tunnel-proxy -gRPC (loopback)-> edge -TLS-> API server",

@@ -5,6 +5,7 @@ export * from "./logger.js";
 export * from "./context.js";
 export * from "./tracing.js";
 export * from "./nats.js";
+export * from "./nats-coalesce.js";
 export * from "./nats-server.js";
 export * from "./nats-client.js";
 export * from "./inbox-mux.js";

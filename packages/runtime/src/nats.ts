@@ -8,6 +8,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { trackNats } from "./metrics.js";
+import { coalesceNatsWrites } from "./nats-coalesce.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
@@ -20,9 +21,11 @@ export const DEFAULT_RPC_TIMEOUT_MS = 5_000;
  * TimeoutError for every request and subscription timer, whether or not it
  * fails — a fixed cost on every call of every hop. Errors keep their class and
  * `cause` (natsClient maps them by class), only the caller's stack is lost.
+ * Writes are coalesced to one per event-loop turn (nats-coalesce.ts).
  */
 export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
   const nc = await connect({ servers: url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
+  if (!coalesceNatsWrites(nc)) logger.warn("nats.js internals are not the expected ones: each publish is written on its own");
   const tracked = trackNats(nc, name);
   void (async () => {
     for await (const s of nc.status()) {
