@@ -97,3 +97,11 @@ test("a full buffer is written without waiting for the turn to end", async (t) =
   await Promise.resolve();
   assert.equal(writes(), 1);
 });
+
+test("a connection whose nats.js internals are not the expected shape is left as it is", () => {
+  const flushPending = () => undefined;
+  const odd = { protocol: { flushPending, flush: () => undefined, close: async () => undefined, pendingLimit: 1024 } }; // no outbound buffer
+  assert.equal(coalesceNatsWrites(odd as unknown as NatsConnection), false);
+  assert.equal(odd.protocol.flushPending, flushPending, "nothing was wrapped");
+  assert.equal(coalesceNatsWrites({} as NatsConnection), false);
+});
