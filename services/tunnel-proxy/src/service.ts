@@ -19,6 +19,7 @@ import { aliveSubject } from "./no-responder.js";
 import { ClusterNotConnectedError, EdgeUnavailableError, TunnelNotConnectedError } from "./errors.js";
 import { tunnelRefusal } from "./domain/tunnel-state.js";
 import { meteredAudit, trackInflight } from "./adapters/metrics.js";
+import { settledWithin } from "./settled.js";
 
 export interface RunningTunnelProxy extends Running {
   nc: NatsConnection;
@@ -109,7 +110,7 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     res.add("proxy-subscription", async () => {
       await sub?.drain().catch(() => undefined);
       // Open streams end when their callers hang up or the drain timeout passes.
-      await settled(inflight, config.drainTimeoutMs);
+      await settledWithin(inflight, config.drainTimeoutMs);
     });
 
     // Sessions (exec, attach, port-forward): closed before the proxy subscription's drain, so they end with a reason.
@@ -128,7 +129,7 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
     let routing: HomeRouting | undefined;
     if (config.nodeId) {
       const handlers = { Proxy: onProxy, Session: sessions.handler, [EDGE_STATUS_METHOD]: edgeStatusHandler(localEdgeStatus, logger.child({ component: "edge-status" })) };
-      routing = new HomeRouting({ nc, prefix, queue: SERVICE_NAME, nodeId: config.nodeId, peering, handlers, settle: (ms) => settled(inflight, ms), logger: logger.child({ component: "home-routing" }) });
+      routing = new HomeRouting({ nc, prefix, queue: SERVICE_NAME, nodeId: config.nodeId, peering, handlers, settle: (ms) => settledWithin(inflight, ms), logger: logger.child({ component: "home-routing" }) });
       const r = routing;
       // Closed first: no new call is taken, then sessions end and in-flight calls finish (closers above).
       res.add("home-routing", () => r.drain());
@@ -156,13 +157,6 @@ export function start(config: TunnelProxyConfig, logger: Logger): Promise<Runnin
       },
     };
   });
-}
-
-/** Resolves when every call in `inflight` now has finished, or after `maxMs` (open streams may last for ever). */
-function settled(inflight: ReadonlySet<Promise<void>>, maxMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<void>((r) => (timer = setTimeout(r, maxMs)));
-  return Promise.race([Promise.allSettled([...inflight]).then(() => undefined), bound]).finally(() => clearTimeout(timer));
 }
 
 /** The tunnel-proxy for runService (main.ts) and in-process stacks. */

@@ -7,6 +7,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { peeringv1 } from "@daalu/proto";
 import type { Logger } from "@daalu/runtime";
 import type { Msg } from "@nats-io/transport-node";
+import { settledWithin } from "../../settled.js";
 
 export interface ReleaseRef {
   tenantId: string;
@@ -49,12 +50,8 @@ export class ClusterCalls {
   }
 
   /** Resolves when the cluster's calls in flight now have finished, or after `maxMs`. */
-  async settled(key: string, maxMs: number): Promise<void> {
-    const calls = [...(this.byKey.get(key)?.calls ?? [])];
-    if (calls.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((r) => (timer = setTimeout(r, maxMs)));
-    await Promise.race([Promise.allSettled(calls), bound]).finally(() => clearTimeout(timer));
+  settled(key: string, maxMs: number): Promise<void> {
+    return settledWithin(this.byKey.get(key)?.calls ?? [], maxMs);
   }
 }
 
