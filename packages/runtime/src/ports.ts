@@ -19,10 +19,10 @@ export async function freePort(): Promise<number> {
     for (let i = 0; i < 50; i++) {
       const port = lo + Math.floor(Math.random() * (hi - lo + 1));
       if (handedOut.has(port)) continue;
-      if (await bindable(port)) return remember(port);
+      if ((await listenOnce(port).catch(() => undefined)) === port) return remember(port);
     }
   }
-  return remember(await ephemeral());
+  return remember(await listenOnce(0));
 }
 
 const handedOut = new Set<number>();
@@ -44,24 +44,16 @@ export function candidateRange(rangeFile = "/proc/sys/net/ipv4/ip_local_port_ran
   return [10_000, start - 1];
 }
 
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.unref();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-function ephemeral(): Promise<number> {
+/** Listens on `port` (0: any) on 127.0.0.1 and closes again; resolves with the port it got, rejects with the listen error. */
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
     s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
+    s.listen(port, "127.0.0.1", () => {
       const addr = s.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(port));
+      const got = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(got));
     });
   });
 }
