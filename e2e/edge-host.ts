@@ -10,7 +10,7 @@ import type { TunnelConfig } from "@daalu/edge";
 import { WG_PORT } from "@daalu/netns";
 import { ROOT, type Netns, type NsHost } from "./netns.js";
 
-export { EDGE_MAIN, startEdgeRun, WG_PORT } from "@daalu/netns";
+export { EDGE_DIST_MAIN, EDGE_MAIN, startEdgeRun, WG_PORT } from "@daalu/netns";
 
 /** A hub-side WireGuard interface in the hub namespace, configured by hand. */
 export async function startPlainHubPeer(net: Netns, privateKey: string, hubTunnelIp: string): Promise<{ iface: string; addPeer(publicKey: string, tunnelIp: string): Promise<void>; handshakeAgeS(publicKey: string): Promise<number | undefined> }> {

@@ -28,12 +28,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { TLSSocket } from "node:tls";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
 import { HUB_SERVICES, startStack, type StackOptions } from "@daalu/stack";
 import { setup, type ServiceProcess } from "@daalu/testing";
-import { EDGE_MAIN, startEdgeRun, WG_PORT } from "../../e2e/edge-host.js";
-import { COMPILED_NODE_FLAGS, freePort, spawnProcess } from "@daalu/runtime";
+import { EDGE_DIST_MAIN, EDGE_MAIN, startEdgeRun, WG_PORT } from "../../e2e/edge-host.js";
+import { COMPILED_NODE_FLAGS, freePort } from "@daalu/runtime";
 import { HUB_UNDERLAY_IP, Netns } from "../../e2e/netns.js";
 import { findPids, type Watched } from "./cpu.js";
 import { gatewayTls } from "./gateway-tls.js";
@@ -42,8 +41,6 @@ import { cleanUpOnExit, connector, nsPlace, readyFields, rootPlace, tlsDial, typ
 const TENANT = "bench";
 const SECRET = "daalu-edge-tunnel";
 const START_TIMEOUT_MS = 60_000;
-/** The edge as its image runs it (scripts/build.sh). */
-const EDGE_DIST_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../edge/dist/main.js");
 
 export interface ProxyWorld {
   mode: "wireguard" | "loopback";
@@ -228,11 +225,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         EDGE_WG_BACKEND: "wireguard-go",
         EDGE_PROBE_ADDR: "127.0.0.1:8081",
       };
-      const host = net.edges[0]!;
-      // startEdgeRun as it is, but with the compiled entry (spawnProcess gives it COMPILED_NODE_FLAGS).
-      const agent = opts.compiled
-        ? spawnProcess({ name: `edge run (${host.ns})`, entry: EDGE_DIST_MAIN, args: ["run"], netns: host.ns, track: (c) => host.track(c), env: { LOG_LEVEL: "info", ...edgeEnv } })
-        : startEdgeRun(host, edgeEnv);
+      const agent = startEdgeRun(net.edges[0]!, edgeEnv, { compiled: opts.compiled ?? false });
       named.push({ label: "edge run", where: edge.where, p: agent });
       stops.push(() => agent.stop());
       await within(agent.ready, "edge run", logs);

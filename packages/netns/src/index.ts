@@ -4,4 +4,4 @@
  * tests, the benches and `./daalu.sh demo` build their hub and edge hosts from.
  */
 export { HUB_UNDERLAY_IP, hubUnderlayIp, Netns, NsHost, ROOT, netnsUnavailableReason } from "./netns.js";
-export { EDGE_MAIN, startEdgeRun, WG_PORT } from "./edge.js";
+export { EDGE_DIST_MAIN, EDGE_MAIN, startEdgeRun, WG_PORT } from "./edge.js";
