@@ -23,3 +23,4 @@ export * from "./failpoint.js";
 export type * from "./rpc-types.js";
 export { TtlCache } from "./ttl-cache.js";
 export * from "./pure.js";
+export * from "./jetstream-publish.js";

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { auditv1 } from "@daalu/proto";
-import { auditSubject, grpcClient, natsClient, type CallOptions, type MethodsOf, type NatsConnection, type ServiceClient } from "@daalu/runtime";
+import { auditSubject, grpcClient, natsClient, publishForAck, type CallOptions, type MethodsOf, type NatsConnection, type ServiceClient } from "@daalu/runtime";
 import { ensureAuditStream, HEADER_AUDIT_BATCH } from "./adapters/nats/stream.js";
 import { toCallRow } from "./domain/record.js";
 import { AuditUnavailableError, InvalidCallRecordError } from "./errors.js";
@@ -81,7 +81,6 @@ export async function createAuditPublisher(nc: NatsConnection, opts: AuditPublis
       throw new AuditUnavailableError(err);
     }
   }
-  const js: JetStreamClient = jetstream(nc);
   const attemptTimeout = opts.attemptTimeoutMs ?? DEFAULT_PUBLISH_ATTEMPT_TIMEOUT_MS;
   const defaultDeadline = opts.deadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS;
   const maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_PUBLISH_MAX_BATCH);
@@ -109,7 +108,8 @@ export async function createAuditPublisher(nc: NatsConnection, opts: AuditPublis
       const left = end - Date.now();
       if (left <= 0) throw new AuditUnavailableError(last);
       try {
-        const ack = await js.publish(subject, bytes, { msgID, timeout: Math.max(50, Math.min(attemptTimeout, left)), ...(headers ? { headers } : {}) });
+        // The PubAck comes back on the connection's shared inbox (runtime's publishForAck), not through js.publish.
+        const ack = await publishForAck(nc, subject, bytes, { msgID, timeoutMs: Math.max(50, Math.min(attemptTimeout, left)), ...(headers ? { headers } : {}) });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         last = err;
