@@ -44,68 +44,18 @@
  * here.
  */
 import { cpus, loadavg } from "node:os";
-import { performance } from "node:perf_hooks";
 import pg from "pg";
-import type { Pool } from "undici";
 import { e2eSkipReason } from "../e2e/netns.js";
-import { log, numArg, pct, r2, r3, runMain } from "./lib/bench-cli.js";
-import { diff, sample, type Sample, type Watched } from "./lib/cpu.js";
+import { log, pct, r2, r3, runMain } from "./lib/bench-cli.js";
+import { diff, sample, type Sample } from "./lib/cpu.js";
 import { buildOnce } from "./lib/build.js";
+import { EDGE, failed, HUB, kubectlGet, load as loadFor, namedWatch, PATH, proxyArgs, reportPhase as report, settledCount, sumOf, type Phase } from "./lib/proxy-load.js";
 import { startProxyWorld } from "./lib/proxy-world.js";
 
-const N = numArg("n", 5000);
-const WARMUP = numArg("warmup", 500);
-const CONCURRENCY = numArg("concurrency", 64);
-const N_C1 = numArg("c1-n", 1000);
-const IDLE_S = numArg("idle-seconds", 3);
-const MAX_SECONDS = numArg("max-seconds", 300);
-const LOOPBACK = process.argv.includes("--loopback");
+const { n: N, warmup: WARMUP, concurrency: CONCURRENCY, nC1: N_C1, idleSeconds: IDLE_S, loopback: LOOPBACK, deadline } = proxyArgs(300);
 const TSX = process.argv.includes("--tsx") || process.env["BENCH_TSX"] === "1";
-const deadline = Date.now() + MAX_SECONDS * 1000;
-const PATH = "/api/v1/namespaces/shop/pods";
-const ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-/** CPU-table labels summed into hub_cpu_ms_per_call (what a hub node spends per call, WireGuard aside). */
-const HUB = ["gateway", "nats-server", "tunnel-proxy", "audit", "postgres backends (audit)"];
-/** … and into edge_cpu_ms_per_call (what the customer's cluster spends, WireGuard and the API server aside). */
-const EDGE = ["edge run", "edge gRPC server (no WireGuard)"];
-const PG_LABEL = "postgres backends (this db)";
 
-interface Phase {
-  ms: number[];
-  failures: number;
-  /** "HTTP 503" or the client error, with counts. */
-  why: Map<string, number>;
-  seconds: number;
-}
-
-async function load(count: number, call: () => Promise<number>, callers = CONCURRENCY): Promise<Phase> {
-  const ms: number[] = [];
-  const why = new Map<string, number>();
-  let failures = 0;
-  let next = 0;
-  const t0 = performance.now();
-  const worker = async () => {
-    while (next++ < count) {
-      if (Date.now() > deadline) throw new Error(`bench exceeded --max-seconds ${MAX_SECONDS}`);
-      const t = performance.now();
-      const outcome = await call().then(
-        (status) => (status === 200 ? undefined : `HTTP ${status}`),
-        (err: Error) => err.message,
-      );
-      ms.push(performance.now() - t);
-      if (outcome) {
-        failures++;
-        why.set(outcome, (why.get(outcome) ?? 0) + 1);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: callers }, worker));
-  return { ms: ms.sort((a, b) => a - b), failures, why, seconds: (performance.now() - t0) / 1000 };
-}
-
-const failed = (p: Phase) => (p.failures ? ` (${[...p.why].map(([k, n]) => `${n}× ${k}`).join(", ")})` : "");
-
-const sumOf = (rows: { label: string; seconds: number }[], labels: string[]) => rows.filter((r) => labels.includes(r.label)).reduce((a, r) => a + r.seconds, 0);
+const load = (count: number, call: () => Promise<number>, callers = CONCURRENCY): Promise<Phase> => loadFor(count, call, callers, deadline);
 
 /**
  * The CPU table: per process, seconds in the direct and the tunnel phase at
@@ -162,27 +112,12 @@ async function main(): Promise<number> {
   const world = await startProxyWorld({ wireguard: !LOOPBACK, concurrency: CONCURRENCY, compiled: !TSX });
   try {
     for (const l of world.topology) log(l);
-    const get = (p: Pool, path: string, token: string) => async () => {
-      const r = await p.request({ method: "GET", path, headers: { authorization: `Bearer ${token}`, accept: ACCEPT, "user-agent": "kubectl/v1.32.4 (bench)" } });
-      const body = Buffer.from(await r.body.arrayBuffer());
-      // A failure's reason (problem+json or a Status object) says which hop refused.
-      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}: ${body.subarray(0, 400).toString()}`);
-      return r.statusCode;
-    };
-    const callDirect = get(world.apiServer, PATH, "edge-proxy-token");
-    const callTunnel = get(world.gateway, `/k8s/clusters/${world.clusterId}${PATH}`, world.viewerToken);
+    const callDirect = kubectlGet(world.apiServer, PATH, "edge-proxy-token");
+    const callTunnel = kubectlGet(world.gateway, `/k8s/clusters/${world.clusterId}${PATH}`, world.viewerToken);
 
-    // Names each PostgreSQL backend of this run's database by the service whose pool opened it (application_name).
     const db = new pg.Client({ connectionString: world.databaseUrl });
     await db.connect();
-    const watched = async (): Promise<Watched[]> => {
-      const apps = new Map<number, string>();
-      const q = await db.query("select pid, coalesce(nullif(application_name, ''), backend_type) as name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()");
-      for (const r of q.rows as Array<{ pid: number; name: string }>) apps.set(r.pid, r.name);
-      return world.watched().map((x) => (x.label === PG_LABEL ? { ...x, label: `postgres backends (${apps.get(x.pid) ?? "other"})` } : x));
-    };
-    const report = (what: string, p: Phase, callers: number) =>
-      log(`${what} at ${callers} caller${callers === 1 ? "" : "s"}: p50 ${r2(pct(p.ms, 50))} ms  p99 ${r2(pct(p.ms, 99))} ms  ${Math.round(p.ms.length / p.seconds)} calls/s  failures ${p.failures}${failed(p)}`);
+    const watched = namedWatch(world, db);
 
     await load(WARMUP, callDirect);
     const w = await load(WARMUP, callTunnel);
@@ -223,13 +158,7 @@ async function main(): Promise<number> {
     const cpu = cpuReport(s0, s1, s2, c1 ? { a: c1.a, b: c1.b, n: N_C1 } : undefined, idle);
 
     const expected = WARMUP + N + N_C1;
-    let rows = 0;
-    const until = Date.now() + 30_000;
-    for (;;) {
-      rows = (await db.query("select count(*)::int as n from audit.calls where cluster_id = $1", [world.clusterId])).rows[0].n;
-      if (rows >= expected || Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const rows = await settledCount(async () => (await db.query("select count(*)::int as n from audit.calls where cluster_id = $1", [world.clusterId])).rows[0].n, expected);
     await db.end();
     const missing = Math.max(0, expected - rows);
     log(`audit rows: ${rows} for ${expected} tunnel calls (extra ${Math.max(0, rows - expected)})`);

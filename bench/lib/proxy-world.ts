@@ -35,7 +35,7 @@ import { EDGE_DIST_MAIN, EDGE_MAIN, startEdgeRun, WG_PORT } from "../../e2e/edge
 import { COMPILED_NODE_FLAGS, freePort } from "@daalu/runtime";
 import { HUB_UNDERLAY_IP, Netns } from "../../e2e/netns.js";
 import { findPids, type Watched } from "./cpu.js";
-import { gatewayTls } from "./gateway-tls.js";
+import { gatewayTls, type GatewayTlsFiles } from "./gateway-tls.js";
 import { cleanUpOnExit, connector, nsPlace, readyFields, rootPlace, tlsDial, type Place } from "./places.js";
 
 const TENANT = "bench";
@@ -58,6 +58,17 @@ export interface ProxyWorld {
   /** One fresh TLS connection to the gateway / the API server (for upgraded sessions), as the Pools dial theirs. */
   dialGateway(): Promise<TLSSocket>;
   dialApiServer(): Promise<TLSSocket>;
+  /** Where the hub's services and the edge run, this run's nats-server, the edge's tunnel address (WireGuard only). */
+  hub: Place;
+  edge: Place;
+  natsUrl: string;
+  edgeTunnelIp?: string;
+  /** The API server as the edge reaches it (inside `edge`), and the gateway's certificate files and CA. */
+  kube: { url: string; caFile: string; ca: string; token: string };
+  gatewayTls: GatewayTlsFiles;
+  gatewayCa: string;
+  /** Starts `entry` in `place` with the services' environment; listed in watched() and logs() as `label`, stopped with the world. */
+  service(place: Place, label: string, entry: string, env: Record<string, string>): ServiceProcess;
   /** The processes whose CPU the bench reports (re-read each time: PostgreSQL backends come and go). */
   watched(): Watched[];
   /** Recent output of every service (or those whose label starts with `only`), for an error report. */
@@ -203,6 +214,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
     const clusterId = created.body.cluster.id;
 
     const topology: string[] = [];
+    let edgeTunnelIp: string | undefined;
     const tpEnv: Record<string, string> = {};
     if (net && edgeIface) {
       // The Job: redeems the invite over the underlay, writes the tunnel Secret.
@@ -237,6 +249,7 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
         if (Date.now() > until) throw new Error(`cluster not CONNECTED (status ${row.status})\n${logs()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+      edgeTunnelIp = row.tunnelIp;
       topology.push(
         `topology: WIREGUARD (wireguard-go on both ends, no kernel module), every service its own process, the hub's and the edge ${opts.compiled ? "compiled (dist/, as the images run them)" : "through tsx"}`,
         `  ${hub.where} (underlay ${HUB_UNDERLAY_IP}): gateway (https :${gwPort}), nats-server of this run (JetStream), tunnel-proxy, audit, peering + hub WireGuard node (${hubIface}, udp ${WG_PORT}), invite (idle)`,
@@ -275,6 +288,14 @@ export async function startProxyWorld(opts: { wireguard: boolean; concurrency: n
       dialGateway: () => tlsDial(hub, gwPort, gwCa),
       dialApiServer: () => tlsDial(edge, kubePort, kubeCa),
       databaseUrl: env.databaseUrl,
+      hub,
+      edge,
+      natsUrl,
+      ...(edgeTunnelIp ? { edgeTunnelIp } : {}),
+      kube: { url: `https://127.0.0.1:${kubePort}`, caFile: path.join(dir, "kube-ca.pem"), ca: kubeCa, token: "edge-proxy-token" },
+      gatewayTls: tls,
+      gatewayCa: gwCa,
+      service: svc,
       gateway,
       apiServer,
       watched() {
