@@ -38,7 +38,12 @@ async function write(): Promise<void> {
   writing = true;
   const batch = gathered.splice(0, BATCH);
   try {
-    await db.query({ name: "floor-insert", text: insert, values: [batch.map((m) => m.headers?.get("Nats-Msg-Id") ?? `seq-${m.seq}`), batch.map((m) => Buffer.from(m.data))] });
+    // One row per call record; a message carries one record or a JSON array of them (floor-proxy groups them).
+    const records = batch.flatMap((m) => {
+      const v = JSON.parse(Buffer.from(m.data).toString("utf8")) as { id: string } | { id: string }[];
+      return Array.isArray(v) ? v : [v];
+    });
+    await db.query({ name: "floor-insert", text: insert, values: [records.map((r) => r.id), records.map((r) => Buffer.from(JSON.stringify(r)))] });
     for (const m of batch) m.ack();
   } catch (err) {
     // Not acked: JetStream delivers them again after ack_wait.
