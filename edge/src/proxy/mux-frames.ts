@@ -3,50 +3,16 @@
  * call, and protobuf-es's reflective toBinary (plus the message it needs built
  * first) was a visible share of the edge's CPU per call; so was its
  * BinaryWriter (a chunk list per fork, a copy per join). Each frame's size is
- * known up front, so it is written into one buffer of that size. The bytes
- * are the ones toBinary writes for the same message (pinned by
- * mux-frames.test.ts). Field numbers: proto/daalu/edge/v1/edge.proto.
+ * known up front, so it is written into one buffer of that size
+ * (@daalu/proto's wire-write primitives). The bytes are the ones toBinary
+ * writes for the same message (pinned by mux-frames.test.ts). Field numbers:
+ * proto/daalu/edge/v1/edge.proto.
  */
+import { key, LEN, lenField, putBytes, putString, putUint, putVarint, uintField } from "@daalu/proto";
 
 export interface Header {
   name: string;
   value: string;
-}
-
-const LEN = 2;
-const key = (field: number, wireType: number): number => (field << 3) | wireType;
-
-/** Bytes of `n` (a uint32) as a varint. */
-function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-function putVarint(b: Buffer, pos: number, n: number): number {
-  while (n > 0x7f) {
-    b[pos++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  b[pos++] = n;
-  return pos;
-}
-
-/** A scalar field of a message: nothing when it holds the default (0), as proto3 writes it. */
-const uintField = (n: number): number => (n === 0 ? 0 : 1 + varintSize(n));
-/** A length-delimited field of `len` bytes: nothing when empty, unless `always` (an embedded message is written even when empty). */
-const lenField = (len: number, always = false): number => (len === 0 && !always ? 0 : 1 + varintSize(len) + len);
-
-/** Writes tag and varint `n` unless `n` is 0. */
-function putUint(b: Buffer, pos: number, field: number, n: number): number {
-  if (n === 0) return pos;
-  b[pos++] = key(field, 0);
-  return putVarint(b, pos, n);
-}
-
-function putString(b: Buffer, pos: number, field: number, s: string, len: number): number {
-  if (len === 0) return pos;
-  b[pos++] = key(field, LEN);
-  pos = putVarint(b, pos, len);
-  return pos + b.write(s, pos, len, "utf8");
 }
 
 /** ProxyHead{status = 1, headers = 2 (ProxyHeader{name = 1, value = 2})}, measured once and then written. */
@@ -104,15 +70,6 @@ export function headFrame(callId: number, status: number, headers: readonly Head
   const { b, pos } = frame(callId, 3, head.size);
   head.write(b, pos);
   return b;
-}
-
-/** Writes bytes field `field` of `data` (nothing when empty). */
-function putBytes(b: Buffer, pos: number, field: number, data: Uint8Array): number {
-  if (data.length === 0) return pos;
-  b[pos++] = key(field, LEN);
-  pos = putVarint(b, pos, data.length);
-  b.set(data, pos);
-  return pos + data.length;
 }
 
 export function chunkFrame(callId: number, data: Uint8Array): Uint8Array {

@@ -9,3 +9,4 @@ export * as edgev1 from "./edge-v1.js";
 export * as auditv1 from "./gen/daalu/audit/v1/audit_pb.js";
 export * as queryv1 from "./gen/daalu/query/v1/query_pb.js";
 export * as driftv1 from "./gen/daalu/drift/v1/drift_pb.js";
+export * from "./wire-write.js";

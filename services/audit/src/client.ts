@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
@@ -7,6 +7,7 @@ import { auditv1 } from "@daalu/proto";
 import { auditSubject, grpcClient, natsClient, publishForAck, type CallOptions, type MethodsOf, type NatsConnection, type ServiceClient } from "@daalu/runtime";
 import { ensureAuditStream, HEADER_AUDIT_BATCH } from "./adapters/nats/stream.js";
 import { toCallRow } from "./domain/record.js";
+import { encodeCallRecord, encodeCallRecordBatch } from "./record-wire.js";
 import { AuditUnavailableError, InvalidCallRecordError } from "./errors.js";
 
 export type AuditClient = ServiceClient<MethodsOf<typeof auditv1.AuditService>>;
@@ -93,10 +94,10 @@ export async function createAuditPublisher(nc: NatsConnection, opts: AuditPublis
     let msgID: string;
     let headers: MsgHdrs | undefined;
     if (group.length === 1) {
-      bytes = toBinary(auditv1.CallRecordSchema, group[0]!.record);
+      bytes = encodeCallRecord(group[0]!.record);
       msgID = group[0]!.record.id;
     } else {
-      bytes = toBinary(auditv1.CallRecordBatchSchema, create(auditv1.CallRecordBatchSchema, { records: group.map((p) => p.record) }));
+      bytes = encodeCallRecordBatch(group.map((p) => p.record));
       msgID = randomUUID();
       headers = natsHeaders();
       headers.set(HEADER_AUDIT_BATCH, String(group.length));
