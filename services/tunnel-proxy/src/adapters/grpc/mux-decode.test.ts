@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { edgev1 } from "@daalu/proto";
+import { bindGrpc, grpc } from "@daalu/runtime";
+import { EdgeClients } from "./edge-client.js";
+import type { EdgeProxyCall } from "./mux-client.js";
 import { decodeMuxResponse, decodeProxyResponse, type HeadIn } from "./mux-decode.js";
 
 type Init = MessageInitShape<typeof edgev1.ProxyMuxResponseSchema>;
@@ -175,4 +178,63 @@ test("malformed bytes give a 'malformed' frame with the reason and the call id r
   // The call id read before the damage is kept, so only that call fails.
   assert.equal(decodeMuxResponse(reply.subarray(0, reply.length - 5)).callId, 12);
   assert.equal(decodeMuxResponse(bad["invalid UTF-8 in a header"]!).callId, 1);
+});
+
+test("on a ProxyMux stream, a frame that does not decode fails the call it names and tells the edge; the other calls go on", async () => {
+  const MUX = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxyMux.name}`;
+  const cancels: number[] = [];
+  // An edge that answers "/bad" with a damaged frame (a head cut short), "/api" whole (one MuxReply), "/die" with a damaged frame that names no call, "/hold" never.
+  const server = new grpc.Server();
+  server.register(
+    MUX,
+    (stream: grpc.ServerDuplexStream<edgev1.ProxyMuxRequest, Uint8Array>) => {
+      stream.on("data", (f: edgev1.ProxyMuxRequest) => {
+        if (f.frame.case === "cancel") cancels.push(f.callId);
+        if (f.frame.case !== "open") return;
+        const path = f.frame.value.request?.path;
+        if (path === "/die") stream.write(Uint8Array.of(0x1a, 0x7f, 0x08));
+        else if (path === "/bad") stream.write(encode({ callId: f.callId, frame: { case: "head", value: head } }).subarray(0, 12));
+        else if (path === "/api") stream.write(encode({ callId: f.callId, frame: { case: "reply", value: { head, body } } }));
+      });
+      stream.on("error", () => undefined);
+      stream.write(encode({ frame: { case: "hello", value: { edgeVersion: "test" } } }));
+    },
+    (b: Uint8Array) => Buffer.from(b),
+    (b: Buffer) => fromBinary(edgev1.ProxyMuxRequestSchema, b),
+    "bidi",
+  );
+  const addr = `127.0.0.1:${await bindGrpc(server, "127.0.0.1:0")}`;
+  const edges = new EdgeClients();
+  try {
+    const req = (path: string) => toBinary(edgev1.ProxyRequestSchema, create(edgev1.ProxyRequestSchema, { target: "kubernetes", method: "GET", path }));
+    const read = (call: EdgeProxyCall) =>
+      new Promise<{ status: number; body: number }>((resolve, reject) => {
+        let status = 0;
+        let n = 0;
+        call.on("data", (m) => {
+          if (m.frame.case === "head") status = m.frame.value.status;
+          if (m.frame.case === "chunk") n += m.frame.value.data.length;
+        });
+        call.on("end", () => resolve({ status, body: n }));
+        call.on("error", reject);
+      });
+    const calls = await Promise.all(["/bad", "/api", "/bad", "/api"].map((p) => edges.proxy(addr, req(p), () => new grpc.Metadata(), Date.now() + 10_000)));
+    const results = await Promise.allSettled(calls.map(read));
+    for (const [i, r] of results.entries()) {
+      if (i % 2 === 0) assert.equal(r.status === "rejected" && (r.reason as grpc.ServiceError).code, grpc.status.INTERNAL, `call ${i + 1}`);
+      else assert.deepEqual(r.status === "fulfilled" && r.value, { status: 200, body: body.length }, `call ${i + 1}`);
+    }
+    assert.match(results[0]!.status === "rejected" ? (results[0]!.reason as Error).message : "", /malformed ProxyMuxResponse at byte \d+/);
+    // The edge was told to stop the damaged calls.
+    for (let i = 0; i < 1000 && cancels.length < 2; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(cancels.sort(), [1, 3]);
+    // A damaged frame that names no call: the stream goes (UNAVAILABLE), as a failed parse took it before; the next call opens a new one.
+    const waiting = read(await edges.proxy(addr, req("/hold"), () => new grpc.Metadata(), undefined));
+    await assert.rejects(read(await edges.proxy(addr, req("/die"), () => new grpc.Metadata(), undefined)), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+    await assert.rejects(waiting, (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+    assert.deepEqual(await read(await edges.proxy(addr, req("/api"), () => new grpc.Metadata(), Date.now() + 10_000)), { status: 200, body: body.length });
+  } finally {
+    edges.close();
+    server.forceShutdown();
+  }
 });
