@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { edgev1 } from "@daalu/proto";
 import { grpc, grpcDefinition, injectTrace } from "@daalu/runtime";
 import { MuxConnection, type EdgeProxyCall } from "./mux-client.js";
+import { decodeProxyResponse } from "./mux-decode.js";
 
 const PROXY_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxy.name}`;
 const SESSION_PATH = `/${edgev1.EdgeSessionService.typeName}/${edgev1.EdgeSessionService.method.session.name}`;
@@ -37,7 +38,6 @@ export class EdgeClients {
   private readonly sessionDef = grpcDefinition(edgev1.EdgeSessionService)[edgev1.EdgeSessionService.method.session.localName]!;
   private readonly encodeSession = this.sessionDef.requestSerialize as (m: edgev1.SessionRequest) => Buffer;
   private readonly decodeSession = this.sessionDef.responseDeserialize as (b: Buffer) => edgev1.SessionResponse;
-  private readonly decodeResponse = this.def[edgev1.EdgeService.method.proxy.localName]!.responseDeserialize as (b: Buffer) => edgev1.ProxyResponse;
 
   private client(addr: string): RawEdgeClient {
     return this.channel(this.clients, addr, {});
@@ -101,7 +101,7 @@ export class EdgeClients {
       if (await mux.ready) return mux.call(request, deadline);
       this.noMuxUntil.set(addr, Date.now() + MUX_RECHECK_MS);
     }
-    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, this.decodeResponse, request, md(), deadline === undefined ? {} : { deadline });
+    return this.client(addr).makeServerStreamRequest(PROXY_PATH, asIs, decodeProxyResponse, request, md(), deadline === undefined ? {} : { deadline });
   }
 
   /** EdgeSessionService.Session on the edge at `addr` (the sessions' channel): the caller writes the open frame first. */

@@ -20,21 +20,21 @@
  *   with UNAVAILABLE; the next call opens a new stream.
  */
 import { EventEmitter } from "node:events";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { edgev1 } from "@daalu/proto";
 import { grpc } from "@daalu/runtime";
+import { decodeMuxResponse, type MuxResponseIn, type ProxyResponseIn } from "./mux-decode.js";
 
 /** Body bytes a call may have in flight towards the hub before it grants more. */
 export const MUX_WINDOW_BYTES = 512 * 1024;
 
 const MUX_PATH = `/${edgev1.EdgeService.typeName}/${edgev1.EdgeService.method.proxyMux.name}`;
 const asIs = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-const decodeFrame = (b: Buffer): edgev1.ProxyMuxResponse => fromBinary(edgev1.ProxyMuxResponseSchema, b);
 
-/** What the NATS handler needs of a Proxy call, on either path (grpc-js's ClientReadableStream fits). */
+/** What the NATS handler needs of a Proxy call, on either path (grpc-js's ClientReadableStream with mux-decode.ts's deserializer fits). */
 export interface EdgeProxyCall {
-  on(event: "data", listener: (m: edgev1.ProxyResponse) => void): unknown;
+  on(event: "data", listener: (m: ProxyResponseIn) => void): unknown;
   on(event: "end", listener: () => void): unknown;
   on(event: "error", listener: (err: grpc.ServiceError) => void): unknown;
   pause(): unknown;
@@ -64,7 +64,8 @@ function openFrame(callId: number, request: Uint8Array, windowBytes: number, dea
   return w.finish();
 }
 
-type Delivery = { frame: edgev1.ProxyResponse } | { end: true } | { error: grpc.ServiceError };
+type Delivery = { frame: ProxyResponseIn } | { end: true } | { error: grpc.ServiceError };
+const NO_HEAD = { status: 0, bytes: new Uint8Array(0) };
 
 /** One proxied call on a mux stream. */
 class MuxClientCall extends EventEmitter implements EdgeProxyCall {
@@ -86,12 +87,12 @@ class MuxClientCall extends EventEmitter implements EdgeProxyCall {
   }
 
   /** A frame from the edge for this call. */
-  receive(f: edgev1.ProxyMuxResponse): void {
+  receive(f: MuxResponseIn): void {
     if (this.finished) return;
     switch (f.frame.case) {
       case "head":
       case "chunk":
-        this.push({ frame: { $typeName: "daalu.edge.v1.ProxyResponse", frame: f.frame } });
+        this.push({ frame: { frame: f.frame } });
         return;
       case "end":
         this.close();
@@ -101,14 +102,18 @@ class MuxClientCall extends EventEmitter implements EdgeProxyCall {
         // A whole answer in one frame: delivered as the head, a chunk and the end it stands for.
         const r = f.frame.value;
         this.close();
-        this.push({ frame: { $typeName: "daalu.edge.v1.ProxyResponse", frame: { case: "head", value: r.head ?? create(edgev1.ProxyHeadSchema) } } });
-        if (r.body.length > 0) this.push({ frame: { $typeName: "daalu.edge.v1.ProxyResponse", frame: { case: "chunk", value: create(edgev1.ProxyChunkSchema, { data: r.body }) } } });
+        this.push({ frame: { frame: { case: "head", value: r.head ?? NO_HEAD } } });
+        if (r.body.length > 0) this.push({ frame: { frame: { case: "chunk", value: { data: r.body } } } });
         this.push({ end: true });
         return;
       }
       case "error":
         this.close();
         this.push({ error: serviceError(f.frame.value.code, f.frame.value.message) });
+        return;
+      case "malformed":
+        // This call's answer cannot be read: it fails (and the edge is told to stop), the stream's other calls go on.
+        this.abort(grpc.status.INTERNAL, f.frame.value.message);
         return;
       default:
     }
@@ -179,12 +184,12 @@ export class MuxConnection {
   /** Resolves true once the edge said hello, false when it has no ProxyMux (UNIMPLEMENTED); rejects when the stream failed first. */
   readonly ready: Promise<boolean>;
   private readonly calls = new Map<number, MuxClientCall>();
-  private readonly stream: grpc.ClientDuplexStream<Uint8Array, edgev1.ProxyMuxResponse>;
+  private readonly stream: grpc.ClientDuplexStream<Uint8Array, MuxResponseIn>;
   private nextId = 1;
   private failed: string | undefined;
 
   constructor(client: grpc.Client, onGone: () => void) {
-    this.stream = client.makeBidiStreamRequest(MUX_PATH, asIs, decodeFrame, new grpc.Metadata(), {});
+    this.stream = client.makeBidiStreamRequest(MUX_PATH, asIs, decodeMuxResponse, new grpc.Metadata(), {});
     let settle: (ok: boolean) => void = () => undefined;
     let refuse: (err: Error) => void = () => undefined;
     this.ready = new Promise<boolean>((resolve, reject) => {
@@ -192,10 +197,6 @@ export class MuxConnection {
       refuse = reject;
     });
     this.ready.catch(() => undefined);
-    this.stream.on("data", (f: edgev1.ProxyMuxResponse) => {
-      if (f.frame.case === "hello") settle(true);
-      else this.calls.get(f.callId)?.receive(f);
-    });
     const gone = (details: string, err?: grpc.ServiceError) => {
       if (this.failed !== undefined) return;
       this.failed = details;
@@ -204,6 +205,14 @@ export class MuxConnection {
       else refuse(err ?? serviceError(grpc.status.UNAVAILABLE, details));
       for (const c of [...this.calls.values()]) c.lost(details);
     };
+    this.stream.on("data", (f: MuxResponseIn) => {
+      if (f.frame.case === "hello") settle(true);
+      else if (f.frame.case === "malformed" && f.callId === 0) {
+        // Damaged before it named a call (or a damaged hello): no call to fail alone, so the stream goes, as a failed parse took it before.
+        gone(`the edge's ProxyMux stream sent a frame that does not decode: ${f.frame.value.message}`);
+        this.stream.cancel();
+      } else this.calls.get(f.callId)?.receive(f);
+    });
     this.stream.on("error", (err: grpc.ServiceError) => gone(`the edge's ProxyMux stream failed: ${err.details || err.message}`, err));
     this.stream.on("end", () => gone("the edge ended its ProxyMux stream"));
   }

@@ -38,6 +38,7 @@ import { isStreaming, parseOperation } from "../../domain/operation.js";
 import { tunnelScope } from "../../domain/session.js";
 import { EdgeUnavailableError, InvalidProxyRequestError, TenantMismatchError } from "../../errors.js";
 import type { EdgeClients } from "../grpc/edge-client.js";
+import type { HeadIn, ProxyResponseIn } from "../grpc/mux-decode.js";
 
 export interface HandlerDeps {
   nc: NatsConnection;
@@ -73,7 +74,8 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
   const caller = parseCaller(h?.get(HEADER_CALLER));
 
   let req: edgev1.ProxyRequest | undefined;
-  let head: edgev1.ProxyHead | undefined;
+  /** The edge's head: its status, and its bytes as they came (forwarded as they are, never re-encoded). */
+  let head: HeadIn | undefined;
   let failure: DaaluError | undefined;
   const log = deps.logger;
 
@@ -129,7 +131,7 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
     const startStreaming = async () => {
       // Outgrew the buffer: from here on the stream rule applies.
       await deps.auditReady();
-      res.head(toBinary(edgev1.ProxyHeadSchema, head!));
+      res.head(head!.bytes);
       const parts = held!;
       held = undefined;
       for (const p of parts) await res.write(p);
@@ -141,13 +143,13 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
       // write waits for credit, so a slow reader pushes back to the edge.
       // Never pause the call before this first read: grpc-js would then
       // take in every message unbounded (docs/architecture.md).
-      call.on("data", (m: edgev1.ProxyResponse) => {
+      call.on("data", (m: ProxyResponseIn) => {
         call.pause();
         chain = chain
           .then(async () => {
             if (m.frame.case === "head") {
               head = m.frame.value;
-              if (streaming) res.head(toBinary(edgev1.ProxyHeadSchema, head));
+              if (streaming) res.head(head.bytes);
             } else if (m.frame.case === "chunk") {
               const data = m.frame.value.data;
               if (!head) throw new DaaluError(Code.Internal, "the edge sent a chunk before the head");
@@ -179,9 +181,8 @@ export async function handleProxy(deps: HandlerDeps, msg: Msg): Promise<void> {
       const body = held.length === 1 ? held[0]! : Buffer.concat(held);
       // Count bytes_out as what we are about to send: the record must describe the answer.
       await deps.audit.publish(newCallRecordWithBytes(record(head.status, ""), body.length), { deadlineMs: deps.auditDeadlineMs });
-      const headBytes = toBinary(edgev1.ProxyHeadSchema, head);
-      if (!res.full(headBytes, body)) {
-        res.head(headBytes);
+      if (!res.full(head.bytes, body)) {
+        res.head(head.bytes);
         await res.write(body);
         res.end();
       }
