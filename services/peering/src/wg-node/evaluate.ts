@@ -7,7 +7,8 @@
 import { peeringv1 } from "@daalu/proto";
 import type { Logger } from "@daalu/runtime";
 import type { ClusterEvents } from "../adapters/nats/events.js";
-import type { HealthPatch, PeeringStore } from "../adapters/pg/store.js";
+import type { ClusterRecord, HealthPatch, PeeringStore } from "../adapters/pg/store.js";
+import type { ClusterStatusName } from "../domain/cluster.js";
 import { evaluateHealth } from "../domain/health.js";
 import type { Alerts } from "./alerts.js";
 import type { HubNodeConfig } from "./config.js";
@@ -15,7 +16,7 @@ import type { Tracked } from "./tracked.js";
 
 export interface EvaluateDeps {
   config: HubNodeConfig;
-  store: Pick<PeeringStore, "updateHealth">;
+  store: Pick<PeeringStore, "updateHealth" | "updateHealthMany">;
   events: ClusterEvents;
   alerts: Alerts;
   log: Logger;
@@ -25,9 +26,11 @@ export interface EvaluateDeps {
   forgetProbe: (tunnelIp: string) => void;
 }
 
-/** Runs the state machine for one cluster and persists/publishes what changed. */
-export async function evaluateTracked(deps: EvaluateDeps, t: Tracked, now: number): Promise<void> {
-  const { config } = deps;
+type Judgement = { t: Tracked; out: ReturnType<typeof evaluateHealth>; patch: HealthPatch };
+type Written = { cluster: ClusterRecord; previousStatus: ClusterStatusName } | undefined;
+
+/** The state machine's verdict on one cluster, and what of it must be written. */
+function judge(config: HubNodeConfig, t: Tracked, now: number): Judgement {
   const out = evaluateHealth(
     {
       now,
@@ -50,8 +53,14 @@ export async function evaluateTracked(deps: EvaluateDeps, t: Tracked, now: numbe
   if (t.lastHandshakeMs > t.storedHandshakeMs) patch.lastHandshake = new Date(t.lastHandshakeMs);
   if (t.probe && t.probe.ok !== t.apiReachable) patch.apiReachable = t.probe.ok;
   if (t.probe?.edgeVersion && t.probe.edgeVersion !== t.edgeVersion) patch.edgeVersion = t.probe.edgeVersion;
-  if (Object.keys(patch).length > 0) {
-    const res = await deps.store.updateHealth(t.clusterId, patch);
+  return { t, out, patch };
+}
+
+const changes = (j: Judgement): boolean => Object.keys(j.patch).length > 0;
+
+/** After the write: the tracked state, logs, STATUS_CHANGED, and the outage alert. */
+async function settle(deps: EvaluateDeps, { t, out, patch }: Judgement, res: Written, now: number): Promise<void> {
+  if (changes({ t, out, patch })) {
     if (!res) return deps.untrack(t, "cluster removed");
     t.state = out.state;
     t.since = out.since;
@@ -69,4 +78,26 @@ export async function evaluateTracked(deps: EvaluateDeps, t: Tracked, now: numbe
   }
   if (out.alert?.action === "raise") await deps.alerts.raise(t, out.alert.summary, out.diagnostic, out.alert.raisedAt);
   else if (out.alert?.action === "resolve") await deps.alerts.resolve(t, now, out.alert.summary);
+}
+
+/** Runs the state machine for one cluster and persists/publishes what changed. */
+export async function evaluateTracked(deps: EvaluateDeps, t: Tracked, now: number): Promise<void> {
+  const j = judge(deps.config, t, now);
+  await settle(deps, j, changes(j) ? await deps.store.updateHealth(t.clusterId, j.patch) : undefined, now);
+}
+
+/** Clusters written per transaction by evaluateMany. */
+export const HEALTH_WRITE_BATCH = 1_000;
+
+/**
+ * evaluateTracked for a sweep's clusters: what changed is written in transactions of up to
+ * HEALTH_WRITE_BATCH clusters (updateHealthMany) instead of one each, then each cluster settles in order.
+ */
+export async function evaluateMany(deps: EvaluateDeps, list: readonly Tracked[], now: number): Promise<void> {
+  for (let i = 0; i < list.length; i += HEALTH_WRITE_BATCH) {
+    const judged = list.slice(i, i + HEALTH_WRITE_BATCH).map((t) => judge(deps.config, t, now));
+    const writes = judged.filter(changes);
+    const written = writes.length > 0 ? await deps.store.updateHealthMany(writes.map((j) => ({ clusterId: j.t.clusterId, patch: j.patch }))) : new Map<string, Written>();
+    for (const j of judged) await settle(deps, j, written.get(j.t.clusterId), now);
+  }
 }

@@ -21,7 +21,7 @@ import type { HubNodeConfig } from "./config.js";
 import { DeviceSync } from "./device-sync.js";
 import { clusterDiagnostics } from "./diagnostics.js";
 import { drainNode } from "./drain.js";
-import { evaluateTracked, type EvaluateDeps } from "./evaluate.js";
+import { evaluateMany, evaluateTracked, type EvaluateDeps } from "./evaluate.js";
 import { startGoodbyeServer, type GoodbyeServer } from "./goodbye.js";
 import { Homes } from "./homes.js";
 import { recordProbe, trackHubNode } from "./metrics.js";
@@ -32,7 +32,7 @@ import type { RbacReports } from "./rbac-reports.js";
 import { adoptStored, initFromEvent, initFromRow, newTracked, recordError, type Tracked, type TrackedInit } from "./tracked.js";
 
 /** What the node needs of the peering store. */
-export type HubNodeStore = Pick<PeeringStore, "listSubnets" | "updateHealth" | "hubPrivateKey" | "getCluster" | "homes">;
+export type HubNodeStore = Pick<PeeringStore, "listSubnets" | "updateHealth" | "updateHealthMany" | "hubPrivateKey" | "getCluster" | "homes">;
 
 export interface HubNodeDeps {
   store: HubNodeStore;
@@ -304,11 +304,10 @@ export class HubNode {
         else t.adopted = false;
       }
       await this.adopt(judged.filter((t) => !t.adopted));
-      for (const t of judged) {
-        if (this.tracked.get(t.clusterId) !== t) continue;
-        await this.evaluate(t, now);
-        this.maybeProbe(t, now);
-      }
+      // What changed is written in a few transactions, not one per cluster (a fresh node's first sweep changes them all).
+      const mine = judged.filter((t) => this.tracked.get(t.clusterId) === t && this.homes.evaluates(t.clusterId));
+      await evaluateMany(this.evalDeps, mine, now);
+      for (const t of mine) if (this.tracked.get(t.clusterId) === t) this.maybeProbe(t, now);
     });
   }
 

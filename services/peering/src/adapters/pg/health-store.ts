@@ -7,7 +7,7 @@
 import { sql, storeError, type Migration } from "@daalu/runtime";
 import type { Kysely } from "kysely";
 import { isUuid, type ClusterStatusName } from "../../domain/cluster.js";
-import { findCluster, type ClusterRecord, type HealthPatch } from "./rows.js";
+import { CLUSTER_COLUMNS, findCluster, toCluster, type ClusterRecord, type ClusterRow, type HealthPatch } from "./rows.js";
 import type { PeeringDb } from "./schema.js";
 
 /** Migration `202611220000_cluster_alerts` (listed in migrations.ts). */
@@ -113,6 +113,51 @@ export class HealthStore {
           .where("id", "=", clusterId)
           .execute();
         return { cluster: (await findCluster(trx, clusterId))!, previousStatus: before.status };
+      });
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * updateHealth for many clusters in one transaction and three statements (the hub node's sweep writes what
+   * changed for every cluster it evaluates; a fresh node's first sweep over 10,000 clusters wrote them one
+   * transaction each). Same semantics per row: only the fields a patch has are written; status_since is the
+   * patch's, else now() when the status changes; the transition trigger fires per row whose status changed.
+   * Returns, per cluster that still exists, the row after the update and its status before it.
+   */
+  async updateHealthMany(items: readonly { clusterId: string; patch: HealthPatch }[]): Promise<Map<string, { cluster: ClusterRecord; previousStatus: ClusterStatusName }>> {
+    const out = new Map<string, { cluster: ClusterRecord; previousStatus: ClusterStatusName }>();
+    const valid = items.filter((i) => isUuid(i.clusterId));
+    if (valid.length === 0) return out;
+    const col = <T>(f: (p: HealthPatch) => T | undefined): (T | null)[] => valid.map((i) => f(i.patch) ?? null);
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const ids = valid.map((i) => i.clusterId);
+        const before = await sql<{ id: string; status: ClusterStatusName }>`
+          select id, status from clusters where id = any(${ids}::uuid[]) order by id for update`.execute(trx);
+        if (before.rows.length === 0) return out;
+        await sql`
+          update clusters c set
+            status = coalesce(v.status, c.status),
+            status_since = coalesce(v.status_since, case when v.status is not null and v.status <> c.status then now() else c.status_since end),
+            last_handshake = case when v.has_handshake then v.last_handshake else c.last_handshake end,
+            edge_version = coalesce(v.edge_version, c.edge_version),
+            api_reachable = coalesce(v.api_reachable, c.api_reachable),
+            diagnostic = coalesce(v.diagnostic, c.diagnostic)
+          from unnest(${ids}::uuid[], ${col((p) => p.status)}::text[], ${col((p) => p.statusSince)}::timestamptz[],
+                      ${valid.map((i) => i.patch.lastHandshake !== undefined)}::bool[], ${col((p) => p.lastHandshake)}::timestamptz[],
+                      ${col((p) => p.edgeVersion)}::text[], ${col((p) => p.apiReachable)}::bool[], ${col((p) => p.diagnostic)}::text[])
+            as v(id, status, status_since, has_handshake, last_handshake, edge_version, api_reachable, diagnostic)
+          where c.id = v.id`.execute(trx);
+        const after = await sql<ClusterRow>`
+          select ${CLUSTER_COLUMNS} from clusters c left join addresses a on a.cluster_id = c.id where c.id = any(${ids}::uuid[])`.execute(trx);
+        const prev = new Map(before.rows.map((r) => [r.id, r.status]));
+        for (const r of after.rows) {
+          const cluster = toCluster(r);
+          out.set(cluster.id, { cluster, previousStatus: prev.get(cluster.id)! });
+        }
+        return out;
       });
     } catch (err) {
       throw storeError(err);

@@ -130,6 +130,10 @@ export class PeeringStore {
     return this.health.updateHealth(clusterId, patch);
   }
 
+  updateHealthMany(items: readonly { clusterId: string; patch: HealthPatch }[]): Promise<Map<string, { cluster: ClusterRecord; previousStatus: ClusterStatusName }>> {
+    return this.health.updateHealthMany(items);
+  }
+
   /** The hub's WireGuard key pair (see HubIdentityStore). */
   hubIdentity(): Promise<HubIdentity> {
     return this.identity.get();
