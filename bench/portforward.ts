@@ -35,7 +35,7 @@
 import { cpus, loadavg } from "node:os";
 import { e2eSkipReason } from "../e2e/netns.js";
 import { log, numArg, pct, r2, r3, runMain } from "./lib/bench-cli.js";
-import { diff, sample, type Sample } from "./lib/cpu.js";
+import { diff, sample, sumOf, type Sample } from "./lib/cpu.js";
 import { download, echoRtts, type SessionTarget } from "./lib/kube-sessions.js";
 import { startProxyWorld } from "./lib/proxy-world.js";
 
@@ -53,7 +53,6 @@ const HUB = ["gateway", "nats-server", "tunnel-proxy", "audit"];
 /** … and into edge_cpu_* (the customer's cluster, WireGuard and the API server aside). */
 const EDGE = ["edge run", "edge gRPC server (no WireGuard)"];
 
-const sumOf = (rows: { label: string; seconds: number }[], labels: string[]) => rows.filter((r) => labels.includes(r.label)).reduce((a, r) => a + r.seconds, 0);
 
 interface Phase {
   name: string;

@@ -47,9 +47,9 @@ import { cpus, loadavg } from "node:os";
 import pg from "pg";
 import { e2eSkipReason } from "../e2e/netns.js";
 import { log, pct, r2, r3, runMain } from "./lib/bench-cli.js";
-import { diff, sample, type Sample } from "./lib/cpu.js";
+import { diff, sample, sumOf, type Sample } from "./lib/cpu.js";
 import { buildOnce } from "./lib/build.js";
-import { EDGE, failed, HUB, kubectlGet, load as loadFor, namedWatch, PATH, proxyArgs, reportPhase as report, settledCount, sumOf, type Phase } from "./lib/proxy-load.js";
+import { EDGE, failed, HUB, kubectlGet, load as loadFor, namedWatch, PATH, proxyArgs, reportPhase as report, settledCount, type Phase } from "./lib/proxy-load.js";
 import { startProxyWorld } from "./lib/proxy-world.js";
 
 const { n: N, warmup: WARMUP, concurrency: CONCURRENCY, nC1: N_C1, idleSeconds: IDLE_S, loopback: LOOPBACK, deadline } = proxyArgs(300);

@@ -74,6 +74,9 @@ export interface CpuRow {
   seconds: number;
 }
 
+/** CPU seconds of the rows whose label is one of `labels` (a HUB or EDGE sum). */
+export const sumOf = (rows: CpuRow[], labels: string[]): number => rows.filter((r) => labels.includes(r.label)).reduce((a, r) => a + r.seconds, 0);
+
 /**
  * CPU seconds per label between two samples. A pid first seen in `b` (e.g. a
  * PostgreSQL backend opened during the phase) counts whole; a pid gone by `b`

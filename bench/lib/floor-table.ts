@@ -4,7 +4,7 @@
  * ms per wall second for the idle phase), then the sums the RESULT reports.
  * Pure: it formats what cpu.ts's diff() measured.
  */
-import type { CpuRow } from "./cpu.js";
+import { sumOf, type CpuRow } from "./cpu.js";
 
 /** One phase's diff() and how its column shows it: `s` seconds, `ms/call` over `calls`, `ms/s` over the phase's wall time. */
 export interface Column {
@@ -21,7 +21,7 @@ const cell = (c: Column, seconds: number | undefined): string => {
   return ((seconds * 1000) / (c.calls || 1)).toFixed(3);
 };
 
-const secondsOf = (c: Column, labels: string[]) => c.d.rows.filter((r) => labels.includes(r.label)).reduce((a, r) => a + r.seconds, 0);
+const secondsOf = (c: Column, labels: string[]) => sumOf(c.d.rows, labels);
 
 /**
  * The table's lines: a header, each label (sorted by `sortBy`'s seconds, most

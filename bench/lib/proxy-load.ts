@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import type { Pool } from "undici";
 import { log, numArg, pct, r2 } from "./bench-cli.js";
-import type { CpuRow, Watched } from "./cpu.js";
+import type { Watched } from "./cpu.js";
 import type { ProxyWorld } from "./proxy-world.js";
 
 export const PATH = "/api/v1/namespaces/shop/pods";
@@ -81,7 +81,6 @@ export const failed = (p: Phase) => (p.failures ? ` (${[...p.why].map(([k, n]) =
 export const reportPhase = (what: string, p: Phase, callers: number) =>
   log(`${what} at ${callers} caller${callers === 1 ? "" : "s"}: p50 ${r2(pct(p.ms, 50))} ms  p99 ${r2(pct(p.ms, 99))} ms  ${Math.round(p.ms.length / p.seconds)} calls/s  failures ${p.failures}${failed(p)}`);
 
-export const sumOf = (rows: CpuRow[], labels: string[]) => rows.filter((r) => labels.includes(r.label)).reduce((a, r) => a + r.seconds, 0);
 
 /** The world's watch list, each PostgreSQL backend of the run's database named by its pool's application_name. */
 export function namedWatch(world: ProxyWorld, db: pg.Client): () => Promise<Watched[]> {
