@@ -8,12 +8,9 @@
  * encoded by toBinary. Field numbers: proto/daalu/audit/v1/audit.proto.
  */
 import { toBinary } from "@bufbuild/protobuf";
-import { auditv1, key, LEN, lenField, putLen, putString, putUint, putVarint, uintField, varintSize } from "@daalu/proto";
+import { auditv1, key, lenField, putLen, putString, putUint, uintField } from "@daalu/proto";
 
 const utf8 = (s: string): number => (s.length === 0 ? 0 : Buffer.byteLength(s, "utf8"));
-
-/** A varint field of a non-negative safe integer, 0 omitted. */
-const u64Field = (n: number): number => (n === 0 ? 0 : 1 + varintSize(n));
 
 type Operation = auditv1.Operation;
 
@@ -69,7 +66,7 @@ function measure(r: auditv1.CallRecord): Sized {
     strs.push(n);
     outcome = uintField(r.outcome.statusCode) + lenField(n) + (r.outcome.ok ? 2 : 0);
   }
-  const time = r.time ? u64Field(Number(r.time.seconds)) + uintField(r.time.nanos) : -1;
+  const time = r.time ? uintField(Number(r.time.seconds)) + uintField(r.time.nanos) : -1;
   const size =
     lenField(strs[0]!) +
     lenField(strs[1]!) +
@@ -78,8 +75,8 @@ function measure(r: auditv1.CallRecord): Sized {
     (op < 0 ? 0 : lenField(op, true)) +
     (outcome < 0 ? 0 : lenField(outcome, true)) +
     uintField(r.latencyMs) +
-    u64Field(Number(r.bytesIn)) +
-    u64Field(Number(r.bytesOut)) +
+    uintField(Number(r.bytesIn)) +
+    uintField(Number(r.bytesOut)) +
     lenField(strs[3]!) +
     (time < 0 ? 0 : lenField(time, true));
   return { size, strs, caller, op, outcome, time };
@@ -137,8 +134,7 @@ export function encodeCallRecordBatch(records: readonly auditv1.CallRecord[]): U
   const b = Buffer.allocUnsafe(parts.reduce((n, p) => n + lenField(p.length, true), 0));
   let pos = 0;
   for (const p of parts) {
-    b[pos++] = key(1, LEN);
-    pos = putVarint(b, pos, p.length);
+    pos = putLen(b, pos, 1, p.length);
     b.set(p, pos);
     pos += p.length;
   }
