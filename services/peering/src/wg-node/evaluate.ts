@@ -59,8 +59,9 @@ function judge(config: HubNodeConfig, t: Tracked, now: number): Judgement {
 const changes = (j: Judgement): boolean => Object.keys(j.patch).length > 0;
 
 /** After the write: the tracked state, logs, STATUS_CHANGED, and the outage alert. */
-async function settle(deps: EvaluateDeps, { t, out, patch }: Judgement, res: Written, now: number): Promise<void> {
-  if (changes({ t, out, patch })) {
+async function settle(deps: EvaluateDeps, j: Judgement, res: Written, now: number): Promise<void> {
+  const { t, out, patch } = j;
+  if (changes(j)) {
     if (!res) return deps.untrack(t, "cluster removed");
     t.state = out.state;
     t.since = out.since;
