@@ -131,16 +131,25 @@ test("tunnel: egress cut → disconnected, exactly one critical alert after the 
   const e = await w.enroll("egress", 0, { EDGE_KEEPALIVE: "1" });
   await connected(w, [e.clusterId], [e.agent]);
 
-  // Healthy for longer than the disconnect threshold with no new handshake: still connected.
-  const hs0 = (await hubHandshakes(w)).values().next().value!;
-  const steadyUntil = Date.now() + DISCONNECT_MS + 2_000;
-  while (Date.now() < steadyUntil) {
-    assert.equal(await w.status(e.clusterId), "CONNECTED");
+  // Healthy while the latest handshake grows older than the disconnect threshold: still connected, so liveness came
+  // from the keepalives. WireGuard may complete one more handshake just after the first (an initiation retransmitted
+  // after REKEY_TIMEOUT when its answer was slow on a loaded machine); the window then counts from that one. The next
+  // scheduled re-handshake is REKEY_AFTER_TIME (120 s) away, far beyond this window.
+  const edgeLog = () => `\n--- edge log:\n${e.agent.output().slice(-3000)}`;
+  let hs = (await hubHandshakes(w)).values().next().value!;
+  const handshakes = [hs];
+  const giveUpAt = Date.now() + DISCONNECT_MS + 20_000;
+  while (Date.now() - hs <= DISCONNECT_MS + 1_000) {
+    assert.ok(Date.now() < giveUpAt, `the handshake kept renewing (${handshakes.join(", ")})${edgeLog()}`);
+    assert.equal(await w.status(e.clusterId), "CONNECTED", `connected with the handshake ${Date.now() - hs} ms old${edgeLog()}`);
     await new Promise((r) => setTimeout(r, 500));
+    const now = (await hubHandshakes(w)).values().next().value!;
+    if (now !== hs) handshakes.push((hs = now));
   }
-  assert.equal((await hubHandshakes(w)).values().next().value, hs0, "no re-handshake meanwhile: liveness came from the keepalives");
-  assert.ok(Date.now() - hs0 > DISCONNECT_MS, "the handshake is older than the threshold");
-  assert.doesNotMatch(e.agent.output(), /restarting the WireGuard session/, "the healthy hub answered the edge's nudges");
+  assert.equal(await w.status(e.clusterId), "CONNECTED", "still connected with a handshake older than the threshold");
+  assert.ok(handshakes.length <= 2, `at most one handshake after the first (${handshakes.join(", ")})${edgeLog()}`);
+  if (handshakes.length > 1) t.diagnostic(`one more handshake ${handshakes[1]! - handshakes[0]!} ms after the first`);
+  assert.doesNotMatch(e.agent.output(), /restarting the WireGuard session/, `the healthy hub answered the edge's nudges${edgeLog()}`);
 
   // Cut: the edge's underlay link goes down. (An edge slower to start than
   // ALERT_MS may have had an alert raised and resolved while awaiting its
