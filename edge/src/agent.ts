@@ -1,5 +1,6 @@
 import type { Logger } from "@daalu/runtime";
 import { fingerprint, openDevice as openWgDevice, type OpenDeviceOptions, type PeerConfig, type WgDevice } from "@daalu/wireguard";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { isIP } from "node:net";
 import type { RunConfig } from "./config.js";
 import { backoffDelay } from "./domain/backoff.js";
@@ -144,10 +145,10 @@ export class EdgeAgent {
       kubernetesVersion: facts?.kubernetesVersion ?? "",
       nodeCount: facts?.nodeCount ?? 0,
       nodesReady: facts?.nodesReady ?? 0,
-      startedAt: { seconds: BigInt(Math.floor(this.startedAtMs / 1000)), nanos: (this.startedAtMs % 1000) * 1_000_000 },
+      startedAt: timestampFromMs(this.startedAtMs),
       handshakeAgeSeconds: Math.floor(ageMs / 1000),
       apiServer,
-      probedAt: { seconds: BigInt(Math.floor(probedAtMs / 1000)), nanos: (probedAtMs % 1000) * 1_000_000 },
+      probedAt: timestampFromMs(probedAtMs),
       ...(await rules),
     };
   }
@@ -163,7 +164,7 @@ export class EdgeAgent {
       error = describeKubeError(err);
     }
     const at = this.now();
-    return { effectiveRules: review.rules, effectiveRulesIncomplete: review.incomplete, effectiveRulesError: error, effectiveRulesAt: { seconds: BigInt(Math.floor(at / 1000)), nanos: (at % 1000) * 1_000_000 } };
+    return { effectiveRules: review.rules, effectiveRulesIncomplete: review.incomplete, effectiveRulesError: error, effectiveRulesAt: timestampFromMs(at) };
   }
 
   /**
@@ -237,13 +238,15 @@ export class EdgeAgent {
         this.deviceUpSinceMs = undefined;
         // Drop our handle but leave the interface: the next attempt takes it over (or recreates it).
         this.device = undefined;
-        try {
-          await this.sleep(delay);
-        } catch {
-          return;
-        }
+        await this.sleep(delay).catch(() => undefined); // rejects only when stopping, which ends the loop
       }
     }
+  }
+
+  /** Dropping the hub peer drops its session; re-adding it (at the current endpoint) makes the next keepalive handshake. */
+  private async restartHubSession(c: TunnelConfig): Promise<void> {
+    await this.device!.removePeer(c.hubPublicKey);
+    await this.device!.setPeer(this.hubPeer(c));
   }
 
   private hubPeer(c: TunnelConfig): PeerConfig {
@@ -337,16 +340,13 @@ export class EdgeAgent {
         this.pendingMove = undefined;
         lastResetMs = this.lastRxChangeMs = this.now();
         this.logger.info({ hubEndpoint: this.endpoint }, "moving to another hub node as the hub asked (rebalancing)");
-        await this.device!.removePeer(c.hubPublicKey);
-        await this.device!.setPeer(this.hubPeer(c));
+        await this.restartHubSession(c);
       }
       if (shouldResetSession({ nowMs: this.now(), lastRxChangeMs: this.lastRxChangeMs, lastResetMs, silenceMs: this.cfg.hubSilenceMs })) {
-        // Dropping the peer drops its session; re-adding it makes the next keepalive start a handshake.
         lastResetMs = this.now();
         await this.moveToNextEndpoint();
         this.logger.warn({ silentForMs: this.now() - this.lastRxChangeMs, hubEndpoint: this.endpoint }, "nothing from the hub; restarting the WireGuard session");
-        await this.device!.removePeer(c.hubPublicKey);
-        await this.device!.setPeer(this.hubPeer(c));
+        await this.restartHubSession(c);
       }
       if (!nudging && shouldNudge({ nowMs: this.now(), lastRxChangeMs: this.lastRxChangeMs, lastNudgeMs, nudgeMs: this.cfg.hubNudgeMs })) {
         // Quiet hub: knock, so a live one answers now and a restarted one is found out (hub-silence.ts).
