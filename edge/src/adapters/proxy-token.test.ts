@@ -15,12 +15,14 @@ test("the token is renewed before it expires, and an expired one is never handed
   let now = 0;
   let n = 0;
   let fail = false;
-  // 50 ms lives in real timers; the clock that judges expiry is the test's.
+  // The first token lives 50 ms (renewal due after 40 ms of real timer), the second an hour, so t2 stays current
+  // however late the polls come (a loaded machine once saw t117 when every token lived 50 ms). The clock that judges
+  // expiry is the test's.
   const src = new ProxyTokenSource(
     async () => {
       if (fail) throw new Error("API server down");
       n++;
-      return { token: `t${n}`, expiresAtMs: now + 50 };
+      return { token: `t${n}`, expiresAtMs: now + (n === 1 ? 50 : 3_600_000) };
     },
     logger,
     () => now,
@@ -29,8 +31,9 @@ test("the token is renewed before it expires, and an expired one is never handed
   await src.start();
   assert.equal(src.current(), "t1");
   await eventually(() => assert.equal(src.current(), "t2"), { timeoutMs: 5_000 });
+  assert.equal(n, 2, "renewed once: the second token's renewal is an hour away");
   fail = true;
-  now += 1_000;
+  now += 3_600_000;
   assert.throws(() => src.current(), /expired/);
   src.stop();
 });
