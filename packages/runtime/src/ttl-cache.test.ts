@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { TtlCache } from "./ttl-cache.js";
 
 test("concurrent misses share one load; the value is reused until it expires", async () => {
-  const cache = new TtlCache<number>(40);
+  let now = 0;
+  const cache = new TtlCache<number>(40, 10_000, () => now);
   let loads = 0;
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -16,8 +17,9 @@ test("concurrent misses share one load; the value is reused until it expires", a
   release();
   assert.deepEqual(new Set(await Promise.all(waiting)), new Set([1]));
   assert.equal(loads, 1);
+  now = 39;
   assert.equal(await cache.get("k", load), 1, "fresh value served without a load");
-  await new Promise((r) => setTimeout(r, 60));
+  now = 40;
   assert.equal(await cache.get("k", load), 2, "expired value loaded again");
 });
 

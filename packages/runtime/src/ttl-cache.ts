@@ -12,18 +12,19 @@ export class TtlCache<V> {
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.values.get(key);
-    if (hit && hit.until > Date.now()) return hit.value;
+    if (hit && hit.until > this.now()) return hit.value;
     let p = this.loading.get(key);
     if (!p) {
       p = load().then(
         (value) => {
           this.loading.delete(key);
           if (this.values.size >= this.maxEntries) this.values.clear();
-          this.values.set(key, { value, until: Date.now() + this.ttlMs });
+          this.values.set(key, { value, until: this.now() + this.ttlMs });
           return value;
         },
         (err: unknown) => {
